@@ -1,0 +1,144 @@
+/* test_json.c — the strict JSON reader and the writer's escaping. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static int parse(const char *s, struct tether_json **j)
+{
+	return tether_json_parse(s, strlen(s), 16, j);
+}
+
+START_TEST(parses_values)
+{
+	struct tether_json *j;
+	ck_assert_int_eq(parse(" {\"a\":[1,-2,3.5,true,false,null,\"x\\ny\"],\"b\":{}} ", &j), 0);
+	ck_assert_int_eq(j->type, TETHER_JSON_OBJECT);
+	const struct tether_json *a = tether_json_get(j, "a");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(a->count, 7);
+	ck_assert(a->items[0]->is_int);
+	ck_assert_int_eq(a->items[1]->integer, -2);
+	ck_assert(!a->items[2]->is_int);
+	ck_assert_double_eq(a->items[2]->number, 3.5);
+	ck_assert(a->items[3]->boolean);
+	ck_assert_int_eq(a->items[5]->type, TETHER_JSON_NULL);
+	ck_assert_str_eq(a->items[6]->string, "x\ny");
+	ck_assert_int_eq(tether_json_path(j, "a.1")->integer, -2);
+	ck_assert_ptr_null(tether_json_path(j, "a.9"));
+	ck_assert_ptr_null(tether_json_path(j, "c"));
+	tether_json_free(j);
+}
+END_TEST
+
+START_TEST(int64_limits_are_exact)
+{
+	struct tether_json *j;
+	ck_assert_int_eq(parse("9223372036854775807", &j), 0);
+	ck_assert(j->is_int);
+	ck_assert_int_eq(j->integer, INT64_MAX);
+	tether_json_free(j);
+	ck_assert_int_eq(parse("-9223372036854775808", &j), 0);
+	ck_assert(j->is_int);
+	ck_assert_int_eq(j->integer, INT64_MIN);
+	tether_json_free(j);
+	ck_assert_int_eq(parse("9223372036854775808", &j), 0);
+	ck_assert(!j->is_int); /* valid JSON, but not an exact int64 */
+	tether_json_free(j);
+}
+END_TEST
+
+START_TEST(unicode_escapes_decode)
+{
+	struct tether_json *j;
+	ck_assert_int_eq(parse("\"\\u00e9\\ud83d\\ude00/\\/\"", &j), 0);
+	ck_assert_str_eq(j->string, "\xc3\xa9\xf0\x9f\x98\x80//");
+	tether_json_free(j);
+}
+END_TEST
+
+START_TEST(rejects_malformed)
+{
+	static const char *bad[] = {
+		"", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "'x'", "01", "1.",
+		".5", "-", "+1", "1e", "tru", "nul", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"",
+		"\"\\udc00\"", "\"\\u0000\"", "\"a\nb\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
+		"[1] [2]", "{\"a\":1,\"a\":2}", "[\"unterminated", "\"\\", "nan", "Infinity",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct tether_json *j = NULL;
+		int r = tether_json_parse(bad[i], strlen(bad[i]), 16, &j);
+		ck_assert_msg(r == -EINVAL, "input %zu ('%s') gave %d", i, bad[i], r);
+		ck_assert_ptr_null(j);
+	}
+}
+END_TEST
+
+START_TEST(depth_is_bounded)
+{
+	char deep[2001];
+	memset(deep, '[', 1000);
+	memset(deep + 1000, ']', 1000);
+	deep[2000] = '\0';
+	struct tether_json *j = NULL;
+	ck_assert_int_eq(tether_json_parse(deep, 2000, 16, &j), -ELOOP);
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(tether_json_parse("[[[1]]]", 7, 3, &j), 0);
+	tether_json_free(j);
+	ck_assert_int_eq(tether_json_parse("[[[[1]]]]", 9, 3, &j), -ELOOP);
+}
+END_TEST
+
+START_TEST(embedded_nul_is_rejected)
+{
+	struct tether_json *j = NULL;
+	ck_assert_int_eq(tether_json_parse("\"a\0b\"", 5, 4, &j), -EINVAL);
+	ck_assert_int_eq(tether_json_parse("1\0", 2, 4, &j), -EINVAL);
+}
+END_TEST
+
+START_TEST(writer_escapes_and_round_trips)
+{
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_buf_json_string(&b, "q\"b\\n\n\x01\xc3\xa9\xff");
+	ck_assert_str_eq(b.data, "\"q\\\"b\\\\n\\n\\u0001\xc3\xa9\xef\xbf\xbd\"");
+	struct tether_json *j;
+	ck_assert_int_eq(tether_json_parse(b.data, b.len, 4, &j), 0);
+	ck_assert_str_eq(j->string, "q\"b\\n\n\x01\xc3\xa9\xef\xbf\xbd");
+	tether_buf_reset(&b);
+	tether_json_render(j, &b);
+	tether_json_free(j);
+	ck_assert_int_eq(tether_json_parse(b.data, b.len, 4, &j), 0);
+	tether_json_free(j);
+	tether_buf_reset(&b);
+	for (int i = 0; i < 10000; i++)
+		tether_buf_printf(&b, "%d,", i);
+	ck_assert(!b.oom);
+	ck_assert_uint_eq(strlen(b.data), b.len);
+	tether_buf_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc = tcase_create("json");
+	tcase_add_test(tc, parses_values);
+	tcase_add_test(tc, int64_limits_are_exact);
+	tcase_add_test(tc, unicode_escapes_decode);
+	tcase_add_test(tc, rejects_malformed);
+	tcase_add_test(tc, depth_is_bounded);
+	tcase_add_test(tc, embedded_nul_is_rejected);
+	tcase_add_test(tc, writer_escapes_and_round_trips);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

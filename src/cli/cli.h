@@ -1,0 +1,43 @@
+/* cli.h — what the tether command's subcommands share.
+ *
+ * The library never prints or exits; this is where messages and exit codes
+ * are decided (SPEC §3, §7).
+ */
+#ifndef TETHER_CLI_H
+#define TETHER_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* SPEC §7 (run/start) */
+#define EXIT_GAVE_UP 1
+#define EXIT_USAGE 64
+#define EXIT_RESOURCE 69
+#define EXIT_PIDFILE 73
+#define EXIT_RUNNING 75
+#define EXIT_NOEXEC 127
+/* SPEC §3 (status, LSB) */
+#define STATUS_RUNNING 0
+#define STATUS_STALE 1
+#define STATUS_STOPPED 3
+#define STATUS_UNKNOWN 4
+
+#define DEFAULT_PIDFILE "state/tether.pid"
+
+extern const char *program_name;
+
+__attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
+/* Prints "tether: MSG" and the --help hint, returns EXIT_USAGE. */
+__attribute__((format(printf, 1, 2))) int cli_usage_error(const char *fmt, ...);
+/* Parses a DUR/SIZE option value or reports "invalid value for --opt: 'x'". */
+int cli_duration(const char *opt, const char *value, int64_t *ret_ns);
+int cli_size(const char *opt, const char *value, uint64_t *ret);
+
+int cmd_status(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+
+#endif

@@ -1,0 +1,106 @@
+/* main.c — the tether command: dispatch to a subcommand. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fault.h"
+#include "parse.h"
+
+const char *program_name = "tether";
+
+static const char usage_text[] =
+	"Usage: tether COMMAND [OPTIONS]\n"
+	"\n"
+	"A process supervisor: one instance per pidfile, restarts with backoff,\n"
+	"kills hung workers, and leaves no orphan behind.\n"
+	"\n"
+	"Commands:\n"
+	"  stop   [--pidfile PATH] [--timeout DUR] stop the supervisor and its tree\n"
+	"  kill   [--pidfile PATH]                 SIGKILL the supervisor and its tree\n"
+	"  status [--pidfile PATH] [--json]        0 running, 1 stale, 3 stopped, 4 unknown\n"
+	"\n"
+	"'tether COMMAND --help' describes each command's options.\n"
+	"DUR: 250ms, 5s, 10m, 24h (a plain number is seconds). SIZE: 512, 64K, 10M, 1G.\n";
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: warning: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
+	return EXIT_USAGE;
+}
+
+int cli_duration(const char *opt, const char *value, int64_t *ret_ns)
+{
+	int r = tether_parse_duration(value, ret_ns);
+	if (r < 0)
+		return cli_usage_error("invalid duration for --%s: '%s' (%s)", opt, value,
+				       r == -ERANGE ? "out of range" : "expected e.g. 250ms, 5s, 10m, 24h");
+	return 0;
+}
+
+int cli_size(const char *opt, const char *value, uint64_t *ret)
+{
+	int r = tether_parse_size(value, ret);
+	if (r < 0)
+		return cli_usage_error("invalid size for --%s: '%s' (%s)", opt, value,
+				       r == -ERANGE ? "out of range" : "expected e.g. 512, 64K, 10M, 1G");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int fr = tether_fault_setup();
+	if (fr < 0) {
+		cli_error("TETHER_FAULT: %s", fr == -ENOTSUP ? "this build has no fault injection"
+							   : "malformed (POINT:ERRNO:K[:once|from];...)");
+		return EXIT_USAGE;
+	}
+	if (argc < 2)
+		return cli_usage_error("no command given");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("tether %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	/* Subcommands parse argv[1..]: their getopt sees the command as argv[0]. */
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "stop") == 0)
+		return cmd_stop(argc - 1, argv + 1);
+	if (strcmp(cmd, "kill") == 0)
+		return cmd_kill(argc - 1, argv + 1);
+	return cli_usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,145 @@
+/* fault.c — see fault.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "parse.h"
+
+#ifdef TETHER_FAULT_INJECTION
+#include <fiu-control.h>
+#include <fiu.h>
+#endif
+
+const char *const tether_fault_env_vars[] = {
+	"TETHER_FAULT", "TETHER_FAULT_REPORT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
+};
+
+bool tether_fault_available(void)
+{
+#ifdef TETHER_FAULT_INJECTION
+	return true;
+#else
+	return false;
+#endif
+}
+
+#ifdef TETHER_FAULT_INJECTION
+
+#define MAX_RULES 16
+
+struct rule {
+	char point[96];
+	int err;
+	uint64_t k;
+	bool from;     /* fail from the k-th call on, else only the k-th */
+	uint64_t calls;
+};
+
+static struct rule rules[MAX_RULES];
+static size_t nrules;
+static const char *report_path;
+
+/* Appends to the report with raw system calls: the POSIX preload wraps libc's
+ * open/write, and this must neither recurse into a rule nor be failed by one. */
+static void report(const struct rule *r)
+{
+	char line[160];
+	if (!report_path)
+		return;
+	int n = snprintf(line, sizeof line, "fired %s %llu %d\n", r->point,
+			 (unsigned long long)r->calls, (int)getpid());
+	long fd = syscall(SYS_openat, AT_FDCWD, report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (n > 0)
+		(void)syscall(SYS_write, (int)fd, line, (size_t)n);
+	(void)syscall(SYS_close, (int)fd);
+}
+
+static int counted(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+	(void)failnum;
+	(void)flags;
+	for (size_t i = 0; i < nrules; i++) {
+		struct rule *r = &rules[i];
+		if (strcmp(r->point, name) != 0)
+			continue;
+		r->calls++;
+		bool fire = r->from ? r->calls >= r->k : r->calls == r->k;
+		if (fire) {
+			*failinfo = (void *)(intptr_t)r->err;
+			report(r);
+		}
+		return fire;
+	}
+	return 0;
+}
+
+static int parse_rule(char *spec, struct rule *r)
+{
+	char *fields[4] = {0};
+	int n = 0;
+	for (char *save = NULL, *tok = strtok_r(spec, ":", &save); tok && n < 4;
+	     tok = strtok_r(NULL, ":", &save))
+		fields[n++] = tok;
+	if (n < 3 || strlen(fields[0]) >= sizeof r->point)
+		return -EINVAL;
+	uint64_t err, k;
+	if (tether_parse_uint(fields[1], 1, 4095, &err) < 0 || tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
+		return -EINVAL;
+	if (n == 4 && strcmp(fields[3], "once") != 0 && strcmp(fields[3], "from") != 0)
+		return -EINVAL;
+	*r = (struct rule){.err = (int)err, .k = k, .from = n == 4 && strcmp(fields[3], "from") == 0};
+	memcpy(r->point, fields[0], strlen(fields[0]) + 1);
+	return 0;
+}
+
+int tether_fault_setup(void)
+{
+	const char *spec = getenv("TETHER_FAULT");
+	report_path = getenv("TETHER_FAULT_REPORT");
+	if (!spec || !*spec)
+		return 0;
+	char *copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	int r = 0;
+	nrules = 0;
+	for (char *save = NULL, *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		if (nrules == MAX_RULES || parse_rule(tok, &rules[nrules]) < 0) {
+			r = -EINVAL;
+			break;
+		}
+		nrules++;
+	}
+	free(copy);
+	if (r < 0) {
+		nrules = 0;
+		return r;
+	}
+	/* fiu_init is idempotent; the fiu-run preload may have called it. */
+	fiu_init(0);
+	for (size_t i = 0; i < nrules; i++)
+		if (fiu_enable_external(rules[i].point, 1, NULL, 0, counted) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+#else
+
+int tether_fault_setup(void)
+{
+	const char *spec = getenv("TETHER_FAULT");
+	/* Asked for faults this build cannot inject: refuse rather than pass. */
+	return spec && *spec ? -ENOTSUP : 0;
+}
+
+#endif

@@ -1,0 +1,71 @@
+/* json.h — a small strict JSON reader and a writer's helpers.
+ *
+ * The reader builds a tree (tether_json_parse) and is meant for untrusted
+ * input: the caller bounds the size, the reader bounds the depth, rejects
+ * anything RFC 8259 rejects, plus duplicate keys, invalid UTF-8 and "\u0000"
+ * (so every string is a safe C string). It never crashes on any input: it is
+ * fuzzed (harness/fuzz/fuzz_pidfile.c).
+ *
+ * The writer side is a growable buffer (tether_buf) with JSON string escaping.
+ * A buffer that failed to grow remembers it (oom) and ignores further appends,
+ * so callers check once at the end.
+ */
+#ifndef TETHER_JSON_H
+#define TETHER_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tether_json_type {
+	TETHER_JSON_NULL,
+	TETHER_JSON_BOOL,
+	TETHER_JSON_NUMBER,
+	TETHER_JSON_STRING,
+	TETHER_JSON_ARRAY,
+	TETHER_JSON_OBJECT,
+};
+
+struct tether_json {
+	enum tether_json_type type;
+	bool boolean;
+	double number;
+	bool is_int;       /* number is an integer that fits int64 exactly */
+	int64_t integer;
+	char *string;      /* NUL-terminated, no embedded NUL */
+	size_t count;      /* array items or object members */
+	struct tether_json **items;
+	char **keys;       /* objects only, parallel to items */
+};
+
+/* Parses exactly one JSON value (surrounding whitespace allowed) from
+ * buf[0..len). Returns 0 and *ret (free with tether_json_free), -EINVAL for
+ * malformed input, -ELOOP past max_depth nesting, -ENOMEM. */
+int tether_json_parse(const char *buf, size_t len, unsigned max_depth, struct tether_json **ret);
+void tether_json_free(struct tether_json *j);
+
+/* Member of an object by key, or NULL (also when j is not an object). */
+const struct tether_json *tether_json_get(const struct tether_json *j, const char *key);
+/* Follows a dotted path: "instances.0.pid" (array indices are decimal). */
+const struct tether_json *tether_json_path(const struct tether_json *j, const char *path);
+/* Renders a value compactly into buf (for messages and comparisons). */
+struct tether_buf;
+void tether_json_render(const struct tether_json *j, struct tether_buf *b);
+
+struct tether_buf {
+	char *data;   /* NUL-terminated while !oom */
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+void tether_buf_init(struct tether_buf *b);
+void tether_buf_free(struct tether_buf *b);
+void tether_buf_reset(struct tether_buf *b);
+void tether_buf_append(struct tether_buf *b, const char *s, size_t n);
+void tether_buf_puts(struct tether_buf *b, const char *s);
+__attribute__((format(printf, 2, 3))) void tether_buf_printf(struct tether_buf *b, const char *fmt, ...);
+/* Appends s as a quoted JSON string; bytes that are not valid UTF-8 become U+FFFD. */
+void tether_buf_json_string(struct tether_buf *b, const char *s);
+
+#endif

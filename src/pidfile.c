@@ -1,0 +1,647 @@
+/* pidfile.c — see pidfile.h for the protocol. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pidfile.h"
+#include "sys.h"
+
+/* PID_MAX_LIMIT on 64-bit Linux: no real pid is larger. */
+#define PID_LIMIT 4194304
+
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/* ---- records ---------------------------------------------------------------- */
+
+void tether_pidrecord_clear(struct tether_pidrecord *rec)
+{
+	if (rec->argv) {
+		for (char **a = rec->argv; *a; a++)
+			free(*a);
+		free(rec->argv);
+	}
+	*rec = (struct tether_pidrecord){0};
+}
+
+int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
+			       const struct tether_clock *clock)
+{
+	struct tether_procstat st;
+	*rec = (struct tether_pidrecord){0};
+	int r = tether_proc_read_stat(getpid(), &st);
+	if (r < 0)
+		return r;
+	rec->pid = getpid();
+	rec->start_time = st.start_time;
+	r = tether_proc_boot_id(rec->boot_id);
+	if (r < 0)
+		return r;
+	tether_format_iso8601(tether_clock_wall(clock), false, rec->started_at, sizeof rec->started_at);
+	snprintf(rec->version, sizeof rec->version, "%s", PACKAGE_VERSION);
+	size_t n = 0;
+	while (argv && argv[n])
+		n++;
+	rec->argv = calloc(n + 1, sizeof *rec->argv);
+	if (!rec->argv)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rec->argv[i] = strdup(argv[i]);
+		if (!rec->argv[i]) {
+			tether_pidrecord_clear(rec);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out)
+{
+	tether_buf_printf(out, "{\"pid\":%d,\"start_time\":%llu,\"boot_id\":", (int)rec->pid,
+			  (unsigned long long)rec->start_time);
+	tether_buf_json_string(out, rec->boot_id);
+	tether_buf_puts(out, ",\"started_at\":");
+	tether_buf_json_string(out, rec->started_at);
+	tether_buf_puts(out, ",\"argv\":[");
+	/* Keep the record under the reader's size limit whatever argv is: drop
+	 * trailing arguments and say so. */
+	size_t budget = TETHER_PIDFILE_MAX_BYTES / 2;
+	for (size_t i = 0; rec->argv && rec->argv[i]; i++) {
+		size_t before = out->len;
+		if (i)
+			tether_buf_puts(out, ",");
+		if (out->len + strlen(rec->argv[i]) > budget) {
+			out->len = before;
+			if (out->data)
+				out->data[out->len] = '\0';
+			tether_buf_puts(out, i ? ",\"...\"" : "\"...\"");
+			break;
+		}
+		tether_buf_json_string(out, rec->argv[i]);
+	}
+	tether_buf_puts(out, "],\"version\":");
+	tether_buf_json_string(out, rec->version);
+	tether_buf_puts(out, "}\n");
+}
+
+static bool is_boot_id(const char *s)
+{
+	if (strlen(s) != TETHER_BOOT_ID_LEN)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-'))
+			return false;
+	return true;
+}
+
+static int parse_legacy(const char *buf, size_t len, struct tether_pidrecord *ret)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+		if (v > PID_LIMIT)
+			return -EINVAL;
+		i++;
+	}
+	if (i == 0)
+		return -EINVAL;
+	while (i < len && (buf[i] == '\n' || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r'))
+		i++;
+	if (i != len || v <= 1)
+		return -EINVAL;
+	*ret = (struct tether_pidrecord){.pid = (pid_t)v, .legacy = true};
+	return 0;
+}
+
+static int copy_string(const struct tether_json *j, char *dst, size_t cap)
+{
+	if (!j || j->type != TETHER_JSON_STRING || strlen(j->string) >= cap)
+		return -EINVAL;
+	memcpy(dst, j->string, strlen(j->string) + 1);
+	return 0;
+}
+
+int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret)
+{
+	struct tether_json *j = NULL;
+	struct tether_pidrecord rec = {0};
+	if (len > TETHER_PIDFILE_MAX_BYTES)
+		return -EFBIG;
+	if (len > 0 && buf[0] >= '0' && buf[0] <= '9')
+		return parse_legacy(buf, len, ret);
+	int r = tether_json_parse(buf, len, TETHER_PIDFILE_MAX_DEPTH, &j);
+	if (r < 0)
+		return r;
+	r = -EINVAL;
+	if (j->type != TETHER_JSON_OBJECT)
+		goto out;
+	const struct tether_json *pid = tether_json_get(j, "pid");
+	const struct tether_json *st = tether_json_get(j, "start_time");
+	const struct tether_json *argv = tether_json_get(j, "argv");
+	if (!pid || !pid->is_int || pid->integer <= 1 || pid->integer > PID_LIMIT)
+		goto out;
+	if (!st || !st->is_int || st->integer < 0)
+		goto out;
+	rec.pid = (pid_t)pid->integer;
+	rec.start_time = (uint64_t)st->integer;
+	if (copy_string(tether_json_get(j, "boot_id"), rec.boot_id, sizeof rec.boot_id) < 0 ||
+	    !is_boot_id(rec.boot_id))
+		goto out;
+	if (copy_string(tether_json_get(j, "started_at"), rec.started_at, sizeof rec.started_at) < 0)
+		goto out;
+	if (copy_string(tether_json_get(j, "version"), rec.version, sizeof rec.version) < 0)
+		goto out;
+	if (!argv || argv->type != TETHER_JSON_ARRAY)
+		goto out;
+	rec.argv = calloc(argv->count + 1, sizeof *rec.argv);
+	if (!rec.argv) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < argv->count; i++) {
+		if (argv->items[i]->type != TETHER_JSON_STRING)
+			goto out;
+		rec.argv[i] = strdup(argv->items[i]->string);
+		if (!rec.argv[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*ret = rec;
+	rec = (struct tether_pidrecord){0};
+	r = 0;
+out:
+	tether_pidrecord_clear(&rec);
+	tether_json_free(j);
+	return r;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int tether_pidfile_read(const char *path, struct tether_pidrecord *ret)
+{
+	/* O_NOFOLLOW: never read through a symlink (/dev/zero, another user's
+	 * file). O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = sys_open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	int r = sys_fstat(fd, &st);
+	if (r < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > TETHER_PIDFILE_MAX_BYTES) {
+		r = -EFBIG;
+		goto out;
+	}
+	char *buf = malloc(TETHER_PIDFILE_MAX_BYTES + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = sys_read(fd, buf + len, TETHER_PIDFILE_MAX_BYTES + 1 - len);
+		if (n < 0) {
+			r = (int)n;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > TETHER_PIDFILE_MAX_BYTES) {
+			r = -EFBIG; /* it grew while we read */
+			break;
+		}
+	}
+	if (r == 0)
+		r = tether_pidrecord_parse(buf, len, ret);
+	free(buf);
+out:
+	sys_close(fd);
+	return r;
+}
+
+int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
+{
+	char *lock_path = concat(path, ".lock");
+	struct stat st;
+	if (!lock_path)
+		return -ENOMEM;
+	int r = sys_lstat(lock_path, &st);
+	free(lock_path);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode))
+		return 0; /* nothing of ours can be locked there */
+	return tether_proc_lock_holder(st.st_dev, st.st_ino, ret_pid);
+}
+
+/* Does rec describe the live process that holds the lock? */
+static bool record_matches(const struct tether_pidrecord *rec, pid_t lock_pid, char *why, size_t len)
+{
+	char boot_id[TETHER_BOOT_ID_LEN + 1];
+	struct tether_procstat st;
+	if (rec->legacy) {
+		snprintf(why, len, "legacy pidfile (pid %d) cannot be verified", (int)rec->pid);
+		return false;
+	}
+	if (rec->pid != lock_pid) {
+		snprintf(why, len, "record names pid %d but pid %d holds the lock", (int)rec->pid,
+			 (int)lock_pid);
+		return false;
+	}
+	if (tether_proc_boot_id(boot_id) < 0 || strcmp(boot_id, rec->boot_id) != 0) {
+		snprintf(why, len, "record is from another boot");
+		return false;
+	}
+	if (tether_proc_read_stat(rec->pid, &st) < 0 || st.state == 'Z') {
+		snprintf(why, len, "pid %d is gone", (int)rec->pid);
+		return false;
+	}
+	if (st.start_time != rec->start_time) {
+		snprintf(why, len, "pid %d was reused (start time %llu, record says %llu)",
+			 (int)rec->pid, (unsigned long long)st.start_time,
+			 (unsigned long long)rec->start_time);
+		return false;
+	}
+	return true;
+}
+
+const char *tether_pidfile_state_name(enum tether_pidfile_state s)
+{
+	switch (s) {
+	case TETHER_PIDFILE_STOPPED: return "stopped";
+	case TETHER_PIDFILE_RUNNING: return "running";
+	case TETHER_PIDFILE_STARTING: return "starting";
+	case TETHER_PIDFILE_STALE: return "stale";
+	case TETHER_PIDFILE_UNKNOWN: return "unknown";
+	}
+	return "unknown";
+}
+
+static void describe_read_error(const char *path, int err, char *why, size_t len)
+{
+	struct stat st;
+	bool have = sys_lstat(path, &st) == 0;
+	if (have && S_ISLNK(st.st_mode))
+		snprintf(why, len, "%s is a symlink (not followed)", path);
+	else if (have && !S_ISREG(st.st_mode))
+		snprintf(why, len, "%s is not a regular file", path);
+	else if (err == -EINVAL && have && st.st_size == 0)
+		snprintf(why, len, "%s is empty", path);
+	else if (err == -EINVAL)
+		snprintf(why, len, "%s is malformed", path);
+	else if (err == -EFBIG)
+		snprintf(why, len, "%s is too large to be a pidfile", path);
+	else if (err == -ELOOP)
+		snprintf(why, len, "%s nests too deeply to be a pidfile", path);
+	else
+		snprintf(why, len, "cannot read %s: %s", path, strerror(-err));
+}
+
+int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
+{
+	struct tether_pidfile_probe p = {0};
+	p.record_err = tether_pidfile_read(path, &p.rec);
+	int r = tether_pidfile_lock_holder(path, &p.lock_pid);
+	if (r < 0)
+		return r;
+	p.lock_held = r == 1;
+	if (p.lock_held) {
+		if (p.record_err == -ENOENT) {
+			p.state = TETHER_PIDFILE_STARTING;
+			snprintf(p.why, sizeof p.why, "pid %d holds the lock and has not written its record yet",
+				 (int)p.lock_pid);
+		} else if (p.record_err < 0) {
+			p.state = TETHER_PIDFILE_UNKNOWN;
+			describe_read_error(path, p.record_err, p.why, sizeof p.why);
+		} else if (record_matches(&p.rec, p.lock_pid, p.why, sizeof p.why)) {
+			p.state = TETHER_PIDFILE_RUNNING;
+		} else {
+			p.state = TETHER_PIDFILE_UNKNOWN;
+		}
+	} else if (p.record_err == -ENOENT) {
+		p.state = TETHER_PIDFILE_STOPPED;
+	} else if (p.record_err < 0) {
+		p.state = TETHER_PIDFILE_UNKNOWN;
+		describe_read_error(path, p.record_err, p.why, sizeof p.why);
+	} else {
+		p.state = TETHER_PIDFILE_STALE;
+		snprintf(p.why, sizeof p.why, "nobody holds the lock of %s (pid %d)", path, (int)p.rec.pid);
+	}
+	*ret = p;
+	return 0;
+}
+
+void tether_pidfile_probe_clear(struct tether_pidfile_probe *p)
+{
+	tether_pidrecord_clear(&p->rec);
+}
+
+/* ---- the lock holder's side ------------------------------------------------- */
+
+static void pidfile_free(struct tether_pidfile *pf)
+{
+	free(pf->path);
+	free(pf->lock_path);
+	free(pf->tmp_path);
+	free(pf);
+}
+
+void tether_pidfile_abandon(struct tether_pidfile *pf)
+{
+	if (!pf)
+		return;
+	if (pf->lock_fd >= 0)
+		sys_close(pf->lock_fd);
+	pidfile_free(pf);
+}
+
+static int ignore_enoent(int r)
+{
+	return r == -ENOENT ? 0 : r;
+}
+
+int tether_pidfile_release(struct tether_pidfile *pf)
+{
+	if (!pf)
+		return 0;
+	/* Record first: a reader between the two unlinks sees "starting", never
+	 * a record without its lock. The lock file goes while still locked;
+	 * acquirers re-check the inode after locking (see pidfile.h). */
+	int r = ignore_enoent(sys_unlink(pf->path));
+	int r2 = ignore_enoent(sys_unlink(pf->tmp_path));
+	int r3 = ignore_enoent(sys_unlink(pf->lock_path));
+	tether_pidfile_abandon(pf);
+	return r < 0 ? r : r2 < 0 ? r2 : r3;
+}
+
+static int check_ours(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (st->st_uid != geteuid())
+		return -EPERM;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return -EPERM; /* anyone else could forge it (Debian #960108) */
+	return 0;
+}
+
+static int ensure_directory(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	int r = 0;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = sys_mkdir(dir, 0755);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	free(dir);
+	return r;
+}
+
+static char *directory_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* One attempt: 1 locked (pf->lock_fd set), 0 busy, -EAGAIN the file we locked
+ * was unlinked or replaced meanwhile (try again), -errno. */
+static int lock_once(struct tether_pidfile *pf)
+{
+	struct stat fst, pst;
+	int fd = sys_open(pf->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+			  0644);
+	if (fd < 0)
+		return fd;
+	int r = sys_fstat(fd, &fst);
+	if (r == 0)
+		r = check_ours(&fst);
+	if (r < 0)
+		goto fail;
+	r = sys_flock(fd, LOCK_EX | LOCK_NB);
+	if (r == -EWOULDBLOCK) {
+		sys_close(fd);
+		return 0;
+	}
+	if (r < 0)
+		goto fail;
+	r = sys_lstat(pf->lock_path, &pst);
+	if (r == -ENOENT || (r == 0 && (pst.st_ino != fst.st_ino || pst.st_dev != fst.st_dev))) {
+		sys_close(fd);
+		return -EAGAIN;
+	}
+	if (r < 0)
+		goto fail;
+	pf->lock_fd = fd;
+	return 1;
+fail:
+	sys_close(fd);
+	return r;
+}
+
+static int check_record_path(const char *path)
+{
+	struct stat st;
+	int r = sys_lstat(path, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP; /* never write through a symlink */
+	return check_ours(&st);
+}
+
+/* Has the lock holder published a record naming itself? */
+static bool holder_published(const struct tether_pidfile *pf, pid_t holder)
+{
+	struct tether_pidrecord rec;
+	char why[160];
+	if (tether_pidfile_read(pf->path, &rec) < 0)
+		return false;
+	bool ok = record_matches(&rec, holder, why, sizeof why);
+	tether_pidrecord_clear(&rec);
+	return ok;
+}
+
+int tether_pidfile_watch_open(const char *path)
+{
+	char *dir = directory_of(path);
+	if (!dir)
+		return -ENOMEM;
+	int fd = sys_inotify_init(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd >= 0) {
+		int r = sys_inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_MOVED_TO |
+							       IN_DELETE | IN_CREATE | IN_ATTRIB);
+		if (r < 0) {
+			sys_close(fd);
+			fd = r;
+		}
+	}
+	free(dir);
+	return fd;
+}
+
+int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = watch_fd, .events = POLLIN};
+	int r = sys_poll(&pfd, 1, tether_clock_poll_timeout(clock, deadline));
+	if (r <= 0)
+		return r;
+	char drain[4096] __attribute__((aligned(8)));
+	while (sys_read(watch_fd, drain, sizeof drain) > 0)
+		;
+	return 1;
+}
+
+int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
+			   pid_t *ret_holder)
+{
+	int ino_fd = -1, r;
+	if (!path || !*path)
+		return -EINVAL;
+	struct tether_pidfile *pf = calloc(1, sizeof *pf);
+	if (!pf)
+		return -ENOMEM;
+	pf->lock_fd = -1;
+	pf->path = strdup(path);
+	pf->lock_path = concat(path, ".lock");
+	pf->tmp_path = concat(path, ".tmp");
+	if (!pf->path || !pf->lock_path || !pf->tmp_path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = ensure_directory(path);
+	if (r < 0)
+		goto fail;
+	/* This wait is bounded in real time on purpose: it happens before any
+	 * supervision starts, whatever clock the supervisor will run on. */
+	struct tether_clock real_clock;
+	tether_clock_init_real(&real_clock);
+	int64_t deadline = tether_clock_now(&real_clock) + contended_wait_ns;
+	for (int attempt = 0;; attempt++) {
+		r = lock_once(pf);
+		if (r == 1)
+			break;
+		if (r == -EAGAIN && attempt < 1000)
+			continue;
+		if (r < 0)
+			goto fail;
+		/* busy */
+		pid_t holder = 0;
+		if (tether_pidfile_lock_holder(path, &holder) != 1)
+			holder = 0;
+		if ((holder && holder_published(pf, holder)) || tether_clock_now(&real_clock) >= deadline) {
+			if (ret_holder)
+				*ret_holder = holder;
+			r = 0;
+			goto fail;
+		}
+		if (ino_fd < 0) {
+			/* Watch first, then retry at once: a release between our
+			 * last try and the watch would otherwise be missed. */
+			ino_fd = tether_pidfile_watch_open(path);
+			if (ino_fd < 0) {
+				if (ret_holder)
+					*ret_holder = holder;
+				r = 0;
+				goto fail;
+			}
+			continue;
+		}
+		tether_pidfile_watch_wait(ino_fd, &real_clock, deadline);
+	}
+	if (ino_fd >= 0)
+		sys_close(ino_fd);
+	ino_fd = -1;
+	r = check_record_path(path);
+	if (r < 0) {
+		/* Leave nothing behind: our lock file goes, the foreign file stays. */
+		sys_unlink(pf->lock_path);
+		goto fail;
+	}
+	*ret = pf;
+	return 1;
+fail:
+	if (ino_fd >= 0)
+		sys_close(ino_fd);
+	tether_pidfile_abandon(pf);
+	return r;
+}
+
+int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecord *rec)
+{
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_pidrecord_format(rec, &b);
+	if (b.oom) {
+		tether_buf_free(&b);
+		return -ENOMEM;
+	}
+	/* A leftover PATH.tmp (writer SIGKILLed) or a planted hard link must not
+	 * be written into: unlink, then create exclusively. */
+	int r = ignore_enoent(sys_unlink(pf->tmp_path));
+	if (r < 0)
+		goto out;
+	int fd = sys_open(pf->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			  0644);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	ssize_t w = sys_write_all(fd, b.data, b.len);
+	r = sys_close(fd);
+	if (w < 0)
+		r = (int)w;
+	if (r == 0)
+		r = sys_rename(pf->tmp_path, pf->path);
+	if (r < 0)
+		sys_unlink(pf->tmp_path);
+out:
+	tether_buf_free(&b);
+	return r;
+}
+
+int tether_pidfile_remove_stale(const char *path)
+{
+	struct tether_pidfile *pf = NULL;
+	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
+	if (r <= 0)
+		return r;
+	r = tether_pidfile_release(pf);
+	return r < 0 ? r : 1;
+}

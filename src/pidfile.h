@@ -1,0 +1,143 @@
+/* pidfile.h — one supervisor per pidfile: a lock held for life and an atomic
+ * identity record.
+ *
+ * Files, for a pidfile PATH:
+ *   PATH       the record, one line of JSON (SPEC §4), replaced by rename so it
+ *              is at all times absent or complete;
+ *   PATH.lock  the lock: flock(LOCK_EX) held for the supervisor's whole life.
+ *              A separate stable file, because rename swaps the record's inode
+ *              and a lock on a replaced inode protects nothing. It is opened
+ *              O_CLOEXEC, so no exec'd child can inherit (and outlive us with)
+ *              the lock; forked helpers close it at once.
+ *   PATH.tmp   the record being written (only by the lock holder).
+ *
+ * Liveness is the lock, never kill(pid, 0): a record whose lock nobody holds
+ * is stale, whatever process now wears its PID. Whoever holds the lock is
+ * named by the kernel in /proc/locks, so a record can be checked against it.
+ * A stale pidfile is removed only while holding its lock, so a supervisor
+ * starting meanwhile never loses its fresh record. Releasing unlinks the lock
+ * file while still holding it; acquirers therefore check, after locking, that
+ * the path still names the inode they locked, and retry if not.
+ *
+ * Ownership: tether_pidfile_acquire gives the caller a struct tether_pidfile
+ * that tether_pidfile_release (remove the files, drop the lock) or
+ * tether_pidfile_abandon (drop the lock only) frees. Records from
+ * tether_pidrecord_parse/tether_pidfile_read own their argv; free with
+ * tether_pidrecord_clear.
+ */
+#ifndef TETHER_PIDFILE_H
+#define TETHER_PIDFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "clock.h"
+#include "json.h"
+#include "proc.h"
+
+/* A record larger than this is not ours (a 20 MB or /dev/zero "pidfile"). */
+#define TETHER_PIDFILE_MAX_BYTES (256 * 1024)
+/* The record is an object holding one array: anything deeper is hostile. */
+#define TETHER_PIDFILE_MAX_DEPTH 3
+
+struct tether_pidrecord {
+	pid_t pid;
+	uint64_t start_time;
+	char boot_id[TETHER_BOOT_ID_LEN + 1];
+	char started_at[40];
+	char version[40];
+	char **argv;  /* NULL-terminated; NULL for legacy records */
+	bool legacy;  /* a plain decimal PID from another tool: unverified */
+};
+
+struct tether_pidfile {
+	char *path;
+	char *lock_path;
+	char *tmp_path;
+	int lock_fd;
+};
+
+/* Fills rec for the calling process: pid, start_time, boot_id, started_at
+ * (from clock's wall time), version, a copy of argv. */
+int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
+			       const struct tether_clock *clock);
+/* Parses a record: JSON (SPEC §4) or a legacy decimal PID. Strict: pid must
+ * be > 1, every known field of the right type. Returns 0 or -EINVAL
+ * (malformed), -EFBIG (too large), -ELOOP (too deep), -ENOMEM. Pure (fuzzed). */
+int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret);
+/* Renders rec as its one JSON line (with the newline). */
+void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out);
+void tether_pidrecord_clear(struct tether_pidrecord *rec);
+
+/* Takes the lock of the pidfile at path. Creates path's directory (0755) when
+ * missing, not its parents. Refuses to work through a symlink (-ELOOP), on a
+ * non-regular file (-EINVAL), on a file that another user owns or that is
+ * group/world-writable (-EPERM).
+ * Returns 1 and *ret when acquired; 0 when a live supervisor holds it (and
+ * *ret_holder = its pid when known, else 0); -errno on failure.
+ * When the lock is busy but its holder has not (yet) published a matching
+ * record — a supervisor still starting, or a `tether stop` removing a stale
+ * record — waits for the pidfile's directory to change (inotify) for up to
+ * contended_wait_ns before answering 0. */
+int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
+			   pid_t *ret_holder);
+/* Atomically replaces the record (write PATH.tmp, rename over PATH). On
+ * failure the previous state of PATH is unchanged and PATH.tmp is removed. */
+int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecord *rec);
+/* Removes the record, the temp and the lock file while holding the lock, then
+ * drops it and frees pf. Accepts NULL. */
+int tether_pidfile_release(struct tether_pidfile *pf);
+/* Drops the lock and frees pf without removing anything (for a forked child
+ * that must not keep the lock). Accepts NULL. */
+void tether_pidfile_abandon(struct tether_pidfile *pf);
+
+/* Reads and parses the record at path without following a symlink and
+ * without blocking on a FIFO: -ENOENT, -ELOOP (symlink), -EINVAL (not a
+ * regular file or malformed), -EFBIG, -EACCES, ... */
+int tether_pidfile_read(const char *path, struct tether_pidrecord *ret);
+
+/* Who holds the lock of the pidfile at path: 1 (+pid), 0 nobody, -errno. */
+int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid);
+
+enum tether_pidfile_state {
+	TETHER_PIDFILE_STOPPED,  /* no record, no lock */
+	TETHER_PIDFILE_RUNNING,  /* lock held by the live process the record names */
+	TETHER_PIDFILE_STARTING, /* lock held, no record yet */
+	TETHER_PIDFILE_STALE,    /* a readable record, nobody holds the lock */
+	TETHER_PIDFILE_UNKNOWN,  /* cannot tell: unreadable, malformed, or mismatched */
+};
+
+struct tether_pidfile_probe {
+	enum tether_pidfile_state state;
+	int record_err;               /* 0 or the -errno of reading the record */
+	struct tether_pidrecord rec;  /* valid when record_err == 0 */
+	bool lock_held;
+	pid_t lock_pid;
+	char why[160];                /* for UNKNOWN and STALE: what was seen */
+};
+
+/* Reads the pidfile's state without taking the lock (so it never disturbs a
+ * starting supervisor) and without signalling anything. RUNNING means: the
+ * lock is held by the pid the record names, that process is alive, its
+ * start_time and the boot_id match. Returns 0 or -errno (only for failures to
+ * read /proc itself; everything about the pidfile lands in the probe).
+ * Free with tether_pidfile_probe_clear. */
+int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret);
+void tether_pidfile_probe_clear(struct tether_pidfile_probe *p);
+const char *tether_pidfile_state_name(enum tether_pidfile_state s);
+
+/* Removes a stale pidfile while holding its lock (never one a supervisor
+ * holds). 1 removed (or nothing was there), 0 held by a supervisor, -errno. */
+int tether_pidfile_remove_stale(const char *path);
+
+/* Watching the pidfile's directory, for callers that wait for a record to
+ * appear or a lock to be released: open the watch first, then look, then
+ * wait, so no change between looking and waiting is missed. open returns an
+ * fd (close with sys_close) or -errno; wait returns 1 on a change, 0 at the
+ * deadline, -errno. */
+int tether_pidfile_watch_open(const char *path);
+int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline);
+
+#endif

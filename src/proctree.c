@@ -1,0 +1,268 @@
+/* proctree.c — see proctree.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "proctree.h"
+#include "sys.h"
+
+static bool forbidden_target(pid_t pid)
+{
+	return pid <= 1 || pid == getpid();
+}
+
+int tether_pidref_open(pid_t pid, uint64_t start_time, struct tether_pidref *ret)
+{
+	struct tether_procstat st;
+	if (forbidden_target(pid))
+		return -EINVAL;
+	int fd = sys_pidfd_open(pid, 0);
+	if (fd < 0)
+		return fd;
+	/* Read the identity only now that the pidfd pins the process: a match
+	 * proves the pidfd refers to the recorded process. */
+	int r = tether_proc_read_stat(pid, &st);
+	if (r == 0 && (st.state == 'Z' || st.state == 'X'))
+		r = -ESRCH;
+	if (r == 0 && st.start_time != start_time)
+		r = -ESTALE;
+	if (r < 0) {
+		sys_close(fd);
+		return r;
+	}
+	*ret = (struct tether_pidref){.pid = pid, .pidfd = fd, .start_time = start_time};
+	return 0;
+}
+
+int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret)
+{
+	struct tether_procstat st;
+	if (forbidden_target(pid))
+		return -EINVAL;
+	int fd = sys_pidfd_open(pid, 0);
+	if (fd < 0)
+		return fd;
+	int r = tether_proc_read_stat(pid, &st);
+	if (r < 0) {
+		sys_close(fd);
+		return r;
+	}
+	*ret = (struct tether_pidref){.pid = pid, .pidfd = fd, .start_time = st.start_time};
+	return 0;
+}
+
+void tether_pidref_done(struct tether_pidref *ref)
+{
+	if (!ref)
+		return;
+	if (ref->pidfd >= 0)
+		sys_close(ref->pidfd);
+	*ref = TETHER_PIDREF_NULL;
+}
+
+int tether_pidref_signal(const struct tether_pidref *ref, int sig)
+{
+	if (!ref || ref->pidfd < 0 || forbidden_target(ref->pid))
+		return -EINVAL;
+	return sys_pidfd_send_signal(ref->pidfd, sig);
+}
+
+int tether_pidref_exited(const struct tether_pidref *ref)
+{
+	struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
+	if (ref->pidfd < 0)
+		return 1;
+	int r = sys_poll(&p, 1, 0);
+	if (r < 0)
+		return r;
+	return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+}
+
+int tether_pidref_wait(const struct tether_pidref *ref, const struct tether_clock *clock,
+		       int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
+		int timeout = tether_clock_poll_timeout(clock, deadline);
+		int r = sys_poll(&p, 1, timeout);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return 1;
+		if (tether_clock_now(clock) >= deadline)
+			return 0;
+	}
+}
+
+int tether_pgroup_signal(pid_t pgid, int sig)
+{
+	struct tether_procstat st;
+	if (pgid <= 1 || pgid == getpgrp())
+		return -EINVAL;
+	int r = tether_proc_read_stat(pgid, &st);
+	if (r < 0)
+		return r;
+	if (st.pgid != pgid || st.state == 'Z')
+		return -ESRCH;
+	return sys_killpg(pgid, sig);
+}
+
+bool tether_tree_has(const struct tether_tree *tree, pid_t pid)
+{
+	for (size_t i = 0; i < tree->n; i++)
+		if (tree->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static int tree_add(struct tether_tree *tree, pid_t pid)
+{
+	struct tether_pidref ref;
+	if (tether_tree_has(tree, pid) || forbidden_target(pid))
+		return 0;
+	int r = tether_pidref_open_current(pid, &ref);
+	if (r == -ESRCH)
+		return 0; /* exited between the scan and now */
+	if (r < 0)
+		return r;
+	if (tree->n == tree->cap) {
+		size_t ncap = tree->cap ? tree->cap * 2 : 16;
+		struct tether_pidref *np = realloc(tree->procs, ncap * sizeof *np);
+		if (!np) {
+			tether_pidref_done(&ref);
+			return -ENOMEM;
+		}
+		tree->procs = np;
+		tree->cap = ncap;
+	}
+	tree->procs[tree->n++] = ref;
+	return 1;
+}
+
+/* Adds the descendants of pid; returns how many new members, or -errno. */
+static int collect_below(pid_t pid, struct tether_tree *tree)
+{
+	pid_t *kids = NULL;
+	size_t nkids = 0;
+	int added = 0;
+	int r = tether_proc_children(pid, &kids, &nkids);
+	if (r == -ESRCH)
+		return 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nkids; i++) {
+		r = tree_add(tree, kids[i]);
+		if (r < 0)
+			break;
+		added += r;
+	}
+	free(kids);
+	return r < 0 ? r : added;
+}
+
+int tether_tree_collect(pid_t root, struct tether_tree *tree)
+{
+	/* Breadth-first over the growing array, then again from the top until
+	 * a whole pass adds nothing: a fork during the walk shows up in the
+	 * next pass as long as its parent is still alive. */
+	for (int pass = 0; pass < 64; pass++) {
+		int added = collect_below(root, tree);
+		if (added < 0)
+			return added;
+		for (size_t i = 0; i < tree->n; i++) {
+			int r = collect_below(tree->procs[i].pid, tree);
+			if (r < 0)
+				return r;
+			added += r;
+		}
+		if (added == 0)
+			return 0;
+	}
+	return 0;
+}
+
+int tether_tree_signal(struct tether_tree *tree, int sig)
+{
+	int n = 0;
+	for (size_t i = 0; i < tree->n; i++) {
+		struct tether_pidref *p = &tree->procs[i];
+		if (tether_pidref_exited(p) == 1)
+			continue;
+		if (tether_pidref_signal(p, sig) == 0)
+			n++;
+	}
+	return n;
+}
+
+int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock, int64_t deadline)
+{
+	for (;;) {
+		int alive = 0;
+		size_t first = 0;
+		for (size_t i = 0; i < tree->n; i++)
+			if (tether_pidref_exited(&tree->procs[i]) != 1) {
+				if (!alive)
+					first = i;
+				alive++;
+			}
+		if (alive == 0 || tether_clock_now(clock) >= deadline)
+			return alive;
+		/* Wait on one survivor at a time: when it exits, re-check all. */
+		if (tether_pidref_wait(&tree->procs[first], clock, deadline) < 0)
+			return alive;
+	}
+}
+
+void tether_tree_free(struct tether_tree *tree)
+{
+	for (size_t i = 0; i < tree->n; i++)
+		tether_pidref_done(&tree->procs[i]);
+	free(tree->procs);
+	*tree = (struct tether_tree){0};
+}
+
+int tether_tree_kill(const struct tether_pidref *root, const struct tether_clock *clock,
+		     int64_t deadline, pid_t *ret_survivors, size_t max)
+{
+	struct tether_tree tree = {0};
+	/* Snapshot first: once root dies its children are re-parented and no
+	 * longer reachable from it. */
+	tether_tree_collect(root->pid, &tree);
+	tether_pidref_signal(root, SIGKILL);
+	for (;;) {
+		tether_tree_signal(&tree, SIGKILL);
+		/* A member that forked between the snapshot and its death has a
+		 * child now re-parented elsewhere: look below every member that is
+		 * still alive (zombies included, their children are listed until
+		 * they are reaped). */
+		size_t before = tree.n;
+		for (size_t i = 0; i < before; i++)
+			if (tether_pidref_exited(&tree.procs[i]) != 1)
+				tether_tree_collect(tree.procs[i].pid, &tree);
+		if (tree.n != before)
+			continue;
+		int64_t step = tether_clock_now(clock) + 50 * TETHER_NSEC_PER_MSEC;
+		int alive = tether_tree_wait(&tree, clock, step < deadline ? step : deadline);
+		int root_alive = tether_pidref_exited(root) != 1;
+		if ((alive == 0 && !root_alive) || tether_clock_now(clock) >= deadline) {
+			int n = 0;
+			if (root_alive && ret_survivors && (size_t)n < max)
+				ret_survivors[n] = root->pid;
+			n += root_alive;
+			for (size_t i = 0; i < tree.n; i++)
+				if (tether_pidref_exited(&tree.procs[i]) != 1) {
+					if (ret_survivors && (size_t)n < max)
+						ret_survivors[n] = tree.procs[i].pid;
+					n++;
+				}
+			tether_tree_free(&tree);
+			return n;
+		}
+	}
+}

@@ -1,0 +1,28 @@
+/* status.h — what `tether status` reports, gathered and formatted.
+ *
+ * The pidfile probe says whether a verified supervisor runs; the running
+ * supervisor's control socket (control.h) adds its live state: instances,
+ * restarts, STATUS= texts, watchdog ages. A supervisor that does not answer
+ * within a short deadline (stopped, busy) is still reported from its record.
+ */
+#ifndef TETHER_STATUS_H
+#define TETHER_STATUS_H
+
+#include "json.h"
+#include "pidfile.h"
+
+struct tether_status {
+	enum tether_pidfile_state state;
+	struct tether_pidfile_probe probe;
+	double uptime_s;          /* running: from the record's start_time */
+	struct tether_json *live; /* the supervisor's own report, or NULL */
+};
+
+/* 0, or -errno when /proc itself cannot be read. Free with tether_status_clear. */
+int tether_status_collect(const char *pidfile, struct tether_status *ret);
+void tether_status_clear(struct tether_status *st);
+/* One JSON object and a newline (SPEC §3 fields). */
+void tether_status_format_json(const struct tether_status *st, struct tether_buf *out);
+void tether_status_format_text(const struct tether_status *st, const char *pidfile, struct tether_buf *out);
+
+#endif

@@ -1,0 +1,152 @@
+/* stop.c — see stop.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pidfile.h"
+#include "proctree.h"
+#include "stop.h"
+#include "sys.h"
+
+/* How long processes of the supervisor's tree get to disappear after it
+ * exited on its own, before stop kills them itself. The supervisor's own
+ * guarantee (G2) is that they are already gone. */
+#define TREE_GRACE_NS (2 * TETHER_NSEC_PER_SEC)
+/* How long SIGKILLed processes get to be reported dead. */
+#define KILL_WAIT_NS (5 * TETHER_NSEC_PER_SEC)
+
+/* Kills whatever of the snapshot outlived the supervisor, and below it. */
+static void finish_tree(struct tether_tree *tree, const struct tether_clock *clock,
+			struct tether_stop_result *res)
+{
+	int64_t now = tether_clock_now(clock);
+	if (tether_tree_wait(tree, clock, now + TREE_GRACE_NS) == 0)
+		return;
+	for (size_t i = 0; i < tree->n; i++) {
+		if (tether_pidref_exited(&tree->procs[i]) == 1)
+			continue;
+		pid_t left[TETHER_STOP_MAX_SURVIVORS];
+		int n = tether_tree_kill(&tree->procs[i], clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
+					 TETHER_STOP_MAX_SURVIVORS);
+		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++) {
+			if (res->nsurvivors < TETHER_STOP_MAX_SURVIVORS)
+				res->survivors[res->nsurvivors] = left[k];
+			res->nsurvivors++;
+		}
+	}
+}
+
+static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec, int64_t timeout_ns,
+			 bool kill_now, const struct tether_clock *clock, struct tether_stop_result *res)
+{
+	struct tether_pidref sup;
+	int r = tether_pidref_open(rec->pid, rec->start_time, &sup);
+	if (r < 0)
+		return r; /* gone or reused since the probe: the caller looks again */
+	res->supervisor = rec->pid;
+	struct tether_tree tree = {0};
+	tether_tree_collect(sup.pid, &tree);
+	bool exited = false;
+	if (!kill_now) {
+		tether_pidref_signal(&sup, SIGTERM);
+		exited = tether_pidref_wait(&sup, clock, tether_clock_now(clock) + timeout_ns) == 1;
+	}
+	if (exited) {
+		res->outcome = TETHER_STOP_STOPPED;
+		finish_tree(&tree, clock, res);
+	} else {
+		res->outcome = TETHER_STOP_KILLED;
+		pid_t left[TETHER_STOP_MAX_SURVIVORS];
+		int n = tether_tree_kill(&sup, clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
+					 TETHER_STOP_MAX_SURVIVORS);
+		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++)
+			res->survivors[res->nsurvivors++] = left[k];
+		/* the first snapshot may hold members the second missed */
+		finish_tree(&tree, clock, res);
+	}
+	if (res->nsurvivors > 0)
+		res->outcome = TETHER_STOP_SURVIVORS;
+	tether_tree_free(&tree);
+	tether_pidref_done(&sup);
+	/* A supervisor that died by SIGKILL left its record: remove it under the
+	 * lock. 0 means a new supervisor already holds it, which is its own. */
+	if (tether_pidfile_remove_stale(pidfile) < 0)
+		res->left_foreign = true;
+	return 0;
+}
+
+int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const struct tether_clock *clock,
+		struct tether_stop_result *ret)
+{
+	struct tether_stop_result res = {0};
+	int64_t deadline = tether_clock_now(clock) + timeout_ns;
+	int r = 0;
+	for (int round = 0; round < 20; round++) {
+		/* Watch before looking, so a record that appears in between wakes
+		 * us. No directory means nothing was ever started there. */
+		int watch = tether_pidfile_watch_open(pidfile);
+		struct tether_pidfile_probe p;
+		r = tether_pidfile_probe(pidfile, &p);
+		if (r < 0) {
+			if (watch >= 0)
+				sys_close(watch);
+			return r;
+		}
+		bool again = false;
+		switch (p.state) {
+		case TETHER_PIDFILE_STOPPED:
+			res.outcome = TETHER_STOP_NOT_RUNNING;
+			/* a leftover lock or temp file from a SIGKILLed run */
+			if (watch >= 0 && tether_pidfile_remove_stale(pidfile) == 0)
+				again = true;
+			break;
+		case TETHER_PIDFILE_STALE:
+		case TETHER_PIDFILE_UNKNOWN:
+			if (p.lock_held) {
+				res.outcome = TETHER_STOP_UNVERIFIED;
+				snprintf(res.why, sizeof res.why, "%s", p.why);
+				break;
+			}
+			res.outcome = TETHER_STOP_NOT_RUNNING;
+			r = tether_pidfile_remove_stale(pidfile);
+			if (r == 1) {
+				res.removed_stale = true;
+			} else if (r == 0) {
+				again = true; /* a supervisor took the lock meanwhile */
+			} else {
+				res.left_foreign = true;
+				snprintf(res.why, sizeof res.why, "%s (left in place: %s)", p.why, strerror(-r));
+			}
+			r = 0;
+			break;
+		case TETHER_PIDFILE_STARTING:
+			if (tether_clock_now(&*clock) >= deadline ||
+			    watch < 0 || tether_pidfile_watch_wait(watch, clock, deadline) <= 0) {
+				res.outcome = TETHER_STOP_UNVERIFIED;
+				snprintf(res.why, sizeof res.why, "%s", p.why);
+			} else {
+				again = true;
+			}
+			break;
+		case TETHER_PIDFILE_RUNNING:
+			r = stop_verified(pidfile, &p.rec, timeout_ns, kill_now, clock, &res);
+			if (r == -ESRCH || r == -ESTALE) {
+				again = true;
+				r = 0;
+			}
+			break;
+		}
+		tether_pidfile_probe_clear(&p);
+		if (watch >= 0)
+			sys_close(watch);
+		if (!again)
+			break;
+	}
+	if (r < 0)
+		return r;
+	*ret = res;
+	return 0;
+}

@@ -1,0 +1,422 @@
+/* sys.c — see sys.h. The only file of libtether that calls the kernel's I/O,
+ * process and socket functions. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "fiu-local.h"
+#include "sys.h"
+
+const char *const tether_sys_points[] = {
+	"tether/sys/open", "tether/sys/close", "tether/sys/read", "tether/sys/write",
+	"tether/sys/fsync", "tether/sys/rename", "tether/sys/unlink", "tether/sys/mkdir",
+	"tether/sys/rmdir", "tether/sys/fstat", "tether/sys/stat", "tether/sys/flock",
+	"tether/sys/fcntl", "tether/sys/readlink", "tether/sys/getdents", "tether/sys/statvfs",
+	"tether/sys/dup", "tether/sys/close_range", "tether/sys/pipe", "tether/sys/fchmod",
+	"tether/sys/socket", "tether/sys/socketpair", "tether/sys/bind", "tether/sys/listen",
+	"tether/sys/accept", "tether/sys/connect", "tether/sys/sendmsg", "tether/sys/recvmsg",
+	"tether/sys/setsockopt", "tether/sys/getsockopt", "tether/sys/poll", "tether/sys/signalfd",
+	"tether/sys/sigprocmask", "tether/sys/inotify_init", "tether/sys/inotify_add_watch",
+	"tether/sys/inotify_rm_watch", "tether/sys/timerfd_create", "tether/sys/fork",
+	"tether/sys/execve", "tether/sys/waitid", "tether/sys/pidfd_open",
+	"tether/sys/pidfd_send_signal", "tether/sys/kill", "tether/sys/setpgid",
+	"tether/sys/setsid", "tether/sys/prctl", "tether/sys/setrlimit", "tether/sys/sigaction",
+	NULL,
+};
+
+/* Did the fault point fire? If so *ret gets -errno from its failinfo. Without
+ * libfiu fiu_fail() is the constant 0 and this folds away. */
+#define FAULT(point, ret)                                                         \
+	(fiu_fail("tether/sys/" point)                                            \
+		 ? (*(ret) = -((intptr_t)fiu_failinfo() > 0 ? (int)(intptr_t)fiu_failinfo() \
+							   : EIO), 1)          \
+		 : 0)
+
+/* Runs expr (a libc call returning -1 + errno on failure) with the fault point,
+ * retries EINTR up to SYS_EINTR_MAX times, returns the result or -errno, and
+ * leaves errno as it found it. */
+#define SYSCALL_RETRY(point, expr)                                                \
+	({                                                                        \
+		long r_;                                                          \
+		int saved_ = errno, tries_ = 0;                                   \
+		for (;;) {                                                        \
+			if (!FAULT(point, &r_)) {                                 \
+				r_ = (long)(expr);                                \
+				if (r_ < 0)                                       \
+					r_ = -errno;                              \
+			}                                                         \
+			if (r_ != -EINTR || ++tries_ >= SYS_EINTR_MAX)            \
+				break;                                            \
+		}                                                                 \
+		errno = saved_;                                                   \
+		r_;                                                               \
+	})
+
+/* Same without the retry, for calls where EINTR must not be retried. */
+#define SYSCALL_ONCE(point, expr)                                                 \
+	({                                                                        \
+		long r_;                                                          \
+		int saved_ = errno;                                               \
+		if (!FAULT(point, &r_)) {                                         \
+			r_ = (long)(expr);                                        \
+			if (r_ < 0)                                               \
+				r_ = -errno;                                      \
+		}                                                                 \
+		errno = saved_;                                                   \
+		r_;                                                               \
+	})
+
+int sys_open(const char *path, int flags, mode_t mode)
+{
+	return (int)SYSCALL_RETRY("open", open(path, flags, mode));
+}
+
+int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return (int)SYSCALL_RETRY("open", openat(dirfd, path, flags, mode));
+}
+
+int sys_close(int fd)
+{
+	long r = SYSCALL_ONCE("close", close(fd));
+	/* Linux has released the descriptor even when close reports EINTR. */
+	return r == -EINTR ? 0 : (int)r;
+}
+
+ssize_t sys_read(int fd, void *buf, size_t len)
+{
+	return SYSCALL_RETRY("read", read(fd, buf, len));
+}
+
+ssize_t sys_write(int fd, const void *buf, size_t len)
+{
+	return SYSCALL_RETRY("write", write(fd, buf, len));
+}
+
+ssize_t sys_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = sys_write(fd, p + done, len - done);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+int sys_fsync(int fd)
+{
+	return (int)SYSCALL_RETRY("fsync", fsync(fd));
+}
+
+int sys_rename(const char *from, const char *to)
+{
+	return (int)SYSCALL_RETRY("rename", rename(from, to));
+}
+
+int sys_unlink(const char *path)
+{
+	return (int)SYSCALL_RETRY("unlink", unlink(path));
+}
+
+int sys_mkdir(const char *path, mode_t mode)
+{
+	return (int)SYSCALL_RETRY("mkdir", mkdir(path, mode));
+}
+
+int sys_rmdir(const char *path)
+{
+	return (int)SYSCALL_RETRY("rmdir", rmdir(path));
+}
+
+int sys_fstat(int fd, struct stat *ret_st)
+{
+	return (int)SYSCALL_RETRY("fstat", fstat(fd, ret_st));
+}
+
+int sys_lstat(const char *path, struct stat *ret_st)
+{
+	return (int)SYSCALL_RETRY("stat", lstat(path, ret_st));
+}
+
+int sys_stat(const char *path, struct stat *ret_st)
+{
+	return (int)SYSCALL_RETRY("stat", stat(path, ret_st));
+}
+
+int sys_flock(int fd, int op)
+{
+	return (int)SYSCALL_RETRY("flock", flock(fd, op));
+}
+
+int sys_fcntl_int(int fd, int cmd, int arg)
+{
+	return (int)SYSCALL_RETRY("fcntl", fcntl(fd, cmd, arg));
+}
+
+ssize_t sys_readlink(const char *path, char *buf, size_t len)
+{
+	return SYSCALL_RETRY("readlink", readlink(path, buf, len));
+}
+
+ssize_t sys_getdents(int dirfd, void *buf, size_t len)
+{
+	return SYSCALL_RETRY("getdents", syscall(SYS_getdents64, dirfd, buf, len));
+}
+
+int sys_statvfs(const char *path, struct statvfs *ret_st)
+{
+	return (int)SYSCALL_RETRY("statvfs", statvfs(path, ret_st));
+}
+
+int sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)SYSCALL_RETRY("dup", dup3(oldfd, newfd, flags));
+}
+
+int sys_close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)SYSCALL_ONCE("close_range", close_range(first, last, flags));
+}
+
+int sys_pipe2(int fds[2], int flags)
+{
+	return (int)SYSCALL_RETRY("pipe", pipe2(fds, flags));
+}
+
+int sys_chmod_fd(int fd, mode_t mode)
+{
+	return (int)SYSCALL_RETRY("fchmod", fchmod(fd, mode));
+}
+
+int sys_socket(int domain, int type, int protocol)
+{
+	return (int)SYSCALL_RETRY("socket", socket(domain, type, protocol));
+}
+
+int sys_socketpair(int domain, int type, int protocol, int fds[2])
+{
+	return (int)SYSCALL_RETRY("socketpair", socketpair(domain, type, protocol, fds));
+}
+
+int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (int)SYSCALL_RETRY("bind", bind(fd, addr, len));
+}
+
+int sys_listen(int fd, int backlog)
+{
+	return (int)SYSCALL_RETRY("listen", listen(fd, backlog));
+}
+
+int sys_accept(int fd, int flags)
+{
+	return (int)SYSCALL_RETRY("accept", accept4(fd, NULL, NULL, flags));
+}
+
+int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	/* A connect interrupted by a signal continues asynchronously: retrying
+	 * would give EALREADY, so EINTR is reported (callers treat it as failure). */
+	return (int)SYSCALL_ONCE("connect", connect(fd, addr, len));
+}
+
+ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return SYSCALL_RETRY("sendmsg", sendmsg(fd, msg, flags));
+}
+
+ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return SYSCALL_RETRY("recvmsg", recvmsg(fd, msg, flags));
+}
+
+int sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return (int)SYSCALL_RETRY("setsockopt", setsockopt(fd, level, name, val, len));
+}
+
+int sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	return (int)SYSCALL_RETRY("getsockopt", getsockopt(fd, level, name, val, len));
+}
+
+int sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	long r = SYSCALL_ONCE("poll", poll(fds, n, timeout_ms));
+	if (r == -EINTR) {
+		/* Callers loop on their own deadline: an interruption is a wakeup
+		 * with nothing to report. */
+		for (nfds_t i = 0; i < n; i++)
+			fds[i].revents = 0;
+		return 0;
+	}
+	return (int)r;
+}
+
+int sys_signalfd(int fd, const sigset_t *mask, int flags)
+{
+	return (int)SYSCALL_RETRY("signalfd", signalfd(fd, mask, flags));
+}
+
+int sys_sigprocmask(int how, const sigset_t *set, sigset_t *ret_old)
+{
+	return (int)SYSCALL_RETRY("sigprocmask", sigprocmask(how, set, ret_old));
+}
+
+int sys_inotify_init(int flags)
+{
+	return (int)SYSCALL_RETRY("inotify_init", inotify_init1(flags));
+}
+
+int sys_inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	return (int)SYSCALL_RETRY("inotify_add_watch", inotify_add_watch(fd, path, mask));
+}
+
+int sys_inotify_rm_watch(int fd, int wd)
+{
+	return (int)SYSCALL_RETRY("inotify_rm_watch", inotify_rm_watch(fd, wd));
+}
+
+int sys_timerfd_create(int clockid, int flags)
+{
+	return (int)SYSCALL_RETRY("timerfd_create", timerfd_create(clockid, flags));
+}
+
+static long clone3_raw(uint64_t flags, int *ret_pidfd)
+{
+	struct clone_args args = {0};
+	int pidfd = -1;
+	args.flags = flags;
+	args.exit_signal = SIGCHLD;
+	if (ret_pidfd) {
+		args.flags |= CLONE_PIDFD;
+		args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	}
+	long r = syscall(SYS_clone3, &args, sizeof args);
+	if (r > 0 && ret_pidfd)
+		*ret_pidfd = pidfd;
+	return r;
+}
+
+pid_t sys_clone(uint64_t flags, int *ret_pidfd)
+{
+	long r;
+	int saved = errno;
+	if (FAULT("fork", &r)) {
+		errno = saved;
+		return (pid_t)r;
+	}
+	if (flags == 0) {
+		/* Plain fork() through libc, not clone3: the libfiu POSIX preload
+		 * (posix/proc/fork) can then fail it too, and libc runs its atfork
+		 * handlers. The pidfd is opened right after: we are the parent and
+		 * nobody else can reap the child, so the pid cannot be reused yet. */
+		r = fork();
+		if (r < 0) {
+			r = -errno;
+		} else if (r > 0 && ret_pidfd) {
+			int fd = pidfd_open((pid_t)r, 0);
+			*ret_pidfd = fd < 0 ? -1 : fd;
+		}
+	} else {
+		r = clone3_raw(flags, ret_pidfd);
+		if (r < 0)
+			r = -errno;
+	}
+	errno = saved;
+	return (pid_t)r;
+}
+
+int sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+	return (int)SYSCALL_ONCE("execve", execve(path, argv, envp));
+}
+
+int sys_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return (int)SYSCALL_ONCE("execve", execvpe(file, argv, envp));
+}
+
+int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options)
+{
+	return (int)SYSCALL_RETRY("waitid", waitid(type, id, ret_info, options));
+}
+
+int sys_pidfd_open(pid_t pid, unsigned flags)
+{
+	if (pid <= 0)
+		return -EINVAL;
+	return (int)SYSCALL_RETRY("pidfd_open", pidfd_open(pid, flags));
+}
+
+int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	if (pidfd < 0)
+		return -EINVAL;
+	return (int)SYSCALL_RETRY("pidfd_send_signal", pidfd_send_signal(pidfd, sig, NULL, 0));
+}
+
+int sys_kill(pid_t pid, int sig)
+{
+	/* kill(0), kill(-1) and negative pids have killed whole machines in
+	 * other supervisors; init and ourselves are never a target either. */
+	if (pid <= 1 || pid == getpid())
+		return -EINVAL;
+	return (int)SYSCALL_RETRY("kill", kill(pid, sig));
+}
+
+int sys_killpg(pid_t pgid, int sig)
+{
+	if (pgid <= 1 || pgid == getpgrp())
+		return -EINVAL;
+	return (int)SYSCALL_RETRY("kill", kill(-pgid, sig));
+}
+
+int sys_setpgid(pid_t pid, pid_t pgid)
+{
+	return (int)SYSCALL_RETRY("setpgid", setpgid(pid, pgid));
+}
+
+int sys_setsid(void)
+{
+	return (int)SYSCALL_RETRY("setsid", setsid());
+}
+
+int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	return (int)SYSCALL_RETRY("prctl", prctl(option, a2, a3, a4, a5));
+}
+
+int sys_setrlimit(int resource, const struct rlimit *rl)
+{
+	return (int)SYSCALL_RETRY("setrlimit", setrlimit(resource, rl));
+}
+
+int sys_sigaction_default(int sig)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	return (int)SYSCALL_RETRY("sigaction", sigaction(sig, &sa, NULL));
+}

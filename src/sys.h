@@ -1,0 +1,109 @@
+/* sys.h — the only door between libtether and the kernel.
+ *
+ * Every OS call libtether makes goes through a function here. Each one:
+ *   - returns >= 0 on success and -errno on failure (never -1 with errno set);
+ *   - leaves the caller's errno untouched, on success and on failure;
+ *   - retries EINTR itself where the call is restartable (read, write, flock,
+ *     waitid, ...), so no caller ever sees it, but gives up after
+ *     SYS_EINTR_MAX consecutive interruptions and returns -EINTR, so a fault
+ *     injector that fails a call with EINTR forever produces an error, not a hang;
+ *   - has a libfiu fault point named "tether/sys/<call>" (list: tether_sys_points).
+ *     When the point fires the call fails with errno = the point's failinfo
+ *     (EIO when failinfo is 0) without reaching the kernel.
+ *
+ * Exceptions, on purpose: close() is never retried (Linux frees the descriptor
+ * even when it reports EINTR, and a retry could close a descriptor another
+ * thread just received); poll() reports EINTR as "0 events" because its callers
+ * loop on their own deadline anyway.
+ */
+#ifndef TETHER_SYS_H
+#define TETHER_SYS_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#define SYS_EINTR_MAX 100
+
+/* Names of every fault point compiled into this layer, NULL-terminated. */
+extern const char *const tether_sys_points[];
+
+/* files */
+int sys_open(const char *path, int flags, mode_t mode);
+int sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int sys_close(int fd);
+ssize_t sys_read(int fd, void *buf, size_t len);
+ssize_t sys_write(int fd, const void *buf, size_t len);
+/* Writes all of buf (loops over short writes). Returns len or -errno. */
+ssize_t sys_write_all(int fd, const void *buf, size_t len);
+int sys_fsync(int fd);
+int sys_rename(const char *from, const char *to);
+int sys_unlink(const char *path);
+int sys_mkdir(const char *path, mode_t mode);
+int sys_rmdir(const char *path);
+int sys_fstat(int fd, struct stat *ret_st);
+int sys_lstat(const char *path, struct stat *ret_st);
+int sys_stat(const char *path, struct stat *ret_st);
+int sys_flock(int fd, int op);
+int sys_fcntl_int(int fd, int cmd, int arg);
+ssize_t sys_readlink(const char *path, char *buf, size_t len);
+ssize_t sys_getdents(int dirfd, void *buf, size_t len);
+int sys_statvfs(const char *path, struct statvfs *ret_st);
+int sys_dup3(int oldfd, int newfd, int flags);
+int sys_close_range(unsigned first, unsigned last, int flags);
+int sys_pipe2(int fds[2], int flags);
+int sys_chmod_fd(int fd, mode_t mode);
+
+/* sockets */
+int sys_socket(int domain, int type, int protocol);
+int sys_socketpair(int domain, int type, int protocol, int fds[2]);
+int sys_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int sys_listen(int fd, int backlog);
+int sys_accept(int fd, int flags);
+int sys_connect(int fd, const struct sockaddr *addr, socklen_t len);
+ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags);
+int sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+
+/* waiting */
+int sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int sys_signalfd(int fd, const sigset_t *mask, int flags);
+int sys_sigprocmask(int how, const sigset_t *set, sigset_t *ret_old);
+int sys_inotify_init(int flags);
+int sys_inotify_add_watch(int fd, const char *path, uint32_t mask);
+int sys_inotify_rm_watch(int fd, int wd);
+int sys_timerfd_create(int clockid, int flags);
+
+/* processes */
+/* Creates a process like fork(). flags may add CLONE_NEWPID. When ret_pidfd is
+ * not NULL the parent also gets a pidfd for the child (CLONE_PIDFD), which
+ * pins its identity: no PID-reuse race between fork and signal. Returns the
+ * child's pid in the parent, 0 in the child, -errno on failure. */
+pid_t sys_clone(uint64_t flags, int *ret_pidfd);
+int sys_execve(const char *path, char *const argv[], char *const envp[]);
+int sys_execvpe(const char *file, char *const argv[], char *const envp[]);
+int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options);
+int sys_pidfd_open(pid_t pid, unsigned flags);
+/* Refuses (-EINVAL) to signal through anything but a pidfd: callers verify
+ * identity first. */
+int sys_pidfd_send_signal(int pidfd, int sig);
+/* Refuses pid <= 1 and our own pid (-EINVAL): kill(0), kill(-1) and negative
+ * pids can never leave this layer. Only for processes we just verified. */
+int sys_kill(pid_t pid, int sig);
+/* Refuses pgid <= 1 and our own process group (-EINVAL). */
+int sys_killpg(pid_t pgid, int sig);
+int sys_setpgid(pid_t pid, pid_t pgid);
+int sys_setsid(void);
+int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+int sys_setrlimit(int resource, const struct rlimit *rl);
+int sys_sigaction_default(int sig);
+
+#endif
