@@ -25,16 +25,44 @@ static socklen_t control_addr(dev_t dev, ino_t ino, struct sockaddr_un *sa)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
-static int peer_pid(int fd, pid_t *ret_pid, uid_t *ret_uid)
+static int passcred(int fd)
 {
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-	int r = sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-	if (r < 0)
-		return r;
-	*ret_pid = cred.pid;
-	*ret_uid = cred.uid;
-	return 0;
+	int one = 1;
+	return sys_setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+}
+
+/* Receives one datagram with its sender's credentials. */
+static ssize_t recv_with_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
+			       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {
+		.msg_name = ret_addr,
+		.msg_namelen = ret_addr ? sizeof *ret_addr : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof ctl.buf,
+	};
+	ssize_t n = sys_recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	if (ret_addrlen)
+		*ret_addrlen = mh.msg_namelen;
+	bool have = false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			memcpy(ret_cred, CMSG_DATA(c), sizeof *ret_cred);
+			have = true;
+		}
+	if (!have || (mh.msg_flags & MSG_TRUNC))
+		return -EBADMSG;
+	return n;
 }
 
 int tether_control_listen(int lock_fd)
@@ -44,13 +72,13 @@ int tether_control_listen(int lock_fd)
 	int r = sys_fstat(lock_fd, &st);
 	if (r < 0)
 		return r;
-	int fd = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	socklen_t len = control_addr(st.st_dev, st.st_ino, &sa);
 	r = sys_bind(fd, (struct sockaddr *)&sa, len);
 	if (r == 0)
-		r = sys_listen(fd, 16);
+		r = passcred(fd);
 	if (r < 0) {
 		sys_close(fd);
 		return r;
@@ -58,41 +86,33 @@ int tether_control_listen(int lock_fd)
 	return fd;
 }
 
-int tether_control_accept(int listen_fd, char *buf, size_t len)
+int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_peer *ret_peer)
 {
-	int fd = sys_accept(listen_fd, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return fd == -EWOULDBLOCK ? -EAGAIN : fd;
-	pid_t pid;
-	uid_t uid;
-	int r = peer_pid(fd, &pid, &uid);
-	if (r == 0 && uid != geteuid() && uid != 0)
-		r = -EPERM;
-	if (r == 0) {
-		/* The client sent its request before we accepted; if not, we do
-		 * not wait for it (a slow client gets no answer). */
-		struct iovec iov = {.iov_base = buf, .iov_len = len - 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-		ssize_t n = sys_recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			r = (int)n;
-		else {
-			buf[n] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-		}
-	}
-	if (r < 0) {
-		sys_close(fd);
-		return r;
-	}
-	return fd;
+	struct ucred cred;
+	ssize_t n = recv_with_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len);
+	if (n == -EWOULDBLOCK)
+		return -EAGAIN;
+	if (n < 0)
+		return (int)n;
+	if (cred.uid != geteuid() && cred.uid != 0)
+		return -EPERM;
+	if (ret_peer->len <= offsetof(struct sockaddr_un, sun_path))
+		return -EDESTADDRREQ; /* an unbound sender cannot be answered */
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
 }
 
-int tether_control_reply(int conn_fd, const char *msg, size_t len)
+int tether_control_reply(int fd, const struct tether_control_peer *peer, const char *msg, size_t len)
 {
 	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t n = sys_sendmsg(conn_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct msghdr mh = {
+		.msg_name = (void *)&peer->addr,
+		.msg_namelen = peer->len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n = sys_sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -109,49 +129,51 @@ int tether_control_query(const char *pidfile, const char *request, int timeout_m
 		return r;
 	if (tether_pidfile_lock_holder(pidfile, &holder) != 1)
 		return -ECONNREFUSED;
-	int fd = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
-	socklen_t len = control_addr(st.st_dev, st.st_ino, &sa);
 	char *buf = NULL;
-	r = sys_connect(fd, (struct sockaddr *)&sa, len);
+	/* Autobind (an address of the kernel's choosing) so we can be answered. */
+	struct sockaddr_un self = {.sun_family = AF_UNIX};
+	r = sys_bind(fd, (struct sockaddr *)&self, sizeof(sa_family_t));
+	if (r == 0)
+		r = passcred(fd);
 	if (r < 0)
 		goto out;
-	pid_t pid;
-	uid_t uid;
-	r = peer_pid(fd, &pid, &uid);
-	if (r == 0 && pid != holder)
-		r = -EPERM;
-	if (r < 0)
-		goto out;
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s\n", request);
-	struct iovec iov = {.iov_base = line, .iov_len = (size_t)n};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t w = sys_sendmsg(fd, &mh, MSG_NOSIGNAL);
+	socklen_t len = control_addr(st.st_dev, st.st_ino, &sa);
+	struct iovec iov = {.iov_base = (void *)request, .iov_len = strlen(request)};
+	struct msghdr mh = {.msg_name = &sa, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t w = sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w < 0) {
 		r = (int)w;
 		goto out;
 	}
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	r = sys_poll(&pfd, 1, timeout_ms);
-	if (r == 0)
-		r = -ETIMEDOUT;
-	if (r < 0)
-		goto out;
 	buf = malloc(TETHER_CONTROL_MAX_MSG);
 	if (!buf) {
 		r = -ENOMEM;
 		goto out;
 	}
-	struct iovec riov = {.iov_base = buf, .iov_len = TETHER_CONTROL_MAX_MSG};
-	struct msghdr rmh = {.msg_iov = &riov, .msg_iovlen = 1};
-	ssize_t got = sys_recvmsg(fd, &rmh, MSG_DONTWAIT);
-	if (got <= 0) {
-		r = got < 0 ? (int)got : -ECONNRESET;
-		goto out;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		r = sys_poll(&pfd, 1, timeout_ms);
+		if (r == 0)
+			r = -ETIMEDOUT;
+		if (r < 0)
+			goto out;
+		struct ucred cred;
+		ssize_t got = recv_with_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL);
+		if (got == -EWOULDBLOCK)
+			continue;
+		if (got < 0) {
+			r = (int)got;
+			goto out;
+		}
+		/* Only the lock holder may answer. */
+		if (cred.pid != holder)
+			continue;
+		r = tether_json_parse(buf, (size_t)got, 16, ret);
+		break;
 	}
-	r = tether_json_parse(buf, (size_t)got, 16, ret);
 out:
 	free(buf);
 	sys_close(fd);

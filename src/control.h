@@ -1,21 +1,24 @@
 /* control.h — the supervisor's control socket: how `tether status` (and the
  * lab) ask a running supervisor for its live state.
  *
- * An AF_UNIX SOCK_SEQPACKET socket in the abstract namespace, named after the
+ * An AF_UNIX datagram socket in the abstract namespace, named after the
  * pidfile's lock file inode ("tether-ctl/DEV:INO"): nothing to clean up after
  * a SIGKILL, no path-length limit, and a name that changes with every new
- * lock file. Both sides check the peer's credentials (SO_PEERCRED): the
- * server answers only its own uid or root, and the client accepts an answer
- * only from the pid that holds the lock, so nobody can pose as the supervisor.
+ * lock file. Datagrams, not connections: the supervisor keeps no state per
+ * client and never waits for one. Both sides read the peer's credentials
+ * (SO_PASSCRED): the server answers only its own uid or root, and the client
+ * accepts an answer only from the pid that holds the lock, so nobody can pose
+ * as the supervisor.
  *
- * One request per connection: a line ("status"), answered by one datagram of
- * JSON (or {"error":...}).
+ * A request is one datagram ("status"); the answer is one datagram of JSON
+ * (or {"error":...}) sent back to the client's own (autobound) address.
  */
 #ifndef TETHER_CONTROL_H
 #define TETHER_CONTROL_H
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "json.h"
 
@@ -32,11 +35,17 @@ int tether_control_query(const char *pidfile, const char *request, int timeout_m
  * Returns the socket fd (O_CLOEXEC, non-blocking) or -errno. */
 int tether_control_listen(int lock_fd);
 
-/* Server: accepts one pending connection and reads its request line into buf.
- * Returns the connection fd (caller answers with tether_control_reply and
- * closes it), -EAGAIN when nothing is pending, -EPERM for a foreign peer. */
-int tether_control_accept(int listen_fd, char *buf, size_t len);
+/* Where an answer goes. */
+struct tether_control_peer {
+	struct sockaddr_un addr;
+	socklen_t len;
+};
+
+/* Server: reads one pending request into buf (NUL-terminated, first line
+ * only). Returns 0 and *ret_peer, -EAGAIN when nothing is pending, -EPERM for a
+ * foreign uid (dropped), -errno. */
+int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_peer *ret_peer);
 /* Server: sends one answer without blocking (dropped if it cannot go now). */
-int tether_control_reply(int conn_fd, const char *msg, size_t len);
+int tether_control_reply(int fd, const struct tether_control_peer *peer, const char *msg, size_t len);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,11 @@ static int read_number(struct reader *r, struct tether_json *j)
 	tmp[n] = '\0';
 	j->type = TETHER_JSON_NUMBER;
 	j->number = strtod(tmp, NULL);
+	if (isinf(j->number)) {
+		/* 1e400 is valid JSON but no double: refuse it rather than keep
+		 * an inf that renders as "inf", which is not JSON (fuzz_json). */
+		return fail(r, -EINVAL);
+	}
 	if (integral) {
 		/* exact int64 parse with overflow detection */
 		const char *d = tmp;
@@ -482,6 +488,8 @@ void tether_json_render(const struct tether_json *j, struct tether_buf *b)
 	case TETHER_JSON_NUMBER:
 		if (j->is_int)
 			tether_buf_printf(b, "%lld", (long long)j->integer);
+		else if (j->number == 0)
+			tether_buf_puts(b, "0"); /* -0.0 as "-0" would read back as the integer 0 */
 		else
 			tether_buf_printf(b, "%.17g", j->number);
 		break;

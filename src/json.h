@@ -2,9 +2,10 @@
  *
  * The reader builds a tree (tether_json_parse) and is meant for untrusted
  * input: the caller bounds the size, the reader bounds the depth, rejects
- * anything RFC 8259 rejects, plus duplicate keys, invalid UTF-8 and "\u0000"
- * (so every string is a safe C string). It never crashes on any input: it is
- * fuzzed (harness/fuzz/fuzz_pidfile.c).
+ * anything RFC 8259 rejects, plus duplicate keys, invalid UTF-8, "\u0000"
+ * (so every string is a safe C string) and numbers beyond a double's range
+ * (1e400). It never crashes on any input: it is fuzzed
+ * (harness/fuzz/fuzz_json.c, fuzz_pidfile.c).
  *
  * The writer side is a growable buffer (tether_buf) with JSON string escaping.
  * A buffer that failed to grow remembers it (oom) and ignores further appends,

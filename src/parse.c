@@ -71,7 +71,11 @@ int tether_parse_duration(const char *s, int64_t *ret_ns)
 		return -EINVAL;
 	if (ip > (uint64_t)MAX_DURATION_NS / unit)
 		return -ERANGE;
-	uint64_t ns = ip * unit + frac * unit / frac_scale;
+	/* frac * unit can pass 2^64 ("0.99999999h": 1e8 * 3.6e12), so split
+	 * unit = q * frac_scale + rem; frac < frac_scale <= 1e9 keeps both
+	 * products in range and the sum is the same floor (fuzz_parse). */
+	uint64_t q = unit / frac_scale, rem = unit % frac_scale;
+	uint64_t ns = ip * unit + frac * q + frac * rem / frac_scale;
 	if (ns > (uint64_t)MAX_DURATION_NS)
 		return -ERANGE;
 	*ret_ns = (int64_t)ns;
@@ -130,5 +134,25 @@ char *tether_format_duration(int64_t ns, char *buf, unsigned long len)
 		snprintf(buf, len, "%lldm", s / 60);
 	else
 		snprintf(buf, len, "%llds", s);
+	return buf;
+}
+
+char *tether_format_size(uint64_t bytes, char *buf, unsigned long len)
+{
+	static const char units[] = "KMGTPE";
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+		return buf;
+	}
+	double v = (double)bytes;
+	int u = -1;
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (v >= 100 || v == (double)(uint64_t)v)
+		snprintf(buf, len, "%.0f%c", v, units[u]);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
 	return buf;
 }

@@ -22,4 +22,7 @@ int tether_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* Formats a duration for humans ("250ms", "90s", "5m", "2h": the largest unit that divides it) into buf. */
 char *tether_format_duration(int64_t ns, char *buf, unsigned long len);
 
+/* Formats a byte count for humans ("512", "64K", "1.5G") into buf. */
+char *tether_format_size(uint64_t bytes, char *buf, unsigned long len);
+
 #endif

@@ -81,20 +81,22 @@ void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_b
 	tether_buf_json_string(out, rec->started_at);
 	tether_buf_puts(out, ",\"argv\":[");
 	/* Keep the record under the reader's size limit whatever argv is: drop
-	 * trailing arguments and say so. */
+	 * trailing arguments and say so. The budget counts the escaped text:
+	 * a control character takes six bytes ("\u0001"), so strlen() would let
+	 * a 100K argument through as an unreadable 600K record (fuzz_pidfile). */
 	size_t budget = TETHER_PIDFILE_MAX_BYTES / 2;
 	for (size_t i = 0; rec->argv && rec->argv[i]; i++) {
 		size_t before = out->len;
 		if (i)
 			tether_buf_puts(out, ",");
-		if (out->len + strlen(rec->argv[i]) > budget) {
+		tether_buf_json_string(out, rec->argv[i]);
+		if (out->len > budget) {
 			out->len = before;
 			if (out->data)
 				out->data[out->len] = '\0';
 			tether_buf_puts(out, i ? ",\"...\"" : "\"...\"");
 			break;
 		}
-		tether_buf_json_string(out, rec->argv[i]);
 	}
 	tether_buf_puts(out, "],\"version\":");
 	tether_buf_json_string(out, rec->version);

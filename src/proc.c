@@ -30,7 +30,11 @@ int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_l
 	int r = 0;
 	for (;;) {
 		if (len + 1 >= cap) {
-			r = -EFBIG;
+			/* Full: only more data makes it too big (a file of exactly
+			 * cap-1 bytes fits). */
+			char extra;
+			ssize_t n = sys_read(fd, &extra, 1);
+			r = n < 0 ? (int)n : n > 0 ? -EFBIG : 0;
 			break;
 		}
 		ssize_t n = sys_read(fd, buf + len, cap - 1 - len);
@@ -121,6 +125,10 @@ int tether_proc_parse_stat(const char *buf, size_t len, struct tether_procstat *
 	for (int field = 4; field <= 24; field++) {
 		if (parse_i64(&p, end, &v) < 0)
 			return -EINVAL;
+		/* Fields 4-6 are pids: one that pid_t cannot hold is garbage,
+		 * and truncating it would name another process (fuzz_proc). */
+		if (field <= 6 && (v < 0 || v > INT32_MAX))
+			return -EINVAL;
 		switch (field) {
 		case 4: st.ppid = (pid_t)v; break;
 		case 5: st.pgid = (pid_t)v; break;
@@ -137,10 +145,10 @@ int tether_proc_parse_stat(const char *buf, size_t len, struct tether_procstat *
 			if (p >= end || *p != ' ')
 				return -EINVAL;
 			p++;
+		} else if (p < end && *p != ' ' && *p != '\n') {
+			return -EINVAL; /* "321x" is not a number either */
 		}
 	}
-	if (st.ppid < 0 || st.pgid < 0 || st.sid < 0)
-		return -EINVAL;
 	*ret = st;
 	return 0;
 }
@@ -324,6 +332,8 @@ int tether_proc_scan(tether_proc_scan_fn fn, void *userdata)
 int tether_proc_environ_get(pid_t pid, const char *key, char *buf, size_t len)
 {
 	char path[64];
+	if (len == 0)
+		return -EINVAL;
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
 	int fd = sys_open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -359,6 +369,17 @@ int tether_proc_environ_get(pid_t pid, const char *key, char *buf, size_t len)
 			if (vlen >= len)
 				vlen = len - 1;
 			memcpy(buf, win + klen + 1, vlen);
+			/* An entry longer than the window: the rest of its value
+			 * follows in later reads, up to the caller's buffer. */
+			while (!nul && !eof && vlen < len - 1) {
+				ssize_t n = sys_read(fd, buf + vlen, len - 1 - vlen);
+				if (n <= 0)
+					break;
+				char *z = memchr(buf + vlen, '\0', (size_t)n);
+				vlen = z ? (size_t)(z - buf) : vlen + (size_t)n;
+				if (z)
+					break;
+			}
 			buf[vlen] = '\0';
 			r = 1;
 			break;
@@ -540,4 +561,51 @@ int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb)
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	return meminfo_field(path, "VmRSS", ret_kb);
+}
+
+/* Last field of the NSpid line of /proc/PID/status: the pid as its own
+ * namespace sees it. */
+static int inner_pid(pid_t pid, pid_t *ret)
+{
+	char path[64], buf[4096];
+	size_t len;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	int r = tether_proc_read_file(path, buf, sizeof buf, &len);
+	if (r < 0)
+		return r;
+	char *line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return -ENOENT;
+	line += strlen("\nNSpid:");
+	char *end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	char *last = strrchr(line, '\t');
+	last = last ? last + 1 : line;
+	const char *p = last;
+	uint64_t v;
+	if (parse_u64(&p, last + strlen(last), &v) < 0 || v == 0 || v > INT32_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid)
+{
+	pid_t *kids = NULL;
+	size_t n = 0;
+	int r = tether_proc_children(parent, &kids, &n);
+	if (r < 0)
+		return r;
+	r = -ESRCH;
+	for (size_t i = 0; i < n; i++) {
+		pid_t inner;
+		if (inner_pid(kids[i], &inner) == 0 && inner == nspid) {
+			*ret_pid = kids[i];
+			r = 0;
+			break;
+		}
+	}
+	free(kids);
+	return r;
 }

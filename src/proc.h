@@ -64,6 +64,12 @@ int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid);
  * (dev, ino), 0 no match, -EINVAL malformed. */
 int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *ret_pid);
 
+/* The child of parent (a host pid) whose pid in its own PID namespace is
+ * nspid (the last field of NSpid in /proc/PID/status): how a supervisor
+ * outside a namespace names a process that only knows its inner pid.
+ * 0 and *ret_pid, -ESRCH when no child matches. */
+int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid);
+
 /* MemAvailable from /proc/meminfo, in bytes. */
 int tether_proc_mem_available(uint64_t *ret_bytes);
 

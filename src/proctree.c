@@ -227,20 +227,64 @@ void tether_tree_free(struct tether_tree *tree)
 	*tree = (struct tether_tree){0};
 }
 
+/* Stopped, or already dead: either way it forks no more, and a stopped
+ * process keeps its children listed under it. */
+static bool frozen(const struct tether_pidref *p)
+{
+	struct tether_procstat st;
+	if (tether_pidref_exited(p) == 1)
+		return true;
+	if (tether_proc_read_stat(p->pid, &st) < 0)
+		return true;
+	return st.state == 'T' || st.state == 't' || st.state == 'Z' || st.state == 'X';
+}
+
+/* Walks and SIGSTOPs root's tree until a walk finds nobody new and every
+ * member was already stopped before its children were read: that snapshot is
+ * complete. A process with SIGSTOP pending can still finish a fork already
+ * under way, so "signalled" is not enough; "stopped" is. */
+static void freeze_tree(const struct tether_pidref *root, struct tether_tree *tree,
+			const struct tether_clock *clock, int64_t deadline)
+{
+	tether_pidref_signal(root, SIGSTOP);
+	/* The kernel tells nobody but a parent when a process stops: wait a
+	 * millisecond of real time on one that has not (its pidfd still wakes
+	 * us if it dies), at most this many times — a process stuck in D state
+	 * stops late, and the kill goes on without waiting for it. */
+	for (int tries = 0; tries < 500; tries++) {
+		const struct tether_pidref *running = frozen(root) ? NULL : root;
+		for (size_t i = 0; !running && i < tree->n; i++)
+			if (!frozen(&tree->procs[i]))
+				running = &tree->procs[i];
+		size_t before = tree->n;
+		tether_tree_collect(root->pid, tree);
+		tether_tree_signal(tree, SIGSTOP);
+		if ((!running && tree->n == before) || tether_clock_now(clock) >= deadline)
+			return;
+		if (running && tree->n == before) {
+			struct pollfd p = {.fd = running->pidfd, .events = POLLIN};
+			sys_poll(&p, 1, 1);
+		}
+	}
+}
+
 int tether_tree_kill(const struct tether_pidref *root, const struct tether_clock *clock,
 		     int64_t deadline, pid_t *ret_survivors, size_t max)
 {
 	struct tether_tree tree = {0};
 	/* Snapshot first: once root dies its children are re-parented and no
-	 * longer reachable from it. */
-	tether_tree_collect(root->pid, &tree);
+	 * longer reachable from it. And freeze while taking it: a member that
+	 * forks after the walk saw it and dies before the next walk leaves a
+	 * child re-parented to init, out of reach, that forks on (a fork bomb
+	 * escapes SIGKILL-and-rescan that way). SIGKILL ends stopped processes
+	 * too, so nothing is left stopped. */
+	freeze_tree(root, &tree, clock, deadline);
 	tether_pidref_signal(root, SIGKILL);
 	for (;;) {
 		tether_tree_signal(&tree, SIGKILL);
-		/* A member that forked between the snapshot and its death has a
-		 * child now re-parented elsewhere: look below every member that is
-		 * still alive (zombies included, their children are listed until
-		 * they are reaped). */
+		/* Look below every member still alive, in case one escaped the
+		 * freeze (it stopped too late): a dead member's children were
+		 * re-parented when it died, so only the living can be looked at. */
 		size_t before = tree.n;
 		for (size_t i = 0; i < before; i++)
 			if (tether_pidref_exited(&tree.procs[i]) != 1)

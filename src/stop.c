@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "pidfile.h"
 #include "proctree.h"
@@ -17,6 +19,38 @@
 #define TREE_GRACE_NS (2 * TETHER_NSEC_PER_SEC)
 /* How long SIGKILLed processes get to be reported dead. */
 #define KILL_WAIT_NS (5 * TETHER_NSEC_PER_SEC)
+/* How long a lock holder that the record does not describe gets to settle
+ * before stop calls it unverifiable: a supervisor that just took the lock over
+ * a stale record, a concurrent stop removing one, a supervisor that died while
+ * we looked — each is over within milliseconds. */
+#define SETTLE_NS (1 * TETHER_NSEC_PER_SEC)
+
+/* A watch on the pidfile's directory for changes only: unlike
+ * tether_pidfile_watch_open it ignores reads, because our own probe reads the
+ * record and must not wake us. */
+static int watch_changes(const char *pidfile)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(pidfile, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == pidfile)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - pidfile) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - pidfile), pidfile);
+	else
+		return -ENAMETOOLONG;
+	int fd = sys_inotify_init(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	int r = sys_inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+						      IN_CREATE | IN_ATTRIB);
+	if (r < 0) {
+		sys_close(fd);
+		return r;
+	}
+	return fd;
+}
 
 /* Kills whatever of the snapshot outlived the supervisor, and below it. */
 static void finish_tree(struct tether_tree *tree, const struct tether_clock *clock,
@@ -83,6 +117,9 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 {
 	struct tether_stop_result res = {0};
 	int64_t deadline = tether_clock_now(clock) + timeout_ns;
+	int64_t settle = tether_clock_now(clock) + (timeout_ns < SETTLE_NS ? timeout_ns : SETTLE_NS);
+	int settle_watch = -1;
+	bool unsettled = false;
 	int r = 0;
 	for (int round = 0; round < 20; round++) {
 		/* Watch before looking, so a record that appears in between wakes
@@ -106,6 +143,21 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 		case TETHER_PIDFILE_STALE:
 		case TETHER_PIDFILE_UNKNOWN:
 			if (p.lock_held) {
+				/* Someone holds the lock but the record does not describe
+				 * it: often a moment's state (see SETTLE_NS). Look once
+				 * more under a watch our reading cannot wake, then wait
+				 * for a change until settle. */
+				if (settle_watch < 0 && tether_clock_now(clock) < settle) {
+					settle_watch = watch_changes(pidfile);
+					if (settle_watch >= 0) {
+						again = true;
+						break;
+					}
+				} else if (settle_watch >= 0 && tether_clock_now(clock) < settle &&
+					   tether_pidfile_watch_wait(settle_watch, clock, settle) > 0) {
+					again = true;
+					break;
+				}
 				res.outcome = TETHER_STOP_UNVERIFIED;
 				snprintf(res.why, sizeof res.why, "%s", p.why);
 				break;
@@ -142,8 +194,17 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 		tether_pidfile_probe_clear(&p);
 		if (watch >= 0)
 			sys_close(watch);
+		unsettled = again;
 		if (!again)
 			break;
+	}
+	if (settle_watch >= 0)
+		sys_close(settle_watch);
+	if (unsettled && r == 0) {
+		/* Out of rounds while it still changed: we verified nothing, so we
+		 * must not report "nothing running" either. */
+		res.outcome = TETHER_STOP_UNVERIFIED;
+		snprintf(res.why, sizeof res.why, "%s kept changing while we looked", pidfile);
 	}
 	if (r < 0)
 		return r;

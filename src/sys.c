@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -27,7 +28,7 @@ const char *const tether_sys_points[] = {
 	"tether/sys/fsync", "tether/sys/rename", "tether/sys/unlink", "tether/sys/mkdir",
 	"tether/sys/rmdir", "tether/sys/fstat", "tether/sys/stat", "tether/sys/flock",
 	"tether/sys/fcntl", "tether/sys/readlink", "tether/sys/getdents", "tether/sys/statvfs",
-	"tether/sys/dup", "tether/sys/close_range", "tether/sys/pipe", "tether/sys/fchmod",
+	"tether/sys/dup", "tether/sys/close_range", "tether/sys/pipe", "tether/sys/fchmod", "tether/sys/lseek", "tether/sys/ftruncate",
 	"tether/sys/socket", "tether/sys/socketpair", "tether/sys/bind", "tether/sys/listen",
 	"tether/sys/accept", "tether/sys/connect", "tether/sys/sendmsg", "tether/sys/recvmsg",
 	"tether/sys/setsockopt", "tether/sys/getsockopt", "tether/sys/poll", "tether/sys/signalfd",
@@ -206,6 +207,16 @@ int sys_pipe2(int fds[2], int flags)
 int sys_chmod_fd(int fd, mode_t mode)
 {
 	return (int)SYSCALL_RETRY("fchmod", fchmod(fd, mode));
+}
+
+off_t sys_lseek(int fd, off_t off, int whence)
+{
+	return (off_t)SYSCALL_RETRY("lseek", lseek(fd, off, whence));
+}
+
+int sys_ftruncate(int fd, off_t len)
+{
+	return (int)SYSCALL_RETRY("ftruncate", ftruncate(fd, len));
 }
 
 int sys_socket(int domain, int type, int protocol)
@@ -391,6 +402,23 @@ int sys_killpg(pid_t pgid, int sig)
 	if (pgid <= 1 || pgid == getpgrp())
 		return -EINVAL;
 	return (int)SYSCALL_RETRY("kill", kill(-pgid, sig));
+}
+
+static bool pidns_init;
+
+void sys_mark_pidns_init(void)
+{
+	pidns_init = getpid() == 1;
+}
+
+int sys_kill_pidns(int sig)
+{
+	/* "Every process" written as a name so the intent is explicit: this is
+	 * never reached outside a namespace this process created as its init. */
+	const pid_t every_process_of_our_namespace = -1;
+	if (!pidns_init || getpid() != 1)
+		return -EPERM;
+	return (int)SYSCALL_RETRY("kill", kill(every_process_of_our_namespace, sig));
 }
 
 int sys_setpgid(pid_t pid, pid_t pgid)

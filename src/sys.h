@@ -60,6 +60,8 @@ int sys_dup3(int oldfd, int newfd, int flags);
 int sys_close_range(unsigned first, unsigned last, int flags);
 int sys_pipe2(int fds[2], int flags);
 int sys_chmod_fd(int fd, mode_t mode);
+off_t sys_lseek(int fd, off_t off, int whence);
+int sys_ftruncate(int fd, off_t len);
 
 /* sockets */
 int sys_socket(int domain, int type, int protocol);
@@ -100,6 +102,14 @@ int sys_pidfd_send_signal(int pidfd, int sig);
 int sys_kill(pid_t pid, int sig);
 /* Refuses pgid <= 1 and our own process group (-EINVAL). */
 int sys_killpg(pid_t pgid, int sig);
+/* Signals every process of the PID namespace of which the caller is the init
+ * (kill(-1) there reaches exactly that namespace, minus its init). Refused
+ * (-EPERM) unless sys_mark_pidns_init() was called in this process and it is
+ * pid 1 of its namespace: a tether that is PID 1 of a container must never
+ * signal the whole container. */
+int sys_kill_pidns(int sig);
+/* Called by a guardian created with CLONE_NEWPID, in the child, at once. */
+void sys_mark_pidns_init(void);
 int sys_setpgid(pid_t pid, pid_t pgid);
 int sys_setsid(void);
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);

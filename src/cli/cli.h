@@ -37,7 +37,8 @@ int cli_size(const char *opt, const char *value, uint64_t *ret);
 int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_start(int argc, char **argv);
+/* full_argv: tether's own argv, recorded in the pidfile */
+int cmd_run(int argc, char **argv, char **full_argv);
+int cmd_start(int argc, char **argv, char **full_argv);
 
 #endif

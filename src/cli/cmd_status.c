@@ -42,7 +42,14 @@ int cmd_status(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'h': fputs(help, stdout); return 0;
 		case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: return cli_usage_error("unknown option '%s' for status", argv[optind - 1]);
+		default: {
+			/* A bad letter inside a cluster ("-jq") leaves optind on
+			 * that cluster: name the letter, not the argument before. */
+			char letter[3] = {'-', (char)optopt, '\0'};
+			const char *bad = optopt && strncmp(argv[optind - 1], "--", 2) != 0 ? letter
+											 : argv[optind - 1];
+			return cli_usage_error("unknown option '%s' for status", bad);
+		}
 		}
 	}
 	if (optind < argc)

@@ -79,8 +79,14 @@ static int run(int argc, char **argv, bool kill_now)
 			break;
 		case 'h': fputs(kill_now ? kill_help : stop_help, stdout); return 0;
 		case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("unknown option '%s' for %s", argv[optind - 1], argv[0]);
+		default: {
+			/* A bad letter inside a cluster ("-xy") leaves optind on
+			 * that cluster: name the letter, not the argument before. */
+			char letter[3] = {'-', (char)optopt, '\0'};
+			const char *bad = optopt && strncmp(argv[optind - 1], "--", 2) != 0 ? letter
+											 : argv[optind - 1];
+			return cli_usage_error("unknown option '%s' for %s", bad, argv[0]);
+		}
 		}
 	}
 	if (optind < argc)

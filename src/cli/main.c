@@ -20,6 +20,8 @@ static const char usage_text[] =
 	"kills hung workers, and leaves no orphan behind.\n"
 	"\n"
 	"Commands:\n"
+	"  run    [OPTIONS] -- COMMAND [ARG...]   supervise COMMAND in the foreground\n"
+	"  start  [OPTIONS] -- COMMAND [ARG...]   the same, detached; returns once ready\n"
 	"  stop   [--pidfile PATH] [--timeout DUR] stop the supervisor and its tree\n"
 	"  kill   [--pidfile PATH]                 SIGKILL the supervisor and its tree\n"
 	"  status [--pidfile PATH] [--json]        0 running, 1 stale, 3 stopped, 4 unknown\n"
@@ -102,5 +104,9 @@ int main(int argc, char **argv)
 		return cmd_stop(argc - 1, argv + 1);
 	if (strcmp(cmd, "kill") == 0)
 		return cmd_kill(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1, argv);
+	if (strcmp(cmd, "start") == 0)
+		return cmd_start(argc - 1, argv + 1, argv);
 	return cli_usage_error("unknown command '%s'", cmd);
 }

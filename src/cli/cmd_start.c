@@ -1,0 +1,113 @@
+/* cmd_start.c — `tether start` (SPEC §2): run detached, return once every
+ * instance is ready, or with the supervisor's own failure code.
+ *
+ * The supervisor is a child in a new session. Until it is ready it keeps our
+ * stderr, so its failure message ("already running (pid N)") reaches the
+ * user; a pipe tells us "ready" (one byte) or, by closing without it, that
+ * it ended — then its exit code is ours. Once ready it moves its own output
+ * (and from the start its workers') to --log-file or /dev/null, and we exit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "options.h"
+#include "supervisor.h"
+
+struct start_ctx {
+	struct run_options *opts;
+	int ready_fd;
+	int log_fd;
+};
+
+static void on_ready(void *userdata)
+{
+	struct start_ctx *c = userdata;
+	if (c->ready_fd < 0)
+		return;
+	/* Our stdio follows the workers' before the parent learns we are ready:
+	 * from now on nothing of ours may write to its terminal. */
+	dup2(c->log_fd, 1);
+	dup2(c->log_fd, 2);
+	char r = 'R';
+	if (write(c->ready_fd, &r, 1) < 0) {
+		/* the parent is gone: nothing to tell */
+	}
+	close(c->ready_fd);
+	c->ready_fd = -1;
+}
+
+static void on_message(void *userdata, enum tether_message_level level, const char *text)
+{
+	struct start_ctx *c = userdata;
+	cli_message_hook(c->opts, level, text);
+}
+
+int cmd_start(int argc, char **argv, char **full_argv)
+{
+	struct run_options opts;
+	int r = parse_run_options(argc, argv, true, &opts);
+	if (r)
+		return r < 0 ? 0 : r;
+	opts.cfg.record_argv = full_argv;
+	const char *log = opts.log_file ? opts.log_file : "/dev/null";
+	int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (log_fd < 0) {
+		cli_error("cannot open log file %s: %s", log, strerror(errno));
+		return EXIT_PIDFILE;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		cli_error("pipe: %s", strerror(errno));
+		return 70;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		cli_error("cannot start the supervisor: %s", strerror(errno));
+		return 70;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			close(devnull);
+		}
+		/* Our stdout is nobody's business from the start; stderr stays the
+		 * caller's until we are ready (failure messages). */
+		dup2(log_fd, 1);
+		struct start_ctx ctx = {.opts = &opts, .ready_fd = p[1], .log_fd = log_fd};
+		opts.cfg.out_fd = log_fd;
+		opts.cfg.err_fd = log_fd;
+		struct tether_hooks hooks = {.userdata = &ctx, .message = on_message, .ready = on_ready};
+		_exit(run_supervisor(&opts, &hooks));
+	}
+	close(p[1]);
+	close(log_fd);
+	char c;
+	ssize_t n;
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == 1)
+		return 0;
+	/* It ended before being ready: its exit code is ours. */
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 70;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	cli_error("the supervisor died by signal %d before it was ready", WTERMSIG(status));
+	return 70;
+}

@@ -1,0 +1,303 @@
+/* guardian.c — see guardian.h. The first half is the guardian process
+ * itself, the second what tether uses to talk to it. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guardian.h"
+#include "proctree.h"
+#include "sys.h"
+
+/* ---- the guardian process ----------------------------------------------------- */
+
+struct gstate {
+	struct tether_spawn_spec *spec;
+	int chan, sfd, errpipe;
+	bool pidns;
+	pid_t worker;      /* 0 when none runs */
+	bool awaiting_empty; /* a worker ran since the last TREE_EMPTY */
+};
+
+static void report(struct gstate *g, uint32_t type, int32_t value)
+{
+	struct tether_guardian_event ev = {.type = type, .value = value};
+	struct iovec iov = {.iov_base = &ev, .iov_len = sizeof ev};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	/* Blocking: tether reads promptly, and an event must never be lost. A
+	 * dead tether gives EPIPE, noticed by the lifeline check. */
+	sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL);
+}
+
+static void signal_tree(struct gstate *g, int sig)
+{
+	if (g->pidns) {
+		sys_kill_pidns(sig);
+		return;
+	}
+	/* Every descendant, found through /proc from ourselves. As a subreaper
+	 * we also hold the orphans of the tree, so nothing that escaped the
+	 * worker's process group is missed. */
+	struct tether_tree tree = {0};
+	tether_tree_collect(getpid(), &tree);
+	tether_tree_signal(&tree, sig);
+	tether_tree_free(&tree);
+}
+
+/* Reaps what has exited; returns true when no child remains at all. */
+static bool reap(struct gstate *g)
+{
+	for (;;) {
+		siginfo_t si = {0};
+		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+		if (r == -ECHILD)
+			return true;
+		if (r < 0 || si.si_pid == 0)
+			return false;
+		if (si.si_pid == g->worker) {
+			if (g->errpipe >= 0) {
+				/* exec's verdict first: an exec failure is also an exit */
+				int err = 0;
+				ssize_t n = sys_read(g->errpipe, &err, sizeof err);
+				report(g, n == (ssize_t)sizeof err ? TETHER_GUARDIAN_EXEC_FAILED : TETHER_GUARDIAN_EXEC_OK,
+				       n == (ssize_t)sizeof err ? err : g->worker);
+				sys_close(g->errpipe);
+				g->errpipe = -1;
+			}
+			int status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
+							      : (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+			report(g, TETHER_GUARDIAN_EXITED, status);
+			g->worker = 0;
+		}
+	}
+}
+
+static void tree_check(struct gstate *g)
+{
+	pid_t worker = g->worker;
+	bool empty = reap(g);
+	if (worker && !g->worker && !empty) {
+		/* The worker died and left processes behind (daemonised
+		 * children): they get SIGTERM now, without a round trip to
+		 * tether; tether's stop timer sends the KILL if they linger. */
+		signal_tree(g, SIGTERM);
+		signal_tree(g, SIGCONT);
+	}
+	if (empty && g->worker == 0 && g->awaiting_empty) {
+		g->awaiting_empty = false;
+		report(g, TETHER_GUARDIAN_TREE_EMPTY, 0);
+	}
+}
+
+static __attribute__((noreturn)) void die_with_tree(struct gstate *g)
+{
+	/* Kill, reap, repeat until no child remains: a process that forked
+	 * before its SIGKILL landed leaves an orphan that comes back to us. */
+	for (int round = 0; round < 1000; round++) {
+		signal_tree(g, SIGKILL);
+		siginfo_t si;
+		int r = sys_waitid(P_ALL, 0, &si, WEXITED);
+		if (r == -ECHILD)
+			break;
+	}
+	tether_child_exit(0);
+}
+
+static void spawn(struct gstate *g)
+{
+	if (g->worker)
+		return;
+	int p[2];
+	int r = sys_pipe2(p, O_CLOEXEC);
+	if (r < 0) {
+		report(g, TETHER_GUARDIAN_SPAWN_FAILED, -r);
+		return;
+	}
+	pid_t pid = sys_clone(0, NULL);
+	if (pid < 0) {
+		sys_close(p[0]);
+		sys_close(p[1]);
+		report(g, TETHER_GUARDIAN_SPAWN_FAILED, -pid);
+		return;
+	}
+	if (pid == 0) {
+		sys_close(p[0]);
+		sys_close(g->sfd);
+		sys_close(g->chan);
+		tether_spawn_exec_child(g->spec, p[1]);
+	}
+	sys_close(p[1]);
+	g->worker = pid;
+	g->errpipe = p[0];
+	g->awaiting_empty = true;
+}
+
+static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd, int err_fd)
+{
+	/* Only the channel and stdio survive: the lock, the other instances'
+	 * sockets, the journal are tether's business. */
+	if (out_fd != 1)
+		sys_dup3(out_fd, 1, 0);
+	if (err_fd != 2)
+		sys_dup3(err_fd, 2, 0);
+	if (g->chan != 3) {
+		sys_dup3(g->chan, 3, O_CLOEXEC);
+		g->chan = 3;
+	}
+	sys_close_range(4, ~0U, 0);
+	sys_setpgid(0, 0);
+	sys_prctl(PR_SET_NAME, (unsigned long)"tether-guard", 0, 0, 0);
+	/* Default dispositions once here, so each worker only inherits them
+	 * (an ignored signal stays ignored across exec; tether ignores SIGPIPE). */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sys_sigaction_default(sig);
+	g->spec->dispositions_reset = true;
+	if (g->pidns) {
+		sys_mark_pidns_init();
+		sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	} else {
+		sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sys_sigprocmask(SIG_SETMASK, &mask, NULL);
+	g->sfd = sys_signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (g->sfd < 0)
+		die_with_tree(g);
+	for (;;) {
+		struct pollfd p[3] = {
+			{.fd = g->chan, .events = POLLIN},
+			{.fd = g->sfd, .events = POLLIN},
+			{.fd = g->errpipe, .events = POLLIN},
+		};
+		if (sys_poll(p, g->errpipe >= 0 ? 3 : 2, -1) < 0)
+			continue;
+		if (g->errpipe >= 0 && p[2].revents) {
+			int err = 0;
+			ssize_t n = sys_read(g->errpipe, &err, sizeof err);
+			if (n == (ssize_t)sizeof err)
+				report(g, TETHER_GUARDIAN_EXEC_FAILED, err);
+			else
+				report(g, TETHER_GUARDIAN_EXEC_OK, g->worker);
+			sys_close(g->errpipe);
+			g->errpipe = -1;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			while (sys_read(g->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				/* Someone signalled the guardian itself: better a clean
+				 * end of the tree than a subreaper gone missing. */
+				if (si.ssi_signo != SIGCHLD)
+					die_with_tree(g);
+			}
+			tree_check(g);
+		}
+		if (p[0].revents) {
+			uint32_t cmd = 0;
+			ssize_t n = sys_read(g->chan, &cmd, sizeof cmd);
+			if (n <= 0 && n != -EAGAIN)
+				die_with_tree(g); /* the lifeline broke: tether is gone */
+			if (n != (ssize_t)sizeof cmd)
+				continue;
+			switch (cmd) {
+			case TETHER_GUARDIAN_SPAWN: spawn(g); break;
+			case TETHER_GUARDIAN_TERM:
+				signal_tree(g, SIGTERM);
+				signal_tree(g, SIGCONT);
+				break;
+			case TETHER_GUARDIAN_KILL: signal_tree(g, SIGKILL); break;
+			case TETHER_GUARDIAN_QUIT: die_with_tree(g);
+			default: break;
+			}
+			tree_check(g);
+		}
+	}
+}
+
+/* ---- tether's side ----------------------------------------------------------- */
+
+int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation iso, int out_fd, int err_fd,
+			  struct tether_guardian *ret)
+{
+	int sp[2];
+	int r = sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp);
+	if (r < 0)
+		return r;
+	pid_t pid;
+	bool pidns = false;
+	if (iso == TETHER_ISOLATION_SUBREAPER) {
+		pid = sys_clone(0, NULL);
+	} else {
+		pid = sys_clone(CLONE_NEWPID, NULL);
+		pidns = pid >= 0;
+		/* Not permitted here (no CAP_SYS_ADMIN, a seccomp filter, the
+		 * namespace limit): the subreaper is the fallback. */
+		if (pid < 0 && iso == TETHER_ISOLATION_AUTO &&
+		    (pid == -EPERM || pid == -EINVAL || pid == -ENOSYS || pid == -EUSERS || pid == -ENOSPC))
+			pid = sys_clone(0, NULL);
+	}
+	if (pid < 0) {
+		sys_close(sp[0]);
+		sys_close(sp[1]);
+		return pid;
+	}
+	if (pid == 0) {
+		struct gstate g = {.spec = spec, .chan = sp[1], .sfd = -1, .errpipe = -1, .pidns = pidns};
+		sys_close(sp[0]);
+		guardian_main(&g, out_fd, err_fd);
+	}
+	sys_close(sp[1]);
+	sys_fcntl_int(sp[0], F_SETFL, O_NONBLOCK);
+	*ret = (struct tether_guardian){.pid = pid, .chan = sp[0], .pidns = pidns};
+	return 0;
+}
+
+int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd)
+{
+	uint32_t c = (uint32_t)cmd;
+	if (g->chan < 0)
+		return -EPIPE;
+	struct iovec iov = {.iov_base = &c, .iov_len = sizeof c};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return n < 0 ? (int)n : 0;
+}
+
+int tether_guardian_recv(struct tether_guardian *g, struct tether_guardian_event *ret)
+{
+	if (g->chan < 0)
+		return -EPIPE;
+	ssize_t n = sys_read(g->chan, ret, sizeof *ret);
+	if (n == -EAGAIN)
+		return 0;
+	if (n == 0 || n == -ECONNRESET)
+		return -EPIPE;
+	if (n < 0)
+		return (int)n;
+	if (n != (ssize_t)sizeof *ret)
+		return -EPROTO;
+	return 1;
+}
+
+void tether_guardian_close(struct tether_guardian *g)
+{
+	if (g->chan >= 0)
+		sys_close(g->chan);
+	g->chan = -1;
+}

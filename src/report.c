@@ -1,0 +1,397 @@
+/* report.c — what the supervisor tells: the heartbeat/event journal (SPEC
+ * §6), its live status for `tether status` (SPEC §3), messages for the user,
+ * and our own supervisor (systemd) when tether runs in a Type=notify unit. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "parse.h"
+#include "supervisor_internal.h"
+#include "sys.h"
+
+void tether_report_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text)
+{
+	if (sv->hooks.message)
+		sv->hooks.message(sv->hooks.userdata, level, text);
+}
+
+/* ---- the journal -------------------------------------------------------------------- */
+
+static void line_begin(struct tether_supervisor *sv, struct tether_buf *b, const char *event)
+{
+	char ts[40];
+	tether_format_iso8601(tether_clock_wall(sv->clock), true, ts, sizeof ts);
+	tether_buf_init(b);
+	tether_buf_printf(b, "{\"ts\":\"%s\",\"event\":\"%s\"", ts, event);
+}
+
+static void emit(struct tether_supervisor *sv, struct tether_buf *b)
+{
+	tether_buf_puts(b, "}");
+	if (sv->journal && !b->oom) {
+		int r = tether_journal_write(sv->journal, b->data, b->len, tether_clock_wall(sv->clock));
+		if (r < 0 && r != -EAGAIN && !sv->journal_failing) {
+			char msg[512];
+			snprintf(msg, sizeof msg,
+				 "cannot write heartbeat log %s: %s (supervision continues; retried at the next heartbeat)",
+				 sv->cfg.heartbeat_log, strerror(-r));
+			tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		}
+		sv->journal_failing = r < 0;
+	}
+	tether_buf_free(b);
+}
+
+void tether_report_open_journal(struct tether_supervisor *sv)
+{
+	struct tether_journal_config jc = {
+		.path = sv->cfg.heartbeat_log,
+		.max_bytes = sv->cfg.log_max_bytes,
+		.keep = sv->cfg.log_keep,
+	};
+	int r = tether_journal_open(&jc, &sv->journal);
+	if (r < 0) {
+		sv->journal = NULL;
+		if (!sv->journal_failing) {
+			char msg[512];
+			snprintf(msg, sizeof msg,
+				 "cannot open heartbeat log %s: %s (supervision continues; retried at the next heartbeat)",
+				 sv->cfg.heartbeat_log, strerror(-r));
+			tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		}
+		sv->journal_failing = true;
+	}
+}
+
+static void describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, len, "was killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+}
+
+static const char *end_reason(const struct tether_instance *in)
+{
+	switch (in->end) {
+	case TETHER_END_EXIT_ZERO: return "exit";
+	case TETHER_END_EXIT_NONZERO: return "exit";
+	case TETHER_END_SIGNALED: return "signal";
+	case TETHER_END_WATCHDOG: return "watchdog";
+	case TETHER_END_START_FAILED: return "start_failed";
+	}
+	return "?";
+}
+
+static void exit_fields(struct tether_buf *b, int status)
+{
+	if (WIFEXITED(status))
+		tether_buf_printf(b, ",\"code\":%d", WEXITSTATUS(status));
+	else
+		tether_buf_printf(b, ",\"signal\":%d", WTERMSIG(status));
+}
+
+void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
+			int64_t value)
+{
+	struct tether_buf b;
+	char msg[400], what_s[64];
+	switch (what) {
+	case TETHER_N_STARTED:
+		line_begin(sv, &b, "start");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":%lld", in->id, (long long)value);
+		emit(sv, &b);
+		break;
+	case TETHER_N_READY:
+		line_begin(sv, &b, "ready");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":%d", in->id, (int)in->pid);
+		emit(sv, &b);
+		break;
+	case TETHER_N_EXITED:
+		line_begin(sv, &b, "exit");
+		tether_buf_printf(&b, ",\"instance\":%u", in->id);
+		exit_fields(&b, (int)value);
+		emit(sv, &b);
+		break;
+	case TETHER_N_EXEC_FAILED:
+		snprintf(msg, sizeof msg, "instance %u: cannot execute %s: %s", in->id, sv->cfg.argv[0],
+			 strerror((int)value));
+		if (in->ever_execd)
+			tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_N_SPAWN_FAILED:
+		snprintf(msg, sizeof msg, "instance %u: cannot start: %s", in->id, strerror((int)value));
+		tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_N_CRASH:
+		line_begin(sv, &b, "crash");
+		tether_buf_printf(&b, ",\"instance\":%u,\"reason\":\"%s\",\"crashes_in_window\":%lld", in->id,
+				  end_reason(in), (long long)value);
+		if (in->end == TETHER_END_START_FAILED) {
+			tether_buf_puts(&b, ",\"error\":");
+			tether_buf_json_string(&b, strerror(in->last_errno));
+		} else if (in->last_status >= 0) {
+			exit_fields(&b, in->last_status);
+		}
+		emit(sv, &b);
+		break;
+	case TETHER_N_RESTART: {
+		sv->restarts_total++;
+		line_begin(sv, &b, "restart");
+		tether_buf_printf(&b, ",\"instance\":%u,\"delay_s\":%.3f,\"restarts\":%u", in->id,
+				  (double)value / 1e9, in->restarts);
+		emit(sv, &b);
+		char delay[32];
+		tether_format_duration(value, delay, sizeof delay);
+		if (in->end == TETHER_END_START_FAILED)
+			snprintf(what_s, sizeof what_s, "failed to start");
+		else if (in->end == TETHER_END_WATCHDOG)
+			snprintf(what_s, sizeof what_s, "was hung");
+		else
+			describe_status(in->last_status, what_s, sizeof what_s);
+		snprintf(msg, sizeof msg, "instance %u %s; restarting in %s", in->id, what_s, delay);
+		tether_report_message(sv, TETHER_MSG_NOTICE, msg);
+		break;
+	}
+	case TETHER_N_WATCHDOG: {
+		line_begin(sv, &b, "watchdog");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":%d,\"silent_s\":%.3f", in->id, (int)in->pid,
+				  (double)value / 1e9);
+		emit(sv, &b);
+		char silent[32];
+		tether_format_duration(sv->cfg.watchdog, silent, sizeof silent);
+		snprintf(msg, sizeof msg, "instance %u (pid %d) is hung: no sign of progress for %s; stopping its tree",
+			 in->id, (int)in->pid, silent);
+		tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	}
+	case TETHER_N_GIVE_UP: {
+		line_begin(sv, &b, "give_up");
+		tether_buf_printf(&b, ",\"crashes_in_window\":%lld,\"window_s\":%.3f,\"limit\":%u", (long long)value,
+				  (double)sv->cfg.policy.crash_window / 1e9, sv->cfg.policy.crash_limit);
+		emit(sv, &b);
+		break;
+	}
+	case TETHER_N_DONE:
+		break;
+	}
+}
+
+static unsigned active_instances(const struct tether_supervisor *sv)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		enum tether_istate st = sv->slots[i].in.state;
+		if (st != TETHER_I_DONE && st != TETHER_I_BACKOFF && st != TETHER_I_IDLE)
+			n++;
+	}
+	return n;
+}
+
+static void instances_json(struct tether_supervisor *sv, struct tether_buf *b)
+{
+	int64_t now = tether_clock_now(sv->clock);
+	tether_buf_puts(b, "[");
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		const struct slot *s = &sv->slots[i];
+		const struct tether_instance *in = &s->in;
+		if (i)
+			tether_buf_puts(b, ",");
+		tether_buf_printf(b, "{\"id\":%u,\"pid\":", in->id);
+		if (in->pid > 0)
+			tether_buf_printf(b, "%d", (int)in->pid);
+		else
+			tether_buf_puts(b, "null");
+		tether_buf_printf(b, ",\"state\":\"%s\",\"restarts\":%u,\"status\":", tether_istate_public_name(in),
+				  in->restarts);
+		tether_buf_json_string(b, s->status);
+		tether_buf_puts(b, ",\"watchdog_age_s\":");
+		if (in->pid > 0 && (in->state == TETHER_I_UP || in->state == TETHER_I_READY))
+			tether_buf_printf(b, "%.3f", (double)(now - in->last_progress) / 1e9);
+		else
+			tether_buf_puts(b, "null");
+		if (in->last_status >= 0) {
+			tether_buf_puts(b, ",\"last_exit\":{");
+			if (WIFEXITED(in->last_status))
+				tether_buf_printf(b, "\"code\":%d}", WEXITSTATUS(in->last_status));
+			else
+				tether_buf_printf(b, "\"signal\":%d}", WTERMSIG(in->last_status));
+		}
+		if (s->notify_rejected || s->notify_unknown)
+			tether_buf_printf(b, ",\"notify_ignored\":%u", s->notify_rejected + s->notify_unknown);
+		tether_buf_puts(b, "}");
+	}
+	tether_buf_puts(b, "]");
+}
+
+static unsigned crashes_now(struct tether_supervisor *sv)
+{
+	return (unsigned)tether_crashlog_in_window(&sv->crashes, tether_clock_now(sv->clock),
+						   sv->cfg.policy.crash_window);
+}
+
+void tether_report_heartbeat(struct tether_supervisor *sv)
+{
+	if (!sv->journal)
+		tether_report_open_journal(sv);
+	if (!sv->journal)
+		return;
+	tether_journal_retry(sv->journal);
+	struct tether_buf b;
+	line_begin(sv, &b, "heartbeat");
+	int64_t now = tether_clock_now(sv->clock);
+	tether_buf_printf(&b, ",\"supervisor_pid\":%d,\"uptime_s\":%.3f,\"instances_active\":%u,"
+			      "\"restarts_total\":%u,\"crashes_in_window\":%u,\"instances\":",
+			  (int)getpid(), (double)(now - sv->start_mono) / 1e9, active_instances(sv),
+			  sv->restarts_total, crashes_now(sv));
+	instances_json(sv, &b);
+	emit(sv, &b);
+	if (!sv->journal_failing)
+		sv->last_heartbeat_wall = tether_clock_wall(sv->clock);
+}
+
+void tether_report_low_memory(struct tether_supervisor *sv, uint64_t available)
+{
+	char a[32], r[32], msg[160];
+	snprintf(msg, sizeof msg, "low memory: %s available, %s wanted (--min-mem); starting anyway",
+		 tether_format_size(available, a, sizeof a), tether_format_size(sv->cfg.min_mem, r, sizeof r));
+	tether_report_message(sv, TETHER_MSG_WARNING, msg);
+	sv->low_memory_bytes = available;
+}
+
+void tether_report_memory_limit(struct tether_supervisor *sv)
+{
+	char sz[32], msg[200];
+	struct tether_buf b;
+	snprintf(msg, sizeof msg, "memory limit %s per instance through %s%s",
+		 tether_format_size(sv->cfg.memory_limit, sz, sizeof sz), tether_memlimit_name(sv->memkind),
+		 sv->memkind == TETHER_MEMLIMIT_RLIMIT
+			 ? " (no cgroup v2 memory controller for us; RLIMIT_AS misfires on runtimes that reserve address space)"
+			 : "");
+	tether_report_message(sv, TETHER_MSG_NOTICE, msg);
+	line_begin(sv, &b, "memory_limit");
+	tether_buf_printf(&b, ",\"bytes\":%llu,\"mechanism\":\"%s\"", (unsigned long long)sv->cfg.memory_limit,
+			  sv->memkind == TETHER_MEMLIMIT_CGROUP ? "cgroup" : "rlimit_as");
+	emit(sv, &b);
+}
+
+/* Events of the start that happened before the journal existed. */
+void tether_report_started(struct tether_supervisor *sv)
+{
+	if (sv->low_memory_bytes) {
+		struct tether_buf b;
+		line_begin(sv, &b, "low_memory");
+		tether_buf_printf(&b, ",\"available\":%llu,\"wanted\":%llu", (unsigned long long)sv->low_memory_bytes,
+				  (unsigned long long)sv->cfg.min_mem);
+		emit(sv, &b);
+	}
+}
+
+void tether_report_stop(struct tether_supervisor *sv)
+{
+	struct tether_buf b;
+	line_begin(sv, &b, "stop");
+	tether_buf_puts(&b, ",\"reason\":");
+	tether_buf_json_string(&b, sv->end_message);
+	emit(sv, &b);
+	if (sv->end_outcome != TETHER_OUTCOME_STOPPED)
+		tether_report_message(sv, TETHER_MSG_ERROR, sv->end_message);
+	if (sv->up_socket)
+		tether_notify_send(sv->up_socket, "STOPPING=1");
+}
+
+static void upward_status(struct tether_supervisor *sv)
+{
+	if (!sv->up_socket)
+		return;
+	unsigned ready = 0;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		ready += sv->slots[i].in.state == TETHER_I_READY;
+	char text[160];
+	snprintf(text, sizeof text, "STATUS=%u/%u instances ready, %u restarts", ready, sv->nslots,
+		 sv->restarts_total);
+	tether_notify_send(sv->up_socket, text);
+}
+
+void tether_report_check_ready(struct tether_supervisor *sv)
+{
+	upward_status(sv);
+	if (sv->all_ready_reported || sv->stopping)
+		return;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		if (sv->slots[i].in.state != TETHER_I_READY)
+			return;
+	sv->all_ready_reported = true;
+	if (sv->up_socket)
+		tether_notify_send(sv->up_socket, "READY=1");
+	if (sv->hooks.ready)
+		sv->hooks.ready(sv->hooks.userdata);
+}
+
+void tether_report_finish(struct tether_supervisor *sv, const struct tether_result *res)
+{
+	if (!sv->stopping) {
+		/* every instance ended on its own: say so in the journal */
+		struct tether_buf b;
+		line_begin(sv, &b, "stop");
+		tether_buf_puts(&b, ",\"reason\":");
+		tether_buf_json_string(&b, res->message);
+		emit(sv, &b);
+	}
+	tether_journal_close(sv->journal);
+	sv->journal = NULL;
+}
+
+void tether_report_status_json(struct tether_supervisor *sv, struct tether_buf *out)
+{
+	int64_t now = tether_clock_now(sv->clock);
+	tether_buf_printf(out, "{\"pid\":%d,\"state\":\"%s\",\"uptime_s\":%.3f,\"restarts_total\":%u,"
+			       "\"crashes_in_window\":%u,\"last_heartbeat_at\":",
+			  (int)getpid(), sv->stopping ? "stopping" : "running", (double)(now - sv->start_mono) / 1e9,
+			  sv->restarts_total, crashes_now(sv));
+	if (sv->last_heartbeat_wall) {
+		char ts[40];
+		tether_format_iso8601(sv->last_heartbeat_wall, true, ts, sizeof ts);
+		tether_buf_printf(out, "\"%s\"", ts);
+	} else {
+		tether_buf_puts(out, "null");
+	}
+	tether_buf_puts(out, ",\"instances\":");
+	instances_json(sv, out);
+	tether_buf_printf(out, ",\"notify_fds_closed\":%llu,\"wakeups\":%llu,\"clock\":\"%s\"}",
+			  (unsigned long long)sv->fds_closed, (unsigned long long)sv->wakeups,
+			  sv->clock->simulated ? "simulated" : "real");
+}
+
+void tether_report_control(struct tether_supervisor *sv, const char *request, struct tether_buf *out)
+{
+	if (strcmp(request, "status") == 0) {
+		tether_report_status_json(sv, out);
+		return;
+	}
+	if (sv->cfg.sim_control && sv->clock->simulated) {
+		if (strcmp(request, "clock") == 0) {
+			int64_t next = tether_supervisor_next_deadline(sv);
+			tether_buf_printf(out, "{\"now\":%lld,\"next\":", (long long)tether_clock_now(sv->clock));
+			if (next == TETHER_NEVER)
+				tether_buf_puts(out, "null}");
+			else
+				tether_buf_printf(out, "%lld}", (long long)next);
+			return;
+		}
+		long long to;
+		if (sscanf(request, "advance %lld", &to) == 1) {
+			tether_clock_sim_advance(sv->clock, to);
+			tether_buf_printf(out, "{\"now\":%lld}", (long long)tether_clock_now(sv->clock));
+			return;
+		}
+	}
+	tether_buf_puts(out, "{\"error\":\"unknown request\"}");
+}

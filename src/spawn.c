@@ -1,0 +1,272 @@
+/* spawn.c — see spawn.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "spawn.h"
+#include "sys.h"
+
+extern char **environ;
+
+#ifdef TETHER_COVERAGE
+extern void __gcov_dump(void) __attribute__((weak));
+#endif
+
+void tether_child_exit(int code)
+{
+#ifdef TETHER_COVERAGE
+	if (__gcov_dump)
+		__gcov_dump();
+#endif
+	_exit(code);
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool tether_spawn_env_filtered(const char *entry)
+{
+	static const char *const ours[] = {
+		/* set per instance below, or addressed to tether by its own supervisor */
+		"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "TETHER_INSTANCE=", "TETHER_SCOPE=",
+		/* libfiu: a worker must not run with tether's injected faults */
+		"FIU_ENABLE=", "FIU_CTRL_FIFO=", NULL,
+	};
+	for (const char *const *p = ours; *p; p++)
+		if (has_prefix(entry, *p))
+			return true;
+	for (const char *const *v = tether_fault_env_vars; *v; v++) {
+		size_t n = strlen(*v);
+		if (strncmp(entry, *v, n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* LD_PRELOAD minus libfiu's preload libraries (fiu-run puts them there), or
+ * NULL when nothing else remains. */
+static char *filter_preload(const char *entry)
+{
+	const char *list = entry + strlen("LD_PRELOAD=");
+	size_t cap = strlen(entry) + 1;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	strcpy(out, "LD_PRELOAD=");
+	size_t base = strlen(out);
+	const char *p = list;
+	while (*p) {
+		size_t n = strcspn(p, ": ");
+		if (n > 0 && !(memmem(p, n, "fiu_", 4) || memmem(p, n, "/fiu/", 5))) {
+			if (strlen(out) > base)
+				strcat(out, ":");
+			strncat(out, p, n);
+		}
+		p += n;
+		while (*p == ':' || *p == ' ')
+			p++;
+	}
+	if (strlen(out) == base) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static char **dup_argv(char *const argv[])
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **out = calloc(n + 1, sizeof *out);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(out[i] = strdup(argv[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(out[k]);
+			free(out);
+			return NULL;
+		}
+	return out;
+}
+
+static void free_vec(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], const struct tether_spawn_env *env)
+{
+	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1};
+	if (!argv || !argv[0])
+		return -EINVAL;
+	spec->argv = dup_argv(argv);
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	/* ours: TETHER_INSTANCE, TETHER_SCOPE, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
+	spec->envp = calloc(n + 6, sizeof *spec->envp);
+	if (!spec->argv || !spec->envp)
+		goto oom;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *e = environ[i];
+		if (tether_spawn_env_filtered(e))
+			continue;
+		char *copy = has_prefix(e, "LD_PRELOAD=") ? filter_preload(e) : strdup(e);
+		if (!copy) {
+			if (has_prefix(e, "LD_PRELOAD="))
+				continue; /* nothing left of it */
+			goto oom;
+		}
+		spec->envp[k++] = copy;
+	}
+	if (asprintf(&spec->envp[k], "TETHER_INSTANCE=%u", env->instance) < 0) {
+		spec->envp[k] = NULL;
+		goto oom;
+	}
+	k++;
+	if (env->scope) {
+		if (asprintf(&spec->envp[k], "TETHER_SCOPE=%s", env->scope) < 0) {
+			spec->envp[k] = NULL;
+			goto oom;
+		}
+		k++;
+	}
+	if (env->notify_socket) {
+		if (asprintf(&spec->envp[k], "NOTIFY_SOCKET=%s", env->notify_socket) < 0) {
+			spec->envp[k] = NULL;
+			goto oom;
+		}
+		k++;
+	}
+	if (env->watchdog_ns > 0) {
+		if (asprintf(&spec->envp[k], "WATCHDOG_USEC=%lld", (long long)(env->watchdog_ns / 1000)) < 0) {
+			spec->envp[k] = NULL;
+			goto oom;
+		}
+		k++;
+		/* filled in the child, in the pid namespace it lives in */
+		spec->watchdog_pid_slot = (int)k;
+		spec->envp[k++] = spec->watchdog_pid_buf;
+	}
+	spec->envp[k] = NULL;
+	return 0;
+oom:
+	tether_spawn_spec_free(spec);
+	return -ENOMEM;
+}
+
+void tether_spawn_spec_free(struct tether_spawn_spec *spec)
+{
+	free_vec(spec->argv);
+	if (spec->envp) {
+		/* the WATCHDOG_PID slot is the last entry and points into the spec */
+		if (spec->watchdog_pid_slot >= 0)
+			spec->envp[spec->watchdog_pid_slot] = NULL;
+		for (char **p = spec->envp; *p; p++)
+			free(*p);
+		free(spec->envp);
+	}
+	free(spec->cgroup_procs);
+	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1};
+}
+
+/* Async-signal-safe decimal formatting (no snprintf after fork). */
+static void put_pid(char *buf, size_t cap, const char *prefix, long v)
+{
+	char digits[24];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < 23);
+	size_t p = 0;
+	while (*prefix && p < cap - 1)
+		buf[p++] = *prefix++;
+	while (n > 0 && p < cap - 1)
+		buf[p++] = digits[--n];
+	buf[p] = '\0';
+}
+
+static __attribute__((noreturn)) void fail(int err_fd, int err)
+{
+	int e = err < 0 ? -err : err;
+	sys_write_all(err_fd, &e, sizeof e);
+	tether_child_exit(127);
+}
+
+void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
+{
+	int r;
+	/* The error pipe goes to fd 3 so that close_range can clear the rest. */
+	if (err_fd != 3) {
+		r = sys_dup3(err_fd, 3, O_CLOEXEC);
+		if (r < 0)
+			fail(err_fd, r);
+		err_fd = 3;
+	}
+	sys_close_range(4, ~0U, 0);
+	r = sys_setpgid(0, 0);
+	if (r < 0)
+		fail(err_fd, r);
+	/* Dies with its guardian (an extra net for a guardian that is SIGKILLed
+	 * itself; the guardian normally kills the tree first). */
+	sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	int devnull = sys_open("/dev/null", O_RDONLY, 0);
+	if (devnull < 0)
+		fail(err_fd, devnull);
+	if (devnull != 0) {
+		r = sys_dup3(devnull, 0, 0);
+		if (r < 0)
+			fail(err_fd, r);
+		sys_close(devnull);
+	}
+	if (spec->rlimit_as) {
+		struct rlimit rl = {.rlim_cur = spec->rlimit_as, .rlim_max = spec->rlimit_as};
+		r = sys_setrlimit(RLIMIT_AS, &rl);
+		if (r < 0)
+			fail(err_fd, r);
+	}
+	if (spec->cgroup_procs) {
+		int fd = sys_open(spec->cgroup_procs, O_WRONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			fail(err_fd, fd);
+		r = (int)sys_write(fd, "0\n", 2);
+		sys_close(fd);
+		if (r < 0)
+			fail(err_fd, r);
+	}
+	if (spec->watchdog_pid_slot >= 0)
+		put_pid(spec->watchdog_pid_buf, sizeof spec->watchdog_pid_buf, "WATCHDOG_PID=", (long)getpid());
+	/* Default dispositions for all (libc refuses its two internal real-time
+	 * signals: those failures are expected), unless inherited already. */
+	if (!spec->dispositions_reset)
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sys_sigaction_default(sig);
+	sigset_t none;
+	sigemptyset(&none);
+	r = sys_sigprocmask(SIG_SETMASK, &none, NULL);
+	if (r < 0)
+		fail(err_fd, r);
+	r = sys_execvpe(spec->argv[0], spec->argv, spec->envp);
+	fail(err_fd, r);
+}

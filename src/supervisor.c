@@ -1,0 +1,888 @@
+/* supervisor.c — see supervisor.h. The loop, the pool, and the effects the
+ * instances ask for (instance.c holds their state table). Reporting — the
+ * journal, the control socket's status, the messages — is in report.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "journal.h"
+#include "notify.h"
+#include "parse.h"
+#include "pidfile.h"
+#include "proc.h"
+#include "proctree.h"
+#include "resources.h"
+#include "supervisor_internal.h"
+#include "sys.h"
+
+void tether_config_defaults(struct tether_config *cfg)
+{
+	*cfg = (struct tether_config){
+		.pidfile = "state/tether.pid",
+		.instances = 1,
+		.policy = {
+			.restart = TETHER_RESTART_ON_FAILURE,
+			.backoff_initial = 1 * TETHER_NSEC_PER_SEC,
+			.backoff_max = 60 * TETHER_NSEC_PER_SEC,
+			.crash_limit = 10,
+			.crash_window = 300 * TETHER_NSEC_PER_SEC,
+		},
+		.stop_timeout = 5 * TETHER_NSEC_PER_SEC,
+		.heartbeat_interval = 300 * TETHER_NSEC_PER_SEC,
+		.log_max_bytes = 10u << 20,
+		.log_keep = 3,
+		.min_disk = 1ull << 30,
+		.min_mem = 4ull << 30,
+		.isolation = TETHER_ISOLATION_AUTO,
+		.out_fd = 1,
+		.err_fd = 2,
+		.acquire_wait = 2 * TETHER_NSEC_PER_SEC,
+	};
+}
+
+int tether_result_exit_code(const struct tether_result *res)
+{
+	switch (res->outcome) {
+	case TETHER_OUTCOME_STOPPED: return 0;
+	case TETHER_OUTCOME_DONE: return res->failed ? 1 : 0;
+	case TETHER_OUTCOME_GAVE_UP: return 1;
+	case TETHER_OUTCOME_USAGE: return 64;
+	case TETHER_OUTCOME_LOW_DISK: return 69;
+	case TETHER_OUTCOME_PIDFILE: return 73;
+	case TETHER_OUTCOME_RUNNING: return 75;
+	case TETHER_OUTCOME_EXEC: return 127;
+	case TETHER_OUTCOME_INTERNAL: return 70; /* EX_SOFTWARE */
+	}
+	return 70;
+}
+
+static void set_result(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void set_result(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
+{
+	va_list ap;
+	*res = (struct tether_result){.outcome = outcome, .err = err};
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof res->message, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- configuration ------------------------------------------------------------- */
+
+static int check_config(const struct tether_config *cfg, struct tether_result *res)
+{
+	const char *why = NULL;
+	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
+		why = "no COMMAND given (tether run [OPTIONS] -- COMMAND [ARG...])";
+	else if (!cfg->pidfile || !cfg->pidfile[0])
+		why = "--pidfile must not be empty";
+	else if (cfg->instances < 1 || cfg->instances > TETHER_MAX_INSTANCES)
+		why = "--instances must be between 1 and 1024";
+	else if (tether_policy_check(&cfg->policy, &why) < 0)
+		;
+	else if (cfg->stop_timeout < 0)
+		why = "--stop-timeout must not be negative";
+	else if (cfg->heartbeat_log && cfg->heartbeat_interval <= 0)
+		why = "--heartbeat-interval must be positive";
+	else if (cfg->heartbeat_log && cfg->log_max_bytes < 1024)
+		why = "--log-max-bytes must be at least 1K";
+	else if (cfg->progress_file && !cfg->watchdog)
+		why = "--progress-file needs --watchdog (it is the watchdog's sign of progress)";
+	else if (cfg->progress_file && !cfg->progress_file[0])
+		why = "--progress-file must not be empty";
+	if (why) {
+		set_result(res, TETHER_OUTCOME_USAGE, EINVAL, "%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the instances' effects ------------------------------------------------------ */
+
+static int ensure_guardian(struct tether_supervisor *sv, struct slot *s)
+{
+	if (s->g.chan >= 0)
+		return 0;
+	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, sv->cfg.out_fd, sv->cfg.err_fd, &s->g);
+	if (r < 0)
+		return r;
+	s->guardian_alive = true;
+	return 0;
+}
+
+static int op_spawn(void *ctx, struct tether_instance *in)
+{
+	struct tether_supervisor *sv = ctx;
+	struct slot *s = &sv->slots[in->id];
+	int r = ensure_guardian(sv, s);
+	if (r < 0)
+		return r;
+	r = tether_guardian_send(&s->g, TETHER_GUARDIAN_SPAWN);
+	if (r < 0) {
+		/* It died between our last look and now: its end of file is
+		 * still to be read. A new one next time. */
+		tether_guardian_close(&s->g);
+		return r;
+	}
+	s->status[0] = '\0';
+	return 0;
+}
+
+static void op_term(void *ctx, struct tether_instance *in)
+{
+	struct tether_supervisor *sv = ctx;
+	tether_guardian_send(&sv->slots[in->id].g, TETHER_GUARDIAN_TERM);
+}
+
+static void op_kill(void *ctx, struct tether_instance *in)
+{
+	struct tether_supervisor *sv = ctx;
+	tether_guardian_send(&sv->slots[in->id].g, TETHER_GUARDIAN_KILL);
+}
+
+static void op_retire(void *ctx, struct tether_instance *in)
+{
+	struct tether_supervisor *sv = ctx;
+	struct slot *s = &sv->slots[in->id];
+	if (s->g.chan >= 0) {
+		tether_guardian_send(&s->g, TETHER_GUARDIAN_QUIT);
+		tether_guardian_close(&s->g);
+	}
+}
+
+static struct tether_verdict op_decide(void *ctx, struct tether_instance *in, enum tether_end end, int64_t now)
+{
+	struct tether_supervisor *sv = ctx;
+	struct tether_verdict v = tether_policy_decide(&sv->cfg.policy, end, &sv->crashes, &in->crashes, now);
+	if (v.crash) {
+		tether_crashlog_add(&sv->crashes, now);
+		tether_crashlog_add(&in->crashes, now);
+	}
+	return v;
+}
+
+/* Asks for the end of supervision; takes effect after the current dispatch
+ * (instances call this through their notes, and must not be re-entered). */
+void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
+				   const char *message)
+{
+	if (sv->end_requested)
+		return; /* the first reason stands */
+	sv->end_requested = true;
+	sv->end_outcome = outcome;
+	sv->end_err = err;
+	snprintf(sv->end_message, sizeof sv->end_message, "%s", message ? message : "");
+}
+
+static void op_note(void *ctx, struct tether_instance *in, enum tether_inote what, int64_t value)
+{
+	struct tether_supervisor *sv = ctx;
+	tether_report_note(sv, in, what, value);
+	switch (what) {
+	case TETHER_N_EXEC_FAILED:
+		if (!in->ever_execd) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "cannot execute %s: %s", sv->cfg.argv[0], strerror((int)value));
+			tether_supervisor_request_end(sv, TETHER_OUTCOME_EXEC, (int)value, msg);
+		}
+		break;
+	case TETHER_N_GIVE_UP: {
+		char msg[160], win[32];
+		tether_format_duration(sv->cfg.policy.crash_window, win, sizeof win);
+		snprintf(msg, sizeof msg, "giving up: %lld crashes in %s", (long long)value, win);
+		tether_supervisor_request_end(sv, TETHER_OUTCOME_GAVE_UP, 0, msg);
+		break;
+	}
+	case TETHER_N_READY:
+		sv->check_ready = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- construction ----------------------------------------------------------------- */
+
+static char *expand_instance(const char *pattern, unsigned id)
+{
+	struct tether_buf b;
+	tether_buf_init(&b);
+	for (const char *p = pattern; *p; p++) {
+		if (p[0] == '%' && p[1] == 'i') {
+			tether_buf_printf(&b, "%u", id);
+			p++;
+		} else {
+			tether_buf_append(&b, p, 1);
+		}
+	}
+	if (b.oom || !b.data) {
+		tether_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *clock,
+			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
+			  struct tether_result *res)
+{
+	if (check_config(cfg, res) < 0)
+		return -EINVAL;
+	struct tether_supervisor *sv = calloc(1, sizeof *sv);
+	if (!sv) {
+		set_result(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	sv->cfg = *cfg;
+	sv->clock = clock;
+	if (hooks)
+		sv->hooks = *hooks;
+	sv->sfd = sv->ctl_fd = sv->ino_fd = -1;
+	sv->heartbeat_at = sv->up_watchdog_at = TETHER_NEVER;
+	sv->ops = (struct tether_instance_ops){
+		.ctx = sv,
+		.spawn = op_spawn,
+		.term = op_term,
+		.kill = op_kill,
+		.retire = op_retire,
+		.decide = op_decide,
+		.note = op_note,
+		.stop_timeout = cfg->stop_timeout,
+		.watchdog = cfg->watchdog,
+		.notify_ready = cfg->notify_ready,
+	};
+	/* Give-up needs crash_limit + 1 entries at most: one more than the
+	 * limit is already a verdict. */
+	size_t cap = (size_t)cfg->policy.crash_limit + 1;
+	sv->slots = calloc(cfg->instances, sizeof *sv->slots);
+	if (!sv->slots || tether_crashlog_init(&sv->crashes, cap) < 0)
+		goto oom;
+	sv->nslots = cfg->instances;
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		struct slot *s = &sv->slots[i];
+		s->g.chan = -1;
+		s->notify.fd = -1;
+		s->progress_wd = -1;
+		s->spec.watchdog_pid_slot = -1;
+		if (tether_instance_init(&s->in, i) < 0)
+			goto oom;
+		if (cfg->progress_file) {
+			char *path = expand_instance(cfg->progress_file, i);
+			if (!path)
+				goto oom;
+			char *slash = strrchr(path, '/');
+			if (slash) {
+				*slash = '\0';
+				s->progress_dir = strdup(slash == path ? "/" : path);
+				s->progress_name = strdup(slash + 1);
+			} else {
+				s->progress_dir = strdup(".");
+				s->progress_name = strdup(path);
+			}
+			free(path);
+			if (!s->progress_dir || !s->progress_name)
+				goto oom;
+		}
+	}
+	const char *up = getenv("NOTIFY_SOCKET");
+	if (up && *up) {
+		sv->up_socket = strdup(up);
+		const char *usec = getenv("WATCHDOG_USEC");
+		const char *wpid = getenv("WATCHDOG_PID");
+		uint64_t us = 0, p = 0;
+		if (usec && tether_parse_uint(usec, 1, UINT64_MAX / 1000, &us) == 0 &&
+		    (!wpid || (tether_parse_uint(wpid, 1, INT32_MAX, &p) == 0 && (pid_t)p == getpid())))
+			sv->up_watchdog_interval = (int64_t)(us * 1000 / 2);
+	}
+	*ret = sv;
+	return 0;
+oom:
+	tether_supervisor_free(sv);
+	set_result(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
+	return -ENOMEM;
+}
+
+void tether_supervisor_free(struct tether_supervisor *sv)
+{
+	if (!sv)
+		return;
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		struct slot *s = &sv->slots[i];
+		tether_guardian_close(&s->g);
+		tether_notify_close(&s->notify);
+		tether_spawn_spec_free(&s->spec);
+		tether_instance_free(&s->in);
+		free(s->progress_dir);
+		free(s->progress_name);
+		free(s->cgroup_procs);
+	}
+	free(sv->slots);
+	tether_crashlog_free(&sv->crashes);
+	if (sv->sfd >= 0)
+		sys_close(sv->sfd);
+	if (sv->ctl_fd >= 0)
+		sys_close(sv->ctl_fd);
+	if (sv->ino_fd >= 0)
+		sys_close(sv->ino_fd);
+	tether_journal_close(sv->journal);
+	tether_pidfile_abandon(sv->pidfile);
+	free(sv->up_socket);
+	free(sv->pfds);
+	free(sv);
+}
+
+/* ---- start --------------------------------------------------------------------------- */
+
+/* What a SIGKILLed previous run may have left (when its guardians could not
+ * clean up): processes carrying its scope in their environment, born after
+ * that supervisor started. The scope names the boot and the lock file's
+ * inode, which a SIGKILLed run leaves behind for us to reuse. */
+struct sweep_ctx {
+	const char *scope;
+	uint64_t since;
+	unsigned killed;
+};
+
+static int sweep_one(pid_t pid, void *ud)
+{
+	struct sweep_ctx *c = ud;
+	char val[96];
+	struct tether_procstat st;
+	if (pid == getpid() || tether_proc_environ_get(pid, "TETHER_SCOPE", val, sizeof val) != 1 ||
+	    strcmp(val, c->scope) != 0)
+		return 0;
+	if (tether_proc_read_stat(pid, &st) < 0 || st.start_time < c->since)
+		return 0;
+	struct tether_pidref ref;
+	if (tether_pidref_open(pid, st.start_time, &ref) == 0) {
+		if (tether_pidref_signal(&ref, SIGKILL) == 0)
+			c->killed++;
+		tether_pidref_done(&ref);
+	}
+	return 0;
+}
+
+static void sweep_previous_run(struct tether_supervisor *sv, uint64_t since)
+{
+	struct sweep_ctx c = {.scope = sv->scope, .since = since};
+	tether_proc_scan(sweep_one, &c);
+	if (c.killed) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "killed %u process(es) left by a previous run of %s", c.killed,
+			 sv->cfg.pidfile);
+		tether_report_message(sv, TETHER_MSG_WARNING, msg);
+	}
+}
+
+static int setup_instance(struct tether_supervisor *sv, struct slot *s)
+{
+	int r = tether_notify_open(getpid(), s->in.id, &s->notify);
+	if (r < 0)
+		return r;
+	if (sv->cfg.memory_limit) {
+		r = tether_memlimit_prepare(getpid(), s->in.id, sv->cfg.memory_limit, &s->cgroup_procs);
+		if (r < 0)
+			return r;
+		sv->memkind = (enum tether_memlimit_kind)r;
+	}
+	struct tether_spawn_env env = {
+		.instance = s->in.id,
+		.notify_socket = s->notify.env,
+		.watchdog_ns = sv->cfg.watchdog,
+		.scope = sv->scope,
+	};
+	r = tether_spawn_spec_init(&s->spec, sv->cfg.argv, &env);
+	if (r < 0)
+		return r;
+	if (sv->memkind == TETHER_MEMLIMIT_RLIMIT)
+		s->spec.rlimit_as = sv->cfg.memory_limit;
+	if (s->cgroup_procs && !(s->spec.cgroup_procs = strdup(s->cgroup_procs)))
+		return -ENOMEM;
+	if (s->progress_dir) {
+		r = sys_inotify_add_watch(sv->ino_fd, s->progress_dir,
+					  IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO);
+		if (r < 0)
+			return r;
+		s->progress_wd = r;
+	}
+	return 0;
+}
+
+int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *res)
+{
+	const struct tether_config *cfg = &sv->cfg;
+	char sizebuf[2][32];
+	int r;
+
+	/* Disk before anything is written. */
+	uint64_t free_bytes;
+	if (cfg->min_disk && tether_disk_free(cfg->pidfile, &free_bytes) == 0 && free_bytes < cfg->min_disk) {
+		set_result(res, TETHER_OUTCOME_LOW_DISK, ENOSPC,
+			   "not enough disk space for %s: %s free, %s required", cfg->pidfile,
+			   tether_format_size(free_bytes, sizebuf[0], sizeof sizebuf[0]),
+			   tether_format_size(cfg->min_disk, sizebuf[1], sizeof sizebuf[1]));
+		res->disk_free = free_bytes;
+		return 1;
+	}
+
+	/* One supervisor per pidfile. A record left by a SIGKILLed run is read
+	 * before ours replaces it: it dates the processes the sweep may end. */
+	pid_t holder = 0;
+	r = tether_pidfile_acquire(cfg->pidfile, cfg->acquire_wait, &sv->pidfile, &holder);
+	if (r == 0) {
+		set_result(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
+			   (int)holder);
+		res->holder = holder;
+		return 1;
+	}
+	if (r < 0) {
+		set_result(res, TETHER_OUTCOME_PIDFILE, -r, "cannot create pidfile %s: %s", cfg->pidfile,
+			   r == -ELOOP ? "it is a symlink (refused)"
+			   : r == -EPERM ? "it is not ours or is group/world-writable (refused)"
+			   : r == -EINVAL ? "it is not a regular file"
+			   : strerror(-r));
+		return 1;
+	}
+	struct tether_pidrecord stale = {0}, rec;
+	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
+	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
+	if (r == 0)
+		r = tether_pidfile_write(sv->pidfile, &rec);
+	tether_pidrecord_clear(&rec);
+	if (r < 0) {
+		tether_pidfile_release(sv->pidfile);
+		sv->pidfile = NULL;
+		tether_pidrecord_clear(&stale);
+		set_result(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile, strerror(-r));
+		return 1;
+	}
+	struct stat lst;
+	char boot_id[TETHER_BOOT_ID_LEN + 1] = "";
+	tether_proc_boot_id(boot_id);
+	if (sys_fstat(sv->pidfile->lock_fd, &lst) == 0)
+		snprintf(sv->scope, sizeof sv->scope, "%s/%llx:%llx", boot_id, (unsigned long long)lst.st_dev,
+			 (unsigned long long)lst.st_ino);
+	if (have_stale && sv->scope[0] && strcmp(stale.boot_id, boot_id) == 0)
+		sweep_previous_run(sv, stale.start_time);
+	tether_pidrecord_clear(&stale);
+
+	uint64_t avail;
+	if (cfg->min_mem && tether_proc_mem_available(&avail) == 0 && avail < cfg->min_mem)
+		tether_report_low_memory(sv, avail);
+
+	if (cfg->heartbeat_log)
+		tether_report_open_journal(sv);
+	tether_report_started(sv);
+
+	/* Signals are read from a signalfd in the loop, never acted on in a
+	 * handler. SIGPIPE stays as the program set it (we never raise it:
+	 * every send uses MSG_NOSIGNAL). */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (r == 0)
+		r = sv->sfd = sys_signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* Orphans of our tree come back to us, not to init (PID 1 is anyway). */
+	if (r >= 0 && !cfg->pid1)
+		r = sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (r >= 0) {
+		sv->ctl_fd = tether_control_listen(sv->pidfile->lock_fd);
+		r = sv->ctl_fd;
+	}
+	if (r >= 0 && cfg->progress_file)
+		r = sv->ino_fd = sys_inotify_init(IN_CLOEXEC | IN_NONBLOCK);
+	for (unsigned i = 0; r >= 0 && i < sv->nslots; i++)
+		r = setup_instance(sv, &sv->slots[i]);
+	if (r < 0) {
+		set_result(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
+		tether_pidfile_release(sv->pidfile);
+		sv->pidfile = NULL;
+		return 1;
+	}
+	if (cfg->memory_limit)
+		tether_report_memory_limit(sv);
+
+	int64_t now = tether_clock_now(sv->clock);
+	sv->start_mono = now;
+	sv->started = true;
+	if (cfg->heartbeat_log)
+		sv->heartbeat_at = now + cfg->heartbeat_interval;
+	if (sv->up_watchdog_interval > 0)
+		sv->up_watchdog_at = now + sv->up_watchdog_interval;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		tether_instance_dispatch(&sv->slots[i].in, TETHER_E_START, 0, now, &sv->ops);
+	return tether_supervisor_step(sv, 0, res) ? 0 : 1;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void dispatch(struct tether_supervisor *sv, struct slot *s, enum tether_ievent ev, int64_t value)
+{
+	tether_instance_dispatch(&s->in, ev, value, tether_clock_now(sv->clock), &sv->ops);
+}
+
+static void begin_stop(struct tether_supervisor *sv)
+{
+	if (sv->stopping)
+		return;
+	sv->stopping = true;
+	tether_report_stop(sv);
+	for (unsigned i = 0; i < sv->nslots; i++)
+		dispatch(sv, &sv->slots[i], TETHER_E_STOP, 0);
+}
+
+void tether_supervisor_stop(struct tether_supervisor *sv)
+{
+	char msg[64];
+	snprintf(msg, sizeof msg, "stop requested");
+	tether_supervisor_request_end(sv, TETHER_OUTCOME_STOPPED, 0, msg);
+}
+
+static void on_signal(struct tether_supervisor *sv, int sig)
+{
+	if (sig == SIGCHLD)
+		return; /* reaping happens after every wakeup */
+	sv->stop_signals++;
+	if (sv->stop_signals == 1) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "stopping on %s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+		tether_supervisor_request_end(sv, TETHER_OUTCOME_STOPPED, 0, msg);
+		sv->stop_signal = sig;
+	} else if (sv->stop_signals >= 3) {
+		/* The second signal does not restart the stop; the third means
+		 * "now": SIGKILL to every tree. */
+		tether_report_message(sv, TETHER_MSG_WARNING, "third stop signal: killing every instance now");
+		for (unsigned i = 0; i < sv->nslots; i++)
+			dispatch(sv, &sv->slots[i], TETHER_E_KILL_NOW, 0);
+	}
+}
+
+static struct slot *slot_of_guardian(struct tether_supervisor *sv, pid_t pid)
+{
+	for (unsigned i = 0; i < sv->nslots; i++)
+		if (sv->slots[i].guardian_alive && sv->slots[i].g.pid == pid)
+			return &sv->slots[i];
+	return NULL;
+}
+
+/* Kills whatever was adopted and is not one of our guardians: as a subreaper
+ * we only ever adopt orphans of our own trees, whose guardian is gone. As
+ * PID 1 of a container, adopted processes are not ours to kill: only reaped. */
+static void sweep_adopted(struct tether_supervisor *sv)
+{
+	if (sv->cfg.pid1)
+		return;
+	pid_t *kids = NULL;
+	size_t n = 0;
+	if (tether_proc_children(getpid(), &kids, &n) < 0)
+		return;
+	struct tether_clock real;
+	tether_clock_init_real(&real);
+	for (size_t i = 0; i < n; i++) {
+		if (slot_of_guardian(sv, kids[i]))
+			continue;
+		struct tether_pidref ref;
+		if (tether_pidref_open_current(kids[i], &ref) == 0) {
+			tether_tree_kill(&ref, &real, tether_clock_now(&real) + TETHER_NSEC_PER_SEC, NULL, 0);
+			tether_pidref_done(&ref);
+		}
+	}
+	free(kids);
+}
+
+static void reap(struct tether_supervisor *sv)
+{
+	bool lost_one = false;
+	for (;;) {
+		siginfo_t si = {0};
+		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+		if (r < 0 || si.si_pid == 0)
+			break;
+		struct slot *s = slot_of_guardian(sv, si.si_pid);
+		if (!s)
+			continue; /* an adopted orphan: reaped, nothing more */
+		s->guardian_alive = false;
+		if (s->g.chan >= 0) {
+			/* It died before we read its end of file: read the rest
+			 * of what it said, then the loss. */
+			lost_one = true;
+		}
+	}
+	if (lost_one)
+		sv->check_channels = true;
+}
+
+static void read_guardian(struct tether_supervisor *sv, struct slot *s)
+{
+	for (int budget = 0; budget < 64 && s->g.chan >= 0; budget++) {
+		struct tether_guardian_event ev;
+		int r = tether_guardian_recv(&s->g, &ev);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			tether_guardian_close(&s->g);
+			if (s->in.state != TETHER_I_DONE) {
+				tether_report_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
+				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
+			}
+			sweep_adopted(sv);
+			return;
+		}
+		switch (ev.type) {
+		case TETHER_GUARDIAN_EXEC_OK: {
+			pid_t pid = ev.value;
+			if (s->g.pidns && tether_proc_find_nspid_child(s->g.pid, ev.value, &pid) < 0)
+				pid = 0; /* already gone: its exit report follows */
+			dispatch(sv, s, TETHER_E_EXEC_OK, pid);
+			break;
+		}
+		case TETHER_GUARDIAN_EXEC_FAILED: dispatch(sv, s, TETHER_E_EXEC_FAILED, ev.value); break;
+		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
+		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
+		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
+		default: break;
+		}
+	}
+}
+
+static void read_notify(struct tether_supervisor *sv, struct slot *s)
+{
+	/* A bounded batch per wakeup: a flooding worker cannot starve the rest. */
+	for (int budget = 0; budget < 256; budget++) {
+		struct tether_notify_msg m;
+		pid_t sender = 0;
+		unsigned closed = 0;
+		int r = tether_notify_recv(&s->notify, &m, &sender, &closed);
+		sv->fds_closed += closed;
+		if (r <= 0)
+			return;
+		if (r == 2) {
+			s->notify_rejected++;
+			continue;
+		}
+		s->notify_unknown += m.unknown + m.malformed;
+		if (m.has_status)
+			snprintf(s->status, sizeof s->status, "%s", m.status);
+		if (m.has_errno)
+			s->notify_errno = m.errno_value;
+		if (m.has_mainpid)
+			s->mainpid = m.mainpid;
+		if (m.ready)
+			dispatch(sv, s, TETHER_E_READY, 0);
+		if (m.watchdog)
+			dispatch(sv, s, TETHER_E_PROGRESS, 0);
+		if (m.stopping)
+			s->worker_stopping = true;
+	}
+}
+
+static void read_inotify(struct tether_supervisor *sv)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = sys_read(sv->ino_fd, buf, sizeof buf);
+		if (n <= 0)
+			return;
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			p += sizeof *e + e->len;
+			if (!e->len)
+				continue;
+			for (unsigned i = 0; i < sv->nslots; i++) {
+				struct slot *s = &sv->slots[i];
+				if (s->progress_wd == e->wd && strcmp(s->progress_name, e->name) == 0)
+					dispatch(sv, s, TETHER_E_PROGRESS, 0);
+			}
+		}
+	}
+}
+
+static void serve_control(struct tether_supervisor *sv)
+{
+	for (int budget = 0; budget < 16; budget++) {
+		char req[128];
+		struct tether_control_peer peer;
+		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
+		if (r == -EAGAIN)
+			return;
+		if (r < 0)
+			continue;
+		struct tether_buf out;
+		tether_buf_init(&out);
+		tether_report_control(sv, req, &out);
+		if (!out.oom && out.data)
+			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
+		tether_buf_free(&out);
+	}
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
+{
+	int64_t d = sv->heartbeat_at;
+	if (sv->up_watchdog_at < d)
+		d = sv->up_watchdog_at;
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
+static size_t build_pollset(struct tether_supervisor *sv)
+{
+	size_t need = 3 + 2 * (size_t)sv->nslots;
+	if (sv->pfds_cap < need) {
+		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
+		if (!p)
+			return 0;
+		sv->pfds = p;
+		sv->pfds_cap = need;
+	}
+	size_t n = 0;
+	sv->pfds[n++] = (struct pollfd){.fd = sv->sfd, .events = POLLIN};
+	sv->pfds[n++] = (struct pollfd){.fd = sv->ctl_fd, .events = POLLIN};
+	sv->pfds[n++] = (struct pollfd){.fd = sv->ino_fd, .events = POLLIN};
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].g.chan, .events = POLLIN};
+		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].notify.fd, .events = POLLIN};
+	}
+	return n;
+}
+
+static bool all_done(const struct tether_supervisor *sv)
+{
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		const struct slot *s = &sv->slots[i];
+		if (s->in.state != TETHER_I_DONE || s->guardian_alive)
+			return false;
+	}
+	return true;
+}
+
+static void finish(struct tether_supervisor *sv, struct tether_result *res)
+{
+	if (sv->end_requested) {
+		set_result(res, sv->end_outcome, sv->end_err, "%s", sv->end_message);
+	} else {
+		bool failed = false;
+		for (unsigned i = 0; i < sv->nslots; i++) {
+			const struct tether_instance *in = &sv->slots[i].in;
+			if (in->last_status != 0)
+				failed = true;
+		}
+		set_result(res, TETHER_OUTCOME_DONE, 0, failed ? "every instance has ended, not all with status 0"
+							      : "every instance has ended");
+		res->failed = failed;
+	}
+	tether_report_finish(sv, res);
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		tether_notify_close(&sv->slots[i].notify);
+		tether_memlimit_release(sv->slots[i].cgroup_procs);
+	}
+	if (sv->ctl_fd >= 0) {
+		sys_close(sv->ctl_fd);
+		sv->ctl_fd = -1;
+	}
+	tether_pidfile_release(sv->pidfile);
+	sv->pidfile = NULL;
+	sv->finished = true;
+	sv->result = *res;
+}
+
+static void after_events(struct tether_supervisor *sv)
+{
+	if (sv->end_requested && !sv->stopping)
+		begin_stop(sv);
+	if (sv->check_ready) {
+		sv->check_ready = false;
+		tether_report_check_ready(sv);
+	}
+}
+
+int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res)
+{
+	if (sv->finished) {
+		*res = sv->result;
+		return 0;
+	}
+	after_events(sv);
+	int64_t deadline = tether_supervisor_next_deadline(sv);
+	int timeout = tether_clock_poll_timeout(sv->clock, deadline);
+	if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+		timeout = max_wait_ms;
+	if (all_done(sv))
+		timeout = 0;
+	size_t n = build_pollset(sv);
+	int r = n ? sys_poll(sv->pfds, n, timeout) : -ENOMEM;
+	sv->wakeups++;
+	if (r > 0) {
+		if (sv->pfds[0].revents) {
+			struct signalfd_siginfo si;
+			while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+				on_signal(sv, (int)si.ssi_signo);
+		}
+		for (unsigned i = 0; i < sv->nslots; i++) {
+			struct slot *s = &sv->slots[i];
+			if (sv->pfds[3 + 2 * i].revents)
+				read_guardian(sv, s);
+			if (sv->pfds[4 + 2 * i].revents)
+				read_notify(sv, s);
+		}
+		if (sv->pfds[2].revents)
+			read_inotify(sv);
+		if (sv->pfds[1].revents)
+			serve_control(sv);
+	}
+	reap(sv);
+	if (sv->check_channels) {
+		sv->check_channels = false;
+		for (unsigned i = 0; i < sv->nslots; i++)
+			if (!sv->slots[i].guardian_alive && sv->slots[i].g.chan >= 0)
+				read_guardian(sv, &sv->slots[i]);
+	}
+	int64_t now = tether_clock_now(sv->clock);
+	for (unsigned i = 0; i < sv->nslots; i++)
+		tether_instance_fire_timers(&sv->slots[i].in, now, &sv->ops);
+	if (sv->heartbeat_at <= now) {
+		tether_report_heartbeat(sv);
+		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
+	}
+	if (sv->up_watchdog_at <= now) {
+		tether_notify_send(sv->up_socket, "WATCHDOG=1");
+		sv->up_watchdog_at = now + sv->up_watchdog_interval;
+	}
+	after_events(sv);
+	if (all_done(sv)) {
+		finish(sv, res);
+		return 0;
+	}
+	return 1;
+}
+
+void tether_supervisor_run(struct tether_supervisor *sv, struct tether_result *res)
+{
+	if (tether_supervisor_start(sv, res) != 0)
+		return;
+	while (tether_supervisor_step(sv, -1, res))
+		;
+}

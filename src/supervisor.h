@@ -1,0 +1,110 @@
+/* supervisor.h — `tether run`'s engine: one event loop over a pool of
+ * instances.
+ *
+ * One poll() waits on everything: a signalfd (TERM, INT, HUP, CHLD), each
+ * instance's guardian channel and notify socket, an inotify fd for progress
+ * files, the control socket; timers are deadlines on the injected clock
+ * (backoff, watchdog, stop timeouts, heartbeat, our own systemd watchdog), so
+ * the loop sleeps exactly until the next one and never wakes without a cause.
+ *
+ * Ownership and process model: the supervisor owns every child of the calling
+ * process — it becomes a child subreaper and reaps with waitid(P_ALL), so an
+ * embedding program must not have children of its own — and it blocks the
+ * signals it reads from its signalfd for the whole process. It never prints,
+ * never exits: messages go to hooks->message, the end comes back as a struct
+ * tether_result that the program turns into an exit code.
+ */
+#ifndef TETHER_SUPERVISOR_H
+#define TETHER_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "clock.h"
+#include "guardian.h"
+#include "policy.h"
+
+struct tether_config {
+	const char *pidfile;
+	char **argv;               /* COMMAND [ARG...] */
+	char **record_argv;        /* tether's own argv, for the pidfile record */
+	unsigned instances;
+	struct tether_policy policy;
+	int64_t watchdog;          /* ns; 0: off */
+	const char *progress_file; /* NULL: none; "%i" stands for the instance */
+	bool notify_ready;
+	int64_t stop_timeout;
+	const char *heartbeat_log; /* NULL: none */
+	int64_t heartbeat_interval;
+	uint64_t log_max_bytes;
+	unsigned log_keep;
+	uint64_t min_disk;
+	uint64_t min_mem;
+	uint64_t memory_limit;     /* 0: none */
+	enum tether_isolation isolation;
+	int out_fd, err_fd;        /* the workers' stdout and stderr */
+	bool pid1;                 /* we are PID 1: reap adopted zombies, never kill them */
+	bool sim_control;          /* simulated clock driven over the control socket */
+	int64_t acquire_wait;      /* how long to wait for a contended pidfile's holder to publish */
+};
+
+/* SPEC's defaults (pidfile state/tether.pid, 1 instance, on-failure, 1s/60s,
+ * 10 in 5m, 5s stop timeout, 5m heartbeats, 10M x 3, 1G disk, 4G memory). */
+void tether_config_defaults(struct tether_config *cfg);
+
+enum tether_message_level { TETHER_MSG_ERROR, TETHER_MSG_WARNING, TETHER_MSG_NOTICE };
+
+struct tether_hooks {
+	void *userdata;
+	void (*message)(void *userdata, enum tether_message_level level, const char *text);
+	/* every instance is ready (once) */
+	void (*ready)(void *userdata);
+};
+
+enum tether_outcome {
+	TETHER_OUTCOME_STOPPED,      /* stopped by a signal or a request: exit 0 */
+	TETHER_OUTCOME_DONE,         /* every instance ended; `failed` tells whether one failed */
+	TETHER_OUTCOME_GAVE_UP,      /* the crash limit: exit 1 */
+	TETHER_OUTCOME_USAGE,        /* the configuration is invalid: exit 64 */
+	TETHER_OUTCOME_LOW_DISK,     /* exit 69 */
+	TETHER_OUTCOME_PIDFILE,      /* cannot create or write the pidfile: exit 73 */
+	TETHER_OUTCOME_RUNNING,      /* another supervisor holds the pidfile: exit 75 */
+	TETHER_OUTCOME_EXEC,         /* COMMAND cannot be executed: exit 127 */
+	TETHER_OUTCOME_INTERNAL,     /* something else failed before supervision began */
+};
+
+struct tether_result {
+	enum tether_outcome outcome;
+	bool failed;           /* DONE: some instance did not exit 0 */
+	int err;               /* errno behind PIDFILE, EXEC, INTERNAL */
+	pid_t holder;          /* RUNNING: the other supervisor's pid (0 unknown) */
+	uint64_t disk_free;    /* LOW_DISK */
+	char message[320];     /* what to tell the user, without the "tether: " prefix */
+};
+
+/* Exit code of `tether run` for a result (SPEC §7). */
+int tether_result_exit_code(const struct tether_result *res);
+
+struct tether_supervisor;
+
+/* Validates cfg and builds the supervisor (nothing started). Returns 0, or
+ * -EINVAL with res filled (USAGE), -ENOMEM. cfg's strings must outlive it. */
+int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *clock,
+			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
+			  struct tether_result *res);
+/* Pre-checks (disk, memory), pidfile, sweep, first start. 0 when supervision
+ * runs; 1 when it already ended (res filled). */
+int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *res);
+/* One round of the loop, waiting at most max_wait_ms of real time (-1: until
+ * the next event or timer). 1 while supervising, 0 once ended (res filled). */
+int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res);
+/* start, then step until the end. */
+void tether_supervisor_run(struct tether_supervisor *sv, struct tether_result *res);
+/* Asks for a graceful stop, as SIGTERM does. */
+void tether_supervisor_stop(struct tether_supervisor *sv);
+/* The next deadline of any timer on the supervisor's clock. */
+int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv);
+void tether_supervisor_free(struct tether_supervisor *sv);
+
+#endif

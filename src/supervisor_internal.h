@@ -1,0 +1,102 @@
+/* supervisor_internal.h — the supervisor's state, shared by supervisor.c (the
+ * loop and the pool) and report.c (journal, status, messages). Not installed. */
+#ifndef TETHER_SUPERVISOR_INTERNAL_H
+#define TETHER_SUPERVISOR_INTERNAL_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guardian.h"
+#include "instance.h"
+#include "json.h"
+#include "notify.h"
+#include "pidfile.h"
+#include "resources.h"
+#include "spawn.h"
+#include "supervisor.h"
+
+#define TETHER_MAX_INSTANCES 1024
+
+/* One instance's runtime around its state machine. */
+struct slot {
+	struct tether_instance in;
+	struct tether_guardian g;     /* chan -1: none (or let go) */
+	bool guardian_alive;          /* forked and not yet reaped */
+	struct tether_notify_socket notify;
+	struct tether_spawn_spec spec;
+	char *progress_dir, *progress_name;
+	int progress_wd;
+	char *cgroup_procs;
+	char status[TETHER_NOTIFY_STATUS_MAX]; /* last STATUS= */
+	int notify_errno;
+	pid_t mainpid;
+	bool worker_stopping;         /* it sent STOPPING=1 */
+	unsigned notify_rejected;
+	unsigned notify_unknown;
+};
+
+struct tether_supervisor {
+	struct tether_config cfg;
+	struct tether_clock *clock;
+	struct tether_hooks hooks;
+	struct tether_instance_ops ops;
+	struct slot *slots;
+	unsigned nslots;
+	struct tether_crashlog crashes; /* all instances together */
+	struct tether_pidfile *pidfile;
+	struct tether_journal *journal;
+	int sfd, ctl_fd, ino_fd;
+	struct pollfd *pfds;
+	size_t pfds_cap;
+	char scope[96];
+	enum tether_memlimit_kind memkind;
+
+	bool started, stopping, finished;
+	bool check_ready, check_channels;
+	bool all_ready_reported;
+	unsigned stop_signals;
+	int stop_signal;
+	bool end_requested;
+	enum tether_outcome end_outcome;
+	int end_err;
+	char end_message[320];
+	struct tether_result result;
+
+	int64_t start_mono;
+	int64_t heartbeat_at;
+	int64_t last_heartbeat_wall; /* 0: none yet */
+	bool journal_failing;
+	unsigned restarts_total;
+	uint64_t fds_closed;
+	uint64_t wakeups;
+	uint64_t low_memory_bytes;    /* MemAvailable at start when below --min-mem */
+
+	char *up_socket;              /* our own supervisor's NOTIFY_SOCKET */
+	int64_t up_watchdog_interval;
+	int64_t up_watchdog_at;
+};
+
+void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
+				   const char *message);
+
+/* report.c */
+void tether_report_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
+void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
+			int64_t value);
+void tether_report_open_journal(struct tether_supervisor *sv);
+void tether_report_heartbeat(struct tether_supervisor *sv);
+void tether_report_low_memory(struct tether_supervisor *sv, uint64_t available);
+void tether_report_memory_limit(struct tether_supervisor *sv);
+/* Journal lines for what happened before the journal was open. */
+void tether_report_started(struct tether_supervisor *sv);
+void tether_report_stop(struct tether_supervisor *sv);
+void tether_report_check_ready(struct tether_supervisor *sv);
+void tether_report_finish(struct tether_supervisor *sv, const struct tether_result *res);
+/* Answers a control request ("status", and with a simulated clock "clock",
+ * "advance NS"). */
+void tether_report_control(struct tether_supervisor *sv, const char *request, struct tether_buf *out);
+/* The status object (also the heartbeat's body). */
+void tether_report_status_json(struct tether_supervisor *sv, struct tether_buf *out);
+
+#endif
