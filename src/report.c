@@ -370,7 +370,44 @@ void tether_report_status_json(struct tether_supervisor *sv, struct tether_buf *
 			  sv->clock->simulated ? "simulated" : "real");
 }
 
-void tether_report_control(struct tether_supervisor *sv, const char *request, struct tether_buf *out)
+static bool settled(const struct tether_supervisor *sv)
+{
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		enum tether_istate st = sv->slots[i].in.state;
+		if (st == TETHER_I_STARTING || st == TETHER_I_CLEANUP)
+			return false;
+	}
+	return true;
+}
+
+static void clock_json(struct tether_supervisor *sv, struct tether_buf *out)
+{
+	int64_t next = tether_supervisor_next_deadline(sv);
+	tether_buf_printf(out, "{\"now\":%lld,\"notes\":%llu,\"next\":", (long long)tether_clock_now(sv->clock),
+			  (unsigned long long)sv->notes);
+	if (next == TETHER_NEVER)
+		tether_buf_puts(out, "null}");
+	else
+		tether_buf_printf(out, "%lld}", (long long)next);
+}
+
+void tether_report_settles(struct tether_supervisor *sv)
+{
+	for (size_t i = 0; i < sizeof sv->settles / sizeof sv->settles[0]; i++) {
+		if (!sv->settles[i].used || sv->notes <= sv->settles[i].after || !settled(sv))
+			continue;
+		struct tether_buf out;
+		tether_buf_init(&out);
+		clock_json(sv, &out);
+		if (!out.oom)
+			tether_control_reply(sv->ctl_fd, &sv->settles[i].peer, out.data, out.len);
+		tether_buf_free(&out);
+		sv->settles[i].used = false;
+	}
+}
+
+void tether_report_control(struct tether_supervisor *sv, const char *request,
+			   const struct tether_control_peer *peer, struct tether_buf *out)
 {
 	if (strcmp(request, "status") == 0) {
 		tether_report_status_json(sv, out);
@@ -378,12 +415,20 @@ void tether_report_control(struct tether_supervisor *sv, const char *request, st
 	}
 	if (sv->cfg.sim_control && sv->clock->simulated) {
 		if (strcmp(request, "clock") == 0) {
-			int64_t next = tether_supervisor_next_deadline(sv);
-			tether_buf_printf(out, "{\"now\":%lld,\"next\":", (long long)tether_clock_now(sv->clock));
-			if (next == TETHER_NEVER)
-				tether_buf_puts(out, "null}");
-			else
-				tether_buf_printf(out, "%lld}", (long long)next);
+			clock_json(sv, out);
+			return;
+		}
+		unsigned long long after;
+		if (sscanf(request, "settle %llu", &after) == 1) {
+			/* answered later, by tether_report_settles, when true */
+			for (size_t i = 0; i < sizeof sv->settles / sizeof sv->settles[0]; i++)
+				if (!sv->settles[i].used) {
+					sv->settles[i].used = true;
+					sv->settles[i].peer = *peer;
+					sv->settles[i].after = after;
+					return;
+				}
+			tether_buf_puts(out, "{\"error\":\"too many pending settle requests\"}");
 			return;
 		}
 		long long to;

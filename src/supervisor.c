@@ -190,6 +190,7 @@ void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_out
 static void op_note(void *ctx, struct tether_instance *in, enum tether_inote what, int64_t value)
 {
 	struct tether_supervisor *sv = ctx;
+	sv->notes++;
 	tether_report_note(sv, in, what, value);
 	switch (what) {
 	case TETHER_N_EXEC_FAILED:
@@ -726,7 +727,7 @@ static void serve_control(struct tether_supervisor *sv)
 			continue;
 		struct tether_buf out;
 		tether_buf_init(&out);
-		tether_report_control(sv, req, &out);
+		tether_report_control(sv, req, &peer, &out);
 		if (!out.oom && out.data)
 			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
 		tether_buf_free(&out);
@@ -872,6 +873,7 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		sv->up_watchdog_at = now + sv->up_watchdog_interval;
 	}
 	after_events(sv);
+	tether_report_settles(sv);
 	if (all_done(sv)) {
 		finish(sv, res);
 		return 0;

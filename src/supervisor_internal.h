@@ -9,6 +9,7 @@
 
 #include "guardian.h"
 #include "instance.h"
+#include "control.h"
 #include "json.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -72,6 +73,16 @@ struct tether_supervisor {
 	uint64_t wakeups;
 	uint64_t low_memory_bytes;    /* MemAvailable at start when below --min-mem */
 
+	uint64_t notes;               /* instance notes so far (the lab's event counter) */
+	/* "settle G" requests of the lab's simulated-clock driver, answered
+	 * once nothing waits for a process (no instance starting or cleaning
+	 * up) and more than G notes happened. */
+	struct {
+		struct tether_control_peer peer;
+		uint64_t after;
+		bool used;
+	} settles[4];
+
 	char *up_socket;              /* our own supervisor's NOTIFY_SOCKET */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
@@ -95,7 +106,10 @@ void tether_report_check_ready(struct tether_supervisor *sv);
 void tether_report_finish(struct tether_supervisor *sv, const struct tether_result *res);
 /* Answers a control request ("status", and with a simulated clock "clock",
  * "advance NS"). */
-void tether_report_control(struct tether_supervisor *sv, const char *request, struct tether_buf *out);
+void tether_report_control(struct tether_supervisor *sv, const char *request,
+			   const struct tether_control_peer *peer, struct tether_buf *out);
+/* Answers the pending "settle" requests that are now satisfied. */
+void tether_report_settles(struct tether_supervisor *sv);
 /* The status object (also the heartbeat's body). */
 void tether_report_status_json(struct tether_supervisor *sv, struct tether_buf *out);
 
