@@ -330,8 +330,10 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 	struct tether_pidfile_probe p = {0};
 	p.record_err = tether_pidfile_read(path, &p.rec);
 	int r = tether_pidfile_lock_holder(path, &p.lock_pid);
-	if (r < 0)
+	if (r < 0) {
+		tether_pidrecord_clear(&p.rec);
 		return r;
+	}
 	p.lock_held = r == 1;
 	if (p.lock_held) {
 		if (p.record_err == -ENOENT) {

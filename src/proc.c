@@ -443,6 +443,21 @@ static int parse_hex(const char **p, unsigned *ret)
 	return 0;
 }
 
+/* Copies the space-delimited word at *p into buf and skips the spaces after
+ * it. A word that does not fit is -EINVAL: sscanf's "%15s" would split it
+ * and read its tail as the next field (fuzz_proc). */
+static int parse_word(const char **p, char *buf, size_t cap)
+{
+	size_t n = strcspn(*p, " ");
+	if (n == 0 || n >= cap)
+		return -EINVAL;
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	for (*p += n; **p == ' '; (*p)++)
+		;
+	return 0;
+}
+
 int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *ret_pid)
 {
 	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
@@ -458,10 +473,9 @@ int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *r
 	if (strncmp(p, "->", 2) == 0)
 		return 0; /* blocked waiter, not a holder */
 	char kind[16], mode[16], rw[16];
-	int n = 0;
-	if (sscanf(p, "%15s %15s %15s %n", kind, mode, rw, &n) != 3 || n == 0)
+	if (parse_word(&p, kind, sizeof kind) < 0 || parse_word(&p, mode, sizeof mode) < 0 ||
+	    parse_word(&p, rw, sizeof rw) < 0)
 		return -EINVAL;
-	p += n;
 	int64_t pid;
 	if (parse_i64(&p, end, &pid) < 0 || *p != ' ')
 		return -EINVAL;
@@ -473,25 +487,29 @@ int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *r
 	if (parse_hex(&p, &min) < 0 || *p != ':')
 		return -EINVAL;
 	p++;
-	if (parse_u64(&p, end, &u) < 0)
-		return -EINVAL;
+	if (parse_u64(&p, end, &u) < 0 || (*p != ' ' && *p != '\0'))
+		return -EINVAL; /* "5678x" is not inode 5678 */
 	if (strcmp(kind, "FLOCK") != 0)
 		return 0;
 	if (maj != major(dev) || min != minor(dev) || u != (uint64_t)ino)
 		return 0;
-	if (pid <= 0 || pid > INT32_MAX)
+	/* pid 0: the holder lives in a PID namespace we cannot see into. It
+	 * still holds the lock: "held by someone unknown", never "free". */
+	if (pid < 0 || pid > INT32_MAX)
 		return -EINVAL;
 	*ret_pid = (pid_t)pid;
 	return 1;
 }
 
-int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid)
+/* One pass over /proc/locks; *ret_hash fingerprints what it read. */
+static int scan_locks(dev_t dev, ino_t ino, pid_t *ret_pid, uint64_t *ret_hash)
 {
 	int fd = sys_open("/proc/locks", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
 	char buf[8192];
 	size_t have = 0;
+	uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
 	int r = 0;
 	for (;;) {
 		ssize_t n = sys_read(fd, buf + have, sizeof buf - 1 - have);
@@ -499,6 +517,8 @@ int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid)
 			r = (int)n;
 			break;
 		}
+		for (ssize_t i = 0; i < n; i++)
+			hash = (hash ^ (unsigned char)buf[have + (size_t)i]) * UINT64_C(1099511628211);
 		have += (size_t)n;
 		buf[have] = '\0';
 		char *line = buf, *nl;
@@ -521,7 +541,25 @@ int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid)
 	}
 out:
 	sys_close(fd);
+	*ret_hash = hash;
 	return r;
+}
+
+int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid)
+{
+	/* /proc/locks comes a page per read, and the list can change between
+	 * pages: a lock released or taken before ours shifts the rest, and our
+	 * line can fall between two pages. "Not held" is therefore believed
+	 * only when two passes in a row read exactly the same text. */
+	uint64_t prev = 0;
+	for (int pass = 0; pass < 10; pass++) {
+		uint64_t hash;
+		int r = scan_locks(dev, ino, ret_pid, &hash);
+		if (r != 0 || (pass > 0 && hash == prev))
+			return r;
+		prev = hash;
+	}
+	return 0;
 }
 
 static int meminfo_field(const char *path, const char *key, uint64_t *ret_kb)

@@ -58,7 +58,8 @@ int tether_proc_count_fds(pid_t pid);
 int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_len);
 
 /* Who holds a flock() on the inode (dev, ino)? Parses /proc/locks. 1 and
- * *ret_pid when held (the pid that took it), 0 when nobody holds it, -errno. */
+ * *ret_pid when held (the pid that took it, or 0 when it lives in a PID
+ * namespace invisible to us), 0 when nobody holds it, -errno. */
 int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid);
 /* Pure parser of one /proc/locks line (fuzzed): 1 matches a held FLOCK on
  * (dev, ino), 0 no match, -EINVAL malformed. */
