@@ -1,0 +1,74 @@
+/* harness.h — what every part of the lab shares.
+ *
+ * The lab (`harness`) is a test program, not a library: allocation failure
+ * ends it with a message (x* helpers), and it may print. Its parts:
+ *   main.c, commands.def   subcommand dispatch (one line per subcommand)
+ *   run.c, runner.c        `harness run`: options, files, --jobs, TAP, results
+ *   report.c               results.json and junit.xml
+ *   lexer.c, scenario.c, step_parse.c, cond_parse.c   the scenario language (scenario.h)
+ *   finish.c, exec.c       one scenario: set-up, steps, end-of-scenario checks (lab.h)
+ *   waitloop.c             its event loop: how `wait` waits and `expect` checks
+ *   cond.c, cond_proc.c    evaluating conditions
+ *   expand.c               variables
+ *   procs.c                the processes a scenario spawns (pidfd, notify socket, output)
+ *   orphans.c              the /proc scan for the run marker, and killing by pidfd
+ *   faults.c, valgrind.c   libfiu environment per process; memcheck wrapping
+ *   common.c               allocation, time, files, errno and signal names
+ */
+#ifndef TETHER_HARNESS_H
+#define TETHER_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HARNESS_COMMAND(name, summary) int harness_cmd_##name(int argc, char **argv);
+#include "commands.def"
+#undef HARNESS_COMMAND
+
+/* The environment variables that mark what the lab started: the run marker
+ * (one value per scenario run; the orphan scan looks for it) and which spawn
+ * step a process descends from ("SEQ:NAME"). */
+#define LAB_ENV_RUN "TETHER_LAB_RUN"
+#define LAB_ENV_SPAWN "TETHER_LAB_SPAWN"
+
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_SEC INT64_C(1000000000)
+
+__attribute__((noreturn, format(printf, 1, 2))) void lab_die(const char *fmt, ...);
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+__attribute__((format(printf, 1, 2))) char *xasprintf(const char *fmt, ...);
+/* Appends item (of size) to the array *arr of *n items, growing it. */
+void xappend(void *arr, size_t *n, const void *item, size_t size);
+
+/* CLOCK_MONOTONIC in ns. */
+int64_t lab_now(void);
+/* "250ms", "1.5s": for messages. Returns buf. */
+char *lab_fmt_ns(int64_t ns, char *buf, size_t len);
+
+/* Reads a whole file (at most max bytes; more is -EFBIG) into a malloc'd,
+ * NUL-terminated buffer. Returns NULL and *ret_err (a positive errno). */
+char *lab_read_file(const char *path, size_t max, size_t *ret_len, int *ret_err);
+/* Creates or replaces path with text (mode 0644). 0 or -errno. */
+int lab_write_file(const char *path, const char *text, size_t len);
+/* Removes a directory tree (no symlink is followed). */
+void lab_rm_rf(const char *path);
+
+/* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
+int lab_errno_parse(const char *s);
+const char *lab_errno_name(int err);
+/* "TERM", "SIGTERM" or a number -> signal; -1 when unknown. */
+int lab_signal_parse(const char *s);
+const char *lab_signal_name(int sig);
+
+/* Splits text into lines (without the newline); *ret is malloc'd, its
+ * strings point into text, which is modified. Returns the count. */
+size_t lab_split_lines(char *text, char ***ret);
+/* Shortens s for a one-line message: first line, at most max bytes, "..." */
+char *lab_excerpt(const char *s, size_t max);
+
+#endif
