@@ -17,13 +17,33 @@ static bool forbidden_target(pid_t pid)
 	return pid <= 1 || pid == getpid();
 }
 
+/* pidfd_open, or -1 where the kernel (before 5.3) or valgrind (3.19 has no
+ * pidfd calls) lacks it: the pidref then falls back to checking the start
+ * time right before each signal, which leaves the classic small window
+ * between that check and kill(). Other errors are returned as they are. */
+static int open_pidfd(pid_t pid)
+{
+	int fd = sys_pidfd_open(pid, 0);
+	return fd == -ENOSYS ? -1 : fd;
+}
+
+/* Without a pidfd: is the recorded process still there? 1 yes, 0 gone,
+ * exited or replaced. */
+static int still_there(const struct tether_pidref *ref)
+{
+	struct tether_procstat st;
+	if (tether_proc_read_stat(ref->pid, &st) < 0)
+		return 0;
+	return st.state != 'Z' && st.state != 'X' && st.start_time == ref->start_time;
+}
+
 int tether_pidref_open(pid_t pid, uint64_t start_time, struct tether_pidref *ret)
 {
 	struct tether_procstat st;
 	if (forbidden_target(pid))
 		return -EINVAL;
-	int fd = sys_pidfd_open(pid, 0);
-	if (fd < 0)
+	int fd = open_pidfd(pid);
+	if (fd < -1)
 		return fd;
 	/* Read the identity only now that the pidfd pins the process: a match
 	 * proves the pidfd refers to the recorded process. */
@@ -33,7 +53,8 @@ int tether_pidref_open(pid_t pid, uint64_t start_time, struct tether_pidref *ret
 	if (r == 0 && st.start_time != start_time)
 		r = -ESTALE;
 	if (r < 0) {
-		sys_close(fd);
+		if (fd >= 0)
+			sys_close(fd);
 		return r;
 	}
 	*ret = (struct tether_pidref){.pid = pid, .pidfd = fd, .start_time = start_time};
@@ -45,12 +66,13 @@ int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret)
 	struct tether_procstat st;
 	if (forbidden_target(pid))
 		return -EINVAL;
-	int fd = sys_pidfd_open(pid, 0);
-	if (fd < 0)
+	int fd = open_pidfd(pid);
+	if (fd < -1)
 		return fd;
 	int r = tether_proc_read_stat(pid, &st);
 	if (r < 0) {
-		sys_close(fd);
+		if (fd >= 0)
+			sys_close(fd);
 		return r;
 	}
 	*ret = (struct tether_pidref){.pid = pid, .pidfd = fd, .start_time = st.start_time};
@@ -68,16 +90,22 @@ void tether_pidref_done(struct tether_pidref *ref)
 
 int tether_pidref_signal(const struct tether_pidref *ref, int sig)
 {
-	if (!ref || ref->pidfd < 0 || forbidden_target(ref->pid))
+	if (!ref || forbidden_target(ref->pid))
 		return -EINVAL;
-	return sys_pidfd_send_signal(ref->pidfd, sig);
+	if (ref->pidfd >= 0)
+		return sys_pidfd_send_signal(ref->pidfd, sig);
+	if (!still_there(ref))
+		return -ESRCH;
+	return sys_kill(ref->pid, sig);
 }
 
 int tether_pidref_exited(const struct tether_pidref *ref)
 {
 	struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
-	if (ref->pidfd < 0)
+	if (ref->pid <= 0)
 		return 1;
+	if (ref->pidfd < 0)
+		return !still_there(ref);
 	int r = sys_poll(&p, 1, 0);
 	if (r < 0)
 		return r;
@@ -87,6 +115,18 @@ int tether_pidref_exited(const struct tether_pidref *ref)
 int tether_pidref_wait(const struct tether_pidref *ref, const struct tether_clock *clock,
 		       int64_t deadline)
 {
+	if (ref->pidfd < 0) {
+		/* No pidfd to wait on (see open_pidfd): the only case in
+		 * libtether that looks again at a bounded interval. */
+		for (;;) {
+			if (tether_pidref_exited(ref) == 1)
+				return 1;
+			int timeout = tether_clock_poll_timeout(clock, deadline);
+			if (timeout == 0 || tether_clock_now(clock) >= deadline)
+				return 0;
+			sys_poll(NULL, 0, timeout < 0 || timeout > 10 ? 10 : timeout);
+		}
+	}
 	for (;;) {
 		struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
 		int timeout = tether_clock_poll_timeout(clock, deadline);

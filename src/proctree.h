@@ -23,7 +23,8 @@
 
 struct tether_pidref {
 	pid_t pid;
-	int pidfd;
+	int pidfd;          /* -1 where pidfds do not exist (kernel < 5.3, valgrind):
+			       then the start time is checked before each signal */
 	uint64_t start_time;
 };
 
