@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "parse.h"
 #include "supervisor.h"
 
 struct start_ctx {
@@ -93,14 +95,35 @@ int cmd_start(int argc, char **argv, char **full_argv)
 	}
 	close(p[1]);
 	close(log_fd);
-	char c;
-	ssize_t n;
+	/* Ready ('R'), or end of file when it ended, or the start timeout. */
+	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+	int64_t left_ms = opts.start_timeout ? opts.start_timeout / TETHER_NSEC_PER_MSEC : -1;
+	int pr;
 	do
-		n = read(p[0], &c, 1);
-	while (n < 0 && errno == EINTR);
+		pr = poll(&pfd, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+	while (pr < 0 && errno == EINTR);
+	char c;
+	ssize_t n = -1;
+	if (pr > 0) {
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+	}
 	close(p[0]);
 	if (n == 1)
 		return 0;
+	if (pr == 0) {
+		/* Not ready in time: a start that fails leaves nothing running.
+		 * It is our child, so its pid cannot have been reused. */
+		char d[32];
+		cli_error("not ready within %s: stopping the supervisor (pid %d)",
+			  tether_format_duration(opts.start_timeout, d, sizeof d), (int)pid);
+		kill(pid, SIGTERM);
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		return 1;
+	}
 	/* It ended before being ready: its exit code is ours. */
 	int status;
 	while (waitpid(pid, &status, 0) < 0)

@@ -47,7 +47,7 @@ enum {
 	OPT_CRASH_LIMIT, OPT_CRASH_WINDOW, OPT_WATCHDOG, OPT_PROGRESS_FILE, OPT_NOTIFY_READY,
 	OPT_STOP_TIMEOUT, OPT_HEARTBEAT_LOG, OPT_HEARTBEAT_INTERVAL, OPT_LOG_MAX_BYTES, OPT_LOG_KEEP,
 	OPT_MIN_DISK, OPT_MIN_MEM, OPT_MEMORY_LIMIT, OPT_QUIET, OPT_LOG_FILE, OPT_ISOLATION,
-	OPT_SIM_CLOCK, OPT_HELP,
+	OPT_SIM_CLOCK, OPT_START_TIMEOUT, OPT_HELP,
 };
 
 static int uint_option(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t *ret)
@@ -84,13 +84,14 @@ int parse_run_options(int argc, char **argv, bool is_start, struct run_options *
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"log-file", required_argument, NULL, OPT_LOG_FILE},
 		{"sim-clock", no_argument, NULL, OPT_SIM_CLOCK},
+		{"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
 	struct tether_config *cfg = &opts->cfg;
 	uint64_t v;
 	int c;
-	*opts = (struct run_options){0};
+	*opts = (struct run_options){.start_timeout = 90 * TETHER_NSEC_PER_SEC};
 	tether_config_defaults(cfg);
 	opterr = 0;
 	optind = 1;
@@ -198,6 +199,12 @@ int parse_run_options(int argc, char **argv, bool is_start, struct run_options *
 			opts->log_file = optarg;
 			break;
 		case OPT_SIM_CLOCK: opts->sim_clock = true; break;
+		case OPT_START_TIMEOUT:
+			if (!is_start)
+				return cli_usage_error("--start-timeout is an option of 'tether start'");
+			if (cli_duration(name, optarg, &opts->start_timeout))
+				return EXIT_USAGE;
+			break;
 		case OPT_HELP:
 			printf(run_help, is_start ? "start" : "run",
 			       is_start ? "Starts a supervisor of COMMAND in the background (new session, stdio to\n"
@@ -207,6 +214,8 @@ int parse_run_options(int argc, char **argv, bool is_start, struct run_options *
 					  "or 'tether stop'): restarts it with backoff, kills it when hung, and leaves\n"
 					  "no process of its tree behind.\n",
 			       is_start ? "  --log-file PATH           the supervisor's and workers' output (default /dev/null)\n"
+					  "  --start-timeout DUR       give up waiting for readiness after DUR: stop the\n"
+					  "                            supervisor, exit 1 (default 90s; 0 = no limit)\n"
 					: "");
 			return -1;
 		case ':':

@@ -11,6 +11,7 @@ struct run_options {
 	bool quiet;
 	bool sim_clock;
 	const char *log_file; /* start only */
+	int64_t start_timeout; /* start only: ns, 0 = wait as long as it takes */
 };
 
 /* Parses argv (argv[0] is the command name) into *opts. Returns 0, or the
