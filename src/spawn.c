@@ -267,6 +267,11 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 	r = sys_sigprocmask(SIG_SETMASK, &none, NULL);
 	if (r < 0)
 		fail(err_fd, r);
+#ifdef TETHER_COVERAGE
+	/* gcov flushes before the exec calls it wraps, not before execvpe */
+	if (__gcov_dump)
+		__gcov_dump();
+#endif
 	r = sys_execvpe(spec->argv[0], spec->argv, spec->envp);
 	fail(err_fd, r);
 }

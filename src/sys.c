@@ -94,8 +94,18 @@ int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 
 int sys_close(int fd)
 {
-	long r = SYSCALL_ONCE("close", close(fd));
-	/* Linux has released the descriptor even when close reports EINTR. */
+	/* Linux has released the descriptor whatever close reports (EINTR, EIO):
+	 * an injected failure is one of the real call, so the descriptor is
+	 * released then too — skipping the call would leak it, a failure the
+	 * kernel never produces (a guardian holding both ends of its exec pipe
+	 * then blocks for ever reading it). */
+	long r, injected;
+	int saved = errno;
+	bool fired = FAULT("close", &injected);
+	r = close(fd) < 0 ? -errno : 0;
+	if (fired)
+		r = injected;
+	errno = saved;
 	return r == -EINTR ? 0 : (int)r;
 }
 
@@ -196,7 +206,8 @@ int sys_dup3(int oldfd, int newfd, int flags)
 
 int sys_close_range(unsigned first, unsigned last, int flags)
 {
-	return (int)SYSCALL_ONCE("close_range", close_range(first, last, flags));
+	/* close_range never reports EINTR; an injected one is retried */
+	return (int)SYSCALL_RETRY("close_range", close_range(first, last, flags));
 }
 
 int sys_pipe2(int fds[2], int flags)
@@ -330,14 +341,9 @@ static long clone3_raw(uint64_t flags, int *ret_pidfd)
 	return r;
 }
 
-pid_t sys_clone(uint64_t flags, int *ret_pidfd)
+static long sys_clone_once(uint64_t flags, int *ret_pidfd)
 {
 	long r;
-	int saved = errno;
-	if (FAULT("fork", &r)) {
-		errno = saved;
-		return (pid_t)r;
-	}
 	if (flags == 0) {
 		/* Plain fork() through libc, not clone3: the libfiu POSIX preload
 		 * (posix/proc/fork) can then fail it too, and libc runs its atfork
@@ -355,18 +361,40 @@ pid_t sys_clone(uint64_t flags, int *ret_pidfd)
 		if (r < 0)
 			r = -errno;
 	}
+	return r;
+}
+
+pid_t sys_clone(uint64_t flags, int *ret_pidfd)
+{
+	long r;
+	int saved = errno;
+	/* The kernel restarts an interrupted fork (it never reports EINTR); an
+	 * injected EINTR, from our point or libc's, is retried like every other. */
+	for (int tries = 0;; tries++) {
+		if (FAULT("fork", &r)) {
+			if (r == -EINTR && tries + 1 < SYS_EINTR_MAX)
+				continue;
+			errno = saved;
+			return (pid_t)r;
+		}
+		r = sys_clone_once(flags, ret_pidfd);
+		if (r != -EINTR || tries + 1 >= SYS_EINTR_MAX)
+			break;
+	}
 	errno = saved;
 	return (pid_t)r;
 }
 
+/* An execve that fails leaves the process as it was: an (injected) EINTR is
+ * retried, never taken for "cannot execute". */
 int sys_execve(const char *path, char *const argv[], char *const envp[])
 {
-	return (int)SYSCALL_ONCE("execve", execve(path, argv, envp));
+	return (int)SYSCALL_RETRY("execve", execve(path, argv, envp));
 }
 
 int sys_execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	return (int)SYSCALL_ONCE("execve", execvpe(file, argv, envp));
+	return (int)SYSCALL_RETRY("execve", execvpe(file, argv, envp));
 }
 
 int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options)
@@ -443,8 +471,15 @@ int sys_setrlimit(int resource, const struct rlimit *rl)
 
 int sys_sigaction_default(int sig)
 {
-	struct sigaction sa = {0};
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	return (int)SYSCALL_RETRY("sigaction", sigaction(sig, &sa, NULL));
+	/* The raw system call, not libc's sigaction(): glibc refuses its two
+	 * internal real-time signals (32, 33), and a parent may have left them
+	 * ignored (GNU make does) — an ignored signal stays ignored across exec.
+	 * The kernel's struct: handler, flags, restorer, mask (8 bytes). */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = {.handler = SIG_DFL};
+	return (int)SYSCALL_RETRY("sigaction", syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
 }

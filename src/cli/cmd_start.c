@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "options.h"
 #include "parse.h"
+#include "spawn.h"
 #include "supervisor.h"
 
 struct start_ctx {
@@ -91,7 +92,7 @@ int cmd_start(int argc, char **argv, char **full_argv)
 		opts.cfg.out_fd = log_fd;
 		opts.cfg.err_fd = log_fd;
 		struct tether_hooks hooks = {.userdata = &ctx, .message = on_message, .ready = on_ready};
-		_exit(run_supervisor(&opts, &hooks));
+		tether_child_exit(run_supervisor(&opts, &hooks)); /* flushes coverage counters */
 	}
 	close(p[1]);
 	close(log_fd);
