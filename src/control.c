@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 #include "pidfile.h"
 #include "sys.h"
@@ -31,9 +32,11 @@ static int passcred(int fd)
 	return sys_setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
 }
 
-/* Receives one datagram with its sender's credentials. */
+/* Receives one datagram with its sender's credentials. A datagram longer
+ * than len is -EBADMSG, unless ret_truncated is given: then it is cut to len
+ * and *ret_truncated says so. */
 static ssize_t recv_with_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
-			       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen)
+			       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen, bool *ret_truncated)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
@@ -60,7 +63,11 @@ static ssize_t recv_with_creds(int fd, void *buf, size_t len, int flags, struct 
 			memcpy(ret_cred, CMSG_DATA(c), sizeof *ret_cred);
 			have = true;
 		}
-	if (!have || (mh.msg_flags & MSG_TRUNC))
+	if (!have)
+		return -EBADMSG;
+	if (ret_truncated)
+		*ret_truncated = mh.msg_flags & MSG_TRUNC;
+	else if (mh.msg_flags & MSG_TRUNC)
 		return -EBADMSG;
 	return n;
 }
@@ -89,7 +96,9 @@ int tether_control_listen(int lock_fd)
 int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_peer *ret_peer)
 {
 	struct ucred cred;
-	ssize_t n = recv_with_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len);
+	bool truncated = false;
+	ssize_t n = recv_with_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len,
+				    &truncated);
 	if (n == -EWOULDBLOCK)
 		return -EAGAIN;
 	if (n < 0)
@@ -98,6 +107,10 @@ int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_pee
 		return -EPERM;
 	if (ret_peer->len <= offsetof(struct sockaddr_un, sun_path))
 		return -EDESTADDRREQ; /* an unbound sender cannot be answered */
+	/* Only the first line counts, so a longer request is fine as long as
+	 * that line fits: cut inside it, it could read as another request. */
+	if (truncated && !memchr(buf, '\n', (size_t)n))
+		return -EMSGSIZE;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
@@ -153,15 +166,25 @@ int tether_control_query(const char *pidfile, const char *request, int timeout_m
 		r = -ENOMEM;
 		goto out;
 	}
+	/* One deadline for the whole query: neither a signal (sys_poll reports
+	 * EINTR as no event) nor a stream of answers from others may end the
+	 * wait early or stretch it. */
+	struct tether_clock clock;
+	tether_clock_init_real(&clock);
+	int64_t deadline = timeout_ms < 0 ? TETHER_NEVER
+					  : tether_clock_now(&clock) + (int64_t)timeout_ms * TETHER_NSEC_PER_MSEC;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		r = sys_poll(&pfd, 1, timeout_ms);
+		int wait_ms = tether_clock_poll_timeout(&clock, deadline);
+		r = sys_poll(&pfd, 1, wait_ms);
+		if (r == 0 && wait_ms != 0)
+			continue; /* interrupted, or woken early: wait for the rest */
 		if (r == 0)
 			r = -ETIMEDOUT;
 		if (r < 0)
 			goto out;
 		struct ucred cred;
-		ssize_t got = recv_with_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL);
+		ssize_t got = recv_with_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL, NULL);
 		if (got == -EWOULDBLOCK)
 			continue;
 		if (got < 0) {

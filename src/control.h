@@ -26,9 +26,11 @@
 #define TETHER_CONTROL_MAX_MSG (256 * 1024)
 
 /* Client: sends request to the supervisor of pidfile and parses its JSON
- * answer into *ret (free with tether_json_free). Waits at most timeout_ms.
- * -ENOENT no lock file, -ECONNREFUSED nobody listens, -ETIMEDOUT, -EPERM the
- * peer is not the lock holder, -EINVAL malformed answer. */
+ * answer into *ret (free with tether_json_free). Waits at most timeout_ms in
+ * all (signals do not shorten it; answers from any process but the lock
+ * holder are ignored and do not lengthen it). -ENOENT no lock file,
+ * -ECONNREFUSED nobody holds the lock or nobody listens, -ETIMEDOUT,
+ * -EINVAL malformed answer. */
 int tether_control_query(const char *pidfile, const char *request, int timeout_ms, struct tether_json **ret);
 
 /* Server: creates the listening socket for the lock file open as lock_fd.
@@ -42,8 +44,9 @@ struct tether_control_peer {
 };
 
 /* Server: reads one pending request into buf (NUL-terminated, first line
- * only). Returns 0 and *ret_peer, -EAGAIN when nothing is pending, -EPERM for a
- * foreign uid (dropped), -errno. */
+ * only: the rest may be longer than buf). Returns 0 and *ret_peer, -EAGAIN
+ * when nothing is pending, -EPERM for a foreign uid (dropped), -EMSGSIZE when
+ * the first line does not fit in buf (dropped), -errno. */
 int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_peer *ret_peer);
 /* Server: sends one answer without blocking (dropped if it cannot go now). */
 int tether_control_reply(int fd, const struct tether_control_peer *peer, const char *msg, size_t len);
