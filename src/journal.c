@@ -186,7 +186,7 @@ static int format_log_error(struct tether_journal *j, int64_t wall_ns)
 	char ts[32];
 	tether_buf_reset(&j->buf);
 	tether_buf_puts(&j->buf, "{\"ts\":");
-	tether_buf_json_string(&j->buf, tether_format_iso8601(wall_ns, false, ts, sizeof ts));
+	tether_buf_json_string(&j->buf, tether_format_iso8601(wall_ns, true, ts, sizeof ts));
 	tether_buf_printf(&j->buf, ",\"event\":\"log_error\",\"errno\":%d,\"error\":", j->last_errno);
 	tether_buf_json_string(&j->buf, strerror(j->last_errno));
 	tether_buf_printf(&j->buf, ",\"lost_lines\":%llu}\n", (unsigned long long)j->lost);

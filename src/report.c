@@ -16,6 +16,11 @@
 #include "supervisor_internal.h"
 #include "sys.h"
 
+#ifdef TETHER_FAULT_INJECTION
+#include <fiu-control.h>
+#include <fiu.h>
+#endif
+
 void tether_report_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text)
 {
 	if (sv->hooks.message)
@@ -383,8 +388,9 @@ static bool settled(const struct tether_supervisor *sv)
 static void clock_json(struct tether_supervisor *sv, struct tether_buf *out)
 {
 	int64_t next = tether_supervisor_next_deadline(sv);
-	tether_buf_printf(out, "{\"now\":%lld,\"notes\":%llu,\"next\":", (long long)tether_clock_now(sv->clock),
-			  (unsigned long long)sv->notes);
+	tether_buf_printf(out, "{\"now\":%lld,\"wall\":%lld,\"notes\":%llu,\"signs\":%llu,\"next\":",
+			  (long long)tether_clock_now(sv->clock), (long long)tether_clock_wall(sv->clock),
+			  (unsigned long long)sv->notes, (unsigned long long)sv->signs);
 	if (next == TETHER_NEVER)
 		tether_buf_puts(out, "null}");
 	else
@@ -394,7 +400,8 @@ static void clock_json(struct tether_supervisor *sv, struct tether_buf *out)
 void tether_report_settles(struct tether_supervisor *sv)
 {
 	for (size_t i = 0; i < sizeof sv->settles / sizeof sv->settles[0]; i++) {
-		if (!sv->settles[i].used || sv->notes <= sv->settles[i].after || !settled(sv))
+		if (!sv->settles[i].used || sv->notes <= sv->settles[i].after || sv->signs < sv->settles[i].signs ||
+		    !settled(sv))
 			continue;
 		struct tether_buf out;
 		tether_buf_init(&out);
@@ -404,6 +411,53 @@ void tether_report_settles(struct tether_supervisor *sv)
 		tether_buf_free(&out);
 		sv->settles[i].used = false;
 	}
+}
+
+/* "fault enable POINT ERRNO" / "fault disable POINT": the lab's soak turns a
+ * tether/ fault point of this process on and off at chosen virtual times
+ * (ENOSPC on the heartbeat log, EAGAIN when forking a guardian). In-process
+ * on purpose: fiu-ctrl needs libfiu's remote-control thread, which is created
+ * before main() blocks our signals, so it takes SIGTERM (fatal) and SIGCHLD
+ * (lost for our signalfd) that are meant for the loop. Guardians forked while
+ * a point is on inherit it, as with any libfiu state. */
+static void control_fault(const char *request, struct tether_buf *out)
+{
+#ifdef TETHER_FAULT_INJECTION
+	/* libfiu 1.1 crashes in fiu_disable of a point it never saw: only
+	 * disable what was enabled here. */
+	static char enabled[8][96];
+	char point[96];
+	int err = 0, r = -1;
+	size_t slot = sizeof enabled / sizeof enabled[0];
+	bool enable = sscanf(request, "fault enable %95s %d", point, &err) == 2 && err > 0 && err < 4096;
+	if (!enable && sscanf(request, "fault disable %95s", point) != 1)
+		point[0] = '\0';
+	if (strncmp(point, "tether/", 7) != 0) {
+		tether_buf_puts(out, "{\"error\":\"usage: fault enable tether/POINT ERRNO | fault disable tether/POINT\"}");
+		return;
+	}
+	for (size_t i = 0; i < sizeof enabled / sizeof enabled[0]; i++)
+		if (strcmp(enabled[i], point) == 0 || (!enabled[i][0] && slot == sizeof enabled / sizeof enabled[0]))
+			slot = i;
+	if (enable && slot < sizeof enabled / sizeof enabled[0]) {
+		fiu_init(0); /* idempotent */
+		r = fiu_enable(point, 1, (void *)(intptr_t)err, 0);
+		if (r == 0)
+			snprintf(enabled[slot], sizeof enabled[slot], "%s", point);
+	} else if (!enable) {
+		r = 0;
+		if (slot < sizeof enabled / sizeof enabled[0] && enabled[slot][0]) {
+			r = fiu_disable(point);
+			enabled[slot][0] = '\0';
+		}
+	}
+	tether_buf_puts(out, "{\"fault\":");
+	tether_buf_json_string(out, point);
+	tether_buf_printf(out, ",\"enabled\":%s,\"ok\":%s}", enable && r == 0 ? "true" : "false", r == 0 ? "true" : "false");
+#else
+	(void)request;
+	tether_buf_puts(out, "{\"error\":\"fault injection is not compiled in\"}");
+#endif
 }
 
 void tether_report_control(struct tether_supervisor *sv, const char *request,
@@ -418,14 +472,15 @@ void tether_report_control(struct tether_supervisor *sv, const char *request,
 			clock_json(sv, out);
 			return;
 		}
-		unsigned long long after;
-		if (sscanf(request, "settle %llu", &after) == 1) {
+		unsigned long long after, signs = 0;
+		if (sscanf(request, "settle %llu %llu", &after, &signs) >= 1) {
 			/* answered later, by tether_report_settles, when true */
 			for (size_t i = 0; i < sizeof sv->settles / sizeof sv->settles[0]; i++)
 				if (!sv->settles[i].used) {
 					sv->settles[i].used = true;
 					sv->settles[i].peer = *peer;
 					sv->settles[i].after = after;
+					sv->settles[i].signs = signs;
 					return;
 				}
 			tether_buf_puts(out, "{\"error\":\"too many pending settle requests\"}");
@@ -435,6 +490,10 @@ void tether_report_control(struct tether_supervisor *sv, const char *request,
 		if (sscanf(request, "advance %lld", &to) == 1) {
 			tether_clock_sim_advance(sv->clock, to);
 			tether_buf_printf(out, "{\"now\":%lld}", (long long)tether_clock_now(sv->clock));
+			return;
+		}
+		if (strncmp(request, "fault ", 6) == 0) {
+			control_fault(request, out);
 			return;
 		}
 	}

@@ -428,6 +428,23 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	char sizebuf[2][32];
 	int r;
 
+	/* The stop signals are blocked before the record is published: from
+	 * then on `tether stop` may send SIGTERM, which must wait for the loop's
+	 * signalfd instead of killing us by its default action with the record
+	 * and the lock file left behind. SIGPIPE stays as the program set it (we
+	 * never raise it: every send uses MSG_NOSIGNAL). */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (r < 0) {
+		set_result(res, TETHER_OUTCOME_INTERNAL, -r, "cannot block signals: %s", strerror(-r));
+		return 1;
+	}
+
 	/* Disk before anything is written. */
 	uint64_t free_bytes;
 	if (cfg->min_disk && tether_disk_free(cfg->pidfile, &free_bytes) == 0 && free_bytes < cfg->min_disk) {
@@ -489,17 +506,8 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	tether_report_started(sv);
 
 	/* Signals are read from a signalfd in the loop, never acted on in a
-	 * handler. SIGPIPE stays as the program set it (we never raise it:
-	 * every send uses MSG_NOSIGNAL). */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
-	if (r == 0)
-		r = sv->sfd = sys_signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	 * handler (they were blocked above). */
+	r = sv->sfd = sys_signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	/* Orphans of our tree come back to us, not to init (PID 1 is anyway). */
 	if (r >= 0 && !cfg->pid1)
 		r = sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -610,7 +618,7 @@ static void sweep_adopted(struct tether_supervisor *sv)
 
 static void reap(struct tether_supervisor *sv)
 {
-	bool lost_one = false;
+	bool lost_one = false, reaped_guardian = false;
 	for (;;) {
 		siginfo_t si = {0};
 		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
@@ -620,6 +628,7 @@ static void reap(struct tether_supervisor *sv)
 		if (!s)
 			continue; /* an adopted orphan: reaped, nothing more */
 		s->guardian_alive = false;
+		reaped_guardian = true;
 		if (s->g.chan >= 0) {
 			/* It died before we read its end of file: read the rest
 			 * of what it said, then the loss. */
@@ -628,6 +637,13 @@ static void reap(struct tether_supervisor *sv)
 	}
 	if (lost_one)
 		sv->check_channels = true;
+	/* A dying guardian's files close (its channel's end of file, which
+	 * read_guardian answers with a sweep) before the kernel re-parents its
+	 * children to us: that sweep can come too early and miss them. Once it
+	 * is reaped they are ours for sure (found by harness soak: a worker's
+	 * setsid() grandchild outlived its SIGKILLed subreaper guardian). */
+	if (reaped_guardian)
+		sweep_adopted(sv);
 }
 
 static void read_guardian(struct tether_supervisor *sv, struct slot *s)
@@ -687,8 +703,10 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 			s->mainpid = m.mainpid;
 		if (m.ready)
 			dispatch(sv, s, TETHER_E_READY, 0);
-		if (m.watchdog)
+		if (m.watchdog) {
+			sv->signs++;
 			dispatch(sv, s, TETHER_E_PROGRESS, 0);
+		}
 		if (m.stopping)
 			s->worker_stopping = true;
 	}
@@ -708,8 +726,10 @@ static void read_inotify(struct tether_supervisor *sv)
 				continue;
 			for (unsigned i = 0; i < sv->nslots; i++) {
 				struct slot *s = &sv->slots[i];
-				if (s->progress_wd == e->wd && strcmp(s->progress_name, e->name) == 0)
+				if (s->progress_wd == e->wd && strcmp(s->progress_name, e->name) == 0) {
+					sv->signs++;
 					dispatch(sv, s, TETHER_E_PROGRESS, 0);
+				}
 			}
 		}
 	}

@@ -74,12 +74,18 @@ struct tether_supervisor {
 	uint64_t low_memory_bytes;    /* MemAvailable at start when below --min-mem */
 
 	uint64_t notes;               /* instance notes so far (the lab's event counter) */
-	/* "settle G" requests of the lab's simulated-clock driver, answered
+	/* Signs of progress received (WATCHDOG=1, progress-file changes): they
+	 * are no notes, yet the lab's driver must know that the ones it had
+	 * workers send have been seen before it moves the clock past their
+	 * watchdog deadlines. */
+	uint64_t signs;
+	/* "settle G [S]" requests of the lab's simulated-clock driver, answered
 	 * once nothing waits for a process (no instance starting or cleaning
-	 * up) and more than G notes happened. */
+	 * up), more than G notes happened and at least S signs arrived. */
 	struct {
 		struct tether_control_peer peer;
 		uint64_t after;
+		uint64_t signs;
 		bool used;
 	} settles[4];
 
@@ -104,8 +110,9 @@ void tether_report_started(struct tether_supervisor *sv);
 void tether_report_stop(struct tether_supervisor *sv);
 void tether_report_check_ready(struct tether_supervisor *sv);
 void tether_report_finish(struct tether_supervisor *sv, const struct tether_result *res);
-/* Answers a control request ("status", and with a simulated clock "clock",
- * "advance NS"). */
+/* Answers a control request ("status", and with a simulated clock "clock" ->
+ * {"now","wall","notes","signs","next"}, "advance NS", "settle G [S]",
+ * "fault enable|disable POINT [ERRNO]"). */
 void tether_report_control(struct tether_supervisor *sv, const char *request,
 			   const struct tether_control_peer *peer, struct tether_buf *out);
 /* Answers the pending "settle" requests that are now satisfied. */

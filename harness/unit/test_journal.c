@@ -31,7 +31,7 @@
 
 /* 2025-11-24T16:00:00Z: the time every log_error line must carry. */
 #define WALL (INT64_C(1764000000) * TETHER_NSEC_PER_SEC)
-#define WALL_TEXT "2025-11-24T16:00:00Z"
+#define WALL_TEXT "2025-11-24T16:00:00.000Z"
 
 static void setup(void)
 {
