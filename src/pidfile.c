@@ -245,7 +245,10 @@ out:
 	return r;
 }
 
-int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
+/* The lock's holder; when the record names a candidate, its own fdinfo is
+ * asked first: /proc/locks is global and its read waits for an RCU grace
+ * period, which made `tether stop` cost milliseconds. */
+static int lock_holder(const char *path, pid_t candidate, pid_t *ret_pid)
 {
 	char *lock_path = concat(path, ".lock");
 	struct stat st;
@@ -259,7 +262,23 @@ int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
 		return r;
 	if (!S_ISREG(st.st_mode))
 		return 0; /* nothing of ours can be locked there */
+	if (candidate > 1 && tether_proc_holds_flock(candidate, st.st_dev, st.st_ino) == 1) {
+		*ret_pid = candidate;
+		return 1;
+	}
 	return tether_proc_lock_holder(st.st_dev, st.st_ino, ret_pid);
+}
+
+int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
+{
+	struct tether_pidrecord rec;
+	pid_t candidate = 0;
+	if (tether_pidfile_read(path, &rec) == 0) {
+		if (!rec.legacy)
+			candidate = rec.pid;
+		tether_pidrecord_clear(&rec);
+	}
+	return lock_holder(path, candidate, ret_pid);
 }
 
 /* Does rec describe the live process that holds the lock? */
@@ -329,7 +348,7 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 {
 	struct tether_pidfile_probe p = {0};
 	p.record_err = tether_pidfile_read(path, &p.rec);
-	int r = tether_pidfile_lock_holder(path, &p.lock_pid);
+	int r = lock_holder(path, p.record_err == 0 && !p.rec.legacy ? p.rec.pid : 0, &p.lock_pid);
 	if (r < 0) {
 		tether_pidrecord_clear(&p.rec);
 		return r;

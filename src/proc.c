@@ -647,3 +647,49 @@ int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid)
 	free(kids);
 	return r;
 }
+
+struct holds_ctx {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	int found;
+};
+
+static int fdinfo_has_lock(pid_t fd, void *ud)
+{
+	struct holds_ctx *c = ud;
+	char path[64], buf[4096];
+	size_t len;
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)c->pid, (int)fd);
+	if (tether_proc_read_file(path, buf, sizeof buf, &len) < 0)
+		return 0; /* closed meanwhile, or too many locks to be ours */
+	for (char *line = strstr(buf, "lock:\t"); line; line = strstr(line + 1, "\nlock:\t")) {
+		if (*line == '\n')
+			line++;
+		char *end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		pid_t holder = 0;
+		int r = tether_proc_parse_lock_line(line + strlen("lock:\t"), c->dev, c->ino, &holder);
+		if (end)
+			*end = '\n';
+		if (r == 1 && holder == c->pid) {
+			c->found = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int tether_proc_holds_flock(pid_t pid, dev_t dev, ino_t ino)
+{
+	char dir[64];
+	struct holds_ctx c = {.pid = pid, .dev = dev, .ino = ino};
+	if (pid <= 0)
+		return -EINVAL;
+	snprintf(dir, sizeof dir, "/proc/%d/fdinfo", (int)pid);
+	int r = scan_numeric_dir(dir, true, fdinfo_has_lock, &c);
+	if (r < 0)
+		return r;
+	return c.found;
+}

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 
 #include "pidfile.h"
@@ -112,6 +113,18 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 	return 0;
 }
 
+/* Does a SIGKILLed run's lock or temp file remain next to an absent record? */
+static bool has_leftovers(const char *pidfile)
+{
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof path, "%s.lock", pidfile);
+	if (sys_lstat(path, &st) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s.tmp", pidfile);
+	return sys_lstat(path, &st) == 0;
+}
+
 int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const struct tether_clock *clock,
 		struct tether_stop_result *ret)
 {
@@ -119,25 +132,23 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 	int64_t deadline = tether_clock_now(clock) + timeout_ns;
 	int64_t settle = tether_clock_now(clock) + (timeout_ns < SETTLE_NS ? timeout_ns : SETTLE_NS);
 	int settle_watch = -1;
+	/* Opened only when we must wait for a starting supervisor: closing an
+	 * inotify descriptor that had a watch waits for an SRCU grace period
+	 * (milliseconds), which every plain stop would otherwise pay. */
+	int watch = -1;
 	bool unsettled = false;
 	int r = 0;
 	for (int round = 0; round < 20; round++) {
-		/* Watch before looking, so a record that appears in between wakes
-		 * us. No directory means nothing was ever started there. */
-		int watch = tether_pidfile_watch_open(pidfile);
 		struct tether_pidfile_probe p;
 		r = tether_pidfile_probe(pidfile, &p);
-		if (r < 0) {
-			if (watch >= 0)
-				sys_close(watch);
-			return r;
-		}
+		if (r < 0)
+			break;
 		bool again = false;
 		switch (p.state) {
 		case TETHER_PIDFILE_STOPPED:
 			res.outcome = TETHER_STOP_NOT_RUNNING;
 			/* a leftover lock or temp file from a SIGKILLed run */
-			if (watch >= 0 && tether_pidfile_remove_stale(pidfile) == 0)
+			if (has_leftovers(pidfile) && tether_pidfile_remove_stale(pidfile) == 0)
 				again = true;
 			break;
 		case TETHER_PIDFILE_STALE:
@@ -175,8 +186,14 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 			r = 0;
 			break;
 		case TETHER_PIDFILE_STARTING:
-			if (tether_clock_now(&*clock) >= deadline ||
-			    watch < 0 || tether_pidfile_watch_wait(watch, clock, deadline) <= 0) {
+			if (watch < 0 && (watch = tether_pidfile_watch_open(pidfile)) >= 0) {
+				/* look again under the watch: a record written between
+				 * our look and the watch would otherwise be missed */
+				again = true;
+				break;
+			}
+			if (tether_clock_now(clock) >= deadline || watch < 0 ||
+			    tether_pidfile_watch_wait(watch, clock, deadline) <= 0) {
 				res.outcome = TETHER_STOP_UNVERIFIED;
 				snprintf(res.why, sizeof res.why, "%s", p.why);
 			} else {
@@ -192,12 +209,12 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 			break;
 		}
 		tether_pidfile_probe_clear(&p);
-		if (watch >= 0)
-			sys_close(watch);
 		unsettled = again;
 		if (!again)
 			break;
 	}
+	if (watch >= 0)
+		sys_close(watch);
 	if (settle_watch >= 0)
 		sys_close(settle_watch);
 	if (unsettled && r == 0) {
