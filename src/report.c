@@ -103,6 +103,8 @@ static void exit_fields(struct tether_buf *b, int status)
 		tether_buf_printf(b, ",\"signal\":%d", WTERMSIG(status));
 }
 
+static void upward_status(struct tether_supervisor *sv);
+
 void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value)
 {
@@ -163,6 +165,7 @@ void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in
 			describe_status(in->last_status, what_s, sizeof what_s);
 		snprintf(msg, sizeof msg, "instance %u %s; restarting in %s", in->id, what_s, delay);
 		tether_report_message(sv, TETHER_MSG_NOTICE, msg);
+		upward_status(sv); /* our own supervisor sees restarts too */
 		break;
 	}
 	case TETHER_N_WATCHDOG: {
