@@ -30,6 +30,8 @@ static char *proc_attr(struct lab *lab, const char *pname, const char *attr, cha
 		return xstrdup(p->out_path);
 	if (strcmp(attr, "err") == 0)
 		return xstrdup(p->err_path);
+	if (strcmp(attr, "notify") == 0)
+		return xstrdup(p->notify_path ? p->notify_path : "");
 	if (strcmp(attr, "status") == 0)
 		return xstrdup(p->status_text);
 	if (strcmp(attr, "exit") == 0) {

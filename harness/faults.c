@@ -91,6 +91,17 @@ int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const 
 			}
 		}
 	}
+	/* the lab-wide rules (harness run --fault, harness faults) reach every tether */
+	const struct lab_options *opt = lab->opt;
+	if (rc == 0 && is_tether && opt->tether_fault && *opt->tether_fault) {
+		posix = posix || strstr(opt->tether_fault, "posix/") || strstr(opt->tether_fault, "libc/") ||
+			strstr(opt->tether_fault, "linux/");
+		tether_buf_printf(&counted, "%s%s", counted.len ? ";" : "", opt->tether_fault);
+	}
+	if (rc == 0 && is_tether && opt->fault_count) {
+		s = xasprintf("TETHER_FAULT_COUNT=%s", opt->fault_count);
+		xappend(env, nenv, &s, sizeof s);
+	}
 	if (rc == 0 && (fiu.len || counted.len)) {
 		const char *run = FIU_RUN_PRELOAD, *px = FIU_POSIX_PRELOAD;
 		if (!*run || (posix && !*px)) {
@@ -105,6 +116,14 @@ int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const 
 			 * libraries come first by design. */
 			const char *asan = getenv("ASAN_OPTIONS");
 			s = xasprintf("ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : "");
+			xappend(env, nenv, &s, sizeof s);
+			/* ... and its LeakSanitizer would report libfiu's own leak
+			 * (fiu_run_preload keeps a strdup of FIU_ENABLE; memcheck's
+			 * harness/valgrind.supp has it too) and turn tether's exit
+			 * status into 1. */
+			const char *lsan = getenv("LSAN_OPTIONS");
+			s = xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/harness/lsan.supp", lsan ? lsan : "",
+				      lsan && *lsan ? ":" : "", opt->srcdir);
 			xappend(env, nenv, &s, sizeof s);
 			/* enable_random draws from libfiu's PRNG: the run's seed replays it */
 			s = xasprintf("FIU_PRNG_SEED=%llu", (unsigned long long)(lab->opt->seed % 4294967291ULL));

@@ -57,8 +57,31 @@ static bool in_path(const char *prog)
 	return found;
 }
 
+/* Does any fault/fiu step (in repeats too) use libfiu's POSIX preload? */
+static bool uses_libc_points(const struct step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct step *st = &steps[i];
+		if (st->kind == S_FAULT && (strncmp(st->point, "posix/", 6) == 0 || strncmp(st->point, "libc/", 5) == 0))
+			return true;
+		if (st->kind == S_FIU && (strstr(st->argv[0].tmpl, "posix/") || strstr(st->argv[0].tmpl, "libc/")))
+			return true;
+		if (st->kind == S_REPEAT && uses_libc_points(st->body, st->nbody))
+			return true;
+	}
+	return false;
+}
+
 char *lab_requirements_unmet(const struct scenario *scn, const struct lab_options *opt)
 {
+#ifdef TETHER_SANITIZERS
+	/* libfiu's POSIX preload wraps malloc, and its wrapper runs before
+	 * AddressSanitizer has set itself up: the process dies at start-up. */
+	if (uses_libc_points(scn->steps, scn->nsteps))
+		return xstrdup("libfiu's POSIX preload crashes a sanitizer build at start-up");
+#else
+	(void)uses_libc_points;
+#endif
 	for (size_t i = 0; i < scn->nrequires; i++) {
 		const char *r = scn->requires[i];
 		if (strcmp(r, "root") == 0 && geteuid() != 0)
@@ -311,6 +334,8 @@ void lab_run_scenario(const struct scenario *scn, const struct lab_options *opt,
 	if (opt->valgrind)
 		valgrind_clear(opt, scn->name);
 	lab_run_steps(&lab, scn->steps, scn->nsteps);
+	if (opt->after_plan)
+		opt->after_plan(&lab, opt->after_plan_data);
 	finish(&lab);
 	ret->duration_s = (double)(lab_now() - t0) / 1e9;
 	if (lab.failed) {

@@ -23,6 +23,8 @@
 #include "json.h"
 #include "scenario.h"
 
+struct lab;
+
 struct lab_options {
 	const char *tether;        /* the supervisor under test (absolute) */
 	const char *fixtures;      /* directory of worker and sdnotify */
@@ -33,6 +35,17 @@ struct lab_options {
 	uint64_t seed;
 	bool keep;                 /* keep every scenario's directory */
 	int64_t grace;             /* how long the end-of-scenario scan lets trees die (G2's 2 s) */
+	/* Faults for every tether the plan spawns (`harness run --fault`,
+	 * `harness faults`): counted rules in TETHER_FAULT syntax, added after
+	 * the scenario's own; NULL for none. */
+	const char *tether_fault;
+	/* TETHER_FAULT_COUNT for every tether: its calls of each rule's point. */
+	const char *fault_count;
+	/* Called in the scenario's process after the plan's steps, before the
+	 * end-of-scenario checks: `harness faults` stops what still runs and
+	 * judges the guarantees there, where the processes are still known. */
+	void (*after_plan)(struct lab *lab, void *userdata);
+	void *after_plan_data;
 };
 
 enum lab_status { LAB_PASS, LAB_FAIL, LAB_SKIP };
@@ -76,6 +89,7 @@ struct proc {
 	int64_t t_spawn, t_ready, t_exit;
 	char status_text[256];
 	char *out_path, *err_path;
+	char *notify_path;   /* $DIR/NAME.notify: every line of every datagram received, NULL for probes */
 	char *fault_report;  /* TETHER_FAULT_REPORT */
 };
 

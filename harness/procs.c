@@ -7,7 +7,9 @@
  * fds 0, 1, 2; default signal dispositions and an empty mask; the run marker
  * and its spawn number in its environment; a NOTIFY_SOCKET owned by the lab
  * (an abstract datagram socket: nothing to clean up), so `wait NAME ready` is
- * the READY=1 that tether sends when all its instances are ready; and
+ * the READY=1 that tether sends when all its instances are ready — every
+ * datagram received there is also appended, line by line, to $DIR/NAME.notify
+ * for `file` conditions (what a supervisor tells its own supervisor); and
  * PR_SET_PDEATHSIG(SIGKILL), so a lab that dies takes its supervisors along
  * (their guardians then take the trees).
  *
@@ -43,7 +45,7 @@ static bool inherited_ok(const char *entry)
 	static const char *const dropped[] = {
 		LAB_ENV_RUN "=", LAB_ENV_SPAWN "=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
 		"TETHER_INSTANCE=", "FIU_ENABLE=", "FIU_CTRL_FIFO=", "FIU_PRNG_SEED=", "TETHER_FAULT=",
-		"TETHER_FAULT_REPORT=", NULL,
+		"TETHER_FAULT_REPORT=", "TETHER_FAULT_COUNT=", NULL,
 	};
 	for (const char *const *d = dropped; *d; d++)
 		if (strncmp(entry, *d, strlen(*d)) == 0)
@@ -181,6 +183,9 @@ struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 	} else {
 		p->out_path = xasprintf("%s/%s.out", lab->dir, p->name);
 		p->err_path = xasprintf("%s/%s.err", lab->dir, p->name);
+		p->notify_path = xasprintf("%s/%s.notify", lab->dir, p->name);
+		/* a reused name starts a new record, like its .out and .err */
+		unlink(p->notify_path);
 	}
 	char notify[108] = "";
 	if (!req->probe) {
@@ -288,6 +293,26 @@ int proc_reap(struct lab *lab, struct proc *p)
 	return 1;
 }
 
+/* Appends one datagram's text to $DIR/NAME.notify, a newline after each of
+ * its lines (one write: a reader never sees half a datagram). */
+static void notify_record(const struct proc *p, const char *text, size_t len)
+{
+	if (!p->notify_path || len == 0)
+		return;
+	int fd = open(p->notify_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	char *buf = xcalloc(1, len + 1);
+	memcpy(buf, text, len);
+	size_t n = len;
+	if (buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	while (write(fd, buf, n) < 0 && errno == EINTR)
+		;
+	free(buf);
+	close(fd);
+}
+
 static void notify_line(struct proc *p, const char *line)
 {
 	if (strcmp(line, "READY=1") == 0 && !p->ready) {
@@ -326,6 +351,7 @@ void proc_drain_notify(struct proc *p)
 				close(fds[i]);
 		}
 		buf[n] = '\0';
+		notify_record(p, buf, (size_t)n);
 		for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 			notify_line(p, l);
 	}
@@ -369,6 +395,7 @@ void proc_free(struct proc *p)
 	free(p->group);
 	free(p->out_path);
 	free(p->err_path);
+	free(p->notify_path);
 	free(p->fault_report);
 	free(p);
 }

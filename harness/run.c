@@ -1,5 +1,5 @@
 /* run.c — `harness run [--jobs N] [--report DIR] [--valgrind] [--seed S]
- * [--tether PATH] [--keep] SCENARIO.scn|DIR ...`
+ * [--tether PATH] [--keep] [--fault RULE] SCENARIO.scn|DIR ...`
  *
  * Every scenario runs in a process of its own (forked, one per scenario, up
  * to --jobs at once), with its own directory and run marker: a crash or a hang
@@ -44,6 +44,9 @@ static const char run_usage[] =
 	"  --tether PATH   the supervisor under test (default: $TETHER, else the one\n"
 	"                  built next to this harness)\n"
 	"  --keep          keep every scenario's directory (failed ones are always kept)\n"
+	"  --fault RULE    add a counted fault to every tether spawned, on top of the\n"
+	"                  scenario's own: POINT:ERRNO:K[:once|from][;...] (TETHER_FAULT\n"
+	"                  syntax, src/fault.h); replays a `harness faults` injection\n"
 	"\n"
 	"The language: scenarios/README.md.\n";
 
@@ -121,7 +124,8 @@ int harness_cmd_run(int argc, char **argv)
 		{"jobs", required_argument, NULL, 'j'},   {"report", required_argument, NULL, 'r'},
 		{"valgrind", no_argument, NULL, 'V'},     {"seed", required_argument, NULL, 's'},
 		{"tether", required_argument, NULL, 't'}, {"keep", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"fault", required_argument, NULL, 'f'},  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct runner_config rc = {.jobs = 1};
 	struct lab_options opt = {.grace = 2 * NS_PER_SEC};
@@ -150,6 +154,7 @@ int harness_cmd_run(int argc, char **argv)
 			break;
 		case 't': tether_arg = optarg; break;
 		case 'k': opt.keep = true; break;
+		case 'f': opt.tether_fault = optarg; break;
 		case 'h': fputs(run_usage, stdout); return 0;
 		default: fputs(run_usage, stderr); return 64;
 		}

@@ -79,7 +79,7 @@ int parse_check_name(struct parse_ctx *ctx, const char *name, unsigned line, uns
 static const char *const builtin_vars[] = {
 	"DIR", "RUN", "SEED", "TETHER", "WORKER", "SDNOTIFY", "FIXTURES", "SCENARIO", "SRCDIR", NULL,
 };
-static const char *const proc_attrs[] = {"pid", "pgid", "exit", "out", "err", "status", NULL};
+static const char *const proc_attrs[] = {"pid", "pgid", "exit", "out", "err", "notify", "status", NULL};
 
 /* Is name[0..len) a variable defined by now? */
 static bool var_defined(struct parse_ctx *ctx, const char *name, size_t len, unsigned line, unsigned col)

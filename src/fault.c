@@ -19,7 +19,7 @@
 #endif
 
 const char *const tether_fault_env_vars[] = {
-	"TETHER_FAULT", "TETHER_FAULT_REPORT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
+	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
 };
 
 bool tether_fault_available(void)
@@ -33,7 +33,9 @@ bool tether_fault_available(void)
 
 #ifdef TETHER_FAULT_INJECTION
 
-#define MAX_RULES 16
+/* Enough for a counting rule on every tether/sys/ point and every point of
+ * the POSIX preload at once (harness faults' discovery run). */
+#define MAX_RULES 256
 
 struct rule {
 	char point[96];
@@ -46,17 +48,19 @@ struct rule {
 static struct rule rules[MAX_RULES];
 static size_t nrules;
 static const char *report_path;
+static const char *count_path;
 
-/* Appends to the report with raw system calls: the POSIX preload wraps libc's
- * open/write, and this must neither recurse into a rule nor be failed by one. */
-static void report(const struct rule *r)
+/* Appends "WHAT POINT N PID" to path with raw system calls: the POSIX preload
+ * wraps libc's open/write, and this must neither recurse into a rule nor be
+ * failed by one. */
+static void append_line(const char *path, const char *what, const struct rule *r)
 {
 	char line[160];
-	if (!report_path)
+	if (!path)
 		return;
-	int n = snprintf(line, sizeof line, "fired %s %llu %d\n", r->point,
+	int n = snprintf(line, sizeof line, "%s %s %llu %d\n", what, r->point,
 			 (unsigned long long)r->calls, (int)getpid());
-	long fd = syscall(SYS_openat, AT_FDCWD, report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
 	if (n > 0)
@@ -64,33 +68,61 @@ static void report(const struct rule *r)
 	(void)syscall(SYS_close, (int)fd);
 }
 
+static void report(const struct rule *r)
+{
+	append_line(report_path, "fired", r);
+}
+
+static bool power_of_two(uint64_t n)
+{
+	return n && (n & (n - 1)) == 0;
+}
+
+/* At exit(): the final counts that the powers of two did not already say. */
+static void count_at_exit(void)
+{
+	for (size_t i = 0; i < nrules; i++)
+		if (rules[i].calls && !power_of_two(rules[i].calls))
+			append_line(count_path, "count", &rules[i]);
+}
+
 static int counted(const char *name, int *failnum, void **failinfo, unsigned int *flags)
 {
 	(void)failnum;
 	(void)flags;
+	/* Several rules may name one point (a scenario's and a lab-wide one):
+	 * each counts every call, and the first that fires gives the errno. */
+	int fired = 0;
 	for (size_t i = 0; i < nrules; i++) {
 		struct rule *r = &rules[i];
 		if (strcmp(r->point, name) != 0)
 			continue;
 		r->calls++;
+		if (count_path && power_of_two(r->calls))
+			append_line(count_path, "count", r);
 		bool fire = r->from ? r->calls >= r->k : r->calls == r->k;
 		if (fire) {
-			*failinfo = (void *)(intptr_t)r->err;
-			report(r);
+			if (!fired)
+				*failinfo = (void *)(intptr_t)r->err;
+			fired = 1;
+			/* failing from the k-th call on, a rule may fire in a loop:
+			 * its first firing, then powers of two, never fill a disk */
+			if (!r->from || r->calls == r->k || power_of_two(r->calls))
+				report(r);
 		}
-		return fire;
 	}
-	return 0;
+	return fired;
 }
 
 static int parse_rule(char *spec, struct rule *r)
 {
 	char *fields[4] = {0};
 	int n = 0;
-	for (char *save = NULL, *tok = strtok_r(spec, ":", &save); tok && n < 4;
-	     tok = strtok_r(NULL, ":", &save))
-		fields[n++] = tok;
-	if (n < 3 || strlen(fields[0]) >= sizeof r->point)
+	/* strsep, not strtok: an empty field ("open::13:2") is an error, not
+	 * skipped, and a field too many is refused, not ignored. */
+	while (spec && n < 4)
+		fields[n++] = strsep(&spec, ":");
+	if (spec || n < 3 || !*fields[0] || strlen(fields[0]) >= sizeof r->point)
 		return -EINVAL;
 	uint64_t err, k;
 	if (tether_parse_uint(fields[1], 1, 4095, &err) < 0 || tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
@@ -106,6 +138,9 @@ int tether_fault_setup(void)
 {
 	const char *spec = getenv("TETHER_FAULT");
 	report_path = getenv("TETHER_FAULT_REPORT");
+	count_path = getenv("TETHER_FAULT_COUNT");
+	if (count_path && !*count_path)
+		count_path = NULL;
 	if (!spec || !*spec)
 		return 0;
 	char *copy = strdup(spec);
@@ -121,6 +156,8 @@ int tether_fault_setup(void)
 		nrules++;
 	}
 	free(copy);
+	if (r == 0 && nrules == 0)
+		r = -EINVAL; /* ";": asked for faults, named none */
 	if (r < 0) {
 		nrules = 0;
 		return r;
@@ -130,6 +167,8 @@ int tether_fault_setup(void)
 	for (size_t i = 0; i < nrules; i++)
 		if (fiu_enable_external(rules[i].point, 1, NULL, 0, counted) < 0)
 			return -EINVAL;
+	if (count_path && atexit(count_at_exit) != 0)
+		return -ENOMEM;
 	return 0;
 }
 

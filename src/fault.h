@@ -8,7 +8,19 @@
  *
  *   TETHER_FAULT="POINT:ERRNO:K[:once|from][;POINT:ERRNO:K...]"
  *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"
- *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires
+ *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires (a
+ *                              `from` rule: at its first firing, then when
+ *                              K is a power of two, so a loop of failing
+ *                              calls shows as a growing K, not a huge file)
+ *   TETHER_FAULT_COUNT=PATH    append "count POINT N PID" when a process's
+ *                              count of a rule's point reaches N = 1, 2, 4, 8,
+ *                              ..., and its final count at exit()
+ *
+ * A rule with K beyond any count never fires and only counts: that is how
+ * `harness faults --enumerate` learns which points a scenario reaches, and
+ * roughly how often. Guardians end with _exit() and SIGKILL ends anything,
+ * so the count is written at powers of two as it grows, not only at exit: a
+ * reached point is always reported, with N within a factor of 2 of the truth.
  *
  * POINT is any libfiu point name: the tether/sys/ points compiled into
  * libtether, or a posix/ point when the libfiu POSIX preload is loaded. Counters

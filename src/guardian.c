@@ -29,14 +29,22 @@ struct gstate {
 	bool awaiting_empty; /* a worker ran since the last TREE_EMPTY */
 };
 
+static __attribute__((noreturn)) void die_with_tree(struct gstate *g);
+
 static void report(struct gstate *g, uint32_t type, int32_t value)
 {
 	struct tether_guardian_event ev = {.type = type, .value = value};
 	struct iovec iov = {.iov_base = &ev, .iov_len = sizeof ev};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	/* Blocking: tether reads promptly, and an event must never be lost. A
-	 * dead tether gives EPIPE, noticed by the lifeline check. */
-	sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL);
+	 * dead tether gives EPIPE, noticed by the lifeline check. Any other
+	 * failure (ENOBUFS) lost the event, and tether would wait for it for
+	 * ever (an exec, a tree's end): the guardian ends its tree and itself
+	 * instead, which tether sees and handles as the instance's end (found
+	 * by harness faults: tether/sys/sendmsg failing once hung a stop). */
+	ssize_t n = sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL);
+	if (n < 0 && n != -EPIPE)
+		die_with_tree(g);
 }
 
 static void signal_tree(struct gstate *g, int sig)
@@ -186,8 +194,12 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 			{.fd = g->sfd, .events = POLLIN},
 			{.fd = g->errpipe, .events = POLLIN},
 		};
+		/* EINTR comes back as 0 events; anything else (ENOMEM) would only
+		 * come back at once, for ever: a guardian that cannot watch its
+		 * lifeline ends its tree rather than spin (found by harness faults:
+		 * tether/sys/poll from call k). */
 		if (sys_poll(p, g->errpipe >= 0 ? 3 : 2, -1) < 0)
-			continue;
+			die_with_tree(g);
 		if (g->errpipe >= 0 && p[2].revents) {
 			int err = 0;
 			ssize_t n = sys_read(g->errpipe, &err, sizeof err);
@@ -239,6 +251,15 @@ int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation 
 	int r = sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp);
 	if (r < 0)
 		return r;
+	/* Our end is read from the supervisor's loop: it must never block. Set
+	 * before the fork, so that a failure leaves no guardian to undo (found
+	 * by harness faults: an ignored failure here hung the supervisor). */
+	r = sys_fcntl_int(sp[0], F_SETFL, O_NONBLOCK);
+	if (r < 0) {
+		sys_close(sp[0]);
+		sys_close(sp[1]);
+		return r;
+	}
 	pid_t pid;
 	bool pidns = false;
 	if (iso == TETHER_ISOLATION_SUBREAPER) {
@@ -263,7 +284,6 @@ int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation 
 		guardian_main(&g, out_fd, err_fd);
 	}
 	sys_close(sp[1]);
-	sys_fcntl_int(sp[0], F_SETFL, O_NONBLOCK);
 	*ret = (struct tether_guardian){.pid = pid, .chan = sp[0], .pidns = pidns};
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,12 @@ int main(int argc, char **argv)
 							   : "malformed (POINT:ERRNO:K[:once|from];...)");
 		return EXIT_USAGE;
 	}
+	/* An ignored SIGCHLD survives exec: from a caller that ignores it, the
+	 * kernel would reap our children itself, so `start` lost its
+	 * supervisor's exit code (75 came out as 70) and `run` never saw its
+	 * guardians end (it hung after "giving up", and on SIGTERM). Found by
+	 * harness faults (posix/proc/waitpid failing with ECHILD). */
+	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2)
 		return cli_usage_error("no command given");
 	const char *cmd = argv[1];
