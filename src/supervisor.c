@@ -27,6 +27,11 @@
 #include "supervisor_internal.h"
 #include "sys.h"
 
+/* How long a stop may take beyond its --stop-timeout before it is abandoned. */
+#define STOP_GRACE_NS (5 * TETHER_NSEC_PER_SEC)
+/* Consecutive failures of a call the loop needs before it gives up on it. */
+#define PERSISTENT_FAILURES 100
+
 void tether_config_defaults(struct tether_config *cfg)
 {
 	*cfg = (struct tether_config){
@@ -63,9 +68,9 @@ int tether_result_exit_code(const struct tether_result *res)
 	case TETHER_OUTCOME_PIDFILE: return 73;
 	case TETHER_OUTCOME_RUNNING: return 75;
 	case TETHER_OUTCOME_EXEC: return 127;
-	case TETHER_OUTCOME_INTERNAL: return 70; /* EX_SOFTWARE */
+	case TETHER_OUTCOME_INTERNAL: return 71; /* EX_OSERR: a system call we need failed */
 	}
-	return 70;
+	return 71;
 }
 
 static void set_result(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
@@ -141,16 +146,28 @@ static int op_spawn(void *ctx, struct tether_instance *in)
 	return 0;
 }
 
+/* A TERM or KILL that cannot reach the guardian would leave the instance
+ * waiting for an exit that never comes: let the guardian go instead (closing
+ * its lifeline makes it end its tree) and treat it as lost — after the
+ * current dispatch, since the instance is in the middle of one. */
+static void send_or_lose(struct tether_supervisor *sv, struct slot *s, enum tether_guardian_cmd cmd)
+{
+	if (s->g.chan >= 0 && tether_guardian_send(&s->g, cmd) < 0) {
+		tether_guardian_close(&s->g);
+		s->lose_pending = true;
+	}
+}
+
 static void op_term(void *ctx, struct tether_instance *in)
 {
 	struct tether_supervisor *sv = ctx;
-	tether_guardian_send(&sv->slots[in->id].g, TETHER_GUARDIAN_TERM);
+	send_or_lose(sv, &sv->slots[in->id], TETHER_GUARDIAN_TERM);
 }
 
 static void op_kill(void *ctx, struct tether_instance *in)
 {
 	struct tether_supervisor *sv = ctx;
-	tether_guardian_send(&sv->slots[in->id].g, TETHER_GUARDIAN_KILL);
+	send_or_lose(sv, &sv->slots[in->id], TETHER_GUARDIAN_KILL);
 }
 
 static void op_retire(void *ctx, struct tether_instance *in)
@@ -552,9 +569,52 @@ static void begin_stop(struct tether_supervisor *sv)
 	if (sv->stopping)
 		return;
 	sv->stopping = true;
+	/* Every tree gets TERM, then KILL after the stop timeout; a tree that
+	 * has still not ended STOP_GRACE later (a kill that cannot be delivered,
+	 * a guardian we cannot reap) is abandoned rather than waited for. */
+	sv->stop_deadline = tether_clock_now(sv->clock) + sv->cfg.stop_timeout + STOP_GRACE_NS;
 	tether_report_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++)
 		dispatch(sv, &sv->slots[i], TETHER_E_STOP, 0);
+}
+
+/* The loop cannot go on (poll, waitid or the signalfd fail for good, or a
+ * stop cannot complete): let every guardian go — closing its lifeline makes
+ * it kill its tree, and in a PID namespace the kernel does as soon as we
+ * exit — and end with an internal error. Zero orphans still holds, through
+ * the guardians rather than through us. */
+static void abandon(struct tether_supervisor *sv, int err, const char *what)
+{
+	char msg[300];
+	if (err)
+		snprintf(msg, sizeof msg, "%s: %s; every instance's tree was ended", what, strerror(err));
+	else
+		snprintf(msg, sizeof msg, "%s; every instance's tree was ended", what);
+	sv->end_requested = true;
+	sv->end_outcome = TETHER_OUTCOME_INTERNAL;
+	sv->end_err = err;
+	snprintf(sv->end_message, sizeof sv->end_message, "%s", msg);
+	tether_report_message(sv, TETHER_MSG_ERROR, msg);
+	begin_stop(sv);
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		struct slot *s = &sv->slots[i];
+		tether_guardian_close(&s->g);
+		s->lose_pending = false;
+		dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
+		/* not reaped: it is ending, and we are leaving */
+		s->guardian_alive = false;
+	}
+}
+
+/* Counts consecutive failures of something the loop needs; true (once) when
+ * they have gone on for too long to be anything but permanent. */
+static bool failing(unsigned *count, int r)
+{
+	if (r >= 0 || r == -EAGAIN || r == -EINTR) {
+		*count = 0;
+		return false;
+	}
+	return ++*count == PERSISTENT_FAILURES;
 }
 
 void tether_supervisor_stop(struct tether_supervisor *sv)
@@ -622,6 +682,12 @@ static void reap(struct tether_supervisor *sv)
 	for (;;) {
 		siginfo_t si = {0};
 		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+		if (r == -ECHILD)
+			r = 0;
+		if (failing(&sv->waitid_failures, r)) {
+			abandon(sv, -r, "cannot reap child processes");
+			return;
+		}
 		if (r < 0 || si.si_pid == 0)
 			break;
 		struct slot *s = slot_of_guardian(sv, si.si_pid);
@@ -688,6 +754,16 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		unsigned closed = 0;
 		int r = tether_notify_recv(&s->notify, &m, &sender, &closed);
 		sv->fds_closed += closed;
+		if (failing(&s->notify_failures, r)) {
+			/* a datagram we cannot read stays queued and wakes us for
+			 * ever: the instance goes on without its notify socket */
+			char msg[160];
+			snprintf(msg, sizeof msg, "instance %u: cannot read its notify socket: %s; closed it",
+				 s->in.id, strerror(-r));
+			tether_report_message(sv, TETHER_MSG_WARNING, msg);
+			tether_notify_close(&s->notify);
+			return;
+		}
 		if (r <= 0)
 			return;
 		if (r == 2) {
@@ -717,6 +793,13 @@ static void read_inotify(struct tether_supervisor *sv)
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	for (;;) {
 		ssize_t n = sys_read(sv->ino_fd, buf, sizeof buf);
+		if (failing(&sv->inotify_failures, (int)n)) {
+			tether_report_message(sv, TETHER_MSG_WARNING,
+					      "cannot read progress-file events; the watchdog now counts only WATCHDOG=1");
+			sys_close(sv->ino_fd);
+			sv->ino_fd = -1;
+			return;
+		}
 		if (n <= 0)
 			return;
 		for (char *p = buf; p < buf + n;) {
@@ -743,8 +826,18 @@ static void serve_control(struct tether_supervisor *sv)
 		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
 		if (r == -EAGAIN)
 			return;
-		if (r < 0)
+		if (r == -EPERM || r == -EDESTADDRREQ || r == -EMSGSIZE || r == -EBADMSG) {
+			sv->control_failures = 0; /* a bad request, consumed */
 			continue;
+		}
+		if (failing(&sv->control_failures, r)) {
+			tether_report_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
+			sys_close(sv->ctl_fd);
+			sv->ctl_fd = -1;
+			return;
+		}
+		if (r < 0)
+			return;
 		struct tether_buf out;
 		tether_buf_init(&out);
 		tether_report_control(sv, req, &peer, &out);
@@ -759,6 +852,8 @@ static void serve_control(struct tether_supervisor *sv)
 int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 {
 	int64_t d = sv->heartbeat_at;
+	if (sv->stopping && sv->stop_deadline < d)
+		d = sv->stop_deadline;
 	if (sv->up_watchdog_at < d)
 		d = sv->up_watchdog_at;
 	for (unsigned i = 0; i < sv->nslots; i++) {
@@ -832,6 +927,16 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 
 static void after_events(struct tether_supervisor *sv)
 {
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		struct slot *s = &sv->slots[i];
+		if (s->lose_pending) {
+			s->lose_pending = false;
+			tether_report_message(sv, TETHER_MSG_WARNING, "cannot reach an instance's guardian; let it go");
+			dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
+		}
+	}
+	if (sv->stopping && !sv->finished && tether_clock_now(sv->clock) >= sv->stop_deadline && !all_done(sv))
+		abandon(sv, 0, "the stop did not complete in time");
 	if (sv->end_requested && !sv->stopping)
 		begin_stop(sv);
 	if (sv->check_ready) {
@@ -856,11 +961,16 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 	size_t n = build_pollset(sv);
 	int r = n ? sys_poll(sv->pfds, n, timeout) : -ENOMEM;
 	sv->wakeups++;
+	if (failing(&sv->poll_failures, r))
+		abandon(sv, -r, "cannot wait for events");
 	if (r > 0) {
 		if (sv->pfds[0].revents) {
 			struct signalfd_siginfo si;
-			while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			ssize_t got;
+			while ((got = sys_read(sv->sfd, &si, sizeof si)) == (ssize_t)sizeof si)
 				on_signal(sv, (int)si.ssi_signo);
+			if (failing(&sv->signalfd_failures, (int)got))
+				abandon(sv, (int)-got, "cannot read signals");
 		}
 		for (unsigned i = 0; i < sv->nslots; i++) {
 			struct slot *s = &sv->slots[i];

@@ -71,7 +71,7 @@ enum tether_outcome {
 	TETHER_OUTCOME_PIDFILE,      /* cannot create or write the pidfile: exit 73 */
 	TETHER_OUTCOME_RUNNING,      /* another supervisor holds the pidfile: exit 75 */
 	TETHER_OUTCOME_EXEC,         /* COMMAND cannot be executed: exit 127 */
-	TETHER_OUTCOME_INTERNAL,     /* something else failed before supervision began */
+	TETHER_OUTCOME_INTERNAL,     /* a system call supervision needs failed: exit 71 (EX_OSERR) */
 };
 
 struct tether_result {

@@ -35,6 +35,8 @@ struct slot {
 	bool worker_stopping;         /* it sent STOPPING=1 */
 	unsigned notify_rejected;
 	unsigned notify_unknown;
+	unsigned notify_failures;     /* consecutive receive errors */
+	bool lose_pending;            /* a command could not reach the guardian */
 };
 
 struct tether_supervisor {
@@ -68,6 +70,8 @@ struct tether_supervisor {
 	int64_t heartbeat_at;
 	int64_t last_heartbeat_wall; /* 0: none yet */
 	bool journal_failing;
+	int64_t stop_deadline;        /* stopping: abandon the stop after this */
+	unsigned poll_failures, waitid_failures, signalfd_failures, inotify_failures, control_failures;
 	unsigned restarts_total;
 	uint64_t fds_closed;
 	uint64_t wakeups;

@@ -53,6 +53,19 @@ static void on_message(void *userdata, enum tether_message_level level, const ch
 	cli_message_hook(c->opts, level, text);
 }
 
+/* waitpid, retrying EINTR a bounded number of times (a fault injector can
+ * make it fail with EINTR for ever). */
+static int wait_child(pid_t pid, int *status)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		if (waitpid(pid, status, 0) == pid)
+			return 0;
+		if (errno != EINTR)
+			break;
+	}
+	return -1;
+}
+
 int cmd_start(int argc, char **argv, char **full_argv)
 {
 	struct run_options opts;
@@ -69,13 +82,13 @@ int cmd_start(int argc, char **argv, char **full_argv)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		cli_error("pipe: %s", strerror(errno));
-		return 70;
+		return 71;
 	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		cli_error("cannot start the supervisor: %s", strerror(errno));
-		return 70;
+		return 71;
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -121,17 +134,15 @@ int cmd_start(int argc, char **argv, char **full_argv)
 			  tether_format_duration(opts.start_timeout, d, sizeof d), (int)pid);
 		kill(pid, SIGTERM);
 		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		wait_child(pid, &status);
 		return 1;
 	}
 	/* It ended before being ready: its exit code is ours. */
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 70;
+	if (wait_child(pid, &status) < 0)
+		return 71;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	cli_error("the supervisor died by signal %d before it was ready", WTERMSIG(status));
-	return 70;
+	return 71;
 }
