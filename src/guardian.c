@@ -174,6 +174,14 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 	if (g->pidns) {
 		sys_mark_pidns_init();
 		sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* If tether died before the line above, nothing will fire (and
+		 * getppid() says 0 in a new namespace whatever happens): ask the
+		 * lifeline instead — end of file means it is already gone. */
+		char peek;
+		struct iovec iov = {.iov_base = &peek, .iov_len = 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		if (sys_recvmsg(g->chan, &mh, MSG_PEEK | MSG_DONTWAIT) == 0)
+			die_with_tree(g);
 	} else {
 		sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	}
@@ -188,18 +196,23 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 	g->sfd = sys_signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (g->sfd < 0)
 		die_with_tree(g);
+	unsigned idle_wakeups = 0;
 	for (;;) {
 		struct pollfd p[3] = {
 			{.fd = g->chan, .events = POLLIN},
 			{.fd = g->sfd, .events = POLLIN},
 			{.fd = g->errpipe, .events = POLLIN},
 		};
-		/* EINTR comes back as 0 events; anything else (ENOMEM) would only
-		 * come back at once, for ever: a guardian that cannot watch its
-		 * lifeline ends its tree rather than spin (found by harness faults:
-		 * tether/sys/poll from call k). */
-		if (sys_poll(p, g->errpipe >= 0 ? 3 : 2, -1) < 0)
+		/* An error (ENOMEM) would only come back at once, for ever; so
+		 * would "no event" (EINTR, which sys_poll reports as 0 events:
+		 * without a timeout nothing else returns 0). A guardian that cannot
+		 * watch its lifeline ends its tree rather than spin (found by harness
+		 * faults: tether/sys/poll from call k). */
+		int pr = sys_poll(p, g->errpipe >= 0 ? 3 : 2, -1);
+		if (pr < 0 || (pr == 0 && ++idle_wakeups >= 100))
 			die_with_tree(g);
+		if (pr > 0)
+			idle_wakeups = 0;
 		if (g->errpipe >= 0 && p[2].revents) {
 			int err = 0;
 			ssize_t n = sys_read(g->errpipe, &err, sizeof err);

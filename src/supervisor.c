@@ -586,6 +586,9 @@ static void begin_stop(struct tether_supervisor *sv)
 static void abandon(struct tether_supervisor *sv, int err, const char *what)
 {
 	char msg[300];
+	if (sv->abandoned)
+		return;
+	sv->abandoned = true;
 	if (err)
 		snprintf(msg, sizeof msg, "%s: %s; every instance's tree was ended", what, strerror(err));
 	else
@@ -610,7 +613,8 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
  * they have gone on for too long to be anything but permanent. */
 static bool failing(unsigned *count, int r)
 {
-	if (r >= 0 || r == -EAGAIN || r == -EINTR) {
+	/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
+	if (r >= 0 || r == -EAGAIN) {
 		*count = 0;
 		return false;
 	}
@@ -745,27 +749,33 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 	}
 }
 
+/* A descriptor poll reported readable gave nothing in this wakeup — errors,
+ * or nothing at all (a datagram that cannot be read stays queued and wakes
+ * us again at once). True, once, when that has gone on for too long to be
+ * anything but permanent: the caller then closes it rather than spin. */
+static bool stuck(unsigned *count, bool progressed)
+{
+	if (progressed) {
+		*count = 0;
+		return false;
+	}
+	return ++*count == PERSISTENT_FAILURES;
+}
+
 static void read_notify(struct tether_supervisor *sv, struct slot *s)
 {
+	bool progressed = false;
+	int r = 0;
 	/* A bounded batch per wakeup: a flooding worker cannot starve the rest. */
 	for (int budget = 0; budget < 256; budget++) {
 		struct tether_notify_msg m;
 		pid_t sender = 0;
 		unsigned closed = 0;
-		int r = tether_notify_recv(&s->notify, &m, &sender, &closed);
+		r = tether_notify_recv(&s->notify, &m, &sender, &closed);
 		sv->fds_closed += closed;
-		if (failing(&s->notify_failures, r)) {
-			/* a datagram we cannot read stays queued and wakes us for
-			 * ever: the instance goes on without its notify socket */
-			char msg[160];
-			snprintf(msg, sizeof msg, "instance %u: cannot read its notify socket: %s; closed it",
-				 s->in.id, strerror(-r));
-			tether_report_message(sv, TETHER_MSG_WARNING, msg);
-			tether_notify_close(&s->notify);
-			return;
-		}
 		if (r <= 0)
-			return;
+			break;
+		progressed = true;
 		if (r == 2) {
 			s->notify_rejected++;
 			continue;
@@ -786,22 +796,24 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		if (m.stopping)
 			s->worker_stopping = true;
 	}
+	if (stuck(&s->notify_failures, progressed)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "instance %u: cannot read its notify socket (%s); closed it", s->in.id,
+			 r < 0 ? strerror(-r) : "nothing to read");
+		tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		tether_notify_close(&s->notify);
+	}
 }
 
 static void read_inotify(struct tether_supervisor *sv)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool progressed = false;
 	for (;;) {
 		ssize_t n = sys_read(sv->ino_fd, buf, sizeof buf);
-		if (failing(&sv->inotify_failures, (int)n)) {
-			tether_report_message(sv, TETHER_MSG_WARNING,
-					      "cannot read progress-file events; the watchdog now counts only WATCHDOG=1");
-			sys_close(sv->ino_fd);
-			sv->ino_fd = -1;
-			return;
-		}
 		if (n <= 0)
-			return;
+			break;
+		progressed = true;
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
 			p += sizeof *e + e->len;
@@ -816,34 +828,39 @@ static void read_inotify(struct tether_supervisor *sv)
 			}
 		}
 	}
+	if (stuck(&sv->inotify_failures, progressed)) {
+		tether_report_message(sv, TETHER_MSG_WARNING,
+				      "cannot read progress-file events; the watchdog now counts only WATCHDOG=1");
+		sys_close(sv->ino_fd);
+		sv->ino_fd = -1;
+	}
 }
 
 static void serve_control(struct tether_supervisor *sv)
 {
+	bool progressed = false;
 	for (int budget = 0; budget < 16; budget++) {
 		char req[128];
 		struct tether_control_peer peer;
 		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
-		if (r == -EAGAIN)
-			return;
 		if (r == -EPERM || r == -EDESTADDRREQ || r == -EMSGSIZE || r == -EBADMSG) {
-			sv->control_failures = 0; /* a bad request, consumed */
+			progressed = true; /* a bad request, consumed */
 			continue;
 		}
-		if (failing(&sv->control_failures, r)) {
-			tether_report_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
-			sys_close(sv->ctl_fd);
-			sv->ctl_fd = -1;
-			return;
-		}
 		if (r < 0)
-			return;
+			break;
+		progressed = true;
 		struct tether_buf out;
 		tether_buf_init(&out);
 		tether_report_control(sv, req, &peer, &out);
 		if (!out.oom && out.data)
 			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
 		tether_buf_free(&out);
+	}
+	if (stuck(&sv->control_failures, progressed)) {
+		tether_report_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
+		sys_close(sv->ctl_fd);
+		sv->ctl_fd = -1;
 	}
 }
 
@@ -961,16 +978,23 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 	size_t n = build_pollset(sv);
 	int r = n ? sys_poll(sv->pfds, n, timeout) : -ENOMEM;
 	sv->wakeups++;
-	if (failing(&sv->poll_failures, r))
-		abandon(sv, -r, "cannot wait for events");
+	/* An error, or "nothing" long before the deadline (poll interrupted:
+	 * sys_poll reports EINTR as 0 events), over and over, means we can no
+	 * longer wait for anything — signals included. */
+	bool waited = r > 0 || (r == 0 && (timeout == 0 || tether_clock_now(sv->clock) >= deadline ||
+					    (max_wait_ms >= 0 && timeout == max_wait_ms)));
+	if (stuck(&sv->poll_failures, waited))
+		abandon(sv, r < 0 ? -r : EINTR, "cannot wait for events");
 	if (r > 0) {
 		if (sv->pfds[0].revents) {
 			struct signalfd_siginfo si;
-			ssize_t got;
-			while ((got = sys_read(sv->sfd, &si, sizeof si)) == (ssize_t)sizeof si)
+			bool got = false;
+			while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				got = true;
 				on_signal(sv, (int)si.ssi_signo);
-			if (failing(&sv->signalfd_failures, (int)got))
-				abandon(sv, (int)-got, "cannot read signals");
+			}
+			if (stuck(&sv->signalfd_failures, got))
+				abandon(sv, EIO, "cannot read signals");
 		}
 		for (unsigned i = 0; i < sv->nslots; i++) {
 			struct slot *s = &sv->slots[i];

@@ -56,6 +56,7 @@ struct tether_supervisor {
 	enum tether_memlimit_kind memkind;
 
 	bool started, stopping, finished;
+	bool abandoned;               /* gave up on the loop: every guardian let go */
 	bool check_ready, check_channels;
 	bool all_ready_reported;
 	unsigned stop_signals;
