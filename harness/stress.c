@@ -313,16 +313,21 @@ int harness_cmd_stress(int argc, char **argv)
 	unsigned floor_n = 500;
 	bool schedule = false, have_seed = false;
 	int r = parse_options(st, argc, argv, &tether_arg, &worker_arg, &report_arg, &floor_n, &schedule, &have_seed);
-	if (r)
+	if (r) {
+		stress_mix_free(&st->mix);
 		return r == 1 ? 0 : r;
+	}
 	if (!have_seed) {
 		uint64_t rnd = 0;
 		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 			rnd = (uint64_t)time(NULL) ^ (uint64_t)getpid();
 		st->seed = rnd % 1000000000ULL;
 	}
-	if (schedule)
-		return print_schedule(st);
+	if (schedule) {
+		r = print_schedule(st);
+		stress_mix_free(&st->mix);
+		return r;
+	}
 
 	char *top = build_top();
 	char *fallback = xasprintf("%s/src/tether", top);
@@ -335,7 +340,8 @@ int harness_cmd_stress(int argc, char **argv)
 	if (!st->tether || !st->worker) {
 		fprintf(stderr, "harness stress: no executable %s at %s (--%s PATH)\n", st->tether ? "worker" : "tether",
 			st->tether ? w : t, st->tether ? "worker" : "tether");
-		return 64;
+		r = 64;
+		goto early;
 	}
 	bool faulty = false;
 	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
@@ -343,13 +349,16 @@ int harness_cmd_stress(int argc, char **argv)
 	if (faulty && (!tether_fault_available() || !*FIU_RUN_PRELOAD)) {
 		fprintf(stderr, "harness stress: --faults %s needs libfiu (this build has no fault injection)\n",
 			st->mix.text);
-		return 64;
+		r = 64;
+		goto early;
 	}
 	char *report = report_arg ? xstrdup(report_arg)
 		       : access(fallback, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
 	if (mkdir_p(report) < 0) {
 		fprintf(stderr, "harness stress: cannot create %s: %s\n", report, strerror(errno));
-		return 64;
+		free(report);
+		r = 64;
+		goto early;
 	}
 	st->report_dir = report;
 	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -412,4 +421,9 @@ int harness_cmd_stress(int argc, char **argv)
 	free(st->tether), free(st->worker), free(st->workdir), free(report), free(top), free(fallback), free(wdef);
 	the_stress = NULL;
 	return r < 0 ? 70 : passed ? 0 : 1;
+
+early: /* refused before anything ran */
+	stress_mix_free(&st->mix);
+	free(st->tether), free(st->worker), free(top), free(fallback), free(wdef);
+	return r;
 }

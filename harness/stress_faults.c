@@ -233,6 +233,13 @@ void stress_fault_env(const struct stress_plan *p, const char *report_path, char
 		const char *asan = getenv("ASAN_OPTIONS");
 		add(env, n,
 		    xasprintf("ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : ""));
+		/* ... and its LeakSanitizer must not count libfiu's own leak
+		 * (harness/lsan.supp, as harness/faults.c does) */
+		const char *lsan = getenv("LSAN_OPTIONS");
+		const char *src = getenv("TETHER_SRCDIR") && *getenv("TETHER_SRCDIR") ? getenv("TETHER_SRCDIR")
+											: HARNESS_SRCDIR;
+		add(env, n, xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/harness/lsan.supp", lsan ? lsan : "",
+				      lsan && *lsan ? ":" : "", src));
 		break;
 	}
 	default:

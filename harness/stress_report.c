@@ -69,7 +69,8 @@ struct stats stats_of(int64_t *v, size_t n)
 static struct stats stats_range(const int64_t *v, size_t from, size_t n)
 {
 	int64_t *copy = xcalloc(n ? n : 1, sizeof *copy);
-	memcpy(copy, v + from, n * sizeof *copy);
+	if (n) /* v may be NULL when nothing was measured */
+		memcpy(copy, v + from, n * sizeof *copy);
 	struct stats s = stats_of(copy, n);
 	free(copy);
 	return s;

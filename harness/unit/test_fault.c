@@ -300,6 +300,14 @@ static int posix_child(void)
 
 START_TEST(posix_point_through_the_preload)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* libfiu's posix preload wraps the allocator, and the ASan runtime's
+	 * start-up calls dlsym(), which allocates: the two recurse until the
+	 * stack runs out (seen with gcc 12 and libfiu 1.1). The plain build runs
+	 * this test; the sanitizer build cannot. */
+	fprintf(stderr, "SKIP posix_point_through_the_preload: libfiu's posix preload cannot run under ASan\n");
+	return;
+#endif
 	if (!*FIU_POSIX_PRELOAD || !*FIU_RUN_PRELOAD || !tu_exists(FIU_POSIX_PRELOAD)) {
 		fprintf(stderr, "SKIP posix_point_through_the_preload: libfiu's preload libraries are missing\n");
 		return;
