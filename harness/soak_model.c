@@ -106,9 +106,7 @@ static void hash_line(struct soak_model *m, const struct tether_json *j, const c
 	static const char *const keys[] = {"instance", "reason", "code", "signal", "delay_s", "crashes_in_window",
 					   "restarts_total", "instances_active", "silent_s", "lost_lines", NULL};
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	/* log_error's "ts" has whole seconds only: its ms are noise */
-	if (strcmp(event, "log_error") != 0)
-		hash_bytes(&h, &vms, sizeof vms);
+	hash_bytes(&h, &vms, sizeof vms);
 	hash_bytes(&h, event, strlen(event) + 1);
 	for (const char *const *k = keys; *k; k++) {
 		const struct tether_json *v = tether_json_get(j, *k);
@@ -421,15 +419,11 @@ void model_line(struct soak *s, struct soak_model *m, const char *line, size_t l
 	}
 	int64_t vms = ms - m->wall_offset;
 	char t[32];
-	/* log_error alone has a "ts" of whole seconds (journal.c): it may read
-	 * up to 999 ms before the line written just before it. */
-	bool whole_seconds = !strchr(ts->string, '.');
-	if (whole_seconds)
-		vms += 999;
-	if (!whole_seconds && vms + m->p.tolerance < m->last_line)
+	/* every line, log_error's too (journal.c), has a ts in milliseconds */
+	if (vms + m->p.tolerance < m->last_line)
 		soak_fail(s, "journal: time goes back, %s after %s: %.100s", soak_fmt_vms(vms, t, sizeof t),
 			  soak_fmt_vms(m->last_line, (char[32]){0}, 32), line);
-	if (!whole_seconds && vms > m->last_line)
+	if (vms > m->last_line)
 		m->last_line = vms;
 	hash_line(m, j, e, vms);
 	int64_t inst = jint(j, "instance", -1);

@@ -99,7 +99,7 @@ int sys_close(int fd)
 	 * released then too — skipping the call would leak it, a failure the
 	 * kernel never produces (a guardian holding both ends of its exec pipe
 	 * then blocks for ever reading it). */
-	long r, injected;
+	long r, injected = 0;
 	int saved = errno;
 	bool fired = FAULT("close", &injected);
 	r = close(fd) < 0 ? -errno : 0;

@@ -9,7 +9,8 @@
  *     injector that fails a call with EINTR forever produces an error, not a hang;
  *   - has a libfiu fault point named "tether/sys/<call>" (list: tether_sys_points).
  *     When the point fires the call fails with errno = the point's failinfo
- *     (EIO when failinfo is 0) without reaching the kernel.
+ *     (EIO when failinfo is 0) without reaching the kernel — except close(),
+ *     which still releases the descriptor, as a real failing close does.
  *
  * Exceptions, on purpose: close() is never retried (Linux frees the descriptor
  * even when it reports EINTR, and a retry could close a descriptor another
