@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -293,4 +294,38 @@ char *lab_excerpt(const char *s, size_t max)
 	memcpy(out, s, n);
 	strcpy(out + n, more ? "..." : "");
 	return out;
+}
+
+int lab_mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	free(p);
+	return r;
+}
+
+char *lab_absolute(const char *path)
+{
+	char buf[PATH_MAX];
+	return realpath(path, buf) ? xstrdup(buf) : NULL;
+}
+
+char *lab_build_top(void)
+{
+	char *top = lab_absolute("/proc/self/exe");
+	if (!top)
+		return xstrdup(".");
+	for (int i = 0; i < 2; i++) {
+		char *slash = strrchr(top, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	return top;
 }

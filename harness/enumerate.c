@@ -290,24 +290,6 @@ static void run_chains(struct enum_ctx *c, struct chain *chains, size_t n)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-/* The top of the tree this harness was built in: .../harness/harness -> ... */
-static char *build_top(const char *exe)
-{
-	char *top = xstrdup(exe);
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(top, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return top;
-}
-
-static char *absolute(const char *path)
-{
-	char buf[PATH_MAX];
-	return realpath(path, buf) ? xstrdup(buf) : NULL;
-}
-
 static bool excluded(char **own, const char *point)
 {
 	for (char **p = own; *p; p++)
@@ -424,12 +406,12 @@ int harness_cmd_faults(int argc, char **argv)
 	if (only && parse_only(only, &one) < 0)
 		return usage_error("--only takes POINT:ERRNO:K:once|from with a known point, not '%s'", only);
 
-	char *self = absolute("/proc/self/exe");
+	char *self = lab_absolute("/proc/self/exe");
 	c.self = self ? self : xstrdup("harness");
-	char *top = build_top(c.self);
+	char *top = lab_build_top();
 	char *fallback = xasprintf("%s/src/tether", top);
 	const char *t = c.tether_arg ? c.tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
-	char *tether = absolute(t);
+	char *tether = lab_absolute(t);
 	if (!tether || access(tether, X_OK) < 0) {
 		fprintf(stderr, "harness faults: no executable tether at %s (--tether PATH or TETHER=PATH)\n", t);
 		return 64;

@@ -57,6 +57,13 @@ char *lab_read_file(const char *path, size_t max, size_t *ret_len, int *ret_err)
 int lab_write_file(const char *path, const char *text, size_t len);
 /* Removes a directory tree (no symlink is followed). */
 void lab_rm_rf(const char *path);
+/* mkdir -p (mode 0755): 0 or -errno of the last component. */
+int lab_mkdir_p(const char *path);
+/* realpath() into a malloc'd string; NULL when path does not resolve. */
+char *lab_absolute(const char *path);
+/* The top of the tree this harness was built in (.../harness/harness -> ...),
+ * where every subcommand finds src/tether, fixtures/ and reports/ by default. */
+char *lab_build_top(void);
 
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);

@@ -325,23 +325,6 @@ static void page(struct tether_buf *b, const char *dir, struct tether_buf *body,
 			   "</body>\n</html>\n");
 }
 
-/* The top of the tree this harness was built in: .../harness/harness -> ...
- * (as harness run finds it: both must agree on the default directory). */
-static char *build_top(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return xstrdup(exe);
-}
-
 int harness_cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -362,7 +345,7 @@ int harness_cmd_report(int argc, char **argv)
 		fputs(report_usage, stderr);
 		return 64;
 	}
-	char *top = build_top(), *tether = xasprintf("%s/src/tether", top);
+	char *top = lab_build_top(), *tether = xasprintf("%s/src/tether", top);
 	char *dir = report_arg ? xstrdup(report_arg)
 		    : access(tether, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
 	free(top);

@@ -81,43 +81,6 @@ static int collect(const char *arg, char ***files, size_t *n)
 	return 0;
 }
 
-/* The top of the tree this harness was built in: .../harness/harness -> ... */
-static char *build_top(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return xstrdup(exe);
-}
-
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-	free(p);
-	return r;
-}
-
-static char *absolute(const char *path)
-{
-	char buf[PATH_MAX];
-	return realpath(path, buf) ? xstrdup(buf) : NULL;
-}
-
 int harness_cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -163,10 +126,10 @@ int harness_cmd_run(int argc, char **argv)
 		fputs(run_usage, stderr);
 		return 64;
 	}
-	char *top = build_top();
+	char *top = lab_build_top();
 	char *fallback = xasprintf("%s/src/tether", top);
 	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
-	char *tether = absolute(t);
+	char *tether = lab_absolute(t);
 	if (!tether || access(tether, X_OK) < 0) {
 		fprintf(stderr, "harness run: no executable tether at %s (--tether PATH or TETHER=PATH)\n", t);
 		return 64;
@@ -181,11 +144,11 @@ int harness_cmd_run(int argc, char **argv)
 	char *report = report_arg ? xstrdup(report_arg)
 		       : access(fallback, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
 	char *leaks = xasprintf("%s/leaks", report);
-	if (mkdir_p(report) < 0 || (opt.valgrind && mkdir_p(leaks) < 0)) {
+	if (lab_mkdir_p(report) < 0 || (opt.valgrind && lab_mkdir_p(leaks) < 0)) {
 		fprintf(stderr, "harness run: cannot create %s: %s\n", report, strerror(errno));
 		return 64;
 	}
-	char *report_abs = absolute(report);
+	char *report_abs = lab_absolute(report);
 	opt.report_dir = report_abs;
 	char *supp = xasprintf("%s/harness/valgrind.supp", srcdir);
 	opt.valgrind_supp = supp;

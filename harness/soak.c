@@ -98,28 +98,6 @@ void soak_note(struct soak *s, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* The top of the tree this harness was built in: .../harness/harness -> ... */
-static char *build_top(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return xstrdup(exe);
-}
-
-static char *absolute(const char *path)
-{
-	char buf[PATH_MAX];
-	return realpath(path, buf) ? xstrdup(buf) : NULL;
-}
-
 /* May tether make PID namespaces here (root or CAP_SYS_ADMIN)? */
 static bool pidns_allowed(void)
 {
@@ -264,12 +242,12 @@ int harness_cmd_soak(int argc, char **argv)
 		s.sched.ev[i].at /= s.scale;
 		s.sched.ev[i].len = s.sched.ev[i].len / s.scale > 0 || !s.sched.ev[i].len ? s.sched.ev[i].len / s.scale : 1;
 	}
-	char *top = build_top();
+	char *top = lab_build_top();
 	char *tether_default = xasprintf("%s/src/tether", top);
 	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : tether_default;
 	char *worker_default = getenv("HARNESS_FIXTURES") ? xasprintf("%s/worker", getenv("HARNESS_FIXTURES"))
 							   : xasprintf("%s/fixtures/worker", top);
-	char *tether = absolute(t), *worker = absolute(worker_arg ? worker_arg : worker_default);
+	char *tether = lab_absolute(t), *worker = lab_absolute(worker_arg ? worker_arg : worker_default);
 	if (!tether || access(tether, X_OK) < 0 || !worker || access(worker, X_OK) < 0) {
 		fprintf(stderr, "harness soak: no executable tether at %s or worker at %s (--tether, --worker)\n", t,
 			worker_arg ? worker_arg : worker_default);

@@ -84,21 +84,6 @@ static char *replay_command(const struct soak *s)
 	return b.data;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		mkdir(p, 0755);
-		*c = '/';
-	}
-	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-	free(p);
-	return r;
-}
-
 static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const struct model_counts *mc,
 		       double wall_s, const char *replay)
 {
@@ -153,7 +138,7 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 	if (b.oom)
 		lab_die("out of memory");
 	char *path = xasprintf("%s/soak.json", s->report_dir);
-	int r = mkdir_p(s->report_dir);
+	int r = lab_mkdir_p(s->report_dir);
 	if (r == 0)
 		r = lab_write_file(path, b.data, b.len);
 	if (r < 0)

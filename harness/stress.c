@@ -121,37 +121,6 @@ void stress_fail(struct stress *st, const char *fmt, ...)
 	}
 }
 
-/* The top of the tree this harness was built in: .../harness/harness -> ... */
-static char *build_top(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	exe[n] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return xstrdup(exe);
-}
-
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-	free(p);
-	return r;
-}
-
 static char *absolute_exe(const char *path)
 {
 	char buf[PATH_MAX];
@@ -329,7 +298,7 @@ int harness_cmd_stress(int argc, char **argv)
 		return r;
 	}
 
-	char *top = build_top();
+	char *top = lab_build_top();
 	char *fallback = xasprintf("%s/src/tether", top);
 	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
 	char *wdef = getenv("HARNESS_FIXTURES") ? xasprintf("%s/worker", getenv("HARNESS_FIXTURES"))
@@ -354,7 +323,7 @@ int harness_cmd_stress(int argc, char **argv)
 	}
 	char *report = report_arg ? xstrdup(report_arg)
 		       : access(fallback, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
-	if (mkdir_p(report) < 0) {
+	if (lab_mkdir_p(report) < 0) {
 		fprintf(stderr, "harness stress: cannot create %s: %s\n", report, strerror(errno));
 		free(report);
 		r = 64;
