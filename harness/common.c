@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -328,4 +329,32 @@ char *lab_build_top(void)
 			*slash = '\0';
 	}
 	return top;
+}
+
+ssize_t lab_recv_notify(int fd, char *buf, size_t len)
+{
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int) * 32)];
+		} cm;
+		struct iovec iov = {.iov_base = buf, .iov_len = len - 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[32];
+			memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
+		}
+		buf[n] = '\0';
+		return n;
+	}
 }

@@ -57,6 +57,10 @@ char *lab_read_file(const char *path, size_t max, size_t *ret_len, int *ret_err)
 int lab_write_file(const char *path, const char *text, size_t len);
 /* Removes a directory tree (no symlink is followed). */
 void lab_rm_rf(const char *path);
+/* One datagram from a notify socket (non-blocking) into buf, NUL-terminated;
+ * descriptors passed with it (systemd-notify's BARRIER=1) are closed at once.
+ * Returns its length, or -1 when none is waiting. */
+ssize_t lab_recv_notify(int fd, char *buf, size_t len);
 /* mkdir -p (mode 0755): 0 or -errno of the last component. */
 int lab_mkdir_p(const char *path);
 /* realpath() into a malloc'd string; NULL when path does not resolve. */

@@ -327,30 +327,9 @@ void proc_drain_notify(struct proc *p)
 {
 	if (p->notify_fd < 0)
 		return;
-	for (;;) {
-		char buf[4097];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int) * 32)];
-		} cm;
-		struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof cm};
-		ssize_t n = recvmsg(p->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return;
-		/* systemd-notify's BARRIER=1 passes an fd and waits for it to close */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fds[32];
-			memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
-			for (size_t i = 0; i < nfds; i++)
-				close(fds[i]);
-		}
-		buf[n] = '\0';
+	char buf[4097];
+	ssize_t n;
+	while ((n = lab_recv_notify(p->notify_fd, buf, sizeof buf)) >= 0) {
 		notify_record(p, buf, (size_t)n);
 		for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 			notify_line(p, l);
