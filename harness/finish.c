@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,43 @@ static bool uses_libc_points(const struct step *steps, size_t n)
 	return false;
 }
 
+/* Whether the tether under test has fault points: its `--version` says so
+ * (a build without libfiu, or a static one, prints "fault points: none").
+ * Asked once per path. */
+static bool tether_has_faults(const char *tether)
+{
+	static char *asked;
+	static bool answer;
+	if (asked && strcmp(asked, tether) == 0)
+		return answer;
+	free(asked);
+	asked = xstrdup(tether);
+	answer = false;
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return answer;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execl(tether, tether, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	char buf[256];
+	size_t len = 0;
+	ssize_t n;
+	while (pid > 0 && len < sizeof buf - 1 && ((n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0 ||
+						  (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	buf[len] = '\0';
+	close(fds[0]);
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	answer = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(buf, "\nfault points: tether/sys/");
+	return answer;
+}
+
 char *lab_requirements_unmet(const struct scenario *scn, const struct lab_options *opt)
 {
 #ifdef TETHER_SANITIZERS
@@ -88,6 +126,8 @@ char *lab_requirements_unmet(const struct scenario *scn, const struct lab_option
 			return xstrdup("needs root");
 		if (strcmp(r, "fiu") == 0 && (!tether_fault_available() || !*FIU_RUN_PRELOAD || access(FIU_RUN_PRELOAD, R_OK) < 0))
 			return xstrdup("needs libfiu (fault points compiled in, and its preload libraries)");
+		if (strcmp(r, "fiu") == 0 && !tether_has_faults(opt->tether))
+			return xasprintf("needs a tether with fault points (%s --version says none)", opt->tether);
 		if (strcmp(r, "no-valgrind") == 0 && opt->valgrind)
 			return xstrdup("does not run under --valgrind");
 		if (strcmp(r, "sdnotify") == 0) {

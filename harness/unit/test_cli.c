@@ -911,7 +911,13 @@ START_TEST(help_and_version)
 	for (size_t i = 0; i < 2; i++) {
 		struct tu_result r = tu_tether(RUN_MS, versions[i], NULL);
 		ck_assert_int_eq(r.code, 0);
-		ck_assert_str_eq(r.out, "tether " PACKAGE_VERSION "\n");
+		ck_assert_str_eq(r.out, "tether " PACKAGE_VERSION "\nfault points: "
+#ifdef TETHER_FAULT_INJECTION
+					"tether/sys/* (libfiu)\n"
+#else
+					"none\n"
+#endif
+		);
 		tu_result_free(&r);
 	}
 }

@@ -101,7 +101,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-		printf("tether %s\n", PACKAGE_VERSION);
+		/* the second line tells a lab whether TETHER_FAULT can work here */
+		printf("tether %s\nfault points: %s\n", PACKAGE_VERSION,
+		       tether_fault_available() ? "tether/sys/* (libfiu)" : "none");
 		return 0;
 	}
 	/* Subcommands parse argv[1..]: their getopt sees the command as argv[0]. */
