@@ -127,7 +127,7 @@ char *lab_requirements_unmet(const struct scenario *scn, const struct lab_option
 		if (strcmp(r, "fiu") == 0 && (!tether_fault_available() || !*FIU_RUN_PRELOAD || access(FIU_RUN_PRELOAD, R_OK) < 0))
 			return xstrdup("needs libfiu (fault points compiled in, and its preload libraries)");
 		if (strcmp(r, "fiu") == 0 && !tether_has_faults(opt->tether))
-			return xasprintf("needs a tether with fault points (%s --version says none)", opt->tether);
+			return xasprintf("needs a tether with fault points (`%s --version` names none)", opt->tether);
 		if (strcmp(r, "no-valgrind") == 0 && opt->valgrind)
 			return xstrdup("does not run under --valgrind");
 		if (strcmp(r, "sdnotify") == 0) {
