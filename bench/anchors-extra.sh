@@ -1,5 +1,5 @@
 # bench/anchors-extra.sh - tether's rows for the supervisor anchors
-# (/work/shared/bench/anchors, "Adding a supervisor"): installed as extra.sh
+# (../shared/bench/anchors, "Adding a supervisor"): installed as extra.sh
 # next to the anchors' run-all.sh (ci/bench does that in a scratch copy),
 # sourced by their lib.sh (bash), which calls extra_b .. extra_f with each
 # script's helpers in scope.  Every process is started with start_bg (tracked)
