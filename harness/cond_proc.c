@@ -220,6 +220,30 @@ static int processes_cond(struct lab *lab, const struct cond *c, unsigned line, 
 	return cond_compare_num((int64_t)have, c->op, want) ? COND_TRUE : COND_NOT_YET;
 }
 
+long long lab_count_fds(struct lab *lab, const struct proc *p, struct tether_buf *list)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)p->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	long long have = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name);
+		/* memcheck keeps descriptors of its own in the process (its logs) */
+		if (p->under_valgrind && valgrind_own_fd(lab->opt, p->pid, fd))
+			continue;
+		have++;
+		if (list)
+			tether_buf_printf(list, "%s%d", list->len ? " " : "", fd);
+	}
+	closedir(d);
+	return have;
+}
+
 static int fds_cond(struct lab *lab, const struct cond *c, unsigned line, struct cond_watch *w, char **ret_observed)
 {
 	/* Polled: no event tells that a process opened or closed a descriptor. */
@@ -235,26 +259,13 @@ static int fds_cond(struct lab *lab, const struct cond *c, unsigned line, struct
 					  cmp_op_name(c->op), want);
 		return COND_FALSE;
 	}
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)p->pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return lab_fail(lab, line, "cannot read %s: %s", path, strerror(errno));
 	struct tether_buf list;
 	tether_buf_init(&list);
-	long long have = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		int fd = atoi(e->d_name);
-		/* memcheck keeps descriptors of its own in the process (its logs) */
-		if (p->under_valgrind && valgrind_own_fd(lab->opt, p->pid, fd))
-			continue;
-		have++;
-		tether_buf_printf(&list, "%s%d", list.len ? " " : "", fd);
+	long long have = lab_count_fds(lab, p, &list);
+	if (have < 0) {
+		tether_buf_free(&list);
+		return lab_fail(lab, line, "cannot read /proc/%d/fd: %s", (int)p->pid, strerror((int)-have));
 	}
-	closedir(d);
 	*ret_observed = xasprintf("expected fds of %s %s %lld, got %lld (%s)", c->name, cmp_op_name(c->op), want,
 				  have, list.data ? list.data : "");
 	tether_buf_free(&list);

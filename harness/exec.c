@@ -218,8 +218,27 @@ static int run_signal(struct lab *lab, const struct step *st)
 	return r;
 }
 
+/* let VAR = fds NAME: the descriptor count that `fds NAME OP N` compares */
+static int run_let_fds(struct lab *lab, const struct step *st)
+{
+	const char *name = st->let_path.tmpl;
+	struct proc *p = lab_find_proc(lab, name);
+	if (!p || p->exited)
+		return lab_fail(lab, st->line, "cannot set %s: %s is not running", st->name, name);
+	long long n = lab_count_fds(lab, p, NULL);
+	if (n < 0)
+		return lab_fail(lab, st->line, "cannot set %s: /proc/%d/fd: %s", st->name, (int)p->pid,
+				strerror((int)-n));
+	char *value = xasprintf("%lld", n);
+	lab_set_var(lab, st->name, value);
+	free(value);
+	return 0;
+}
+
 static int run_let(struct lab *lab, const struct step *st)
 {
+	if (st->let_source == LET_FDS)
+		return run_let_fds(lab, st);
 	char *path = lab_expand(lab, &st->let_path, st->line);
 	char *key = path && st->let_source != LET_FILE_FIELD ? lab_expand(lab, &st->let_key, st->line) : NULL;
 	char *value = NULL, *text = NULL;

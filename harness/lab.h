@@ -220,6 +220,9 @@ void cond_watch_clear(struct cond_watch *w);
  * "expected X, got Y". Returns -1 when a word cannot be expanded (a failure
  * is then recorded). */
 int lab_cond_eval(struct lab *lab, const struct cond *c, unsigned line, struct cond_watch *w, char **ret_observed);
+/* The open descriptors of p (from /proc/PID/fd; under valgrind, memcheck's own
+ * are left out), listed into list when it is not NULL. -errno when unreadable. */
+long long lab_count_fds(struct lab *lab, const struct proc *p, struct tether_buf *list);
 int cond_eval_proc(struct lab *lab, const struct cond *c, unsigned line, struct cond_watch *w, char **ret_observed);
 /* The content tests of a file (T_* of c) on path; what names it in messages. */
 int cond_text_test(struct lab *lab, const struct cond *c, unsigned line, const char *what, const char *path,

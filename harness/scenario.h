@@ -110,7 +110,7 @@ enum step_kind {
 
 enum fault_mode { FAULT_ALWAYS, FAULT_ONCE, FAULT_CALL, FAULT_FROM, FAULT_RANDOM };
 
-enum let_source { LET_STATUS, LET_FILE_JSON, LET_FILE_FIELD };
+enum let_source { LET_STATUS, LET_FILE_JSON, LET_FILE_FIELD, LET_FDS };
 
 struct step {
 	enum step_kind kind;
@@ -138,7 +138,7 @@ struct step {
 	double probability;
 	/* LET */
 	enum let_source let_source;
-	struct word let_path;  /* pidfile or file */
+	struct word let_path;  /* pidfile or file; LET_FDS: the process's name */
 	struct word let_key;   /* json path */
 	long let_line;         /* FILE_FIELD: 1-based, negative counts from the end */
 	unsigned let_field;

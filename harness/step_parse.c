@@ -123,8 +123,8 @@ int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
 	const char *usage = "let VAR = status PIDFILE JSONPATH | let VAR = file PATH json JSONPATH | "
-			    "let VAR = file PATH field LINE COLUMN";
-	if (need(ctx, ln, 6, 8, usage) < 0)
+			    "let VAR = file PATH field LINE COLUMN | let VAR = fds NAME";
+	if (need(ctx, ln, 5, 8, usage) < 0)
 		return -1;
 	if (!valid_name(ln->words[1].tmpl) || strchr(ln->words[1].tmpl, '-'))
 		return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a variable",
@@ -134,6 +134,10 @@ int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 	st->name = xstrdup(ln->words[1].tmpl);
 	st->let_path = word_dup(&ln->words[4]);
 	const char *src = ln->words[3].tmpl;
+	if (strcmp(src, "fds") == 0 && ln->n == 5) {
+		st->let_source = LET_FDS;
+		return 0;
+	}
 	if (strcmp(src, "status") == 0 && ln->n == 6) {
 		st->let_source = LET_STATUS;
 		st->let_key = word_dup(&ln->words[5]);
