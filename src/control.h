@@ -17,6 +17,7 @@
 #define TETHER_CONTROL_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
 

@@ -82,7 +82,7 @@ static bool reap(struct gstate *g)
 				sys_close(g->errpipe);
 				g->errpipe = -1;
 			}
-			int status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
+			int status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
 							      : (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
 			report(g, TETHER_GUARDIAN_EXITED, status);
 			g->worker = 0;

@@ -75,12 +75,26 @@ void tether_report_open_journal(struct tether_supervisor *sv)
 	}
 }
 
+const char *tether_sig_abbrev(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "HUP",   [SIGINT] = "INT",       [SIGQUIT] = "QUIT",   [SIGILL] = "ILL",     [SIGTRAP] = "TRAP",
+		[SIGABRT] = "ABRT", [SIGBUS] = "BUS",       [SIGFPE] = "FPE",     [SIGKILL] = "KILL",   [SIGUSR1] = "USR1",
+		[SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",     [SIGPIPE] = "PIPE",   [SIGALRM] = "ALRM",   [SIGTERM] = "TERM",
+		[SIGSTKFLT] = "STKFLT", [SIGCHLD] = "CHLD", [SIGCONT] = "CONT",   [SIGSTOP] = "STOP",   [SIGTSTP] = "TSTP",
+		[SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",     [SIGURG] = "URG",     [SIGXCPU] = "XCPU",   [SIGXFSZ] = "XFSZ",
+		[SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH", [SIGIO] = "IO",       [SIGPWR] = "PWR",
+		[SIGSYS] = "SYS",
+	};
+	return sig > 0 && (size_t)sig < sizeof names / sizeof names[0] ? names[sig] : NULL;
+}
+
 static void describe_status(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else
-		snprintf(buf, len, "was killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		snprintf(buf, len, "was killed by SIG%s", tether_sig_abbrev(WTERMSIG(status)) ? tether_sig_abbrev(WTERMSIG(status)) : "?");
 }
 
 static const char *end_reason(const struct tether_instance *in)

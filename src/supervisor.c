@@ -150,7 +150,7 @@ static int op_spawn(void *ctx, struct tether_instance *in)
  * waiting for an exit that never comes: let the guardian go instead (closing
  * its lifeline makes it end its tree) and treat it as lost — after the
  * current dispatch, since the instance is in the middle of one. */
-static void send_or_lose(struct tether_supervisor *sv, struct slot *s, enum tether_guardian_cmd cmd)
+static void send_or_lose(struct slot *s, enum tether_guardian_cmd cmd)
 {
 	if (s->g.chan >= 0 && tether_guardian_send(&s->g, cmd) < 0) {
 		tether_guardian_close(&s->g);
@@ -161,13 +161,13 @@ static void send_or_lose(struct tether_supervisor *sv, struct slot *s, enum teth
 static void op_term(void *ctx, struct tether_instance *in)
 {
 	struct tether_supervisor *sv = ctx;
-	send_or_lose(sv, &sv->slots[in->id], TETHER_GUARDIAN_TERM);
+	send_or_lose(&sv->slots[in->id], TETHER_GUARDIAN_TERM);
 }
 
 static void op_kill(void *ctx, struct tether_instance *in)
 {
 	struct tether_supervisor *sv = ctx;
-	send_or_lose(sv, &sv->slots[in->id], TETHER_GUARDIAN_KILL);
+	send_or_lose(&sv->slots[in->id], TETHER_GUARDIAN_KILL);
 }
 
 static void op_retire(void *ctx, struct tether_instance *in)
@@ -635,7 +635,7 @@ static void on_signal(struct tether_supervisor *sv, int sig)
 	sv->stop_signals++;
 	if (sv->stop_signals == 1) {
 		char msg[64];
-		snprintf(msg, sizeof msg, "stopping on %s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+		snprintf(msg, sizeof msg, "stopping on %s", tether_sig_abbrev(sig) ? tether_sig_abbrev(sig) : "signal");
 		tether_supervisor_request_end(sv, TETHER_OUTCOME_STOPPED, 0, msg);
 		sv->stop_signal = sig;
 	} else if (sv->stop_signals >= 3) {

@@ -103,6 +103,8 @@ void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_out
 				   const char *message);
 
 /* report.c */
+/* "TERM" for SIGTERM (glibc's sigabbrev_np, kept here for other libcs); NULL when unknown. */
+const char *tether_sig_abbrev(int sig);
 void tether_report_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
 void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#ifdef HAVE_SYS_PIDFD_H
 #include <sys/pidfd.h>
+#endif
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -21,6 +23,23 @@
 #include <unistd.h>
 
 #include "fiu-local.h"
+#ifndef HAVE_SYS_PIDFD_H
+/* a libc without the pidfd wrappers (musl): the system calls themselves */
+static int pidfd_open(pid_t pid, unsigned flags)
+{
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+static int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags);
+}
+#endif
+#ifndef HAVE_CLOSE_RANGE
+static int close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+#endif
 #include "sys.h"
 
 const char *const tether_sys_points[] = {
