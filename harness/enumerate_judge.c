@@ -418,15 +418,7 @@ static void check_orphans(struct lab *lab, struct judgement *j)
 		n = kept;
 		if (!n || lab_now() >= end || lab->interrupted)
 			break;
-		int *fds = xcalloc(n, sizeof *fds);
-		size_t nfds = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((fds[nfds] = pidfd_open(m[i].pid, 0)) >= 0)
-				nfds++;
-		lab_wait_event(lab, end, fds, nfds);
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		free(fds);
+		lab_wait_marked(lab, m, n, end);
 		free(m);
 		lab_pump(lab);
 	}

@@ -61,14 +61,8 @@ void enum_start_run(struct enum_ctx *c, struct slot *s, const char *rule, const 
 		struct tether_buf b;
 		tether_buf_init(&b);
 		enum_judgement_write(&j, &b);
-		for (size_t off = 0; !b.oom && off < b.len;) {
-			ssize_t n = write(p[1], b.data + off, b.len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
+		if (!b.oom)
+			lab_write_all(p[1], b.data, b.len);
 		_exit(0);
 	}
 	close(p[1]);

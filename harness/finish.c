@@ -110,6 +110,19 @@ static bool tether_has_faults(const char *tether)
 	return answer;
 }
 
+void lab_wait_marked(struct lab *lab, const struct marked *m, size_t n, int64_t deadline)
+{
+	int *fds = xcalloc(n ? n : 1, sizeof *fds);
+	size_t nfds = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((fds[nfds] = pidfd_open(m[i].pid, 0)) >= 0)
+			nfds++;
+	lab_wait_event(lab, deadline, fds, nfds);
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(fds);
+}
+
 char *lab_requirements_unmet(const struct scenario *scn, const struct lab_options *opt)
 {
 #ifdef TETHER_SANITIZERS
@@ -186,15 +199,7 @@ static void end_orphans(struct lab *lab)
 		n = orphans_scan(lab->run_id, &m);
 		if (n == 0 || lab_now() >= grace_end || lab->interrupted)
 			break;
-		int *fds = xcalloc(n, sizeof *fds);
-		size_t nfds = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((fds[nfds] = pidfd_open(m[i].pid, 0)) >= 0)
-				nfds++;
-		lab_wait_event(lab, grace_end, fds, nfds);
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		free(fds);
+		lab_wait_marked(lab, m, n, grace_end);
 		free(m);
 		lab_pump(lab);
 	}

@@ -57,6 +57,11 @@ char *lab_read_file(const char *path, size_t max, size_t *ret_len, int *ret_err)
 int lab_write_file(const char *path, const char *text, size_t len);
 /* Removes a directory tree (no symlink is followed). */
 void lab_rm_rf(const char *path);
+/* Binds a non-blocking datagram socket to the abstract address name
+ * ("@..."): the lab's end of a NOTIFY_SOCKET. The fd, or -errno. */
+int lab_notify_bind(const char *name);
+/* Writes all of buf to fd (EINTR retried); false on an error or a short end. */
+bool lab_write_all(int fd, const void *buf, size_t len);
 /* One datagram from a notify socket (non-blocking) into buf, NUL-terminated;
  * descriptors passed with it (systemd-notify's BARRIER=1) are closed at once.
  * Returns its length, or -1 when none is waiting. */

@@ -241,6 +241,9 @@ struct marked {
 };
 /* Every live (non-zombie) process but ourselves carrying LAB_ENV_RUN=run_id. */
 size_t orphans_scan(const char *run_id, struct marked **ret);
+/* Waits until one of m's processes exits, the deadline passes or another
+ * event of the lab comes (pidfd + poll). */
+void lab_wait_marked(struct lab *lab, const struct marked *m, size_t n, int64_t deadline);
 /* SIGKILLs each listed process through a pidfd, after checking (with the
  * pidfd held) that it still carries the marker; returns the pidfds of those
  * signalled (for waiting), in *ret_fds. */

@@ -102,21 +102,10 @@ static void strv_free(char **v)
 /* The lab's end of a process's NOTIFY_SOCKET: "@tether-lab/RUN/SEQ". */
 static int notify_open(struct lab *lab, unsigned seq, char *ret_name, size_t len)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n = snprintf(ret_name, len, "@tether-lab/%s/%u", lab->run_id, seq);
-	if (n < 0 || (size_t)n >= sizeof sa.sun_path || (size_t)n >= len)
+	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, ret_name, (size_t)n);
-	sa.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return lab_notify_bind(ret_name);
 }
 
 /* In the child, between fork and exec: only plain system calls. */

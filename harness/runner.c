@@ -103,14 +103,8 @@ static void start_job(const struct runner_config *rc, struct entry *e, size_t id
 		struct tether_buf b;
 		tether_buf_init(&b);
 		serialize(&r, &b);
-		for (size_t off = 0; !b.oom && off < b.len;) {
-			ssize_t n = write(p[1], b.data + off, b.len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
+		if (!b.oom)
+			lab_write_all(p[1], b.data, b.len);
 		/* _exit: the parent's stdio buffers are not ours to flush */
 		_exit(0);
 	}

@@ -93,21 +93,10 @@ static bool overridden(const char *entry, char **extra)
 
 static int notify_open(struct stress *st, unsigned seq, char *ret_name, size_t len)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n = snprintf(ret_name, len, "@tether-stress/%s/%u", st->run_id, seq);
-	if (n < 0 || (size_t)n >= sizeof sa.sun_path || (size_t)n >= len)
+	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, ret_name, (size_t)n);
-	sa.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return lab_notify_bind(ret_name);
 }
 
 /* In the child, between fork and exec: plain system calls only. */
