@@ -74,6 +74,21 @@ static void finish_tree(struct tether_tree *tree, const struct tether_clock *clo
 	}
 }
 
+/* Does a SIGKILLed run's lock or temp file (or, with record, its record)
+ * remain? */
+static bool has_leftovers(const char *pidfile, bool record)
+{
+	char path[4200];
+	struct stat st;
+	if (record && sys_lstat(pidfile, &st) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s.lock", pidfile);
+	if (sys_lstat(path, &st) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s.tmp", pidfile);
+	return sys_lstat(path, &st) == 0;
+}
+
 static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec, int64_t timeout_ns,
 			 bool kill_now, const struct tether_clock *clock, struct tether_stop_result *res)
 {
@@ -107,22 +122,12 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 	tether_tree_free(&tree);
 	tether_pidref_done(&sup);
 	/* A supervisor that died by SIGKILL left its record: remove it under the
-	 * lock. 0 means a new supervisor already holds it, which is its own. */
-	if (tether_pidfile_remove_stale(pidfile) < 0)
+	 * lock. 0 means a new supervisor already holds it, which is its own.
+	 * One that exited cleanly removed all three files itself, and taking the
+	 * lock would only create the lock file to unlink it again. */
+	if (has_leftovers(pidfile, true) && tether_pidfile_remove_stale(pidfile) < 0)
 		res->left_foreign = true;
 	return 0;
-}
-
-/* Does a SIGKILLed run's lock or temp file remain next to an absent record? */
-static bool has_leftovers(const char *pidfile)
-{
-	char path[4200];
-	struct stat st;
-	snprintf(path, sizeof path, "%s.lock", pidfile);
-	if (sys_lstat(path, &st) == 0)
-		return true;
-	snprintf(path, sizeof path, "%s.tmp", pidfile);
-	return sys_lstat(path, &st) == 0;
 }
 
 int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const struct tether_clock *clock,
@@ -148,7 +153,7 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 		case TETHER_PIDFILE_STOPPED:
 			res.outcome = TETHER_STOP_NOT_RUNNING;
 			/* a leftover lock or temp file from a SIGKILLed run */
-			if (has_leftovers(pidfile) && tether_pidfile_remove_stale(pidfile) == 0)
+			if (has_leftovers(pidfile, false) && tether_pidfile_remove_stale(pidfile) == 0)
 				again = true;
 			break;
 		case TETHER_PIDFILE_STALE:
