@@ -698,7 +698,10 @@ static void reap(struct tether_supervisor *sv)
 		if (!s)
 			continue; /* an adopted orphan: reaped, nothing more */
 		s->guardian_alive = false;
-		reaped_guardian = true;
+		/* A namespace's processes never come to us: they die with its
+		 * init, the guardian, before it can be reaped. */
+		if (!s->g.pidns)
+			reaped_guardian = true;
 		if (s->g.chan >= 0) {
 			/* It died before we read its end of file: read the rest
 			 * of what it said, then the loss. */
@@ -729,7 +732,8 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 				tether_report_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
 				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
 			}
-			sweep_adopted(sv);
+			if (!s->g.pidns)
+				sweep_adopted(sv);
 			return;
 		}
 		switch (ev.type) {
