@@ -271,6 +271,28 @@ START_TEST(iso8601_on_fixed_values)
 }
 END_TEST
 
+/* The date is computed by hand (clock.c says why): it must agree with the
+ * C library's gmtime_r on every day from 1900 to 2262 (where nanoseconds
+ * since 1970 stop fitting 64 bits), at a second of the day that moves
+ * through all of them. */
+START_TEST(iso8601_agrees_with_gmtime_every_day)
+{
+	int64_t first = INT64_C(-2208988800) / 86400, last = INT64_MAX / SEC / 86400 - 1;
+	uint64_t sec_of_day = 12345;
+	for (int64_t day = first; day <= last; day++) {
+		sec_of_day = (sec_of_day * 7919 + 17) % 86400;
+		time_t t = (time_t)(day * 86400 + (int64_t)sec_of_day);
+		struct tm tm;
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		char want[40], got[40];
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		tether_format_iso8601((int64_t)t * SEC, false, got, sizeof got);
+		ck_assert_msg(strcmp(got, want) == 0, "day %lld: got %s, gmtime_r says %s", (long long)day, got, want);
+	}
+}
+END_TEST
+
 START_TEST(iso8601_respects_the_buffer)
 {
 	char buf[16];
@@ -318,6 +340,7 @@ int main(void)
 	tcase_add_test(tc, poll_timeout_is_capped);
 	tcase_add_test(tc, sim_poll_timeout_never_waits_for_a_future_deadline);
 	tcase_add_test(tc, iso8601_on_fixed_values);
+	tcase_add_test(tc, iso8601_agrees_with_gmtime_every_day);
 	tcase_add_test(tc, iso8601_respects_the_buffer);
 	tcase_add_test(tc, sim_wall_time_formats_as_virtual_time);
 	suite_add_tcase(s, tc);
