@@ -56,7 +56,8 @@ static const char stress_usage[] =
 	"  --worker PATH     the fixture worker (default: the one built next to this harness)\n"
 	"  --report DIR      where stress.json goes (default: the build tree's reports/\n"
 	"                    when run from a build, else ./reports)\n"
-	"  --floor N         fork+exec+wait samples for the floor (default 500)\n"
+	"  --floor N         fork+exec+wait samples for the floor, at least (default\n"
+	"                    500): one right before each cycle, the rest up front\n"
 	"  --max-ratio X     fail when cycle p50 / floor p50 exceeds X (default: only\n"
 	"                    reported, against the target 3)\n"
 	"  --keep            keep the work directory (kept anyway after a failure)\n"
@@ -247,11 +248,12 @@ static void run_all(struct stress *st, unsigned floor_n)
 {
 	set_phase(st, "floor");
 	stress_progress(st, 0, floor_n, true);
-	stress_measure_floor(st, floor_n, 50);
+	stress_floor_begin(st, floor_n, 50);
 	set_phase(st, "cycle");
 	for (unsigned i = 0; i < st->cycles && !st->interrupted; i++) {
 		struct stress_plan pl;
 		stress_plan_draw(st->seed, i, st->instances, &st->mix, &pl);
+		stress_floor_sample(st);
 		stress_cycle(st, i, &pl);
 		st->cycles_run++;
 		stress_progress(st, i + 1, st->cycles, false);

@@ -191,6 +191,7 @@ struct stress {
 	struct race_result race_start, race_stop, race_start_stop;
 	int64_t *floor;
 	size_t nfloor;
+	bool floor_failed;
 	unsigned nfail;             /* every failure */
 	char **fails;               /* the first ones, for the report */
 	size_t nfails_kept;
@@ -209,7 +210,10 @@ void stress_race_start(struct stress *st);
 void stress_race_stop(struct stress *st);
 void stress_race_start_stop(struct stress *st);
 /* stress_report.c */
-void stress_measure_floor(struct stress *st, unsigned n, unsigned warm);
+/* The floor: warm runs, then the samples beyond one per cycle that make
+ * at least n; stress_floor_sample takes one more, right before a cycle. */
+void stress_floor_begin(struct stress *st, unsigned n, unsigned warm);
+void stress_floor_sample(struct stress *st);
 /* Prints the summary and writes stress.json: 0, or -errno (report not written). */
 int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed);
 

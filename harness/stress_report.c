@@ -6,7 +6,12 @@
  * timed from before the fork to after the wait, warm-up runs first;
  * percentiles are nearest-rank. Comparing a cycle with a floor of the same run
  * cancels most of the machine's moment-to-moment speed (a shared 2-vCPU VM:
- * ±30 % between runs on sub-millisecond numbers).
+ * ±30 % between runs on sub-millisecond numbers) — as long as both are
+ * sampled at the same moments: one floor sample is taken right before each
+ * cycle (after one unrecorded run, see stress_floor_sample), the rest of
+ * --floor N up front. A floor measured in a phase of its own, before the
+ * cycles, put the ratio anywhere between 2.9 and 3.6 for the same tether on
+ * this machine, as the machine's speed drifted between the two phases.
  *
  * Steady state: each cycle's supervisor is sampled (fd count, VmRSS) right
  * before it is stopped; after a warm-up of the first tenth of the samples, the
@@ -76,26 +81,57 @@ static struct stats stats_range(const int64_t *v, size_t from, size_t n)
 	return s;
 }
 
-void stress_measure_floor(struct stress *st, unsigned n, unsigned warm)
+/* One fork+execve+waitpid of the worker in --exit 0 mode: its time in ns,
+ * or -1 (a failure, reported). */
+static int64_t floor_once(struct stress *st)
 {
 	extern char **environ;
 	char *argv[] = {st->worker, "--exit", "0", NULL};
-	st->floor = xcalloc(n, sizeof *st->floor);
-	for (int i = -(int)warm; i < (int)n; i++) {
-		int64_t t0 = lab_now();
-		pid_t p = fork();
-		if (p == 0) {
-			execve(argv[0], argv, environ);
-			_exit(127);
-		}
-		int status;
-		if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			stress_fail(st, "floor: run %d of %s --exit 0 failed", i, st->worker);
+	int64_t t0 = lab_now();
+	pid_t p = fork();
+	if (p == 0) {
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	int status;
+	if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		stress_fail(st, "floor: a run of %s --exit 0 failed", st->worker);
+		return -1;
+	}
+	return lab_now() - t0;
+}
+
+void stress_floor_begin(struct stress *st, unsigned n, unsigned warm)
+{
+	size_t cap = (size_t)n + st->cycles;
+	st->floor = xcalloc(cap ? cap : 1, sizeof *st->floor);
+	for (unsigned i = 0; i < warm; i++)
+		if (floor_once(st) < 0) {
+			st->floor_failed = true;
 			return;
 		}
-		if (i >= 0)
-			st->floor[st->nfloor++] = lab_now() - t0;
+	unsigned upfront = n > st->cycles ? n - st->cycles : 0;
+	for (unsigned i = 0; i < upfront; i++)
+		stress_floor_sample(st);
+}
+
+void stress_floor_sample(struct stress *st)
+{
+	if (!st->floor || st->floor_failed)
+		return;
+	/* Not the first run after a cycle: that one pays for what the cycle
+	 * left to the kernel (freeing its processes' memory, its namespace),
+	 * which made the floor 10-15 % slower and flattered the ratio. The
+	 * second runs as the cycle does, right after a floor run. */
+	if (floor_once(st) < 0) {
+		st->floor_failed = true;
+		return;
 	}
+	int64_t t = floor_once(st);
+	if (t < 0)
+		st->floor_failed = true;
+	else
+		st->floor[st->nfloor++] = t;
 }
 
 struct steady {
