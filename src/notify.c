@@ -393,7 +393,7 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg 
 	return tether_notify_parse(buf, (size_t)n, ret) == 0 ? 1 : 2;
 }
 
-int tether_notify_send(const char *socket_name, const char *text)
+int tether_notify_send(int *keep, const char *socket_name, const char *text)
 {
 	struct sockaddr_un sa;
 	socklen_t salen;
@@ -402,9 +402,11 @@ int tether_notify_send(const char *socket_name, const char *text)
 	int r = notify_addr(socket_name, &sa, &salen);
 	if (r < 0)
 		return r;
-	int fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = keep && *keep >= 0 ? *keep : sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
+	if (keep)
+		*keep = fd;
 	struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
 	struct msghdr mh = {
 		.msg_name = &sa,
@@ -417,7 +419,8 @@ int tether_notify_send(const char *socket_name, const char *text)
 	 * supervisor; a full queue at our own supervisor (-EAGAIN) must not stall
 	 * our loop — the next status or watchdog message follows anyway. */
 	ssize_t n = sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	sys_close(fd);
+	if (!keep)
+		sys_close(fd);
 	if (n < 0)
 		return (int)n;
 	return (size_t)n == iov.iov_len ? 0 : -EIO;

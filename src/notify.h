@@ -64,8 +64,10 @@ void tether_notify_close(struct tether_notify_socket *s);
 int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg *ret, pid_t *ret_pid,
 		       unsigned *ret_fds_closed);
 
-/* Sends text to the socket named like NOTIFY_SOCKET ("@abstract" or a path).
+/* Sends text to the socket named like NOTIFY_SOCKET ("@abstract" or a path)
+ * from the datagram socket *fd, which is opened (close-on-exec) when *fd < 0
+ * and kept for the next message; fd NULL: a socket for this message alone.
  * Returns 0 or -errno. */
-int tether_notify_send(const char *socket_name, const char *text);
+int tether_notify_send(int *fd, const char *socket_name, const char *text);
 
 #endif

@@ -117,7 +117,7 @@ static void exit_fields(struct tether_buf *b, int status)
 		tether_buf_printf(b, ",\"signal\":%d", WTERMSIG(status));
 }
 
-static void upward_status(struct tether_supervisor *sv);
+static void upward_status(struct tether_supervisor *sv, bool ready_now);
 
 void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value)
@@ -179,7 +179,7 @@ void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in
 			describe_status(in->last_status, what_s, sizeof what_s);
 		snprintf(msg, sizeof msg, "instance %u %s; restarting in %s", in->id, what_s, delay);
 		tether_report_message(sv, TETHER_MSG_NOTICE, msg);
-		upward_status(sv); /* our own supervisor sees restarts too */
+		upward_status(sv, false); /* our own supervisor sees restarts too */
 		break;
 	}
 	case TETHER_N_WATCHDOG: {
@@ -326,10 +326,12 @@ void tether_report_stop(struct tether_supervisor *sv)
 	if (sv->end_outcome != TETHER_OUTCOME_STOPPED)
 		tether_report_message(sv, TETHER_MSG_ERROR, sv->end_message);
 	if (sv->up_socket)
-		tether_notify_send(sv->up_socket, "STOPPING=1");
+		tether_notify_send(&sv->up_fd, sv->up_socket, "STOPPING=1");
 }
 
-static void upward_status(struct tether_supervisor *sv)
+/* STATUS= for our own supervisor, after READY=1 in the same datagram when
+ * ready (one message where systemd takes several lines). */
+static void upward_status(struct tether_supervisor *sv, bool ready_now)
 {
 	if (!sv->up_socket)
 		return;
@@ -337,23 +339,20 @@ static void upward_status(struct tether_supervisor *sv)
 	for (unsigned i = 0; i < sv->nslots; i++)
 		ready += sv->slots[i].in.state == TETHER_I_READY;
 	char text[160];
-	snprintf(text, sizeof text, "STATUS=%u/%u instances ready, %u restarts", ready, sv->nslots,
-		 sv->restarts_total);
-	tether_notify_send(sv->up_socket, text);
+	snprintf(text, sizeof text, "%sSTATUS=%u/%u instances ready, %u restarts", ready_now ? "READY=1\n" : "",
+		 ready, sv->nslots, sv->restarts_total);
+	tether_notify_send(&sv->up_fd, sv->up_socket, text);
 }
 
 void tether_report_check_ready(struct tether_supervisor *sv)
 {
-	upward_status(sv);
-	if (sv->all_ready_reported || sv->stopping)
-		return;
-	for (unsigned i = 0; i < sv->nslots; i++)
+	bool ready_now = !sv->all_ready_reported && !sv->stopping;
+	for (unsigned i = 0; ready_now && i < sv->nslots; i++)
 		if (sv->slots[i].in.state != TETHER_I_READY)
-			return;
-	sv->all_ready_reported = true;
-	if (sv->up_socket)
-		tether_notify_send(sv->up_socket, "READY=1");
-	if (sv->hooks.ready)
+			ready_now = false;
+	sv->all_ready_reported |= ready_now;
+	upward_status(sv, ready_now);
+	if (ready_now && sv->hooks.ready)
 		sv->hooks.ready(sv->hooks.userdata);
 }
 

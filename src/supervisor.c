@@ -268,7 +268,7 @@ int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *
 	sv->clock = clock;
 	if (hooks)
 		sv->hooks = *hooks;
-	sv->sfd = sv->ctl_fd = sv->ino_fd = -1;
+	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = -1;
 	sv->heartbeat_at = sv->up_watchdog_at = TETHER_NEVER;
 	sv->ops = (struct tether_instance_ops){
 		.ctx = sv,
@@ -357,6 +357,8 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		sys_close(sv->ino_fd);
 	tether_journal_close(sv->journal);
 	tether_pidfile_abandon(sv->pidfile);
+	if (sv->up_fd >= 0)
+		sys_close(sv->up_fd);
 	free(sv->up_socket);
 	free(sv->pfds);
 	free(sv);
@@ -1027,7 +1029,7 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
 	}
 	if (sv->up_watchdog_at <= now) {
-		tether_notify_send(sv->up_socket, "WATCHDOG=1");
+		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
 		sv->up_watchdog_at = now + sv->up_watchdog_interval;
 	}
 	after_events(sv);

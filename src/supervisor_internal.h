@@ -95,6 +95,7 @@ struct tether_supervisor {
 	} settles[4];
 
 	char *up_socket;              /* our own supervisor's NOTIFY_SOCKET */
+	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
 };

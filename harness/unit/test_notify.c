@@ -445,7 +445,7 @@ START_TEST(open_names_and_flags)
 	ck_assert_int_eq(type, SOCK_DGRAM);
 
 	/* the name is really bound: a client reaches it */
-	ck_assert_int_eq(tether_notify_send(a.env, "READY=1"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, a.env, "READY=1"), 0);
 
 	struct tether_notify_socket bad;
 	ck_assert_int_eq(tether_notify_open(0, 0, &bad), -EINVAL);
@@ -460,6 +460,36 @@ START_TEST(open_names_and_flags)
 }
 END_TEST
 
+/* The upward sender keeps one socket: opened close-on-exec at the first
+ * message, the same one for the next. */
+START_TEST(send_keeps_its_socket)
+{
+	struct tether_notify_socket s;
+	struct tether_notify_msg m;
+	pid_t pid = 0;
+	unsigned fds = 0;
+	open_socket(&s);
+	int keep = -1;
+	ck_assert_int_eq(tether_notify_send(&keep, s.env, "READY=1\nSTATUS=both"), 0);
+	ck_assert_int_ge(keep, 0);
+	ck_assert(fcntl(keep, F_GETFD) & FD_CLOEXEC);
+	int first = keep;
+	ck_assert_int_eq(tether_notify_send(&keep, s.env, "STOPPING=1"), 0);
+	ck_assert_int_eq(keep, first);
+	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
+	ck_assert(m.ready && m.has_status);
+	ck_assert_str_eq(m.status, "both");
+	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
+	ck_assert(m.stopping && !m.ready);
+	/* a bad name is refused before any socket is made */
+	int none = -1;
+	ck_assert_int_eq(tether_notify_send(&none, "relative", "READY=1"), -EINVAL);
+	ck_assert_int_eq(none, -1);
+	ck_assert_int_eq(close(keep), 0);
+	tether_notify_close(&s);
+}
+END_TEST
+
 START_TEST(round_trip_with_send)
 {
 	struct tether_notify_socket s;
@@ -469,8 +499,8 @@ START_TEST(round_trip_with_send)
 	open_socket(&s);
 	ck_assert_int_eq(tether_notify_recv(&s, &m, &pid, &fds), 0); /* nothing pending */
 	ck_assert_uint_eq(fds, 0);
-	ck_assert_int_eq(tether_notify_send(s.env, "READY=1"), 0);
-	ck_assert_int_eq(tether_notify_send(s.env, "STATUS=x"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "STATUS=x"), 0);
 
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
 	ck_assert_int_eq(pid, getpid());
@@ -483,17 +513,17 @@ START_TEST(round_trip_with_send)
 	ck_assert_int_eq(tether_notify_recv(&s, &m, &pid, &fds), 0);
 
 	/* an empty datagram is read, rejected and counted */
-	ck_assert_int_eq(tether_notify_send(s.env, ""), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, ""), 0);
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 2);
 	ck_assert_uint_eq(m.malformed, 1);
 	/* unknown only: rejected, counted */
-	ck_assert_int_eq(tether_notify_send(s.env, "RELOADING=1\n"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "RELOADING=1\n"), 0);
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 2);
 	ck_assert_uint_eq(m.unknown, 1);
 	ck_assert_int_eq(pid, getpid());
 
 	/* NULL out-pointers are allowed */
-	ck_assert_int_eq(tether_notify_send(s.env, "WATCHDOG=1"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "WATCHDOG=1"), 0);
 	struct pollfd p = {.fd = s.fd, .events = POLLIN};
 	ck_assert_int_eq(poll(&p, 1, 2000), 1);
 	ck_assert_int_eq(tether_notify_recv(&s, &m, NULL, NULL), 1);
@@ -507,21 +537,21 @@ END_TEST
 
 START_TEST(send_names)
 {
-	ck_assert_int_eq(tether_notify_send(NULL, "READY=1"), -EINVAL);
-	ck_assert_int_eq(tether_notify_send("", "READY=1"), -EINVAL);
-	ck_assert_int_eq(tether_notify_send("relative/path", "READY=1"), -EINVAL);
-	ck_assert_int_eq(tether_notify_send("@", "READY=1"), -EINVAL);
-	ck_assert_int_eq(tether_notify_send("@x", NULL), -EINVAL);
+	ck_assert_int_eq(tether_notify_send(NULL, NULL, "READY=1"), -EINVAL);
+	ck_assert_int_eq(tether_notify_send(NULL, "", "READY=1"), -EINVAL);
+	ck_assert_int_eq(tether_notify_send(NULL, "relative/path", "READY=1"), -EINVAL);
+	ck_assert_int_eq(tether_notify_send(NULL, "@", "READY=1"), -EINVAL);
+	ck_assert_int_eq(tether_notify_send(NULL, "@x", NULL), -EINVAL);
 	char longname[200];
 	memset(longname, 'x', sizeof longname - 1);
 	longname[0] = '/';
 	longname[sizeof longname - 1] = '\0';
-	ck_assert_int_eq(tether_notify_send(longname, "READY=1"), -ENAMETOOLONG);
+	ck_assert_int_eq(tether_notify_send(NULL, longname, "READY=1"), -ENAMETOOLONG);
 	longname[0] = '@';
-	ck_assert_int_eq(tether_notify_send(longname, "READY=1"), -ENAMETOOLONG);
+	ck_assert_int_eq(tether_notify_send(NULL, longname, "READY=1"), -ENAMETOOLONG);
 	/* nobody listening: an error, not a SIGPIPE, not a hang */
-	ck_assert_int_eq(tether_notify_send("@tether-test/nobody/here", "READY=1"), -ECONNREFUSED);
-	ck_assert_int_eq(tether_notify_send(tu_path("nobody.sock"), "READY=1"), -ENOENT);
+	ck_assert_int_eq(tether_notify_send(NULL, "@tether-test/nobody/here", "READY=1"), -ECONNREFUSED);
+	ck_assert_int_eq(tether_notify_send(NULL, tu_path("nobody.sock"), "READY=1"), -ENOENT);
 
 	/* a filesystem path, as systemd hands out (/run/systemd/notify) */
 	const char *path = tu_path("notify.sock");
@@ -532,7 +562,7 @@ START_TEST(send_names)
 	ck_assert_int_ge(s.fd, 0);
 	ck_assert_int_eq(setsockopt(s.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one), 0);
 	ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&sa, salen), 0);
-	ck_assert_int_eq(tether_notify_send(path, "READY=1\nSTATUS=via path"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, path, "READY=1\nSTATUS=via path"), 0);
 	struct tether_notify_msg m;
 	pid_t pid;
 	unsigned fds;
@@ -938,7 +968,7 @@ static int send_as_nobody(void *arg)
 	const char *name = arg;
 	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 		return 2;
-	if (tether_notify_send(name, "READY=1\nSTATUS=from nobody") < 0)
+	if (tether_notify_send(NULL, name, "READY=1\nSTATUS=from nobody") < 0)
 		return 3;
 	/* a rejected sender must not pin a descriptor in us either */
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -975,7 +1005,7 @@ START_TEST(foreign_uid_rejected)
 	ck_assert_uint_eq(fds, 1);
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
 	/* our own uid (root here) still gets through */
-	ck_assert_int_eq(tether_notify_send(s.env, "READY=1"), 0);
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
 	ck_assert(m.ready);
 	tether_notify_close(&s);
@@ -1001,6 +1031,7 @@ int main(void)
 	TCase *ts = tcase_create("socket");
 	tcase_add_checked_fixture(ts, tu_setup, tu_teardown);
 	tcase_add_test(ts, open_names_and_flags);
+	tcase_add_test(ts, send_keeps_its_socket);
 	tcase_add_test(ts, round_trip_with_send);
 	tcase_add_test(ts, send_names);
 	tcase_add_test(ts, systemd_notify_ready_status);
