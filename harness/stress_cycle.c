@@ -41,8 +41,9 @@
 #define READY_TIMEOUT (10 * NS_PER_SEC)
 #define GONE_TIMEOUT (20 * NS_PER_SEC) /* above `tether stop`'s own 10 s */
 #define ORPHAN_GRACE (2 * NS_PER_SEC)  /* G2's bound */
-/* Cycles that check the running state with tether_pidfile_probe (/proc/locks)
- * rather than /proc/PID/fdinfo: see stress_check_running for the cost. */
+/* Cycles that check the running state with the library's own
+ * tether_pidfile_probe rather than the harness's independent reading of the
+ * record and /proc/PID/fdinfo (stress_check_running). */
 #define PROBE_EVERY 100
 
 struct cycle {

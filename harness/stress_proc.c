@@ -373,7 +373,8 @@ static bool carries_marker(struct stress *st, pid_t pid)
 
 /* Does pid hold an exclusive flock on (dev, ino)? Read from its
  * /proc/PID/fdinfo "lock:" lines, which the kernel prints under the file's
- * own lock, unlike /proc/locks (see stress_check_running). */
+ * own lock, unlike /proc/locks (which takes file_rwsem for writing and waits
+ * for an RCU grace period, ~10 ms here). */
 static bool holds_flock(pid_t pid, dev_t dev, ino_t ino)
 {
 	char dir[64];
@@ -439,7 +440,8 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 		p->lock_ino = ls.st_ino;
 	}
 	if (probe) {
-		/* the library's own verdict: lock holder from /proc/locks, record, identity */
+		/* the library's own verdict: record, its pid's fdinfo for the lock
+		 * (/proc/locks only when no record names one), identity */
 		struct tether_pidfile_probe pr;
 		int r = tether_pidfile_probe(pidfile, &pr);
 		if (r < 0) {
@@ -454,9 +456,9 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 					      what, (int)pr.lock_pid, (int)pr.rec.pid, (int)p->pid);
 		tether_pidfile_probe_clear(&pr);
 	} else {
-		/* the same facts, asked without /proc/locks: an exclusive flock
-		 * held by our tether on the inode PATH.lock names (so nobody else
-		 * holds it), and a complete record that describes it */
+		/* the same facts, asked independently of the library: an
+		 * exclusive flock held by our tether on the inode PATH.lock names
+		 * (so nobody else holds it), and a complete record that describes it */
 		if (p->lock_fd < 0 || !holds_flock(p->pid, p->lock_dev, p->lock_ino))
 			rc = -1, stress_fail(st, "%s: tether (pid %d) does not hold the lock of %s", what, (int)p->pid,
 					      lock);
