@@ -65,9 +65,9 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg 
 		       unsigned *ret_fds_closed);
 
 /* Sends text to the socket named like NOTIFY_SOCKET ("@abstract" or a path)
- * from the datagram socket *fd, which is opened (close-on-exec) when *fd < 0
- * and kept for the next message; fd NULL: a socket for this message alone.
- * Returns 0 or -errno. */
-int tether_notify_send(int *fd, const char *socket_name, const char *text);
+ * from the datagram socket *keep, which is opened (close-on-exec) when
+ * *keep < 0 and kept for the next message; keep NULL: a socket for this
+ * message alone. Returns 0 or -errno. */
+int tether_notify_send(int *keep, const char *socket_name, const char *text);
 
 #endif
