@@ -176,6 +176,7 @@ struct stress {
 	unsigned next_seq;
 	/* results */
 	int64_t started_mono, started_wall;
+	double load_before;         /* 1-min load average at the start, -1 unknown */
 	unsigned cycles_run;
 	int64_t *up, *down, *cyc;   /* clean (fault-free, passed) cycles, in order */
 	bool *by_cmd;               /* ... stopped by `tether stop` (else SIGTERM) */
@@ -214,6 +215,8 @@ void stress_race_start_stop(struct stress *st);
  * at least n; stress_floor_sample takes one more, right before a cycle. */
 void stress_floor_begin(struct stress *st, unsigned n, unsigned warm);
 void stress_floor_sample(struct stress *st);
+/* The 1-minute load average (/proc/loadavg), or -1. */
+double stress_loadavg(void);
 /* Prints the summary and writes stress.json: 0, or -errno (report not written). */
 int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed);
 

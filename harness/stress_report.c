@@ -40,6 +40,8 @@
 #define RSS_SLACK_KB 128
 #define RSS_SLACK_PCT 10
 #define RATIO_TARGET 3.0
+/* A 1-minute load average above this at the start: the machine was busy. */
+#define LOAD_BUSY 1.0
 
 static int cmp64(const void *a, const void *b)
 {
@@ -132,6 +134,17 @@ void stress_floor_sample(struct stress *st)
 		st->floor_failed = true;
 	else
 		st->floor[st->nfloor++] = t;
+}
+
+double stress_loadavg(void)
+{
+	size_t len = 0;
+	char *s = lab_read_file("/proc/loadavg", 256, &len, &(int){0});
+	double v = -1;
+	if (!s || sscanf(s, "%lf", &v) != 1)
+		v = -1;
+	free(s);
+	return v;
 }
 
 struct steady {
@@ -269,6 +282,14 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	double r_sig = flo.p50 > 0 ? cyc_sig.p50 / flo.p50 : 0, r_cmd = flo.p50 > 0 ? cyc_cmd.p50 / flo.p50 : 0;
 	if (cyc_sig.n && cyc_cmd.n)
 		printf("  ratio by stop method: SIGTERM %.2f, tether stop %.2f\n", r_sig, r_cmd);
+	/* The interleaved floor absorbs a machine that is slower all over, not
+	 * one whose other work delays the cycle's several wake-ups more than the
+	 * floor's one: say when the ratio was measured on a busy machine. */
+	double load_after = stress_loadavg();
+	if (st->load_before >= 0)
+		printf("  load average (1 min): %.2f before, %.2f after%s\n", st->load_before, load_after,
+		       st->load_before > LOAD_BUSY ? ": other work ran, latencies may be inflated; re-run on a quiet machine"
+						   : "");
 	if (fds.judged) {
 		printf("  fds before stop: first decile max %.0f, last decile max %.0f: %s\n", fds.first.max,
 		       fds.last.max, verdict(&fds));
@@ -336,6 +357,7 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	tether_buf_puts(&b, "},\"floor_ms\":{\"method\":\"fork+execve+waitpid of worker --exit 0\",");
 	json_stats(&b, "stats", &flo, 1e6);
 	tether_buf_printf(&b, "},\"ratio_sigterm\":%.3f,\"ratio_command\":%.3f", r_sig, r_cmd);
+	tether_buf_printf(&b, ",\"loadavg_before\":%.2f,\"loadavg_after\":%.2f", st->load_before, load_after);
 	tether_buf_printf(&b, ",\"ratio_cycle_p50_to_floor_p50\":%.3f,\"ratio_target\":%.2f,\"ratio_met\":%s,"
 			      "\"ratio_enforced\":%s,\"steady_state\":{\"samples\":%zu,",
 			  ratio, st->max_ratio > 0 ? st->max_ratio : RATIO_TARGET, ratio_ok ? "true" : "false",
