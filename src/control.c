@@ -32,46 +32,6 @@ static int passcred(int fd)
 	return sys_setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
 }
 
-/* Receives one datagram with its sender's credentials. A datagram longer
- * than len is -EBADMSG, unless ret_truncated is given: then it is cut to len
- * and *ret_truncated says so. */
-static ssize_t recv_with_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
-			       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen, bool *ret_truncated)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr mh = {
-		.msg_name = ret_addr,
-		.msg_namelen = ret_addr ? sizeof *ret_addr : 0,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof ctl.buf,
-	};
-	ssize_t n = sys_recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return n;
-	if (ret_addrlen)
-		*ret_addrlen = mh.msg_namelen;
-	bool have = false;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-			memcpy(ret_cred, CMSG_DATA(c), sizeof *ret_cred);
-			have = true;
-		}
-	if (!have)
-		return -EBADMSG;
-	if (ret_truncated)
-		*ret_truncated = mh.msg_flags & MSG_TRUNC;
-	else if (mh.msg_flags & MSG_TRUNC)
-		return -EBADMSG;
-	return n;
-}
-
 int tether_control_listen(int lock_fd)
 {
 	struct stat st;
@@ -97,7 +57,7 @@ int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_pee
 {
 	struct ucred cred;
 	bool truncated = false;
-	ssize_t n = recv_with_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len,
+	ssize_t n = sys_recv_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len,
 				    &truncated);
 	if (n == -EWOULDBLOCK)
 		return -EAGAIN;
@@ -184,7 +144,7 @@ int tether_control_query(const char *pidfile, const char *request, int timeout_m
 		if (r < 0)
 			goto out;
 		struct ucred cred;
-		ssize_t got = recv_with_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL, NULL);
+		ssize_t got = sys_recv_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL, NULL);
 		if (got == -EWOULDBLOCK)
 			continue;
 		if (got < 0) {

@@ -49,7 +49,7 @@ enum tether_guardian_cmd {
 };
 
 enum tether_guardian_event_type {
-	TETHER_GUARDIAN_EXEC_OK = 1, /* value: the worker's pid (inner pid in a namespace) */
+	TETHER_GUARDIAN_EXEC_OK = 1, /* value: the worker's pid, as tether sees it (see _recv) */
 	TETHER_GUARDIAN_EXEC_FAILED, /* value: errno */
 	TETHER_GUARDIAN_SPAWN_FAILED,/* value: errno (fork failed) */
 	TETHER_GUARDIAN_EXITED,      /* value: wait status of the worker */
@@ -73,7 +73,10 @@ int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation 
 			  struct tether_guardian *ret);
 int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd);
 /* 1 and *ret when an event was pending, 0 when none, -EPIPE when the guardian
- * has gone (end of file), -errno. */
+ * has gone (end of file), -errno. EXEC_OK's value is the worker's pid in our
+ * PID namespace, also when the guardian runs in one of its own (there it
+ * sends its inner pid, which comes back translated); 0 when the worker is
+ * gone already — its EXITED follows. */
 int tether_guardian_recv(struct tether_guardian *g, struct tether_guardian_event *ret);
 /* Closes our end of the lifeline (the guardian then kills its tree and exits).
  * Does not reap. */

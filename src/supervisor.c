@@ -739,13 +739,7 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 			return;
 		}
 		switch (ev.type) {
-		case TETHER_GUARDIAN_EXEC_OK: {
-			pid_t pid = ev.value;
-			if (s->g.pidns && tether_proc_find_nspid_child(s->g.pid, ev.value, &pid) < 0)
-				pid = 0; /* already gone: its exit report follows */
-			dispatch(sv, s, TETHER_E_EXEC_OK, pid);
-			break;
-		}
+		case TETHER_GUARDIAN_EXEC_OK: dispatch(sv, s, TETHER_E_EXEC_OK, ev.value); break;
 		case TETHER_GUARDIAN_EXEC_FAILED: dispatch(sv, s, TETHER_E_EXEC_FAILED, ev.value); break;
 		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
 		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;

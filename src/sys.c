@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #ifdef HAVE_SYS_PIDFD_H
@@ -289,6 +290,45 @@ ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	return SYSCALL_RETRY("recvmsg", recvmsg(fd, msg, flags));
+}
+
+ssize_t sys_recv_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
+		       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen, bool *ret_truncated)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {
+		.msg_name = ret_addr,
+		.msg_namelen = ret_addr ? sizeof *ret_addr : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof ctl.buf,
+	};
+	ssize_t n = sys_recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	if (ret_addrlen)
+		*ret_addrlen = mh.msg_namelen;
+	bool have = false;
+	/* none (end of file): nobody, whom no uid or pid check lets through */
+	*ret_cred = (struct ucred){.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			memcpy(ret_cred, CMSG_DATA(c), sizeof *ret_cred);
+			have = true;
+		}
+	if (!have && n > 0)
+		return -EBADMSG;
+	if (ret_truncated)
+		*ret_truncated = mh.msg_flags & MSG_TRUNC;
+	else if (mh.msg_flags & MSG_TRUNC)
+		return -EBADMSG;
+	return n;
 }
 
 int sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len)

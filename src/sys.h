@@ -22,6 +22,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -29,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #define SYS_EINTR_MAX 100
@@ -73,6 +75,13 @@ int sys_accept(int fd, int flags);
 int sys_connect(int fd, const struct sockaddr *addr, socklen_t len);
 ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags);
+/* Receives one message with its sender's credentials (SCM_CREDENTIALS: the
+ * socket has SO_PASSCRED); a message that came without them is -EBADMSG, end
+ * of file (0) needs none. A message longer than len is -EBADMSG too, unless
+ * ret_truncated is given: then it is cut to len and *ret_truncated says so.
+ * ret_addr/ret_addrlen may be NULL. Over sys_recvmsg (its fault point). */
+ssize_t sys_recv_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
+		       struct sockaddr_un *ret_addr, socklen_t *ret_addrlen, bool *ret_truncated);
 int sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 
