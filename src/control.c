@@ -58,7 +58,7 @@ int tether_control_recv(int fd, char *buf, size_t len, struct tether_control_pee
 	struct ucred cred;
 	bool truncated = false;
 	ssize_t n = sys_recv_creds(fd, buf, len - 1, MSG_DONTWAIT, &cred, &ret_peer->addr, &ret_peer->len,
-				    &truncated);
+				   &truncated);
 	if (n == -EWOULDBLOCK)
 		return -EAGAIN;
 	if (n < 0)
