@@ -365,7 +365,7 @@ int harness_cmd_stress(int argc, char **argv)
 	       st->cycles, st->instances, st->concurrency, st->races, st->mix.text, (unsigned long long)st->seed);
 	fflush(stdout);
 	st->started_mono = lab_now();
-	st->load_before = stress_loadavg();
+	stress_cpu_sample(&st->cpu_start);
 	struct tether_clock real;
 	tether_clock_init_real(&real);
 	st->started_wall = tether_clock_wall(&real);

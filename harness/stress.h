@@ -162,6 +162,12 @@ struct race_result {
 	size_t nlat;
 };
 
+struct stress_cpu {
+	bool ok;
+	int64_t busy_ns, steal_ns, all_ns; /* all CPUs, since boot */
+	int64_t ours_ns;                   /* user + system, self and reaped children */
+};
+
 struct stress {
 	/* configuration */
 	unsigned cycles, concurrency, instances, races;
@@ -176,7 +182,7 @@ struct stress {
 	unsigned next_seq;
 	/* results */
 	int64_t started_mono, started_wall;
-	double load_before;         /* 1-min load average at the start, -1 unknown */
+	struct stress_cpu cpu_start; /* the machine's CPU time and ours at the start */
 	unsigned cycles_run;
 	int64_t *up, *down, *cyc;   /* clean (fault-free, passed) cycles, in order */
 	bool *by_cmd;               /* ... stopped by `tether stop` (else SIGTERM) */
@@ -215,8 +221,9 @@ void stress_race_start_stop(struct stress *st);
  * at least n; stress_floor_sample takes one more, right before a cycle. */
 void stress_floor_begin(struct stress *st, unsigned n, unsigned warm);
 void stress_floor_sample(struct stress *st);
-/* The 1-minute load average (/proc/loadavg), or -1. */
-double stress_loadavg(void);
+/* The machine's CPU time (/proc/stat: busy, steal, all) and ours (this
+ * process and its reaped descendants), for what other work used meanwhile. */
+void stress_cpu_sample(struct stress_cpu *ret);
 /* Prints the summary and writes stress.json: 0, or -errno (report not written). */
 int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed);
 

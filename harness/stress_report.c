@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,8 +41,10 @@
 #define RSS_SLACK_KB 128
 #define RSS_SLACK_PCT 10
 #define RATIO_TARGET 3.0
-/* A 1-minute load average above this at the start: the machine was busy. */
-#define LOAD_BUSY 1.0
+/* Other work above this share of the machine's CPU time (or steal above
+ * STEAL_BUSY_PCT) during the run: the latencies may be inflated. */
+#define OTHER_BUSY_PCT 10.0
+#define STEAL_BUSY_PCT 5.0
 
 static int cmp64(const void *a, const void *b)
 {
@@ -136,15 +139,30 @@ void stress_floor_sample(struct stress *st)
 		st->floor[st->nfloor++] = t;
 }
 
-double stress_loadavg(void)
+void stress_cpu_sample(struct stress_cpu *ret)
 {
+	*ret = (struct stress_cpu){0};
 	size_t len = 0;
-	char *s = lab_read_file("/proc/loadavg", 256, &len, &(int){0});
-	double v = -1;
-	if (!s || sscanf(s, "%lf", &v) != 1)
-		v = -1;
+	char *s = lab_read_file("/proc/stat", 1 << 20, &len, &(int){0});
+	unsigned long long v[8] = {0};
+	long hz = sysconf(_SC_CLK_TCK);
+	if (s && hz > 0 &&
+	    sscanf(s, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+		   &v[7]) == 8) {
+		/* user nice system idle iowait irq softirq steal, in ticks */
+		int64_t tick = NS_PER_SEC / hz;
+		ret->busy_ns = (int64_t)(v[0] + v[1] + v[2] + v[5] + v[6]) * tick;
+		ret->steal_ns = (int64_t)v[7] * tick;
+		ret->all_ns = (int64_t)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) * tick;
+		ret->ok = true;
+	}
 	free(s);
-	return v;
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	const struct timeval *t[] = {&self.ru_utime, &self.ru_stime, &kids.ru_utime, &kids.ru_stime};
+	for (size_t i = 0; i < 4; i++)
+		ret->ours_ns += (int64_t)t[i]->tv_sec * NS_PER_SEC + (int64_t)t[i]->tv_usec * 1000;
 }
 
 struct steady {
@@ -283,13 +301,23 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	if (cyc_sig.n && cyc_cmd.n)
 		printf("  ratio by stop method: SIGTERM %.2f, tether stop %.2f\n", r_sig, r_cmd);
 	/* The interleaved floor absorbs a machine that is slower all over, not
-	 * one whose other work delays the cycle's several wake-ups more than the
-	 * floor's one: say when the ratio was measured on a busy machine. */
-	double load_after = stress_loadavg();
-	if (st->load_before >= 0)
-		printf("  load average (1 min): %.2f before, %.2f after%s\n", st->load_before, load_after,
-		       st->load_before > LOAD_BUSY ? ": other work ran, latencies may be inflated; re-run on a quiet machine"
-						   : "");
+	 * other work that delays the cycle's several wake-ups more than the
+	 * floor's one: say what else used the CPUs meanwhile (other processes,
+	 * and the hypervisor's steal), from /proc/stat less our own tree. */
+	struct stress_cpu end;
+	stress_cpu_sample(&end);
+	double ours_pct = -1, other_pct = -1, steal_pct = -1;
+	int64_t all = end.all_ns - st->cpu_start.all_ns;
+	if (st->cpu_start.ok && end.ok && all > 0) {
+		int64_t ours = end.ours_ns - st->cpu_start.ours_ns;
+		int64_t other = end.busy_ns - st->cpu_start.busy_ns - ours;
+		ours_pct = 100.0 * (double)ours / (double)all;
+		other_pct = other > 0 ? 100.0 * (double)other / (double)all : 0;
+		steal_pct = 100.0 * (double)(end.steal_ns - st->cpu_start.steal_ns) / (double)all;
+		bool busy = other_pct > OTHER_BUSY_PCT || steal_pct > STEAL_BUSY_PCT;
+		printf("  CPU time of the machine during the run: ours %.0f%%, other work %.0f%%, steal %.0f%%%s\n",
+		       ours_pct, other_pct, steal_pct, busy ? ": latencies may be inflated, re-run on a quiet machine" : "");
+	}
 	if (fds.judged) {
 		printf("  fds before stop: first decile max %.0f, last decile max %.0f: %s\n", fds.first.max,
 		       fds.last.max, verdict(&fds));
@@ -357,7 +385,7 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	tether_buf_puts(&b, "},\"floor_ms\":{\"method\":\"fork+execve+waitpid of worker --exit 0\",");
 	json_stats(&b, "stats", &flo, 1e6);
 	tether_buf_printf(&b, "},\"ratio_sigterm\":%.3f,\"ratio_command\":%.3f", r_sig, r_cmd);
-	tether_buf_printf(&b, ",\"loadavg_before\":%.2f,\"loadavg_after\":%.2f", st->load_before, load_after);
+	tether_buf_printf(&b, ",\"cpu_pct\":{\"ours\":%.1f,\"other\":%.1f,\"steal\":%.1f}", ours_pct, other_pct, steal_pct);
 	tether_buf_printf(&b, ",\"ratio_cycle_p50_to_floor_p50\":%.3f,\"ratio_target\":%.2f,\"ratio_met\":%s,"
 			      "\"ratio_enforced\":%s,\"steady_state\":{\"samples\":%zu,",
 			  ratio, st->max_ratio > 0 ? st->max_ratio : RATIO_TARGET, ratio_ok ? "true" : "false",
