@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/anchors-extra.sh - tether's rows for the supervisor anchors
 # (../shared/bench/anchors, "Adding a supervisor"): installed as extra.sh
 # next to the anchors' run-all.sh (ci/bench does that in a scratch copy),

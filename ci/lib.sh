@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ci/lib.sh — shared by the ci/ scripts (sourced, not run).
 # Builds happen out of tree under _build/<name>, so several configurations
 # (plain, sanitizers, coverage) live side by side and the source tree stays

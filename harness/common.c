@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* common.c — see harness.h: allocation, time, files, errno and signal names. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cond.c — evaluating conditions: files, timing, faults (processes and
  * /proc-based conditions are in cond_proc.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cond_parse.c — the conditions of `wait` and `expect` (see scenario.h).
  *
  * One grammar serves both: `wait COND` waits until COND holds, `expect COND`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cond_proc.c — conditions on processes: readiness, exits, outputs, groups,
  * `tether status`, /proc counts and orphans.
  *

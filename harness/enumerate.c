@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* enumerate.c — `harness faults --enumerate SCENARIO.scn`: SQLite's method.
  *
  *  1. Discovery: the scenario runs once with a counting rule (TETHER_FAULT

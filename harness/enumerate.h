@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* enumerate.h — `harness faults --enumerate`: SQLite's method on a scenario.
  *
  * For every failure point the scenario's tether processes reach, fail the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* enumerate_judge.c — the judgement of one `harness faults` run, made in the
  * scenario's own process right after its plan (lab_options.after_plan), while
  * the lab still knows every process it spawned.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* enumerate_points.c — the failure points `harness faults` knows, and the
  * errnos each one is failed with.
  *

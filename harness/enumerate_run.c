@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* enumerate_run.c — the runs of `harness faults`: each in a forked process
  * of its own, as `harness run` runs a scenario (so a crash or a hang of one
  * cannot take the enumeration along), which runs the plan with the rule in

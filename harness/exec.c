@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec.c — runs one parsed scenario, step by step (see lab.h).
  *
  * The first failure ends the plan: the step's line and what was observed

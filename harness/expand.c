@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* expand.c — variables of a running scenario (see scenarios/README.md).
  *
  * A word's template is expanded when its step runs: `$$` is a dollar,

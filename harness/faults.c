@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* faults.c — the environment that gives one spawned process its faults.
  *
  * `fault NAME POINT ERRNO ...`, `fiu NAME "COMMAND"` and `env NAME K=V` lines

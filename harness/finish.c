@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* finish.c — one scenario from set-up to result: the private directory,
  * the event sources, running the steps (exec.c), then the checks every
  * scenario gets whether it asked or not:

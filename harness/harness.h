@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.h — what every part of the lab shares.
  *
  * The lab (`harness`) is a test program, not a library: allocation failure

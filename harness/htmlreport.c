@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* htmlreport.c — `harness report [--report DIR]`: DIR/index.html from
  * whatever the lab left in DIR (see htmlreport.h for the parts, and
  * reports/README.md for the files).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* htmlreport.h — `harness report`: REPORT/index.html from whatever the lab
  * left in the reports directory (see reports/README.md for who writes what).
  *

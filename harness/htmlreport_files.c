@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* htmlreport_files.c — the coverage and leaks parts of index.html (see
  * htmlreport.h): what ci/coverage and `harness run --valgrind` leave behind.
  *

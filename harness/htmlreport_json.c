@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* htmlreport_json.c — JSON as tables, and the plots found in it (see
  * htmlreport.h).
  *

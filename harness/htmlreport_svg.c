@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* htmlreport_svg.c — the report's plots, as inline SVG (see htmlreport.h).
  *
  * Drawn here rather than by a JavaScript library because the page must open

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lab.h — one scenario at run time.
  *
  * The runner forks one process per scenario; in it, lab_run_scenario() owns a

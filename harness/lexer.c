@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lexer.c — words of the scenario language (see scenario.h, scenarios/README.md).
  *
  * Shell-like on purpose, so a command line can be pasted from a terminal:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c — `harness`, the lab's program: dispatch to a subcommand.
  *
  * The subcommands are listed in commands.def (one line each); each lives in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* orphans.c — finding and killing what a scenario left behind, through /proc.
  *
  * Every process the lab starts carries the scenario's run marker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* procs.c — the processes a scenario spawns (see lab.h).
  *
  * Each one gets: its own process group (so `signal NAME group SIG` reaches

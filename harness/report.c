@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.c — results.json and junit.xml (see report.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.h — the results of a `harness run`, as files other tools read:
  * REPORT/results.json (one JSON object; schema in scenarios/README.md) and
  * REPORT/junit.xml (JUnit XML for CI). Both are written to a temporary name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run.c — `harness run [--jobs N] [--report DIR] [--valgrind] [--seed S]
  * [--tether PATH] [--keep] [--fault RULE] SCENARIO.scn|DIR ...`
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runner.c — see runner.h.
  *
  * The parent never waits blindly: one poll() over every running scenario's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runner.h — runs a list of scenario files (for `harness run`, and for later
  * subcommands that want scenarios run the same way): parse all, fork one
  * process per scenario (up to jobs at once; `exclusive` ones alone), print

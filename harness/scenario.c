@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scenario.c — parses a scenario file into steps (see scenario.h and
  * scenarios/README.md for the language).
  *

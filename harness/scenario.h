@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scenario.h — the scenario language (scenarios/README.md is its manual).
  *
  * A scenario file is parsed once, in the runner, into a tree of steps; the

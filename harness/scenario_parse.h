@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scenario_parse.h — shared by the parser's two files (scenario.c: lines,
  * blocks, names and variables; step_parse.c: the steps with a grammar of
  * their own). Not for the rest of the lab: it uses scenario.h.

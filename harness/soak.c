@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak.c — `harness soak [--duration 24h] [--clock simulated|real] [--seed S]
  * [--instances K] [--tether PATH] [--report DIR] ...`: the command, its
  * options and the record of failures (see soak.h for the whole).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak.h — `harness soak`: a seeded simulation of a day in tether's life.
  *
  * In the spirit of FoundationDB's simulator and TigerBeetle's VOPR: a seed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_drive.c — the loop that plays the schedule against tether (soak.h).
  *
  * Simulated time: nothing moves unless we say so. One round of the loop does

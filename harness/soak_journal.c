@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_journal.c — the heartbeat log as the soak reads it: line by line, as
  * tether appends, across rotations (see soak.h).
  *

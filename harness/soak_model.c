@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_model.c — what the journal must say, worked out independently of
  * libtether (see soak.h).
  *

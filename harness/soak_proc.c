@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_proc.c — the processes around the soak's tether: commands to the
  * workers, floods from a neighbour, a guardian's death, a second supervisor
  * on the same pidfile, and the samples of tether's own footprint (see soak.h).

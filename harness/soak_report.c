@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_report.c — the end of a soak: G6 over the samples, reports/soak.json,
  * and the summary (see soak.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_schedule.c — the soak's events, drawn up front from the seed.
  *
  * Determinism is the point: the same (seed, duration, instances) gives the

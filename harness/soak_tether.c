@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak_tether.c — one tether incarnation of the soak: its start, the control
  * client that drives its simulated clock, and its end (see soak.h).
  *

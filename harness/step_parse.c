@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* step_parse.c — the steps whose grammar is more than "KEYWORD WORDS":
  * spawn/run, signal, fault, let, and the directives (see scenarios/README.md).
  */

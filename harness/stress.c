@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress.c — `harness stress`: options, the run, the progress line, failures
  * (see stress.h for the parts, harness/README.md for the user's side).
  */

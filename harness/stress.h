@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress.h — `harness stress`: many start/ready/stop cycles of a fresh
  * supervisor, concurrent-start and concurrent-stop races, start racing stop,
  * and the same cycles under seeded faults (SPEC §8–§9).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_cycle.c — one cycle of `harness stress` (see stress.h).
  *
  * A cycle starts a fresh `tether run --pidfile P --min-mem 0 [--instances K]

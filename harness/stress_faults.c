@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_faults.c — `--faults SPEC`, the schedule drawn from the seed, and
  * the environment that gives one tether its fault (see stress.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_proc.c — the processes `harness stress` starts, its waits, and the
  * checks of a supervisor's state (see stress.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_race.c — the races of `harness stress` (see stress.h).
  *
  * Processes that must race are forked first and released together: each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_report.c — statistics, the fork+exec floor, the summary of a
  * `harness stress` run and REPORT/stress.json (see stress.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* valgrind.c — `harness run --valgrind`: every spawned tether under memcheck.
  *
  *   valgrind -q --leak-check=full --errors-for-leak-kinds=definite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* waitloop.c — the scenario's event loop: how `wait` waits and `expect` checks.
  *
  * Everything a condition can depend on arrives as an event: a process's exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.h — time, passed in.
  *
  * Everything in libtether that waits or decides takes a struct tether_clock

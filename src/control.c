@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control.c — see control.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control.h — the supervisor's control socket: how `tether status` (and the
  * lab) ask a running supervisor for its live state.
  *

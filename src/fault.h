@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.h — counted fault injection for the lab.
  *
  * libfiu can fail a point always, once (the first call) or at random; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LicenseRef-libfiu-public-domain (libfiu's fiu-local.h, unchanged) */
 
 /* libfiu - Fault Injection in Userspace
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* guardian.c — see guardian.h. The first half is the guardian process
  * itself, the second what tether uses to talk to it. */
 #include "config.h"

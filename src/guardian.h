@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* guardian.h — one small process per instance that owns the instance's tree,
  * so that nothing started under tether outlives it (G2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance.c — see instance.h: the table and its actions. */
 #include "config.h"
 

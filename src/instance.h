@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance.h — one supervised instance as an explicit state x event table.
  *
  * Every (state, event) cell is an entry of one table in instance.c, so each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* journal.c — see journal.h for the contract.
  *
  * State, besides the descriptor: the file's size as we know it (so the

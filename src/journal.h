@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* journal.h — the heartbeat and event log (SPEC §6): JSON lines, size
  * rotation by rename, failures that never stop supervision.
  *

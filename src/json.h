@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.h — a small strict JSON reader and a writer's helpers.
  *
  * The reader builds a tree (tether_json_parse) and is meant for untrusted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notify.h — the systemd notify protocol (SPEC §5), both directions.
  *
  * Downward: each instance gets its own AF_UNIX datagram socket in the

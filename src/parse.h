@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse.h — the command line's value parsers: durations and sizes.
  *
  * Strict and bounded: the whole string must be a value, no sign, no spaces,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pidfile.c — see pidfile.h for the protocol. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pidfile.h — one supervisor per pidfile: a lock held for life and an atomic
  * identity record.
  *

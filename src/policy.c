@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.c — see policy.h.
  *
  * Sizing the crash logs (the caller's job, because only the caller knows how

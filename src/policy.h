@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.h — when to restart, how long to wait, when to give up.
  *
  * Pure functions of a crash history and `now`: no processes, no clock reads,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proc.h — what /proc says about processes.
  *
  * A process's identity is (pid, start_time, boot_id): start_time is field 22

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proctree.c — see proctree.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proctree.h — verified signalling of processes, groups and trees.
  *
  * A process is held as a pidref: pid + pidfd + start_time, never a bare pid.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.c — what the supervisor tells: the heartbeat/event journal (SPEC
  * §6), its live status for `tether status` (SPEC §3), messages for the user,
  * and our own supervisor (systemd) when tether runs in a Type=notify unit. */

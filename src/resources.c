@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resources.c — see resources.h. */
 #include "config.h"
 

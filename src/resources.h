@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resources.h — the resource gates of `tether run` (SPEC §1): free disk on
  * the pidfile's filesystem, available memory, and the per-instance memory
  * limit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spawn.h — how a worker process is prepared and executed.
  *
  * A spawn spec is built once per instance, in the supervisor, before any fork:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.h — what `tether status` reports, gathered and formatted.
  *
  * The pidfile probe says whether a verified supervisor runs; the running

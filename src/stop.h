@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stop.h — stopping the supervisor of a pidfile from outside (`tether stop`
  * and `tether kill`), signalling nothing that is not verified.
  *

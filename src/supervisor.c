@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supervisor.c — see supervisor.h. The loop, the pool, and the effects the
  * instances ask for (instance.c holds their state table). Reporting — the
  * journal, the control socket's status, the messages — is in report.c. */

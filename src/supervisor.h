@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supervisor.h — `tether run`'s engine: one event loop over a pool of
  * instances.
  *

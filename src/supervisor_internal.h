@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supervisor_internal.h — the supervisor's state, shared by supervisor.c (the
  * loop and the pool) and report.c (journal, status, messages). Not installed. */
 #ifndef TETHER_SUPERVISOR_INTERNAL_H

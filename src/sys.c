@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sys.c — see sys.h. The only file of libtether that calls the kernel's I/O,
  * process and socket functions. */
 #include "config.h"

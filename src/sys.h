@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sys.h — the only door between libtether and the kernel.
  *
  * Every OS call libtether makes goes through a function here. Each one:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tether.h — libtether's public interface, one include for all of it.
  *
  * Conventions (see STYLE.md of the project): functions return 0 (or a count)

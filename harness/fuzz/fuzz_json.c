@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_json.c — libFuzzer target for tether_json_parse / tether_json_render.
  *
  * The input is parsed with a depth limit of MAX_DEPTH. Properties:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_parse.c — libFuzzer target for the command line's value parsers
  * (src/parse.h): tether_parse_duration, tether_parse_size, tether_parse_uint.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pidfile.c — libFuzzer target for tether_pidrecord_parse (SPEC §4).
  *
  * The input is the whole content of a pidfile. Beyond "no crash, no leak",

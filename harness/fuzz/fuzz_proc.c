@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_proc.c — libFuzzer target for the /proc text parsers (src/proc.h):
  * tether_proc_parse_stat (the whole input as /proc/PID/stat) and
  * tether_proc_parse_lock_line (every line of the input as a /proc/locks

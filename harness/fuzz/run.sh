@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one libFuzzer target for `make fuzz` and prints one line about it:
 #   PASS: fuzz_json: 1234567 execs in 30 s (41152/s), corpus 9 -> 345 inputs
 # Usage: run.sh PROG SEEDDIR RUNDIR SECONDS MAX_LEN

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mutant-lib.sh — sourced by the mutant wrappers of this directory: where the
 # real tether and the shims are, and how to run it mutated.
 #

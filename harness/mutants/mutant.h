@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutant.h — what every mutant's LD_PRELOAD shim shares (see README.md here).
  *
  * A shim is preloaded into tether by its wrapper script and changes one libc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutant_deaf.c — "a tether whose stop does nothing": SIGTERM, SIGINT and
  * SIGHUP are taken out of every signalfd mask. tether still blocks them (for
  * its signalfd), so they stay pending for ever, unseen: a stop signal, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutant_fdleak.c — "a tether that does not close descriptors for its
  * workers": close_range() does nothing. Descriptors that tether inherited
  * without O_CLOEXEC (its wrapper, fdleak, gives it one: fd 7) then reach

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutant_nolock.c — "a tether that takes no lock": flock() pretends to lock.
  * Every supervisor then believes it holds its pidfile (G1 breaks: a second
  * `tether run` on a live pidfile supervises too), and the kernel names no

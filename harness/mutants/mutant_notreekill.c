@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mutant_notreekill.c — "a tether that never kills the tree": in the guardians
  * (the processes that signal an instance's tree), SIGTERM and SIGKILL through
  * kill() and pidfd_send_signal() are silently dropped. Stops, give-ups and

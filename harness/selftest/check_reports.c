@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_reports — validates what `harness run --report DIR` wrote.
  *
  *   check_reports DIR [NAME STATUS TAP-MESSAGE]...

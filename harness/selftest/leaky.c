@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leaky — a stand-in for tether that leaks on purpose, for the self-test of
  * `harness run --valgrind`: 100 bytes definitely lost, one descriptor left
  * open, and one read of uninitialised memory that decides the exit code.

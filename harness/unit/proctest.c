@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proctest.c — see proctest.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* proctest.h — process helpers shared by the proc, proctree and cli suites.
  *
  * Cleanup that survives a failed test. A failed Check assertion ends a forked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_cli.c — `tether stop | kill | status` (SPEC §3) run as the real binary
  * against pidfile holders started here: exit codes, JSON, tree cleanup, and
  * G4 — nothing but a verified, lock-holding supervisor is ever signalled,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_clock.c — time, passed in (src/clock.c): the real clock is monotonic
  * and follows the system's clocks; the simulated one moves only when its
  * driver says so, never backwards, with wall time following virtual time;

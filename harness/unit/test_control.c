@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_control.c — the control socket (src/control.c): a server holding the
  * pidfile's lock answers tether_control_query; the client believes only the
  * lock holder (a forger that binds the name while the holder does not listen

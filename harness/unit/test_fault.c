@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fault.c — counted fault injection (src/fault.c): TETHER_FAULT rules
  * parsed strictly (a malformed spec is refused, never half-applied); a rule
  * fails exactly the k-th call of its point (or every call from the k-th) with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_guardian.c — the per-instance guardian (src/guardian.c): it reports
  * exec, exit and an empty tree; TERM and KILL reach every process of its tree,
  * setsid'd double-forked grandchildren included; when its lifeline closes,

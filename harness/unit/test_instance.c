@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_instance.c — one supervised instance as a state x event table
  * (src/instance.c; SPEC §1: restart, backoff, crash window, watchdog, stop).
  *

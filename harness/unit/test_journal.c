@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_journal.c — the heartbeat log (SPEC §6): JSON lines in order, size
  * rotation by rename that never splits, loses or doubles a line, no partial
  * line after a short write, the failure protocol (one report, lost lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_json.c — the strict JSON reader and the writer's escaping. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_notify.c — the notify protocol (SPEC §5): the parser against systemd's
  * reading of it, the socket against the real clients (systemd-notify and
  * libsystemd's sd_notify through fixtures/sdnotify), and fd hygiene: nothing a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_parse.c — the duration and size parsers (SPEC §1: bad values are
  * refused, never guessed). */
 #include "config.h"

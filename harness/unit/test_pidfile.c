@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pidfile.c — one supervisor per pidfile (G1), and a record that is
  * absent or complete under ENOSPC, EIO, EINTR and SIGKILL at any point (G3). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_policy.c — the restart policy (SPEC §1: --restart, --backoff-*, --crash-*).
  *
  * No processes: the policy is a pure function of two crash logs and `now`.

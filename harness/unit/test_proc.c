@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_proc.c — what /proc says about processes (src/proc.c): the stat
  * parser on real and hostile lines, identity (start time), children, scan,
  * environ lookup, fd count, /proc/locks and meminfo.

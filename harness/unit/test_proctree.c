@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_proctree.c — verified signalling (src/proctree.c): pidrefs refuse
  * what must never be signalled and reach exactly their process; group
  * signalling only with a live leader; trees collected through /proc (setsid'd

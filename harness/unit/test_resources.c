@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_resources.c — the resource gates (src/resources.c): free disk space
  * of the pidfile's filesystem (its directory, or that directory's parent while
  * it does not exist yet) as statvfs reports it to us (f_bavail, not the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_spawn.c — what a worker starts with (src/spawn.c): its environment
  * (fault injection and the parent's systemd/tether variables removed, libfiu
  * stripped from LD_PRELOAD, TETHER_INSTANCE, NOTIFY_SOCKET, WATCHDOG_USEC and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sys.c — the only door to the kernel (src/sys.c): -errno returns with
  * errno untouched; EINTR retried, but never forever; fault points that fail
  * with their failinfo (EIO for 0) without reaching the kernel, one for every

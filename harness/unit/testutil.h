@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testutil.h — what the Check suites share.
  *
  * Every suite runs each test in its own forked process (CK_FORK) with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.h — what the tether command's subcommands share.
  *
  * The library never prints or exits; this is where messages and exit codes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_run.c — `tether run` (SPEC §1): supervise in the foreground. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_start.c — `tether start` (SPEC §2): run detached, return once every
  * instance is ready, or with the supervisor's own failure code.
  *

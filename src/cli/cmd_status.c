@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_status.c — `tether status [--json]` (SPEC §3): LSB codes 0/1/3/4. */
 #include "config.h"
 

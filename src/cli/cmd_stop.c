@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_stop.c — `tether stop` and `tether kill` (SPEC §3). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c — the tether command: dispatch to a subcommand. */
 #include "config.h"
 

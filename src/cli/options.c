@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.c — parsing `tether run|start` options (SPEC §1, §2). */
 #include "config.h"
 

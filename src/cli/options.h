@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.h — the options `tether run` and `tether start` share (SPEC §1). */
 #ifndef TETHER_CLI_OPTIONS_H
 #define TETHER_CLI_OPTIONS_H
