@@ -331,7 +331,7 @@ static int sigkill_cycle(struct cycle *c, const struct stress_plan *pl)
 	struct tether_pidrecord rec;
 	int r = tether_pidfile_read(c->pidfile, &rec);
 	if (r == 0)
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	else if (r != -ENOENT)
 		rc = -1, stress_fail(st, "%s: after SIGKILL the pidfile is neither absent nor complete: %s", c->what,
 				     strerror(-r));

@@ -87,7 +87,7 @@ static void signal_tree(struct gstate *g, int sig)
 	struct tether_tree tree = {0};
 	tether_tree_collect(getpid(), &tree);
 	tether_tree_signal(&tree, sig);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 }
 
 /* Reaps what has exited; returns true when no child remains at all. */
@@ -375,7 +375,7 @@ int tether_guardian_recv(struct tether_guardian *g, struct tether_guardian_event
 	return 1;
 }
 
-void tether_guardian_close(struct tether_guardian *g)
+void tether_guardian_let_go(struct tether_guardian *g)
 {
 	if (g->chan >= 0)
 		sys_close(g->chan);

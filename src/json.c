@@ -519,7 +519,7 @@ void tether_buf_init(struct tether_buf *b)
 	*b = (struct tether_buf){0};
 }
 
-void tether_buf_free(struct tether_buf *b)
+void tether_buf_done(struct tether_buf *b)
 {
 	free(b->data);
 	*b = (struct tether_buf){0};

@@ -62,7 +62,9 @@ struct tether_buf {
 };
 
 void tether_buf_init(struct tether_buf *b);
-void tether_buf_free(struct tether_buf *b);
+/* Frees what b holds and leaves it empty (b itself is the caller's). */
+void tether_buf_done(struct tether_buf *b);
+/* Empties b for reuse, keeping its memory. */
 void tether_buf_reset(struct tether_buf *b);
 void tether_buf_append(struct tether_buf *b, const char *s, size_t n);
 void tether_buf_puts(struct tether_buf *b, const char *s);

@@ -32,7 +32,7 @@ static char *concat(const char *a, const char *b)
 
 /* ---- records ---------------------------------------------------------------- */
 
-void tether_pidrecord_clear(struct tether_pidrecord *rec)
+void tether_pidrecord_done(struct tether_pidrecord *rec)
 {
 	if (rec->argv) {
 		for (char **a = rec->argv; *a; a++)
@@ -66,7 +66,7 @@ int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
 	for (size_t i = 0; i < n; i++) {
 		rec->argv[i] = strdup(argv[i]);
 		if (!rec->argv[i]) {
-			tether_pidrecord_clear(rec);
+			tether_pidrecord_done(rec);
 			return -ENOMEM;
 		}
 	}
@@ -192,7 +192,7 @@ int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord 
 	rec = (struct tether_pidrecord){0};
 	r = 0;
 out:
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	tether_json_free(j);
 	return r;
 }
@@ -277,7 +277,7 @@ int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
 	if (tether_pidfile_read(path, &rec) == 0) {
 		if (!rec.legacy)
 			candidate = rec.pid;
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	return lock_holder(path, candidate, ret_pid);
 }
@@ -351,7 +351,7 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 	p.record_err = tether_pidfile_read(path, &p.rec);
 	int r = lock_holder(path, p.record_err == 0 && !p.rec.legacy ? p.rec.pid : 0, &p.lock_pid);
 	if (r < 0) {
-		tether_pidrecord_clear(&p.rec);
+		tether_pidrecord_done(&p.rec);
 		return r;
 	}
 	p.lock_held = r == 1;
@@ -381,28 +381,23 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 	return 0;
 }
 
-void tether_pidfile_probe_clear(struct tether_pidfile_probe *p)
+void tether_pidfile_probe_done(struct tether_pidfile_probe *p)
 {
-	tether_pidrecord_clear(&p->rec);
+	tether_pidrecord_done(&p->rec);
 }
 
 /* ---- the lock holder's side ------------------------------------------------- */
 
-static void pidfile_free(struct tether_pidfile *pf)
-{
-	free(pf->path);
-	free(pf->lock_path);
-	free(pf->tmp_path);
-	free(pf);
-}
-
-void tether_pidfile_abandon(struct tether_pidfile *pf)
+void tether_pidfile_free(struct tether_pidfile *pf)
 {
 	if (!pf)
 		return;
 	if (pf->lock_fd >= 0)
 		sys_close(pf->lock_fd);
-	pidfile_free(pf);
+	free(pf->path);
+	free(pf->lock_path);
+	free(pf->tmp_path);
+	free(pf);
 }
 
 static int ignore_enoent(int r)
@@ -410,17 +405,14 @@ static int ignore_enoent(int r)
 	return r == -ENOENT ? 0 : r;
 }
 
-int tether_pidfile_release(struct tether_pidfile *pf)
+int tether_pidfile_remove(struct tether_pidfile *pf)
 {
-	if (!pf)
-		return 0;
 	/* Record first: a reader between the two unlinks sees "starting", never
 	 * a record without its lock. The lock file goes while still locked;
 	 * acquirers re-check the inode after locking (see pidfile.h). */
 	int r = ignore_enoent(sys_unlink(pf->path));
 	int r2 = ignore_enoent(sys_unlink(pf->tmp_path));
 	int r3 = ignore_enoent(sys_unlink(pf->lock_path));
-	tether_pidfile_abandon(pf);
 	return r < 0 ? r : r2 < 0 ? r2 : r3;
 }
 
@@ -518,7 +510,7 @@ static bool holder_published(const struct tether_pidfile *pf, pid_t holder)
 	if (tether_pidfile_read(pf->path, &rec) < 0)
 		return false;
 	bool ok = record_matches(&rec, holder, why, sizeof why);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return ok;
 }
 
@@ -623,7 +615,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 fail:
 	if (ino_fd >= 0)
 		sys_close(ino_fd);
-	tether_pidfile_abandon(pf);
+	tether_pidfile_free(pf);
 	return r;
 }
 
@@ -633,7 +625,7 @@ int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecor
 	tether_buf_init(&b);
 	tether_pidrecord_format(rec, &b);
 	if (b.oom) {
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		return -ENOMEM;
 	}
 	/* A leftover PATH.tmp (writer SIGKILLed) or a planted hard link must not
@@ -656,7 +648,7 @@ int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecor
 	if (r < 0)
 		sys_unlink(pf->tmp_path);
 out:
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return r;
 }
 
@@ -666,6 +658,7 @@ int tether_pidfile_remove_stale(const char *path)
 	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
 	if (r <= 0)
 		return r;
-	r = tether_pidfile_release(pf);
+	r = tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 	return r < 0 ? r : 1;
 }

@@ -21,10 +21,10 @@
  * the path still names the inode they locked, and retry if not.
  *
  * Ownership: tether_pidfile_acquire gives the caller a struct tether_pidfile
- * that tether_pidfile_release (remove the files, drop the lock) or
- * tether_pidfile_abandon (drop the lock only) frees. Records from
- * tether_pidrecord_parse/tether_pidfile_read own their argv; free with
- * tether_pidrecord_clear.
+ * (the held lock) that tether_pidfile_free drops and frees; a holder that
+ * ends for good calls tether_pidfile_remove first. Records from
+ * tether_pidrecord_parse/tether_pidfile_read own their argv; reset with
+ * tether_pidrecord_done.
  */
 #ifndef TETHER_PIDFILE_H
 #define TETHER_PIDFILE_H
@@ -70,7 +70,7 @@ int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
 int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret);
 /* Renders rec as its one JSON line (with the newline). */
 void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out);
-void tether_pidrecord_clear(struct tether_pidrecord *rec);
+void tether_pidrecord_done(struct tether_pidrecord *rec);
 
 /* Takes the lock of the pidfile at path. Creates path's directory (0755) when
  * missing, not its parents. Refuses to work through a symlink (-ELOOP), on a
@@ -87,12 +87,12 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 /* Atomically replaces the record (write PATH.tmp, rename over PATH). On
  * failure the previous state of PATH is unchanged and PATH.tmp is removed. */
 int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecord *rec);
-/* Removes the record, the temp and the lock file while holding the lock, then
- * drops it and frees pf. Accepts NULL. */
-int tether_pidfile_release(struct tether_pidfile *pf);
-/* Drops the lock and frees pf without removing anything (for a forked child
- * that must not keep the lock). Accepts NULL. */
-void tether_pidfile_abandon(struct tether_pidfile *pf);
+/* Removes the record, the temp and the lock file while holding the lock
+ * (pf stays locked until tether_pidfile_free). Returns 0 or the first -errno. */
+int tether_pidfile_remove(struct tether_pidfile *pf);
+/* Drops the lock and frees pf without removing anything (also for a forked
+ * child that must not keep the lock). Accepts NULL. */
+void tether_pidfile_free(struct tether_pidfile *pf);
 
 /* Reads and parses the record at path without following a symlink and
  * without blocking on a FIFO: -ENOENT, -ELOOP (symlink), -EINVAL (not a
@@ -124,9 +124,9 @@ struct tether_pidfile_probe {
  * lock is held by the pid the record names, that process is alive, its
  * start_time and the boot_id match. Returns 0 or -errno (only for failures to
  * read /proc itself; everything about the pidfile lands in the probe).
- * Free with tether_pidfile_probe_clear. */
+ * Free with tether_pidfile_probe_done. */
 int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret);
-void tether_pidfile_probe_clear(struct tether_pidfile_probe *p);
+void tether_pidfile_probe_done(struct tether_pidfile_probe *p);
 const char *tether_pidfile_state_name(enum tether_pidfile_state s);
 
 /* Removes a stale pidfile while holding its lock (never one a supervisor

@@ -77,7 +77,7 @@ int tether_crashlog_init(struct tether_crashlog *log, size_t cap)
 	return 0;
 }
 
-void tether_crashlog_free(struct tether_crashlog *log)
+void tether_crashlog_done(struct tether_crashlog *log)
 {
 	if (!log)
 		return;

@@ -78,7 +78,8 @@ struct tether_crashlog {
 
 /* cap >= 1. Returns 0 or -ENOMEM. */
 int tether_crashlog_init(struct tether_crashlog *log, size_t cap);
-void tether_crashlog_free(struct tether_crashlog *log);
+/* Frees the ring; log then reads as empty. Accepts NULL and an empty log. */
+void tether_crashlog_done(struct tether_crashlog *log);
 /* Appends t (times must be non-decreasing; an earlier t is clamped). */
 void tether_crashlog_add(struct tether_crashlog *log, int64_t t);
 /* Crashes still in the window at now: now - t < window. */

@@ -52,7 +52,7 @@ static void emit(struct tether_supervisor *sv, struct tether_buf *b)
 		}
 		sv->journal_failing = r < 0;
 	}
-	tether_buf_free(b);
+	tether_buf_done(b);
 }
 
 void tether_report_open_journal(struct tether_supervisor *sv)
@@ -367,7 +367,7 @@ void tether_report_finish(struct tether_supervisor *sv, const struct tether_resu
 		tether_buf_json_string(&b, res->message);
 		emit(sv, &b);
 	}
-	tether_journal_close(sv->journal);
+	tether_journal_free(sv->journal);
 	sv->journal = NULL;
 }
 
@@ -425,7 +425,7 @@ void tether_report_settles(struct tether_supervisor *sv)
 		clock_json(sv, &out);
 		if (!out.oom)
 			tether_control_reply(sv->ctl_fd, &sv->settles[i].peer, out.data, out.len);
-		tether_buf_free(&out);
+		tether_buf_done(&out);
 		sv->settles[i].used = false;
 	}
 }

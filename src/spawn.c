@@ -171,11 +171,11 @@ int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], c
 	spec->envp[k] = NULL;
 	return 0;
 oom:
-	tether_spawn_spec_free(spec);
+	tether_spawn_spec_done(spec);
 	return -ENOMEM;
 }
 
-void tether_spawn_spec_free(struct tether_spawn_spec *spec)
+void tether_spawn_spec_done(struct tether_spawn_spec *spec)
 {
 	free_vec(spec->argv);
 	if (spec->envp) {

@@ -39,9 +39,9 @@ int tether_status_collect(const char *pidfile, struct tether_status *ret)
 	return 0;
 }
 
-void tether_status_clear(struct tether_status *st)
+void tether_status_done(struct tether_status *st)
 {
-	tether_pidfile_probe_clear(&st->probe);
+	tether_pidfile_probe_done(&st->probe);
 	tether_json_free(st->live);
 	*st = (struct tether_status){0};
 }

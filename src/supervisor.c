@@ -140,7 +140,7 @@ static int op_spawn(void *ctx, struct tether_instance *in)
 	if (r < 0) {
 		/* It died between our last look and now: its end of file is
 		 * still to be read. A new one next time. */
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 		return r;
 	}
 	s->status[0] = '\0';
@@ -154,7 +154,7 @@ static int op_spawn(void *ctx, struct tether_instance *in)
 static void send_or_lose(struct slot *s, enum tether_guardian_cmd cmd)
 {
 	if (s->g.chan >= 0 && tether_guardian_send(&s->g, cmd) < 0) {
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 		s->lose_pending = true;
 	}
 }
@@ -177,7 +177,7 @@ static void op_retire(void *ctx, struct tether_instance *in)
 	struct slot *s = &sv->slots[in->id];
 	if (s->g.chan >= 0) {
 		tether_guardian_send(&s->g, TETHER_GUARDIAN_QUIT);
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 	}
 }
 
@@ -248,7 +248,7 @@ static char *expand_instance(const char *pattern, unsigned id)
 		}
 	}
 	if (b.oom || !b.data) {
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		return NULL;
 	}
 	return b.data;
@@ -340,24 +340,24 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		return;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
-		tether_guardian_close(&s->g);
-		tether_notify_close(&s->notify);
-		tether_spawn_spec_free(&s->spec);
-		tether_instance_free(&s->in);
+		tether_guardian_let_go(&s->g);
+		tether_notify_done(&s->notify);
+		tether_spawn_spec_done(&s->spec);
+		tether_instance_done(&s->in);
 		free(s->progress_dir);
 		free(s->progress_name);
 		free(s->cgroup_procs);
 	}
 	free(sv->slots);
-	tether_crashlog_free(&sv->crashes);
+	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
 		sys_close(sv->ino_fd);
-	tether_journal_close(sv->journal);
-	tether_pidfile_abandon(sv->pidfile);
+	tether_journal_free(sv->journal);
+	tether_pidfile_free(sv->pidfile);
 	if (sv->up_fd >= 0)
 		sys_close(sv->up_fd);
 	free(sv->up_socket);
@@ -499,11 +499,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
 	if (r == 0)
 		r = tether_pidfile_write(sv->pidfile, &rec);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	if (r < 0) {
-		tether_pidfile_release(sv->pidfile);
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
 		sv->pidfile = NULL;
-		tether_pidrecord_clear(&stale);
+		tether_pidrecord_done(&stale);
 		set_result(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile, strerror(-r));
 		return 1;
 	}
@@ -515,7 +516,7 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			 (unsigned long long)lst.st_ino);
 	if (have_stale && sv->scope[0] && strcmp(stale.boot_id, boot_id) == 0)
 		sweep_previous_run(sv, stale.start_time);
-	tether_pidrecord_clear(&stale);
+	tether_pidrecord_done(&stale);
 
 	uint64_t avail;
 	if (cfg->min_mem && tether_proc_mem_available(&avail) == 0 && avail < cfg->min_mem)
@@ -541,7 +542,8 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 		r = setup_instance(sv, &sv->slots[i]);
 	if (r < 0) {
 		set_result(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
-		tether_pidfile_release(sv->pidfile);
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
 		sv->pidfile = NULL;
 		return 1;
 	}
@@ -604,7 +606,7 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
 	begin_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 		s->lose_pending = false;
 		dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
 		/* not reaped: it is ending, and we are leaving */
@@ -730,7 +732,7 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 		if (r == 0)
 			return;
 		if (r < 0) {
-			tether_guardian_close(&s->g);
+			tether_guardian_let_go(&s->g);
 			if (s->in.state != TETHER_I_DONE) {
 				tether_report_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
 				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
@@ -802,7 +804,7 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		snprintf(msg, sizeof msg, "instance %u: cannot read its notify socket (%s); closed it", s->in.id,
 			 r < 0 ? strerror(-r) : "nothing to read");
 		tether_report_message(sv, TETHER_MSG_WARNING, msg);
-		tether_notify_close(&s->notify);
+		tether_notify_done(&s->notify);
 	}
 }
 
@@ -856,7 +858,7 @@ static void serve_control(struct tether_supervisor *sv)
 		tether_report_control(sv, req, &peer, &out);
 		if (!out.oom && out.data)
 			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
-		tether_buf_free(&out);
+		tether_buf_done(&out);
 	}
 	if (stuck(&sv->control_failures, progressed)) {
 		tether_report_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
@@ -930,14 +932,15 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 	}
 	tether_report_finish(sv, res);
 	for (unsigned i = 0; i < sv->nslots; i++) {
-		tether_notify_close(&sv->slots[i].notify);
-		tether_memlimit_release(sv->slots[i].cgroup_procs);
+		tether_notify_done(&sv->slots[i].notify);
+		tether_memlimit_remove(sv->slots[i].cgroup_procs);
 	}
 	if (sv->ctl_fd >= 0) {
 		sys_close(sv->ctl_fd);
 		sv->ctl_fd = -1;
 	}
-	tether_pidfile_release(sv->pidfile);
+	tether_pidfile_remove(sv->pidfile);
+	tether_pidfile_free(sv->pidfile);
 	sv->pidfile = NULL;
 	sv->finished = true;
 	sv->result = *res;

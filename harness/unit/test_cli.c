@@ -266,7 +266,7 @@ START_TEST(status_of_live_holder_is_0)
 	const struct tether_json *started = tether_json_get(j, "started_at");
 	ck_assert_int_eq(started->type, TETHER_JSON_STRING);
 	ck_assert_str_eq(started->string, rec.started_at);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	const struct tether_json *up = tether_json_get(j, "uptime_s");
 	ck_assert_int_eq(up->type, TETHER_JSON_NUMBER);
 	ck_assert(up->number >= 0 && up->number < 600);
@@ -310,7 +310,8 @@ START_TEST(status_of_sigkilled_holder_is_1_and_the_lock_is_free)
 	int64_t t0 = tether_clock_now(&clock);
 	ck_assert_int_eq(tether_pidfile_acquire(path, 5 * TETHER_NSEC_PER_SEC, &pf, &busy), 1);
 	ck_assert_int_lt(tether_clock_now(&clock) - t0, TETHER_NSEC_PER_SEC);
-	ck_assert_int_eq(tether_pidfile_release(pf), 0);
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	tether_pidfile_free(pf);
 	assert_no_pidfile_left(path);
 }
 END_TEST
@@ -794,7 +795,7 @@ static void check_hostile(int i, bool locked)
 		struct tether_pidrecord rec;
 		ck_assert_int_eq(tether_pidfile_read(tu_path("elsewhere.pid"), &rec), 0);
 		ck_assert_int_eq(rec.pid, v.pid);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (h->setup == h_fifo || h->setup == h_dir || h->setup == h_devzero || h->setup == h_symlink_record) {
 		struct stat st;

@@ -130,7 +130,7 @@ static int server_main(void *arg)
 			tether_buf_printf(&out, ",\"pid\":%d}", (int)getpid());
 		}
 		tether_control_reply(fd, &peer, out.data, out.len);
-		tether_buf_free(&out);
+		tether_buf_done(&out);
 	}
 }
 

@@ -47,7 +47,7 @@ static struct tether_pidfile *hold(const char *path)
 	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
 	ck_assert_int_eq(tether_pidrecord_init_self(&rec, argv, &real), 0);
 	ck_assert_int_eq(tether_pidfile_write(pf, &rec), 0);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return pf;
 }
 
@@ -64,7 +64,7 @@ START_TEST(record_round_trip_and_release)
 	ck_assert_ptr_null(rec.argv[5]);
 	ck_assert_str_eq(rec.version, PACKAGE_VERSION);
 	ck_assert_uint_eq(strlen(rec.boot_id), 36);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	/* one line of JSON, newline-terminated */
 	size_t len;
 	char *text = tu_read_file(path, &len);
@@ -82,8 +82,9 @@ START_TEST(record_round_trip_and_release)
 	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
 	ck_assert_int_eq(p.state, TETHER_PIDFILE_RUNNING);
 	ck_assert_int_eq(p.lock_pid, getpid());
-	tether_pidfile_probe_clear(&p);
-	ck_assert_int_eq(tether_pidfile_release(pf), 0);
+	tether_pidfile_probe_done(&p);
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	tether_pidfile_free(pf);
 	ck_assert(!tu_exists(path));
 	ck_assert(!tu_exists(tu_path("run/t.pid.lock")));
 	ck_assert(!tu_exists(tu_path("run/t.pid.tmp")));
@@ -122,12 +123,13 @@ START_TEST(stale_after_sigkill_is_acquired_at_once)
 	struct tether_pidfile_probe p;
 	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
 	ck_assert_int_eq(p.state, TETHER_PIDFILE_STALE);
-	tether_pidfile_probe_clear(&p);
+	tether_pidfile_probe_done(&p);
 	struct tether_pidfile *pf = NULL;
 	int64_t t0 = now_ms();
 	ck_assert_int_eq(tether_pidfile_acquire(path, 10 * TETHER_NSEC_PER_SEC, &pf, NULL), 1);
 	ck_assert_int_lt(now_ms() - t0, 5000); /* not the 10 s contended wait */
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 END_TEST
 
@@ -172,7 +174,7 @@ START_TEST(contended_acquire_waits_for_the_record)
 	struct tether_pidfile_probe pr;
 	ck_assert_int_eq(tether_pidfile_probe(path, &pr), 0);
 	ck_assert_int_eq(pr.state, TETHER_PIDFILE_STARTING);
-	tether_pidfile_probe_clear(&pr);
+	tether_pidfile_probe_done(&pr);
 	/* an acquirer with no patience answers "held" at once */
 	struct tether_pidfile *pf = NULL;
 	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, &who), 0);
@@ -212,7 +214,8 @@ START_TEST(symlinks_are_refused)
 	t = tu_read_file(target, NULL);
 	ck_assert_str_eq(t, "precious\n");
 	free(t);
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 END_TEST
 
@@ -267,13 +270,13 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(tether_pidrecord_parse("1234\n", 5, &rec), 0);
 	ck_assert(rec.legacy);
 	ck_assert_int_eq(rec.pid, 1234);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	const char *good = "{\"pid\":12,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 			   "\"started_at\":\"2026-11-25T17:00:00Z\",\"argv\":[\"a\"],\"version\":\"1\",\"extra\":{}}\n";
 	ck_assert_int_eq(tether_pidrecord_parse(good, strlen(good), &rec), 0);
 	ck_assert_int_eq(rec.pid, 12);
 	ck_assert_str_eq(rec.argv[0], "a");
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 }
 END_TEST
 
@@ -321,7 +324,7 @@ static int racer(void *arg)
 		char *argv[] = {"racer", NULL};
 		if (tether_pidrecord_init_self(&rec, argv, &real) < 0 || tether_pidfile_write(pf, &rec) < 0)
 			return 11;
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (write(race_report_fd, msg, (size_t)len) != len)
 		return 12;
@@ -329,7 +332,8 @@ static int racer(void *arg)
 		/* hold until every racer has reported */
 		if (read(race_release_fd, &c, 1) < 0)
 			return 13;
-		tether_pidfile_release(pf);
+		tether_pidfile_remove(pf);
+		tether_pidfile_free(pf);
 	}
 	return 0;
 }
@@ -412,7 +416,8 @@ static int churner(void *arg)
 			return 21; /* two holders at once */
 		close(fd);
 		unlink(marker);
-		tether_pidfile_release(pf);
+		tether_pidfile_remove(pf);
+		tether_pidfile_free(pf);
 	}
 	return 0;
 }
@@ -465,7 +470,7 @@ static int faulted_writer(void *arg)
 	if (fault_with_old_record) {
 		/* a previous run's record, as a SIGKILLed supervisor leaves it */
 		pf = hold(path);
-		tether_pidfile_abandon(pf);
+		tether_pidfile_free(pf);
 		pf = NULL;
 	}
 	fiu_init(0);
@@ -477,10 +482,11 @@ static int faulted_writer(void *arg)
 		r = tether_pidrecord_init_self(&rec, argv, &real);
 		if (r == 0)
 			r = tether_pidfile_write(pf, &rec);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 		if (r < 0) {
 			fiu_disable(fault_point);
-			tether_pidfile_release(pf);
+			tether_pidfile_remove(pf);
+			tether_pidfile_free(pf);
 		}
 	}
 	fiu_disable(fault_point);
@@ -500,7 +506,7 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 		/* the new record, or (only when there was one) the old one */
 		ck_assert_msg(rec.pid == writer || (fault_with_old_record && strcmp(rec.argv[0], "tether") == 0),
 			      "%s: record names pid %d, writer was %d", what, rec.pid, writer);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (clean_failure && !fault_with_old_record) {
 		/* A failed start leaves nothing behind. Only the lock's holder may
@@ -520,14 +526,16 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 	/* the lock is free: a new acquirer gets it at once */
 	struct tether_pidfile *pf = NULL;
 	ck_assert_msg(tether_pidfile_acquire(path, 0, &pf, NULL) == 1, "%s: lock not free", what);
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 
 static void clean_slate(const char *path)
 {
 	struct tether_pidfile *pf = NULL;
 	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 
 static void enumerate(const char *point, int err, bool sigkill, bool old_record)

@@ -117,8 +117,8 @@ START_TEST(verdict_cell)
 	ck_assert_uint_eq(v.crashes_in_window, crash ? p.crash_limit + 1 : p.crash_limit);
 	ck_assert_int_eq(v.delay, 0);
 	ck_assert_int_eq(v.restart_at, TETHER_NEVER);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -143,8 +143,8 @@ START_TEST(verdict_ignores_old_history)
 		if (crash)
 			ck_assert_int_eq(v.delay, 1 * S);
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -210,8 +210,8 @@ START_TEST(backoff_sequence_through_decide)
 		tether_crashlog_add(&inst, now);
 		now += 1 * S;
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -236,7 +236,7 @@ START_TEST(backoff_initial_zero_is_always_zero)
 	ck_assert_int_eq(v.action, TETHER_ACTION_RESTART);
 	ck_assert_int_eq(v.delay, 0);
 	ck_assert_int_eq(v.restart_at, now);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -386,14 +386,14 @@ START_TEST(window_boundary)
 	/* one nanosecond earlier in time for `now`, it was still inside */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now - 1, WINDOW), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now - 1, WINDOW), now);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 
 	log_init(&log, 4);
 	tether_crashlog_add(&log, now - WINDOW + 1);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now, WINDOW), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now, WINDOW), now + 1);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now + 1, WINDOW), 0);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 
 	/* the same boundary through decide, for k and for the give-up count */
 	struct tether_policy p = defaults();
@@ -413,8 +413,8 @@ START_TEST(window_boundary)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	ck_assert_uint_eq(v.crashes_in_window, 2);
 	ck_assert_uint_eq(v.instance_crashes, 2);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 
 	log_init(&all, GLOBAL_CAP(&p));
 	log_init(&inst, INSTANCE_CAP);
@@ -426,8 +426,8 @@ START_TEST(window_boundary)
 	ck_assert_uint_eq(v.crashes_in_window, 2);
 	ck_assert_uint_eq(v.instance_crashes, 2);
 	ck_assert_int_eq(v.delay, 2 * S);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 
 	/* a window of 1 ns holds only crashes at now */
 	log_init(&log, 4);
@@ -435,7 +435,7 @@ START_TEST(window_boundary)
 	tether_crashlog_add(&log, now);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now, 1), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now, 1), now + 1);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -477,8 +477,8 @@ START_TEST(backoff_relaxes_as_crashes_leave)
 		ck_assert_int_eq(tether_crashlog_next_expiry(&inst, steps[i].now, WINDOW),
 				 steps[i].k == 1 ? INT64_MAX : at[3 - (steps[i].k - 1)] + WINDOW);
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -522,8 +522,8 @@ START_TEST(give_up_after_limit)
 	ck_assert_int_eq(v.action, TETHER_ACTION_DONE);
 	ck_assert(!v.crash);
 	for (int i = 0; i < 3; i++)
-		tether_crashlog_free(&inst[i]);
-	tether_crashlog_free(&all);
+		tether_crashlog_done(&inst[i]);
+	tether_crashlog_done(&all);
 }
 END_TEST
 
@@ -538,7 +538,7 @@ START_TEST(give_up_limits_zero_and_one)
 	ck_assert_uint_eq(v.crashes_in_window, 1);
 	v = tether_policy_decide(&p, TETHER_END_EXIT_ZERO, &all, NULL, 0);
 	ck_assert_int_eq(v.action, TETHER_ACTION_DONE);
-	tether_crashlog_free(&all);
+	tether_crashlog_done(&all);
 
 	p.crash_limit = 1;
 	log_init(&all, GLOBAL_CAP(&p));
@@ -549,7 +549,7 @@ START_TEST(give_up_limits_zero_and_one)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	v = tether_policy_decide(&p, TETHER_END_START_FAILED, &all, NULL, WINDOW);
 	ck_assert_int_eq(v.action, TETHER_ACTION_RESTART);
-	tether_crashlog_free(&all);
+	tether_crashlog_done(&all);
 }
 END_TEST
 
@@ -594,9 +594,9 @@ START_TEST(other_instances_count_for_give_up_not_backoff)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	ck_assert_uint_eq(v.crashes_in_window, 11);
 	ck_assert_uint_eq(v.instance_crashes, 3);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&mine);
-	tether_crashlog_free(&other);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&mine);
+	tether_crashlog_done(&other);
 }
 END_TEST
 
@@ -629,8 +629,8 @@ START_TEST(decide_is_pure)
 	ck_assert_uint_eq(a.crashes_in_window, 6);
 	ck_assert_uint_eq(a.instance_crashes, 4); /* ring of 3 full: saturated count 3 + 1 */
 	ck_assert_uint_eq(b.crashes_in_window, a.crashes_in_window);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -670,7 +670,7 @@ START_TEST(ring_wraps_and_drops_oldest)
 		ck_assert_int_eq(tether_crashlog_next_expiry(&log, walk[i].now, 30),
 				 walk[i].expiry);
 	}
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -695,7 +695,7 @@ START_TEST(ring_equal_timestamps)
 	log_add_n(&log, 200, 3); /* the three 100s are dropped */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 200, 101), 8);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 200, 101), 301);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -713,7 +713,7 @@ START_TEST(ring_clamps_earlier_times)
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 70, 21), 3);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 70, 20), 2);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 70, 20), 90);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -736,7 +736,7 @@ START_TEST(ring_cap_one)
 	}
 	tether_crashlog_add(&log, 0); /* clamped to the 39 held */
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 39, 10), 49);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -744,18 +744,18 @@ START_TEST(ring_lifecycle_and_edges)
 {
 	struct tether_crashlog log = {0};
 	ck_assert_int_eq(tether_crashlog_init(&log, 0), -EINVAL);
-	tether_crashlog_free(NULL);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(NULL);
+	tether_crashlog_done(&log);
 	tether_crashlog_add(&log, 1); /* never initialised: ignored, no crash */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 1, 10), 0);
 	ck_assert_uint_eq(tether_crashlog_in_window(NULL, 1, 10), 0);
 	ck_assert_int_eq(tether_crashlog_next_expiry(NULL, 1, 10), INT64_MAX);
 	log_init(&log, 2);
 	tether_crashlog_add(&log, 1);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 	ck_assert_ptr_null(log.times);
 	ck_assert_uint_eq(log.n, 0);
-	tether_crashlog_free(&log); /* twice is fine */
+	tether_crashlog_done(&log); /* twice is fine */
 	ck_assert_int_eq(tether_crashlog_init(&log, SIZE_MAX), -ENOMEM); /* cap * 8 overflows */
 
 	/* times far apart: now - t does not fit in int64_t, and t + window past
@@ -772,7 +772,7 @@ START_TEST(ring_lifecycle_and_edges)
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 0, INT64_MAX), 1);
 	/* a crash "in the future" (now before it) has a negative age: inside */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, INT64_MIN, 1), 2);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -948,11 +948,11 @@ START_TEST(random_against_reference)
 		       iter, v.crashes_in_window, v.instance_crashes, seen_all + crash,
 		       seen_k + crash);
 
-		tether_crashlog_free(&all);
+		tether_crashlog_done(&all);
 		for (int i = 0; i < ninst; i++)
-			tether_crashlog_free(&inst[i]);
-		tether_crashlog_free(&small);
-		tether_crashlog_free(&big);
+			tether_crashlog_done(&inst[i]);
+		tether_crashlog_done(&small);
+		tether_crashlog_done(&big);
 	}
 }
 END_TEST

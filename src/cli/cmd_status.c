@@ -71,7 +71,7 @@ int cmd_status(int argc, char **argv)
 	else
 		tether_status_format_text(&st, pidfile, &out);
 	fputs(out.data ? out.data : "", stdout);
-	tether_buf_free(&out);
+	tether_buf_done(&out);
 	int code;
 	switch (st.state) {
 	case TETHER_PIDFILE_RUNNING:
@@ -80,6 +80,6 @@ int cmd_status(int argc, char **argv)
 	case TETHER_PIDFILE_STOPPED: code = STATUS_STOPPED; break;
 	default: code = STATUS_UNKNOWN; break;
 	}
-	tether_status_clear(&st);
+	tether_status_done(&st);
 	return code;
 }
