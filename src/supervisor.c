@@ -718,8 +718,9 @@ static void reap(struct tether_supervisor *sv)
 	/* A dying guardian's files close (its channel's end of file, which
 	 * read_guardian answers with a sweep) before the kernel re-parents its
 	 * children to us: that sweep can come too early and miss them. Once it
-	 * is reaped they are ours for sure (found by harness soak: a worker's
-	 * setsid() grandchild outlived its SIGKILLed subreaper guardian). */
+	 * is reaped they are ours for sure, a setsid() grandchild of a SIGKILLed
+	 * subreaper guardian included (harness soak's guardian kills,
+	 * harness/soak-check). */
 	if (reaped_guardian)
 		sweep_adopted(sv);
 }

@@ -89,10 +89,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* An ignored SIGCHLD survives exec: from a caller that ignores it, the
-	 * kernel would reap our children itself, so `start` lost its
-	 * supervisor's exit code (75 came out as 70) and `run` never saw its
-	 * guardians end (it hung after "giving up", and on SIGTERM). Found by
-	 * harness faults (posix/proc/waitpid failing with ECHILD). */
+	 * kernel reaps our children itself, so `start` would lose its
+	 * supervisor's exit code and `run` would never see its guardians end
+	 * (a hang after "giving up", and on SIGTERM). `harness faults
+	 * --enumerate` fails posix/proc/waitpid with ECHILD to check it. */
 	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2)
 		return cli_usage_error("no command given");
