@@ -471,7 +471,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 
 	/* the instances, as the supervisor itself reports them */
 	struct tether_json *j = NULL;
-	int r = tether_control_query(pidfile, "status", 2000, &j);
+	int r = tether_control_query(pidfile, "status", tether_clock_real(), 2 * TETHER_NSEC_PER_SEC, &j);
 	if (r < 0) {
 		stress_fail(st, "%s: control socket status query failed: %s", what, strerror(-r));
 		return -1;

@@ -21,6 +21,12 @@ void tether_clock_init_real(struct tether_clock *c)
 	*c = (struct tether_clock){.simulated = false};
 }
 
+const struct tether_clock *tether_clock_real(void)
+{
+	static const struct tether_clock real = {.simulated = false};
+	return &real;
+}
+
 void tether_clock_init_sim(struct tether_clock *c)
 {
 	*c = (struct tether_clock){.simulated = true};

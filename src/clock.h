@@ -29,6 +29,8 @@ struct tether_clock {
 
 /* A real clock. */
 void tether_clock_init_real(struct tether_clock *c);
+/* The real clock, for callers that have no clock of their own to pass. */
+const struct tether_clock *tether_clock_real(void);
 /* A simulated clock starting at the real clock's current readings. */
 void tether_clock_init_sim(struct tether_clock *c);
 

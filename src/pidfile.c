@@ -544,8 +544,8 @@ int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, in
 	return 1;
 }
 
-int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
-			   pid_t *ret_holder)
+int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
+			   struct tether_pidfile **ret, pid_t *ret_holder)
 {
 	int ino_fd = -1, r;
 	if (!path || !*path)
@@ -564,11 +564,9 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 	r = ensure_directory(path);
 	if (r < 0)
 		goto fail;
-	/* This wait is bounded in real time on purpose: it happens before any
-	 * supervision starts, whatever clock the supervisor will run on. */
-	struct tether_clock real_clock;
-	tether_clock_init_real(&real_clock);
-	int64_t deadline = tether_clock_now(&real_clock) + contended_wait_ns;
+	if (contended_wait_ns <= 0)
+		clock = NULL;
+	int64_t deadline = clock ? tether_clock_now(clock) + contended_wait_ns : TETHER_NEVER;
 	for (int attempt = 0;; attempt++) {
 		r = lock_once(pf);
 		if (r == 1)
@@ -581,7 +579,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 		pid_t holder = 0;
 		if (tether_pidfile_lock_holder(path, &holder) != 1)
 			holder = 0;
-		if ((holder && holder_published(pf, holder)) || tether_clock_now(&real_clock) >= deadline) {
+		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline) {
 			if (ret_holder)
 				*ret_holder = holder;
 			r = 0;
@@ -599,7 +597,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 			}
 			continue;
 		}
-		tether_pidfile_watch_wait(ino_fd, &real_clock, deadline);
+		tether_pidfile_watch_wait(ino_fd, clock, deadline);
 	}
 	if (ino_fd >= 0)
 		sys_close(ino_fd);
@@ -655,7 +653,7 @@ out:
 int tether_pidfile_remove_stale(const char *path)
 {
 	struct tether_pidfile *pf = NULL;
-	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, NULL);
 	if (r <= 0)
 		return r;
 	r = tether_pidfile_remove(pf);

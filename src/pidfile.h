@@ -81,9 +81,10 @@ void tether_pidrecord_done(struct tether_pidrecord *rec);
  * When the lock is busy but its holder has not (yet) published a matching
  * record — a supervisor still starting, or a `tether stop` removing a stale
  * record — waits for the pidfile's directory to change (inotify) for up to
- * contended_wait_ns before answering 0. */
-int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
-			   pid_t *ret_holder);
+ * contended_wait_ns of clock before answering 0 (clock may be NULL when
+ * contended_wait_ns is 0: no waiting). */
+int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
+			   struct tether_pidfile **ret, pid_t *ret_holder);
 /* Atomically replaces the record (write PATH.tmp, rename over PATH). On
  * failure the previous state of PATH is unchanged and PATH.tmp is removed. */
 int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecord *rec);

@@ -362,6 +362,7 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		sys_close(sv->up_fd);
 	free(sv->up_socket);
 	free(sv->pfds);
+	free(sv->watches);
 	free(sv);
 }
 
@@ -477,9 +478,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	}
 
 	/* One supervisor per pidfile. A record left by a SIGKILLed run is read
-	 * before ours replaces it: it dates the processes the sweep may end. */
+	 * before ours replaces it: it dates the processes the sweep may end.
+	 * A contended lock is waited for on the real clock, whatever clock the
+	 * timers run on: its holder is another process, publishing in real time
+	 * (a simulated clock that never moves would wait for it for ever). */
 	pid_t holder = 0;
-	r = tether_pidfile_acquire(cfg->pidfile, cfg->acquire_wait, &sv->pidfile, &holder);
+	r = tether_pidfile_acquire(cfg->pidfile, tether_clock_real(), cfg->acquire_wait, &sv->pidfile, &holder);
 	if (r == 0) {
 		set_result(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
 			   (int)holder);
@@ -660,9 +664,14 @@ static struct slot *slot_of_guardian(struct tether_supervisor *sv, pid_t pid)
 	return NULL;
 }
 
-/* Kills whatever was adopted and is not one of our guardians: as a subreaper
- * we only ever adopt orphans of our own trees, whose guardian is gone. As
- * PID 1 of a container, adopted processes are not ours to kill: only reaped. */
+/* SIGKILLs whatever was adopted and is not one of our guardians: as a
+ * subreaper we only ever adopt orphans of our own trees, whose guardian is
+ * gone. Nothing waits here. An adopted orphan is our child, so its death
+ * comes back as SIGCHLD, and reap() sweeps again after reaping it: by then
+ * its own children are re-parented to us (we are their nearest subreaper)
+ * and die in that sweep, and so on down its tree, one wakeup per level —
+ * nothing of it can escape to init on the way. As PID 1 of a container,
+ * adopted processes are not ours to kill: only reaped. */
 static void sweep_adopted(struct tether_supervisor *sv)
 {
 	if (sv->cfg.pid1)
@@ -671,14 +680,12 @@ static void sweep_adopted(struct tether_supervisor *sv)
 	size_t n = 0;
 	if (tether_proc_children(getpid(), &kids, &n) < 0)
 		return;
-	struct tether_clock real;
-	tether_clock_init_real(&real);
 	for (size_t i = 0; i < n; i++) {
 		if (slot_of_guardian(sv, kids[i]))
 			continue;
 		struct tether_pidref ref;
 		if (tether_pidref_open_current(kids[i], &ref) == 0) {
-			tether_tree_kill(&ref, &real, tether_clock_now(&real) + TETHER_NSEC_PER_SEC, NULL, 0);
+			tether_pidref_signal(&ref, SIGKILL);
 			tether_pidref_done(&ref);
 		}
 	}
@@ -687,7 +694,7 @@ static void sweep_adopted(struct tether_supervisor *sv)
 
 static void reap(struct tether_supervisor *sv)
 {
-	bool lost_one = false, reaped_guardian = false;
+	bool lost_one = false, reaped_guardian = false, reaped_orphan = false;
 	for (;;) {
 		siginfo_t si = {0};
 		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
@@ -700,8 +707,11 @@ static void reap(struct tether_supervisor *sv)
 		if (r < 0 || si.si_pid == 0)
 			break;
 		struct slot *s = slot_of_guardian(sv, si.si_pid);
-		if (!s)
-			continue; /* an adopted orphan: reaped, nothing more */
+		if (!s) {
+			/* an adopted orphan: its children are ours now */
+			reaped_orphan = true;
+			continue;
+		}
 		s->guardian_alive = false;
 		/* A namespace's processes never come to us: they die with its
 		 * init, the guardian, before it can be reaped. */
@@ -721,8 +731,34 @@ static void reap(struct tether_supervisor *sv)
 	 * is reaped they are ours for sure, a setsid() grandchild of a SIGKILLed
 	 * subreaper guardian included (harness soak's guardian kills,
 	 * harness/soak-check). */
-	if (reaped_guardian)
+	if (reaped_guardian || reaped_orphan)
 		sweep_adopted(sv);
+}
+
+/* A descriptor poll reported readable gave nothing in this wakeup — errors,
+ * or nothing at all (a datagram that cannot be read stays queued and wakes
+ * us again at once). True, once, when that has gone on for too long to be
+ * anything but permanent: the caller then closes it rather than spin. */
+static bool stuck(unsigned *count, bool progressed)
+{
+	if (progressed) {
+		*count = 0;
+		return false;
+	}
+	return ++*count == PERSISTENT_FAILURES;
+}
+
+static void read_signals(struct tether_supervisor *sv, struct slot *unused)
+{
+	(void)unused;
+	struct signalfd_siginfo si;
+	bool got = false;
+	while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		got = true;
+		on_signal(sv, (int)si.ssi_signo);
+	}
+	if (stuck(&sv->signalfd_failures, got))
+		abandon(sv, EIO, "cannot read signals");
 }
 
 static void read_guardian(struct tether_supervisor *sv, struct slot *s)
@@ -751,19 +787,6 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 		default: break;
 		}
 	}
-}
-
-/* A descriptor poll reported readable gave nothing in this wakeup — errors,
- * or nothing at all (a datagram that cannot be read stays queued and wakes
- * us again at once). True, once, when that has gone on for too long to be
- * anything but permanent: the caller then closes it rather than spin. */
-static bool stuck(unsigned *count, bool progressed)
-{
-	if (progressed) {
-		*count = 0;
-		return false;
-	}
-	return ++*count == PERSISTENT_FAILURES;
 }
 
 static void read_notify(struct tether_supervisor *sv, struct slot *s)
@@ -809,8 +832,9 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 	}
 }
 
-static void read_inotify(struct tether_supervisor *sv)
+static void read_inotify(struct tether_supervisor *sv, struct slot *unused)
 {
+	(void)unused;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool progressed = false;
 	for (;;) {
@@ -840,8 +864,9 @@ static void read_inotify(struct tether_supervisor *sv)
 	}
 }
 
-static void serve_control(struct tether_supervisor *sv)
+static void serve_control(struct tether_supervisor *sv, struct slot *unused)
 {
+	(void)unused;
 	bool progressed = false;
 	for (int budget = 0; budget < 16; budget++) {
 		char req[128];
@@ -885,25 +910,41 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 	return d;
 }
 
-static size_t build_pollset(struct tether_supervisor *sv)
+/* The loop's descriptors, each with what reads it: the loop polls them and
+ * dispatches the ready ones in this order — signals first (a stop outranks
+ * everything), then each instance's guardian and notify socket, then the
+ * progress files, then the control socket. Closed descriptors have no entry. */
+static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
+{
+	if (fd < 0)
+		return;
+	sv->pfds[sv->nwatches] = (struct pollfd){.fd = fd, .events = POLLIN};
+	sv->watches[sv->nwatches++] = (struct watch){.ready = ready, .slot = s};
+}
+
+static int build_pollset(struct tether_supervisor *sv)
 {
 	size_t need = 3 + 2 * (size_t)sv->nslots;
-	if (sv->pfds_cap < need) {
+	if (sv->watches_cap < need) {
 		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
-		if (!p)
-			return 0;
-		sv->pfds = p;
-		sv->pfds_cap = need;
+		if (p)
+			sv->pfds = p;
+		struct watch *w = realloc(sv->watches, need * sizeof *w);
+		if (w)
+			sv->watches = w;
+		if (!p || !w)
+			return -ENOMEM;
+		sv->watches_cap = need;
 	}
-	size_t n = 0;
-	sv->pfds[n++] = (struct pollfd){.fd = sv->sfd, .events = POLLIN};
-	sv->pfds[n++] = (struct pollfd){.fd = sv->ctl_fd, .events = POLLIN};
-	sv->pfds[n++] = (struct pollfd){.fd = sv->ino_fd, .events = POLLIN};
+	sv->nwatches = 0;
+	watch(sv, sv->sfd, read_signals, NULL);
 	for (unsigned i = 0; i < sv->nslots; i++) {
-		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].g.chan, .events = POLLIN};
-		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].notify.fd, .events = POLLIN};
+		watch(sv, sv->slots[i].g.chan, read_guardian, &sv->slots[i]);
+		watch(sv, sv->slots[i].notify.fd, read_notify, &sv->slots[i]);
 	}
-	return n;
+	watch(sv, sv->ino_fd, read_inotify, NULL);
+	watch(sv, sv->ctl_fd, serve_control, NULL);
+	return 0;
 }
 
 static bool all_done(const struct tether_supervisor *sv)
@@ -980,8 +1021,9 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		timeout = max_wait_ms;
 	if (all_done(sv))
 		timeout = 0;
-	size_t n = build_pollset(sv);
-	int r = n ? sys_poll(sv->pfds, n, timeout) : -ENOMEM;
+	int r = build_pollset(sv);
+	if (r == 0)
+		r = sys_poll(sv->pfds, sv->nwatches, timeout);
 	sv->wakeups++;
 	/* An error, or "nothing" long before the deadline (poll interrupted:
 	 * sys_poll reports EINTR as 0 events), over and over, means we can no
@@ -990,29 +1032,9 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 					    (max_wait_ms >= 0 && timeout == max_wait_ms)));
 	if (stuck(&sv->poll_failures, waited))
 		abandon(sv, r < 0 ? -r : EINTR, "cannot wait for events");
-	if (r > 0) {
-		if (sv->pfds[0].revents) {
-			struct signalfd_siginfo si;
-			bool got = false;
-			while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-				got = true;
-				on_signal(sv, (int)si.ssi_signo);
-			}
-			if (stuck(&sv->signalfd_failures, got))
-				abandon(sv, EIO, "cannot read signals");
-		}
-		for (unsigned i = 0; i < sv->nslots; i++) {
-			struct slot *s = &sv->slots[i];
-			if (sv->pfds[3 + 2 * i].revents)
-				read_guardian(sv, s);
-			if (sv->pfds[4 + 2 * i].revents)
-				read_notify(sv, s);
-		}
-		if (sv->pfds[2].revents)
-			read_inotify(sv);
-		if (sv->pfds[1].revents)
-			serve_control(sv);
-	}
+	for (size_t i = 0; r > 0 && i < sv->nwatches; i++)
+		if (sv->pfds[i].revents)
+			sv->watches[i].ready(sv, sv->watches[i].slot);
 	reap(sv);
 	if (sv->check_channels) {
 		sv->check_channels = false;

@@ -40,6 +40,15 @@ struct slot {
 	bool lose_pending;            /* a command could not reach the guardian */
 };
 
+struct tether_supervisor;
+typedef void (*watch_fn)(struct tether_supervisor *sv, struct slot *s);
+/* A descriptor the loop polls and what reads it when it is ready (s: the
+ * instance it belongs to, or NULL). */
+struct watch {
+	watch_fn ready;
+	struct slot *slot;
+};
+
 struct tether_supervisor {
 	struct tether_config cfg;
 	struct tether_clock *clock;
@@ -51,8 +60,9 @@ struct tether_supervisor {
 	struct tether_pidfile *pidfile;
 	struct tether_journal *journal;
 	int sfd, ctl_fd, ino_fd;
-	struct pollfd *pfds;
-	size_t pfds_cap;
+	struct pollfd *pfds;          /* what poll() waits on ... */
+	struct watch *watches;        /* ... and who reads each: the same index */
+	size_t nwatches, watches_cap;
 	char scope[96];
 	enum tether_memlimit_kind memkind;
 

@@ -164,7 +164,7 @@ static pid_t start_stubborn_holder(const char *path, pid_t *ret_child, pid_t *re
 		struct tether_clock clock;
 		char *argv[] = {"holder", "--", "sleep", NULL};
 		tether_clock_init_real(&clock);
-		if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+		if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 			_exit(2);
 		if (tether_pidrecord_init_self(&rec, argv, &clock) < 0 || tether_pidfile_write(pf, &rec) < 0)
 			_exit(3);
@@ -308,7 +308,7 @@ START_TEST(status_of_sigkilled_holder_is_1_and_the_lock_is_free)
 	struct tether_pidfile *pf = NULL;
 	pid_t busy = -1;
 	int64_t t0 = tether_clock_now(&clock);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 5 * TETHER_NSEC_PER_SEC, &pf, &busy), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 5 * TETHER_NSEC_PER_SEC, &pf, &busy), 1);
 	ck_assert_int_lt(tether_clock_now(&clock) - t0, TETHER_NSEC_PER_SEC);
 	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
 	tether_pidfile_free(pf);
@@ -460,7 +460,7 @@ static int publisher(void *arg)
 {
 	const char *path = arg;
 	struct tether_pidfile *pf;
-	if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+	if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 		return 2;
 	int in = inotify_init1(IN_CLOEXEC);
 	if (in < 0 || inotify_add_watch(in, tu_dir, IN_CLOSE_NOWRITE) < 0)

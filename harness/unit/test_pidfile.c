@@ -44,7 +44,7 @@ static struct tether_pidfile *hold(const char *path)
 	struct tether_pidfile *pf = NULL;
 	struct tether_pidrecord rec;
 	char *argv[] = {"tether", "run", "--", "worker", "a b", NULL};
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), 1);
 	ck_assert_int_eq(tether_pidrecord_init_self(&rec, argv, &real), 0);
 	ck_assert_int_eq(tether_pidfile_write(pf, &rec), 0);
 	tether_pidrecord_done(&rec);
@@ -94,7 +94,7 @@ END_TEST
 START_TEST(parent_directory_is_not_created)
 {
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(tu_path("a/b/t.pid"), 0, &pf, NULL), -ENOENT);
+	ck_assert_int_eq(tether_pidfile_acquire(tu_path("a/b/t.pid"), NULL, 0, &pf, NULL), -ENOENT);
 	ck_assert(!tu_exists(tu_path("a")));
 }
 END_TEST
@@ -106,7 +106,7 @@ START_TEST(second_acquirer_sees_holder)
 	struct tether_pidfile *pf = NULL;
 	pid_t who = 0;
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 5 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 5 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
 	ck_assert_int_eq(who, holder);
 	/* the holder had published its record: no waiting for the deadline */
 	ck_assert_int_lt(now_ms() - t0, 4000);
@@ -126,7 +126,7 @@ START_TEST(stale_after_sigkill_is_acquired_at_once)
 	tether_pidfile_probe_done(&p);
 	struct tether_pidfile *pf = NULL;
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 10 * TETHER_NSEC_PER_SEC, &pf, NULL), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 10 * TETHER_NSEC_PER_SEC, &pf, NULL), 1);
 	ck_assert_int_lt(now_ms() - t0, 5000); /* not the 10 s contended wait */
 	tether_pidfile_remove(pf);
 	tether_pidfile_free(pf);
@@ -139,7 +139,7 @@ static int late_publisher(void *arg)
 	struct tether_pidfile *pf = NULL;
 	struct tether_pidrecord rec;
 	char *argv[] = {"late", NULL};
-	if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+	if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 		return 2;
 	/* Publish only when told: the test holds the lock record-less. */
 	char go;
@@ -177,12 +177,12 @@ START_TEST(contended_acquire_waits_for_the_record)
 	tether_pidfile_probe_done(&pr);
 	/* an acquirer with no patience answers "held" at once */
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &who), 0);
 	ck_assert_int_eq(who, pub);
 	/* a patient one is woken by the record appearing */
 	ck_assert_int_eq(write(p[1], "g", 1), 1);
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 20 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 20 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
 	ck_assert_int_eq(who, pub);
 	ck_assert_int_lt(now_ms() - t0, 15000);
 	close(p[1]);
@@ -196,7 +196,7 @@ START_TEST(symlinks_are_refused)
 	tu_write_file(target, "precious\n", 9, 0644);
 	ck_assert_int_eq(symlink(target, path), 0);
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -ELOOP);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -ELOOP);
 	char *t = tu_read_file(target, NULL);
 	ck_assert_str_eq(t, "precious\n");
 	free(t);
@@ -206,7 +206,7 @@ START_TEST(symlinks_are_refused)
 	/* a symlinked lock file too */
 	unlink(path);
 	ck_assert_int_eq(symlink(target, tu_path("t.pid.lock")), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -ELOOP);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -ELOOP);
 	/* and a symlinked temp file is never written through */
 	unlink(tu_path("t.pid.lock"));
 	ck_assert_int_eq(symlink(target, tu_path("t.pid.tmp")), 0);
@@ -224,21 +224,21 @@ START_TEST(foreign_or_writable_files_are_refused)
 	const char *path = tu_path("t.pid");
 	struct tether_pidfile *pf = NULL;
 	tu_write_file(path, "{}", 2, 0664);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	ck_assert(!tu_exists(tu_path("t.pid.lock")));
 	chmod(path, 0646);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	chmod(path, 0644);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(chown(path, 65534, 65534), 0);
-		ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+		ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	}
 	unlink(path);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EINVAL);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EINVAL);
 	rmdir(path);
 	ck_assert_int_eq(mkfifo(path, 0644), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EINVAL);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EINVAL);
 	struct tether_pidrecord rec;
 	ck_assert_int_eq(tether_pidfile_read(path, &rec), -EINVAL); /* and no hang */
 }
@@ -316,7 +316,7 @@ static int racer(void *arg)
 		return 10;
 	struct tether_pidfile *pf = NULL;
 	pid_t who = 0;
-	int r = tether_pidfile_acquire(race_path, 0, &pf, &who);
+	int r = tether_pidfile_acquire(race_path, NULL, 0, &pf, &who);
 	char msg[32];
 	int len = snprintf(msg, sizeof msg, "%c%d\n", r == 1 ? 'W' : r == 0 ? 'L' : 'E', r == 1 ? getpid() : who);
 	if (r == 1) {
@@ -406,7 +406,7 @@ static int churner(void *arg)
 	const char *marker = tu_path("held");
 	for (int i = 0; i < 400; i++) {
 		struct tether_pidfile *pf = NULL;
-		int r = tether_pidfile_acquire(race_path, 0, &pf, NULL);
+		int r = tether_pidfile_acquire(race_path, NULL, 0, &pf, NULL);
 		if (r < 0)
 			return 20;
 		if (r == 0)
@@ -476,7 +476,7 @@ static int faulted_writer(void *arg)
 	fiu_init(0);
 	fault_calls = 0;
 	fiu_enable_external(fault_point, 1, NULL, 0, kth_call);
-	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, NULL);
 	if (r == 1) {
 		/* the faults hit every open/read of the process, /proc included */
 		r = tether_pidrecord_init_self(&rec, argv, &real);
@@ -525,7 +525,7 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 	}
 	/* the lock is free: a new acquirer gets it at once */
 	struct tether_pidfile *pf = NULL;
-	ck_assert_msg(tether_pidfile_acquire(path, 0, &pf, NULL) == 1, "%s: lock not free", what);
+	ck_assert_msg(tether_pidfile_acquire(path, NULL, 0, &pf, NULL) == 1, "%s: lock not free", what);
 	tether_pidfile_remove(pf);
 	tether_pidfile_free(pf);
 }
@@ -533,7 +533,7 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 static void clean_slate(const char *path)
 {
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), 1);
 	tether_pidfile_remove(pf);
 	tether_pidfile_free(pf);
 }

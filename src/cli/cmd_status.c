@@ -59,7 +59,7 @@ int cmd_status(int argc, char **argv)
 		return cli_usage_error("--pidfile must not be empty");
 
 	struct tether_status st;
-	int r = tether_status_collect(pidfile, &st);
+	int r = tether_status_collect(pidfile, tether_clock_real(), &st);
 	if (r < 0) {
 		cli_error("cannot read process information: %s", strerror(-r));
 		return STATUS_UNKNOWN;
