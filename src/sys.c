@@ -45,18 +45,12 @@ static int close_range(unsigned first, unsigned last, int flags)
 #include "sys.h"
 
 /* The points by name, for the call sites below: FAULT(x) of a name that
- * sys_points.def does not list is an undeclared SYS_POINT_x. */
+ * sys_points.def does not list is an undeclared SYS_POINT_x. (The list of
+ * names itself is the lab's: src/lab/fault.c.) */
 enum sys_point {
 #define SYS_POINT(name) SYS_POINT_##name,
 #include "sys_points.def"
 #undef SYS_POINT
-};
-
-const char *const tether_sys_points[] = {
-#define SYS_POINT(name) "tether/sys/" #name,
-#include "sys_points.def"
-#undef SYS_POINT
-	NULL,
 };
 
 /* Did the fault point fire? If so *ret gets -errno from its failinfo. Without

@@ -37,9 +37,6 @@
 
 #define SYS_EINTR_MAX 100
 
-/* Names of every fault point compiled into this layer, NULL-terminated. */
-extern const char *const tether_sys_points[];
-
 /* files */
 int sys_open(const char *path, int flags, mode_t mode);
 int sys_openat(int dirfd, const char *path, int flags, mode_t mode);

@@ -31,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fault.h"
 #include "proctest.h"
 #include "spawn.h"
 #include "testutil.h"

@@ -85,7 +85,9 @@ int parse_run_options(int argc, char **argv, bool is_start, struct run_options *
 		{"isolation", required_argument, NULL, OPT_ISOLATION},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"log-file", required_argument, NULL, OPT_LOG_FILE},
+#ifdef TETHER_FAULT_INJECTION
 		{"sim-clock", no_argument, NULL, OPT_SIM_CLOCK},
+#endif
 		{"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},

@@ -10,7 +10,7 @@
 struct run_options {
 	struct tether_config cfg;
 	bool quiet;
-	bool sim_clock;
+	bool sim_clock; /* a lab build's --sim-clock */
 	const char *log_file; /* start only */
 	int64_t start_timeout; /* start only: ns, 0 = wait as long as it takes */
 };
