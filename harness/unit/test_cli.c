@@ -925,6 +925,42 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+/* The lab's hooks exist in a lab build only (configure
+ * --enable-fault-injection): there --sim-clock runs and TETHER_FAULT is read;
+ * the production tether has no --sim-clock, ignores TETHER_FAULT and holds no
+ * fault point's name. */
+START_TEST(lab_hooks_only_in_a_lab_build)
+{
+	const char *p = pidfile_path();
+	char *run[] = {(char *)TETHER_BIN, "run", "--pidfile", (char *)p, "--sim-clock", "--restart", "never",
+		       "--", "true", NULL};
+	struct tu_result r = tu_run(run, NULL, RUN_MS);
+	assert_exited(&r, "run --sim-clock");
+	char *bad_fault[] = {"TETHER_FAULT=not-a-rule", NULL};
+	char *version[] = {(char *)TETHER_BIN, "--version", NULL};
+	struct tu_result v = tu_run(version, bad_fault, RUN_MS);
+	assert_exited(&v, "--version");
+#ifdef TETHER_FAULT_INJECTION
+	ck_assert_msg(r.code == 0, "run --sim-clock exited %d: %s", r.code, r.err);
+	ck_assert_msg(v.code == 64 && contains(v.err, "TETHER_FAULT"), "a malformed TETHER_FAULT: exit %d, %s",
+		      v.code, v.err);
+#else
+	ck_assert_msg(r.code == 64 && contains(r.err, "--sim-clock"), "run --sim-clock exited %d: %s", r.code, r.err);
+	ck_assert_msg(v.code == 0, "TETHER_FAULT read by a production tether: exit %d, %s", v.code, v.err);
+	size_t n = 0;
+	char *image = tu_read_file(TETHER_BIN, &n);
+	ck_assert_ptr_nonnull(image);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_msg(!memmem(image, n, "tether/sys/", 11), "the production tether names a fault point");
+	ck_assert_msg(!memmem(image, n, "sim-clock", 9), "the production tether knows --sim-clock");
+	free(image);
+#endif
+	tu_result_free(&r);
+	tu_result_free(&v);
+	ck_assert(!tu_exists(p));
+}
+END_TEST
+
 int main(void)
 {
 	pt_init();
@@ -968,6 +1004,7 @@ int main(void)
 	tcase_add_test(tc, usage_errors_exit_64_naming_the_option);
 	tcase_add_test(tc, usage_errors_touch_no_supervisor);
 	tcase_add_test(tc, help_and_version);
+	tcase_add_test(tc, lab_hooks_only_in_a_lab_build);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
