@@ -22,6 +22,7 @@
 #include "control.h"
 #include "journal.h"
 #include "notify.h"
+#include "options.h"
 #include "parse.h"
 #include "pidfile.h"
 #include "proc.h"
@@ -31,31 +32,6 @@
 #include "supervisor_lab.h"
 #include "sys.h"
 
-
-void tether_config_defaults(struct tether_config *cfg)
-{
-	*cfg = (struct tether_config){
-		.pidfile = "state/tether.pid",
-		.instances = 1,
-		.policy = {
-			.restart = TETHER_RESTART_ON_FAILURE,
-			.backoff_initial = 1 * TETHER_NSEC_PER_SEC,
-			.backoff_max = 60 * TETHER_NSEC_PER_SEC,
-			.crash_limit = 10,
-			.crash_window = 300 * TETHER_NSEC_PER_SEC,
-		},
-		.stop_timeout = 5 * TETHER_NSEC_PER_SEC,
-		.heartbeat_interval = 300 * TETHER_NSEC_PER_SEC,
-		.log_max_bytes = 10u << 20,
-		.log_keep = 3,
-		.min_disk = 1ull << 30,
-		.min_mem = 4ull << 30,
-		.isolation = TETHER_ISOLATION_AUTO,
-		.out_fd = 1,
-		.err_fd = 2,
-		.acquire_wait = 2 * TETHER_NSEC_PER_SEC,
-	};
-}
 
 int tether_result_exit_code(const struct tether_result *res)
 {
@@ -80,36 +56,6 @@ void tether_result_set(struct tether_result *res, enum tether_outcome outcome, i
 	va_start(ap, fmt);
 	vsnprintf(res->message, sizeof res->message, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- configuration ------------------------------------------------------------- */
-
-static int check_config(const struct tether_config *cfg, struct tether_result *res)
-{
-	const char *why = NULL;
-	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
-		why = "no COMMAND given (tether run [OPTIONS] -- COMMAND [ARG...])";
-	else if (!cfg->pidfile || !cfg->pidfile[0])
-		why = "--pidfile must not be empty";
-	else if (cfg->instances < 1 || cfg->instances > TETHER_MAX_INSTANCES)
-		why = "--instances must be between 1 and 1024";
-	else if (tether_policy_check(&cfg->policy, &why) < 0)
-		;
-	else if (cfg->stop_timeout < 0)
-		why = "--stop-timeout must not be negative";
-	else if (cfg->heartbeat_log && cfg->heartbeat_interval <= 0)
-		why = "--heartbeat-interval must be positive";
-	else if (cfg->heartbeat_log && cfg->log_max_bytes < 1024)
-		why = "--log-max-bytes must be at least 1K";
-	else if (cfg->progress_file && !cfg->watchdog)
-		why = "--progress-file needs --watchdog (it is the watchdog's sign of progress)";
-	else if (cfg->progress_file && !cfg->progress_file[0])
-		why = "--progress-file must not be empty";
-	if (why) {
-		tether_result_set(res, TETHER_OUTCOME_USAGE, EINVAL, "%s", why);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* ---- the instances' effects ------------------------------------------------------ */
@@ -255,8 +201,11 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res)
 {
-	if (check_config(cfg, res) < 0)
+	char why[300];
+	if (tether_config_check(cfg, why, sizeof why) < 0) {
+		tether_result_set(res, TETHER_OUTCOME_USAGE, EINVAL, "%s", why);
 		return -EINVAL;
+	}
 	struct tether_supervisor *sv = calloc(1, sizeof *sv);
 	if (!sv) {
 		tether_result_set(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");

@@ -26,6 +26,11 @@
 #include "guardian.h"
 #include "policy.h"
 
+/* A pool's largest size (--instances). */
+#define TETHER_MAX_INSTANCES 1024
+
+/* What `tether run` supervises and how: the fields of the options table
+ * (options.h) and what the program adds. */
 struct tether_config {
 	const char *pidfile;
 	char **argv;               /* COMMAND [ARG...] */
@@ -48,10 +53,6 @@ struct tether_config {
 	bool pid1;                 /* we are PID 1: reap adopted zombies, never kill them */
 	int64_t acquire_wait;      /* how long to wait for a contended pidfile's holder to publish */
 };
-
-/* SPEC's defaults (pidfile state/tether.pid, 1 instance, on-failure, 1s/60s,
- * 10 in 5m, 5s stop timeout, 5m heartbeats, 10M x 3, 1G disk, 4G memory). */
-void tether_config_defaults(struct tether_config *cfg);
 
 enum tether_message_level { TETHER_MSG_ERROR, TETHER_MSG_WARNING, TETHER_MSG_NOTICE };
 

@@ -21,7 +21,6 @@
 #include "spawn.h"
 #include "supervisor.h"
 
-#define TETHER_MAX_INSTANCES 1024
 
 /* One instance's runtime around its state machine. */
 struct slot {

@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "json.h"
+#include "options.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "proctest.h"
@@ -868,6 +869,89 @@ START_TEST(usage_errors_exit_64_naming_the_option)
 }
 END_TEST
 
+/* run and start: every refusal names the option (or what is missing), exits
+ * 64 with the --help hint, and starts nothing. */
+START_TEST(run_usage_errors_exit_64_naming_the_option)
+{
+	const char *p = pidfile_path();
+	const struct {
+		const char *argv[8];
+		const char *says;
+	} cases[] = {
+		{{"run", "--instances", "0", "--", "true"}, "invalid value for --instances: '0'"},
+		{{"start", "--crash-limit", "100001", "--", "true"}, "--crash-limit: '100001'"},
+		{{"run", "--restart", "sometimes", "--", "true"}, "--restart: 'sometimes' (on-failure, always or never)"},
+		{{"run", "--watchdog", "0", "--", "true"}, "--watchdog: '0' (must be more than 0)"},
+		{{"run", "--memory-limit", "1K", "--", "true"}, "--memory-limit: '1K' (at least 1M)"},
+		{{"run", "--stop-timeout", "soon", "--", "true"}, "--stop-timeout: 'soon'"},
+		{{"run", "--backoff-initial", "5s", "--backoff-max", "1s", "--", "true"}, "--backoff-max (1s)"},
+		{{"run", "--progress-file", "x", "--", "true"}, "--progress-file needs --watchdog"},
+		{{"run", "--pidfile", "", "--", "true"}, "--pidfile"},
+		{{"run", "--log-file", "x", "--", "true"}, "--log-file is an option of 'tether start'"},
+		{{"run", "--json", "--", "true"}, "--json"},
+		{{"start", "--timeout", "1s", "--", "true"}, "--timeout"},
+		{{"run", "--instances"}, "--instances"},
+		{{"run", "--bogus", "--", "true"}, "--bogus"},
+		{{"run"}, "no COMMAND given (tether run"},
+		{{"start", "--quiet"}, "no COMMAND given (tether start"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[12] = {(char *)TETHER_BIN, (char *)cases[i].argv[0], "--pidfile", (char *)p};
+		int n = 4;
+		for (int k = 1; k < 8 && cases[i].argv[k]; k++)
+			argv[n++] = (char *)cases[i].argv[k];
+		argv[n] = NULL;
+		struct tu_result r = tu_run(argv, NULL, RUN_MS);
+		assert_exited(&r, "tether");
+		ck_assert_msg(r.code == 64, "case %zu: exit %d, stderr: %s", i, r.code, r.err);
+		ck_assert_msg(contains(r.err, cases[i].says), "case %zu: stderr does not say '%s': %s", i,
+			      cases[i].says, r.err);
+		ck_assert_msg(contains(r.err, "--help"), "case %zu: no hint: %s", i, r.err);
+		tu_result_free(&r);
+	}
+	ck_assert(!tu_exists(p));
+	ck_assert(!tu_exists(lock_of(p)));
+}
+END_TEST
+
+/* --help is the table: every row of a command is listed with its argument,
+ * its help line and its default. */
+START_TEST(help_lists_every_row_of_its_command)
+{
+	static const struct {
+		const char *cmd;
+		unsigned bit;
+	} cmds[] = {
+		{"run", TETHER_CMD_RUN}, {"start", TETHER_CMD_START}, {"stop", TETHER_CMD_STOP},
+		{"kill", TETHER_CMD_KILL}, {"status", TETHER_CMD_STATUS},
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		struct tu_result r = tu_tether(RUN_MS, cmds[i].cmd, "--help", NULL);
+		assert_exited(&r, "--help");
+		ck_assert_int_eq(r.code, 0);
+		for (const struct tether_option *o = tether_config_options; o->name; o++) {
+			char want[200];
+			snprintf(want, sizeof want, "  --%s%s%s ", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			bool listed = contains(r.out, want);
+			ck_assert_msg(listed == !!(o->commands & cmds[i].bit), "%s --help %s '%s':\n%s", cmds[i].cmd,
+				      listed ? "lists" : "lacks", want, r.out);
+			if (!listed)
+				continue;
+			char first[80];
+			snprintf(first, sizeof first, "%.*s", (int)strcspn(o->help, "\n"), o->help);
+			ck_assert_msg(contains(r.out, first), "%s --help lacks the help of --%s", cmds[i].cmd, o->name);
+			if (o->def) {
+				snprintf(want, sizeof want, "(default %s)", o->def);
+				ck_assert_msg(contains(r.out, want), "%s --help lacks the default of --%s", cmds[i].cmd,
+					      o->name);
+			}
+		}
+		ck_assert_msg(!contains(r.out, "sim-clock"), "%s --help shows the lab's --sim-clock", cmds[i].cmd);
+		tu_result_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(usage_errors_touch_no_supervisor)
 {
 	const char *path = pidfile_path();
@@ -1002,6 +1086,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, pt_setup, pt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, usage_errors_exit_64_naming_the_option);
+	tcase_add_test(tc, run_usage_errors_exit_64_naming_the_option);
+	tcase_add_test(tc, help_lists_every_row_of_its_command);
 	tcase_add_test(tc, usage_errors_touch_no_supervisor);
 	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, lab_hooks_only_in_a_lab_build);

@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "instance.h"
+#include "options.h"
 #include "policy.h"
 
 #define S TETHER_NSEC_PER_SEC
@@ -189,7 +190,12 @@ static void teardown(void)
 /* Uses the real policy p (the global log sized as the supervisor sizes it). */
 static void use_policy(struct tether_policy p)
 {
-	ck_assert_int_eq(tether_policy_check(&p, NULL), 0);
+	struct tether_config cfg;
+	char why[320], prog[] = "true", *argv[] = {prog, NULL};
+	tether_config_defaults(&cfg);
+	cfg.argv = argv;
+	cfg.policy = p;
+	ck_assert_msg(tether_config_check(&cfg, why, sizeof why) == 0, "%s", why);
 	tether_crashlog_done(&fx.all);
 	ck_assert_int_eq(tether_crashlog_init(&fx.all, (size_t)p.crash_limit + 1), 0);
 	fx.policy = p;

@@ -6,14 +6,14 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "options.h"
+#include "cmdline.h"
 #include "supervisor.h"
 #ifdef TETHER_FAULT_INJECTION
 #include "simclock.h"
 #endif
 
 /* Runs the supervisor for opts; shared with `tether start`'s detached child. */
-int run_supervisor(struct run_options *opts, struct tether_hooks *hooks)
+int run_supervisor(struct cli_options *opts, struct tether_hooks *hooks)
 {
 	const struct tether_clock *clock = tether_clock_real();
 #ifdef TETHER_FAULT_INJECTION
@@ -41,10 +41,17 @@ int run_supervisor(struct run_options *opts, struct tether_hooks *hooks)
 	return tether_result_exit_code(&res);
 }
 
+static const struct cli_help run_help = {
+	.description = "Supervises COMMAND in the foreground until stopped (SIGTERM, SIGINT, SIGHUP\n"
+		       "or 'tether stop'): restarts it with backoff, kills it when hung, and leaves\n"
+		       "no process of its tree behind.\n",
+	.epilogue = CLI_RUN_EPILOGUE,
+};
+
 int cmd_run(int argc, char **argv, char **full_argv)
 {
-	struct run_options opts;
-	int r = parse_run_options(argc, argv, false, &opts);
+	struct cli_options opts;
+	int r = cli_parse(argc, argv, TETHER_CMD_RUN, &run_help, &opts);
 	if (r)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;

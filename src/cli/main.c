@@ -64,24 +64,6 @@ int cli_usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_duration(const char *opt, const char *value, int64_t *ret_ns)
-{
-	int r = tether_parse_duration(value, ret_ns);
-	if (r < 0)
-		return cli_usage_error("invalid duration for --%s: '%s' (%s)", opt, value,
-				       r == -ERANGE ? "out of range" : "expected e.g. 250ms, 5s, 10m, 24h");
-	return 0;
-}
-
-int cli_size(const char *opt, const char *value, uint64_t *ret)
-{
-	int r = tether_parse_size(value, ret);
-	if (r < 0)
-		return cli_usage_error("invalid size for --%s: '%s' (%s)", opt, value,
-				       r == -ERANGE ? "out of range" : "expected e.g. 512, 64K, 10M, 1G");
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 #ifdef TETHER_FAULT_INJECTION
