@@ -20,11 +20,12 @@
  * file while still holding it; acquirers therefore check, after locking, that
  * the path still names the inode they locked, and retry if not.
  *
+ * The record itself (its fields, JSON form and parser) is pidrecord.h's.
+ *
  * Ownership: tether_pidfile_acquire gives the caller a struct tether_pidfile
  * (the held lock) that tether_pidfile_free drops and frees; a holder that
  * ends for good calls tether_pidfile_remove first. Records from
- * tether_pidrecord_parse/tether_pidfile_read own their argv; reset with
- * tether_pidrecord_done.
+ * tether_pidfile_read own their argv; reset with tether_pidrecord_done.
  */
 #ifndef TETHER_PIDFILE_H
 #define TETHER_PIDFILE_H
@@ -36,22 +37,8 @@
 
 #include "clock.h"
 #include "json.h"
+#include "pidrecord.h"
 #include "proc.h"
-
-/* A record larger than this is not ours (a 20 MB or /dev/zero "pidfile"). */
-#define TETHER_PIDFILE_MAX_BYTES (256 * 1024)
-/* The record is an object holding one array: anything deeper is hostile. */
-#define TETHER_PIDFILE_MAX_DEPTH 3
-
-struct tether_pidrecord {
-	pid_t pid;
-	uint64_t start_time;
-	char boot_id[TETHER_BOOT_ID_LEN + 1];
-	char started_at[40];
-	char version[40];
-	char **argv;  /* NULL-terminated; NULL for legacy records */
-	bool legacy;  /* a plain decimal PID from another tool: unverified */
-};
 
 struct tether_pidfile {
 	char *path;
@@ -59,18 +46,6 @@ struct tether_pidfile {
 	char *tmp_path;
 	int lock_fd;
 };
-
-/* Fills rec for the calling process: pid, start_time, boot_id, started_at
- * (from clock's wall time), version, a copy of argv. */
-int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
-			       const struct tether_clock *clock);
-/* Parses a record: JSON (SPEC §4) or a legacy decimal PID. Strict: pid must
- * be > 1, every known field of the right type. Returns 0 or -EINVAL
- * (malformed), -EFBIG (too large), -ELOOP (too deep), -ENOMEM. Pure (fuzzed). */
-int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret);
-/* Renders rec as its one JSON line (with the newline). */
-void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out);
-void tether_pidrecord_done(struct tether_pidrecord *rec);
 
 /* Takes the lock of the pidfile at path. Creates path's directory (0755) when
  * missing, not its parents. Refuses to work through a symlink (-ELOOP), on a
