@@ -17,7 +17,6 @@
 #include "journal.h"
 #include "parse.h"
 #include "supervisor_internal.h"
-#include "sys.h"
 
 void tether_events_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text)
 {

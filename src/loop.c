@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "notify.h"
-#include "pidfile.h"
 #include "proc.h"
 #include "proctree.h"
 #include "resources.h"

@@ -16,10 +16,8 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "control.h"
 #include "journal.h"
 #include "notify.h"
 #include "options.h"
@@ -31,7 +29,6 @@
 #include "supervisor_internal.h"
 #include "supervisor_lab.h"
 #include "sys.h"
-
 
 int tether_result_exit_code(const struct tether_result *res)
 {

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "supervisor.h"
 
+/* Every member is set (the lab's driver fills them all). */
 struct tether_lab_hooks {
 	void *data;
 	/* An instance reported something (any of its notes). */
