@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* supervisor_internal.h — the supervisor's state, shared by its files:
- * supervisor.c (configuration, the pool, the start), loop.c (the event
- * loop), events.c (journal, messages),
- * status_json.c (the status document), control_server.c (the control
- * socket). Not installed. */
+ * supervisor.c (configuration, the pool, the start), loop.c (the event loop),
+ * events.c (journal, messages), status_json.c (the status document) and
+ * control_server.c (the control socket). Not installed. */
 #ifndef TETHER_SUPERVISOR_INTERNAL_H
 #define TETHER_SUPERVISOR_INTERNAL_H
 
@@ -20,7 +19,6 @@
 #include "resources.h"
 #include "spawn.h"
 #include "supervisor.h"
-
 
 /* One instance's runtime around its state machine. */
 struct slot {

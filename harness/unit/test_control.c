@@ -253,6 +253,38 @@ START_TEST(a_silent_server_is_a_timeout)
 }
 END_TEST
 
+/* A clock that jumps a second at every reading and has poll wait a
+ * millisecond: what waits on it must measure its deadline on it. */
+static int64_t jumpy_now_ns;
+
+static int64_t jumpy_now(const struct tether_clock *c)
+{
+	(void)c;
+	return jumpy_now_ns += TETHER_NSEC_PER_SEC;
+}
+
+static int jumpy_poll_timeout(const struct tether_clock *c, int64_t deadline)
+{
+	return deadline <= jumpy_now(c) ? 0 : 1;
+}
+
+static const struct tether_clock jumpy = {
+	.now = jumpy_now, .wall = jumpy_now, .poll_timeout = jumpy_poll_timeout, .name = "jumpy"};
+
+START_TEST(the_wait_is_on_the_callers_clock)
+{
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_SILENT, 128);
+	struct tether_json *j = NULL;
+	int64_t t0 = mono_ms();
+	/* a minute of a clock that runs a second per reading passes in about
+	 * 60 ms of real time */
+	ck_assert_int_eq(tether_control_query(path, "status", &jumpy, 60 * TETHER_NSEC_PER_SEC, &j), -ETIMEDOUT);
+	ck_assert_int_lt(mono_ms() - t0, 20000);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -526,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, requests_are_cut_at_the_first_line);
 	tcase_add_test(tc, a_first_line_longer_than_the_buffer_is_refused);
 	tcase_add_test(tc, a_silent_server_is_a_timeout);
+	tcase_add_test(tc, the_wait_is_on_the_callers_clock);
 	tcase_add_test(tc, signals_do_not_cut_the_wait_short);
 	tcase_add_test(tc, a_reply_that_is_not_json_is_einval);
 	tcase_add_test(tc, nobody_holds_the_lock);

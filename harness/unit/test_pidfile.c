@@ -151,6 +151,24 @@ static int late_publisher(void *arg)
 	return 0;
 }
 
+/* A clock that jumps a second at every reading, and has poll wait a
+ * millisecond: a wait measured on it ends after a few dozen readings. */
+static int64_t jumpy_now_ns;
+
+static int64_t jumpy_now(const struct tether_clock *c)
+{
+	(void)c;
+	return jumpy_now_ns += TETHER_NSEC_PER_SEC;
+}
+
+static int jumpy_poll_timeout(const struct tether_clock *c, int64_t deadline)
+{
+	return deadline <= jumpy_now(c) ? 0 : 1;
+}
+
+static const struct tether_clock jumpy = {
+	.now = jumpy_now, .wall = jumpy_now, .poll_timeout = jumpy_poll_timeout, .name = "jumpy"};
+
 START_TEST(contended_acquire_waits_for_the_record)
 {
 	const char *path = tu_path("t.pid");
@@ -179,6 +197,12 @@ START_TEST(contended_acquire_waits_for_the_record)
 	struct tether_pidfile *pf = NULL;
 	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &who), 0);
 	ck_assert_int_eq(who, pub);
+	/* its patience is measured on the clock it is given: a minute of a
+	 * clock that runs a second per reading is over in milliseconds */
+	int64_t j0 = now_ms();
+	ck_assert_int_eq(tether_pidfile_acquire(path, &jumpy, 60 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(who, pub);
+	ck_assert_int_lt(now_ms() - j0, 15000);
 	/* a patient one is woken by the record appearing */
 	ck_assert_int_eq(write(p[1], "g", 1), 1);
 	int64_t t0 = now_ms();
