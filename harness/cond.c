@@ -138,7 +138,7 @@ static int text_test(struct lab *lab, const struct cond *c, unsigned line, const
 		struct tether_pidrecord rec;
 		int pr = tether_pidfile_read(path, &rec);
 		if (pr == 0)
-			tether_pidrecord_clear(&rec);
+			tether_pidrecord_done(&rec);
 		r = pr == 0 ? COND_TRUE : COND_NOT_YET;
 		*ret_observed = xasprintf("expected %s to be a complete pidfile record, got: %s", what,
 					  pr == 0 ? "one" : strerror(-pr));
@@ -325,8 +325,8 @@ static int gaps_test(struct lab *lab, const struct cond *c, const char *path, ch
 		}
 	}
 	*ret_observed = xasprintf("expected gaps %s, got %s", want.data, got.data);
-	tether_buf_free(&want);
-	tether_buf_free(&got);
+	tether_buf_done(&want);
+	tether_buf_done(&got);
 	free(stamps);
 	return r;
 }

@@ -84,7 +84,7 @@ static int group_cond(struct lab *lab, const struct cond *c, struct proc **m, si
 		if (exited < n) {
 			*ret_observed = xasprintf("expected every member of %s to exit, got %zu of %zu still running", c->name,
 						  n - exited, n);
-			tether_buf_free(&got);
+			tether_buf_done(&got);
 			return COND_NOT_YET;
 		}
 		bool ok = true;
@@ -131,8 +131,8 @@ static int group_cond(struct lab *lab, const struct cond *c, struct proc **m, si
 				tether_buf_printf(&want, "%s%d=%u", e ? " " : "", c->exits[e].code, c->exits[e].count);
 		}
 		*ret_observed = xasprintf("expected exits of %s %s, got %s", c->name, want.data, got.data);
-		tether_buf_free(&want);
-		tether_buf_free(&got);
+		tether_buf_done(&want);
+		tether_buf_done(&got);
 		return ok ? COND_TRUE : COND_FALSE;
 	}
 	/* ready / exit / running: every member */
@@ -264,12 +264,12 @@ static int fds_cond(struct lab *lab, const struct cond *c, unsigned line, struct
 	tether_buf_init(&list);
 	long long have = lab_count_fds(lab, p, &list);
 	if (have < 0) {
-		tether_buf_free(&list);
+		tether_buf_done(&list);
 		return lab_fail(lab, line, "cannot read /proc/%d/fd: %s", (int)p->pid, strerror((int)-have));
 	}
 	*ret_observed = xasprintf("expected fds of %s %s %lld, got %lld (%s)", c->name, cmp_op_name(c->op), want,
 				  have, list.data ? list.data : "");
-	tether_buf_free(&list);
+	tether_buf_done(&list);
 	return cond_compare_num(have, c->op, want) ? COND_TRUE : COND_NOT_YET;
 }
 
@@ -306,7 +306,7 @@ static int no_orphans_cond(struct lab *lab, const struct cond *c, struct cond_wa
 	*ret_observed = xasprintf("expected no orphans%s%s, got %zu%s%s%s", c->name ? " of " : "",
 				  c->name ? c->name : "", orphans, orphans ? ": " : "", list.data ? list.data : "",
 				  orphans > 8 ? ", ..." : "");
-	tether_buf_free(&list);
+	tether_buf_done(&list);
 	return orphans == 0 ? COND_TRUE : COND_NOT_YET;
 }
 

@@ -434,7 +434,7 @@ static void check_orphans(struct lab *lab, struct judgement *j)
 		char g[32];
 		enum_judgement_add(j, "G2: %zu orphan%s alive %s after every tether ended: %s%s", n, n == 1 ? "" : "s",
 				   lab_fmt_ns(lab->opt->grace, g, sizeof g), b.data ? b.data : "", n > 8 ? ", ..." : "");
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 	}
 	free(m);
 }
@@ -470,7 +470,7 @@ static void check_files(struct lab *lab, struct judgement *j, const char *dir, c
 		if (ends_with(name, ".pid") && lab->scn->pidfile_check &&
 		    (r = tether_pidfile_read(path, &rec)) != -ENOENT) {
 			if (r == 0)
-				tether_pidrecord_clear(&rec);
+				tether_pidrecord_done(&rec);
 			else
 				enum_judgement_add(j, "G3: %s is neither absent nor a complete record: %s", name,
 						   strerror(-r));

@@ -25,7 +25,7 @@
 
 #include "enumerate.h"
 #include "harness.h"
-#include "sys.h"
+#include "fault.h"
 
 static const char *const preload_points[] = {
 	"posix/io/oc/open", "posix/io/oc/close",

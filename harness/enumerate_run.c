@@ -126,7 +126,7 @@ void enum_end_run(struct slot *s, struct judgement *j)
 		enum_judgement_add(j, "lab: %zu processes with the run's marker survived SIGKILL", left);
 	close(s->pipe_fd);
 	close(s->pidfd);
-	tether_buf_free(&s->out);
+	tether_buf_done(&s->out);
 	free(s->run_id);
 	free(s->rule);
 	s->chain = NULL;
@@ -198,7 +198,7 @@ int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, s
 	struct slot s = {0};
 	int64_t t0 = lab_now();
 	enum_start_run(c, &s, rules.data ? rules.data : "", count_path);
-	tether_buf_free(&rules);
+	tether_buf_done(&rules);
 	enum_wait_any(c, &s, 1);
 	struct judgement j;
 	enum_end_run(&s, &j);

@@ -329,7 +329,7 @@ static int run_words(struct lab *lab, const struct step *st, char **ret)
 	for (size_t i = 0; i < st->argc; i++) {
 		char *v = lab_expand(lab, &st->argv[i], st->line);
 		if (!v) {
-			tether_buf_free(&b);
+			tether_buf_done(&b);
 			return -1;
 		}
 		tether_buf_printf(&b, "%s%s", i ? " " : "", v);

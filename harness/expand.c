@@ -129,7 +129,7 @@ char *lab_expand(struct lab *lab, const struct word *w, unsigned line)
 			lab_fail(lab, line, "cannot expand ${%s}: %s", name, why);
 			free(why);
 			free(name);
-			tether_buf_free(&b);
+			tether_buf_done(&b);
 			return NULL;
 		}
 		tether_buf_puts(&b, v);

@@ -144,8 +144,8 @@ int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const 
 	}
 	if (fiu.oom || counted.oom)
 		lab_die("out of memory");
-	tether_buf_free(&fiu);
-	tether_buf_free(&counted);
+	tether_buf_done(&fiu);
+	tether_buf_done(&counted);
 	return rc;
 }
 

@@ -215,7 +215,7 @@ static void end_orphans(struct lab *lab)
 				 n, n == 1 ? "" : "s", lab_fmt_ns(lab->opt->grace, g, sizeof g), list.data);
 		else
 			lab_detail(lab, "still running when the scenario stopped (killed): %s", list.data);
-		tether_buf_free(&list);
+		tether_buf_done(&list);
 	}
 	free(m);
 	size_t left = orphans_kill_all(lab->run_id, lab_now() + 5 * NS_PER_SEC);
@@ -256,7 +256,7 @@ static void check_pidfiles(struct lab *lab, const char *dir, int depth)
 			struct tether_pidrecord rec;
 			int r = tether_pidfile_read(path, &rec);
 			if (r == 0)
-				tether_pidrecord_clear(&rec);
+				tether_pidrecord_done(&rec);
 			else if (r != -ENOENT)
 				lab_fail(lab, lab->last_line,
 					 "after the scenario, pidfile %s is neither absent nor a complete record: %s", path,
@@ -341,7 +341,7 @@ static void lab_free(struct lab *lab)
 	if (lab->sig_fd >= 0)
 		close(lab->sig_fd);
 	free(lab->fail_msg);
-	tether_buf_free(&lab->details);
+	tether_buf_done(&lab->details);
 	free(lab->dir);
 }
 

@@ -383,8 +383,8 @@ int harness_cmd_report(int argc, char **argv)
 	} else {
 		printf("harness report: %s\n", path);
 	}
-	tether_buf_free(&body);
-	tether_buf_free(&out);
+	tether_buf_done(&body);
+	tether_buf_done(&out);
 	free(path);
 	free(tmp);
 	free(dir);

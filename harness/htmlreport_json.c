@@ -253,7 +253,7 @@ void hr_json_value(struct tether_buf *b, const struct tether_json *j, unsigned d
 		tether_buf_puts(b, "<code>");
 		hr_esc(b, c.oom ? "(out of memory)" : c.data);
 		tether_buf_puts(b, "</code>");
-		tether_buf_free(&c);
+		tether_buf_done(&c);
 	} else if (j->type == TETHER_JSON_OBJECT) {
 		if (j->count)
 			object(b, j, NULL, depth);
@@ -502,7 +502,7 @@ unsigned hr_json_plots(struct tether_buf *b, const struct tether_json *root)
 		b->oom = true;
 	else if (rest.len)
 		tether_buf_append(b, rest.data, rest.len);
-	tether_buf_free(&rest);
+	tether_buf_done(&rest);
 	return f.plots;
 }
 

@@ -77,7 +77,7 @@ static int lex_word(struct lexer *lx, struct word *ret)
 			advance(lx);
 			while (*lx->p != '\'') {
 				if (*lx->p == '\0' || *lx->p == '\n') {
-					tether_buf_free(&b);
+					tether_buf_done(&b);
 					return lex_fail(lx, ql, qc, "unterminated single quote");
 				}
 				put_literal(&b, *lx->p);
@@ -89,7 +89,7 @@ static int lex_word(struct lexer *lx, struct word *ret)
 			advance(lx);
 			while (*lx->p != '"') {
 				if (*lx->p == '\0' || *lx->p == '\n') {
-					tether_buf_free(&b);
+					tether_buf_done(&b);
 					return lex_fail(lx, ql, qc, "unterminated double quote");
 				}
 				if (*lx->p == '\\') {
@@ -100,7 +100,7 @@ static int lex_word(struct lexer *lx, struct word *ret)
 					case 't': put_literal(&b, '\t'); break;
 					case '"': case '\\': case '$': put_literal(&b, e); break;
 					default:
-						tether_buf_free(&b);
+						tether_buf_done(&b);
 						return lex_fail(lx, lx->lineno, lx->col - 1,
 								"unknown escape in double quotes (use \\\" \\\\ \\$ \\n \\t)");
 					}

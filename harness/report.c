@@ -195,6 +195,6 @@ int report_write(const char *dir, const struct report *r)
 	render_junit(&b, r);
 	if (rc == 0)
 		rc = write_atomic(dir, "junit.xml", &b);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return rc;
 }

@@ -143,7 +143,7 @@ static void finish_job(struct entry *e, struct job *job)
 	}
 	close(job->pipe_fd);
 	close(job->pidfd);
-	tether_buf_free(&job->out);
+	tether_buf_done(&job->out);
 	e->done = true;
 }
 

@@ -230,7 +230,7 @@ static void flood(struct soak *s, unsigned i, const struct soak_event *e)
 	tether_buf_puts(&b, "notify WATCHDOG=1\n");
 	signs++;
 	int r = b.oom ? -ENOMEM : st_ctl(s, i, b.data, b.len);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	s->notify_sent += e->n + 1;
 	s->notify_fds_sent += fds;
 	s->ignored_expected[i] += ignored;

@@ -58,7 +58,7 @@ void journal_free(struct soak_journal *j)
 		return;
 	if (j->fd >= 0)
 		close(j->fd);
-	tether_buf_free(&j->partial);
+	tether_buf_done(&j->partial);
 	free(j->path);
 	free(j);
 }

@@ -145,7 +145,7 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 	if (r < 0)
 		fprintf(stderr, "harness soak: cannot write %s: %s\n", path, strerror(-r));
 	free(path);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 }
 
 void soak_finish_report(struct soak *s)

@@ -481,7 +481,7 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 		soak_fail(s, "tether #%u (pid %d) is ready but its pidfile %s %s", n, (int)t->pid, t->pidfile,
 			  rr < 0 ? "cannot be read" : "names another pid");
 	if (rr == 0)
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	if (s->real) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -529,7 +529,7 @@ static void check_orphans(struct soak *s, struct soak_tether *t, const char *why
 				tether_buf_printf(&b, "%s%d (%s)", i ? ", " : "", (int)m[i].pid, m[i].comm);
 			soak_fail(s, "G2: %zu process(es) of tether #%u (%s) alive 2 s after %s: %s", n, t->n,
 				  t->isolation, why, b.data ? b.data : "");
-			tether_buf_free(&b);
+			tether_buf_done(&b);
 			s->orphans += (unsigned)n;
 			free(m);
 			orphans_kill_all(t->run_id, lab_now() + ORPHAN_GRACE_NS);

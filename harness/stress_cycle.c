@@ -228,7 +228,7 @@ static int plain_cycle(struct cycle *c, const struct stress_plan *pl, bool sampl
 		free(fired);
 		struct tether_json *j = NULL;
 		const struct tether_json *rt = NULL;
-		if (tether_control_query(c->pidfile, "status", 2000, &j) == 0)
+		if (tether_control_query(c->pidfile, "status", tether_clock_real(), 2 * TETHER_NSEC_PER_SEC, &j) == 0)
 			rt = tether_json_get(j, "restarts_total");
 		if (!rt || !rt->is_int || rt->integer < 1)
 			rc = -1, stress_fail(st, "%s: after a failed fork, restarts_total should be >= 1", c->what);
@@ -331,7 +331,7 @@ static int sigkill_cycle(struct cycle *c, const struct stress_plan *pl)
 	struct tether_pidrecord rec;
 	int r = tether_pidfile_read(c->pidfile, &rec);
 	if (r == 0)
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	else if (r != -ENOENT)
 		rc = -1, stress_fail(st, "%s: after SIGKILL the pidfile is neither absent nor complete: %s", c->what,
 				     strerror(-r));

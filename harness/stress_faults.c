@@ -122,7 +122,7 @@ int stress_mix_parse(const char *spec, struct stress_mix *ret, const char **ret_
 		if (ret->share[k] > 0)
 			tether_buf_printf(&b, "%s%s:%g", b.len ? "," : "", kind_names[k], ret->share[k]);
 	ret->text = xstrdup(b.len ? b.data : "none");
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return 0;
 }
 

@@ -317,7 +317,7 @@ char *sp_output(const struct sproc *p)
 	free(lines);
 	free(text);
 	char *s = lab_excerpt(b.data ? b.data : "", 400);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return s;
 }
 
@@ -424,7 +424,7 @@ static int check_record(struct stress *st, const char *what, const struct sproc 
 			    (int)rec.pid, (unsigned long long)rec.start_time, rec.boot_id, (int)p->pid);
 		rc = -1;
 	}
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return rc;
 }
 
@@ -455,7 +455,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 		else if (pr.lock_pid != p->pid || pr.rec.pid != p->pid)
 			rc = -1, stress_fail(st, "%s: the lock is held by pid %d and the record names %d, expected %d",
 					      what, (int)pr.lock_pid, (int)pr.rec.pid, (int)p->pid);
-		tether_pidfile_probe_clear(&pr);
+		tether_pidfile_probe_done(&pr);
 	} else {
 		/* the same facts, asked independently of the library: an
 		 * exclusive flock held by our tether on the inode PATH.lock names
@@ -471,7 +471,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 
 	/* the instances, as the supervisor itself reports them */
 	struct tether_json *j = NULL;
-	int r = tether_control_query(pidfile, "status", 2000, &j);
+	int r = tether_control_query(pidfile, "status", tether_clock_real(), 2 * TETHER_NSEC_PER_SEC, &j);
 	if (r < 0) {
 		stress_fail(st, "%s: control socket status query failed: %s", what, strerror(-r));
 		return -1;
@@ -500,7 +500,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 		char *ex = lab_excerpt(b.data ? b.data : "", 300);
 		stress_fail(st, "%s: %zu of %u instances running: %s", what, running, instances, ex);
 		free(ex);
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		rc = -1;
 	}
 	tether_json_free(j);
@@ -608,7 +608,7 @@ size_t stress_check_orphans(struct stress *st, const char *what, int64_t grace, 
 		char g[32];
 		stress_fail(st, "%s: %zu orphan%s alive after %s: %s%s; killed", what, n, n == 1 ? "" : "s",
 			    lab_fmt_ns(grace, g, sizeof g), b.data ? b.data : "", n > 8 ? ", ..." : "");
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		orphans_kill_all(st->run_id, lab_now() + 5 * NS_PER_SEC);
 	}
 	free(m);

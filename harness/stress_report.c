@@ -417,7 +417,7 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	}
 	tether_buf_puts(&b, "]}\n");
 	int r = write_json(st->report_dir, &b);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	if (r < 0)
 		fprintf(stderr, "harness stress: cannot write %s/stress.json: %s\n", st->report_dir, strerror(-r));
 	else

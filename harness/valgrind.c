@@ -176,8 +176,8 @@ int valgrind_check(const struct lab_options *opt, const char *scenario, pid_t pi
 		*ret_msg = msg.data;
 		rc = -1;
 	}
-	tether_buf_free(&errs);
-	tether_buf_free(&fds);
+	tether_buf_done(&errs);
+	tether_buf_done(&fds);
 	free(xml);
 	free(log);
 	free(xml_path);

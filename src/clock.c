@@ -2,7 +2,6 @@
 /* clock.c — see clock.h. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -16,50 +15,59 @@ static int64_t read_clock(clockid_t id)
 	return (int64_t)ts.tv_sec * TETHER_NSEC_PER_SEC + ts.tv_nsec;
 }
 
-void tether_clock_init_real(struct tether_clock *c)
+static int64_t real_now(const struct tether_clock *c)
 {
-	*c = (struct tether_clock){.simulated = false};
+	(void)c;
+	return read_clock(CLOCK_MONOTONIC);
 }
 
-void tether_clock_init_sim(struct tether_clock *c)
+static int64_t real_wall(const struct tether_clock *c)
 {
-	*c = (struct tether_clock){.simulated = true};
-	c->sim_mono_base = c->sim_now = read_clock(CLOCK_MONOTONIC);
-	c->sim_wall_base = read_clock(CLOCK_REALTIME);
-}
-
-int64_t tether_clock_now(const struct tether_clock *c)
-{
-	return c->simulated ? c->sim_now : read_clock(CLOCK_MONOTONIC);
-}
-
-int64_t tether_clock_wall(const struct tether_clock *c)
-{
-	if (c->simulated)
-		return c->sim_wall_base + (c->sim_now - c->sim_mono_base);
+	(void)c;
 	return read_clock(CLOCK_REALTIME);
 }
 
-int tether_clock_poll_timeout(const struct tether_clock *c, int64_t deadline)
+static int real_poll_timeout(const struct tether_clock *c, int64_t deadline)
 {
 	if (deadline == TETHER_NEVER)
 		return -1;
-	int64_t now = tether_clock_now(c);
+	int64_t now = real_now(c);
 	if (deadline <= now)
 		return 0;
-	if (c->simulated)
-		return -1;
 	int64_t ms = (deadline - now + TETHER_NSEC_PER_MSEC - 1) / TETHER_NSEC_PER_MSEC;
 	return ms > 86400000 ? 86400000 : (int)ms;
 }
 
-int tether_clock_sim_advance(struct tether_clock *c, int64_t to)
+static const struct tether_clock real_clock = {
+	.now = real_now,
+	.wall = real_wall,
+	.poll_timeout = real_poll_timeout,
+	.name = "real",
+};
+
+void tether_clock_init_real(struct tether_clock *c)
 {
-	if (!c->simulated)
-		return -EINVAL;
-	if (to > c->sim_now)
-		c->sim_now = to;
-	return 0;
+	*c = real_clock;
+}
+
+const struct tether_clock *tether_clock_real(void)
+{
+	return &real_clock;
+}
+
+int64_t tether_clock_now(const struct tether_clock *c)
+{
+	return c->now(c);
+}
+
+int64_t tether_clock_wall(const struct tether_clock *c)
+{
+	return c->wall(c);
+}
+
+int tether_clock_poll_timeout(const struct tether_clock *c, int64_t deadline)
+{
+	return c->poll_timeout(c, deadline);
 }
 
 /* The proleptic Gregorian date of a day count since 1970-01-01, computed by

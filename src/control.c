@@ -90,7 +90,8 @@ int tether_control_reply(int fd, const struct tether_control_peer *peer, const c
 	return n < 0 ? (int)n : 0;
 }
 
-int tether_control_query(const char *pidfile, const char *request, int timeout_ms, struct tether_json **ret)
+int tether_control_query(const char *pidfile, const char *request, const struct tether_clock *clock,
+			 int64_t timeout_ns, struct tether_json **ret)
 {
 	char lock_path[4096];
 	struct stat st;
@@ -130,13 +131,10 @@ int tether_control_query(const char *pidfile, const char *request, int timeout_m
 	/* One deadline for the whole query: neither a signal (sys_poll reports
 	 * EINTR as no event) nor a stream of answers from others may end the
 	 * wait early or stretch it. */
-	struct tether_clock clock;
-	tether_clock_init_real(&clock);
-	int64_t deadline = timeout_ms < 0 ? TETHER_NEVER
-					  : tether_clock_now(&clock) + (int64_t)timeout_ms * TETHER_NSEC_PER_MSEC;
+	int64_t deadline = timeout_ns < 0 ? TETHER_NEVER : tether_clock_now(clock) + timeout_ns;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int wait_ms = tether_clock_poll_timeout(&clock, deadline);
+		int wait_ms = tether_clock_poll_timeout(clock, deadline);
 		r = sys_poll(&pfd, 1, wait_ms);
 		if (r == 0 && wait_ms != 0)
 			continue; /* interrupted, or woken early: wait for the rest */

@@ -22,18 +22,20 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "clock.h"
 #include "json.h"
 
 /* Largest answer: a status of ~1000 instances. */
 #define TETHER_CONTROL_MAX_MSG (256 * 1024)
 
 /* Client: sends request to the supervisor of pidfile and parses its JSON
- * answer into *ret (free with tether_json_free). Waits at most timeout_ms in
- * all (signals do not shorten it; answers from any process but the lock
- * holder are ignored and do not lengthen it). -ENOENT no lock file,
- * -ECONNREFUSED nobody holds the lock or nobody listens, -ETIMEDOUT,
- * -EINVAL malformed answer. */
-int tether_control_query(const char *pidfile, const char *request, int timeout_ms, struct tether_json **ret);
+ * answer into *ret (free with tether_json_free). Waits at most timeout_ns of
+ * clock in all (signals do not shorten it; answers from any process but the
+ * lock holder are ignored and do not lengthen it; a negative timeout waits
+ * for ever). -ENOENT no lock file, -ECONNREFUSED nobody holds the lock or
+ * nobody listens, -ETIMEDOUT, -EINVAL malformed answer. */
+int tether_control_query(const char *pidfile, const char *request, const struct tether_clock *clock,
+			 int64_t timeout_ns, struct tether_json **ret);
 
 /* Server: creates the listening socket for the lock file open as lock_fd.
  * Returns the socket fd (O_CLOEXEC, non-blocking) or -errno. */

@@ -61,10 +61,10 @@ static void report(struct gstate *g, uint32_t type, int32_t value)
 	}
 	/* Blocking: tether reads promptly, and an event must never be lost. A
 	 * dead tether gives EPIPE, noticed by the lifeline check. Any other
-	 * failure (ENOBUFS) lost the event, and tether would wait for it for
-	 * ever (an exec, a tree's end): the guardian ends its tree and itself
-	 * instead, which tether sees and handles as the instance's end (found
-	 * by harness faults: tether/sys/sendmsg failing once hung a stop). */
+	 * failure (ENOBUFS) loses the event, which tether's instance table
+	 * would await for ever (an exec, a tree's end): end the tree and the
+	 * guardian instead, which tether handles as the instance's end
+	 * (harness/enumerate-check: tether/sys/sendmsg failed once in a stop). */
 	ssize_t n = sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL);
 	if (mh.msg_control && (n == -EPERM || n == -ESRCH || n == -EINVAL)) {
 		mh.msg_control = NULL;
@@ -87,7 +87,7 @@ static void signal_tree(struct gstate *g, int sig)
 	struct tether_tree tree = {0};
 	tether_tree_collect(getpid(), &tree);
 	tether_tree_signal(&tree, sig);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 }
 
 /* Reaps what has exited; returns true when no child remains at all. */
@@ -234,8 +234,8 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 		/* An error (ENOMEM) would only come back at once, for ever; so
 		 * would "no event" (EINTR, which sys_poll reports as 0 events:
 		 * without a timeout nothing else returns 0). A guardian that cannot
-		 * watch its lifeline ends its tree rather than spin (found by harness
-		 * faults: tether/sys/poll from call k). */
+		 * watch its lifeline ends its tree rather than spin
+		 * (harness/enumerate-check: tether/sys/poll failing from call k on). */
 		int pr = sys_poll(p, g->errpipe >= 0 ? 3 : 2, -1);
 		if (pr < 0 || (pr == 0 && ++idle_wakeups >= 100))
 			die_with_tree(g);
@@ -292,9 +292,10 @@ int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation 
 	int r = sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp);
 	if (r < 0)
 		return r;
-	/* Our end is read from the supervisor's loop: it must never block. Set
-	 * before the fork, so that a failure leaves no guardian to undo (found
-	 * by harness faults: an ignored failure here hung the supervisor). With
+	/* Our end is read from the supervisor's loop: it must never block, or
+	 * one silent guardian hangs every instance. Set before the fork, so that
+	 * a failure leaves no guardian to undo (harness/enumerate-check:
+	 * tether/sys/fcntl and tether/sys/setsockopt failed once). With
 	 * SO_PASSCRED every message comes with its sender's credentials, in
 	 * which the kernel translates pids into our namespace (report). */
 	r = sys_fcntl_int(sp[0], F_SETFL, O_NONBLOCK);
@@ -375,7 +376,7 @@ int tether_guardian_recv(struct tether_guardian *g, struct tether_guardian_event
 	return 1;
 }
 
-void tether_guardian_close(struct tether_guardian *g)
+void tether_guardian_let_go(struct tether_guardian *g)
 {
 	if (g->chan >= 0)
 		sys_close(g->chan);

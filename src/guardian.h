@@ -81,6 +81,6 @@ int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd
 int tether_guardian_recv(struct tether_guardian *g, struct tether_guardian_event *ret);
 /* Closes our end of the lifeline (the guardian then kills its tree and exits).
  * Does not reap. */
-void tether_guardian_close(struct tether_guardian *g);
+void tether_guardian_let_go(struct tether_guardian *g);
 
 #endif

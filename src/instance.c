@@ -28,9 +28,9 @@ int tether_instance_init(struct tether_instance *in, unsigned id)
 	return tether_crashlog_init(&in->crashes, INSTANCE_CRASHLOG_CAP);
 }
 
-void tether_instance_free(struct tether_instance *in)
+void tether_instance_done(struct tether_instance *in)
 {
-	tether_crashlog_free(&in->crashes);
+	tether_crashlog_done(&in->crashes);
 }
 
 enum tether_end tether_end_of_status(int status)

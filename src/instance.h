@@ -119,7 +119,7 @@ struct tether_instance_ops {
 
 /* crash_log_cap: see policy.h. Returns 0 or -ENOMEM. */
 int tether_instance_init(struct tether_instance *in, unsigned id);
-void tether_instance_free(struct tether_instance *in);
+void tether_instance_done(struct tether_instance *in);
 
 /* Feeds one event at now. Returns the new state. */
 enum tether_istate tether_instance_dispatch(struct tether_instance *in, enum tether_ievent ev, int64_t value,

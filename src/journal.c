@@ -220,7 +220,7 @@ int tether_journal_open(const struct tether_journal_config *cfg, struct tether_j
 	if (j->path && j->name_from && j->name_to)
 		r = open_log(j->path, &j->size);
 	if (r < 0) {
-		tether_journal_close(j);
+		tether_journal_free(j);
 		return r;
 	}
 	j->fd = r;
@@ -256,7 +256,7 @@ int tether_journal_write(struct tether_journal *j, const char *line, size_t len,
 	tether_buf_append(&j->buf, "\n", 1);
 	r = j->buf.oom ? -ENOMEM : append(j);
 	if (j->buf.cap > JOURNAL_BUF_KEEP)
-		tether_buf_free(&j->buf);
+		tether_buf_done(&j->buf);
 	if (r < 0) {
 		lose_line(j, r);
 		return r;
@@ -274,13 +274,13 @@ uint64_t tether_journal_lost(const struct tether_journal *j)
 	return j->lost;
 }
 
-void tether_journal_close(struct tether_journal *j)
+void tether_journal_free(struct tether_journal *j)
 {
 	if (!j)
 		return;
 	if (j->fd >= 0)
 		sys_close(j->fd);
-	tether_buf_free(&j->buf);
+	tether_buf_done(&j->buf);
 	free(j->path);
 	free(j->name_from);
 	free(j->name_to);

@@ -32,7 +32,7 @@
  * name (tail -F) sees a new file, as with keep > 0.
  *
  * Ownership: the journal owns its descriptor and path copy; free with
- * tether_journal_close.
+ * tether_journal_free.
  */
 #ifndef TETHER_JOURNAL_H
 #define TETHER_JOURNAL_H
@@ -68,6 +68,6 @@ void tether_journal_retry(struct tether_journal *j);
 /* Lines lost since the last successful write. */
 uint64_t tether_journal_lost(const struct tether_journal *j);
 /* Closes and frees; accepts NULL. */
-void tether_journal_close(struct tether_journal *j);
+void tether_journal_free(struct tether_journal *j);
 
 #endif

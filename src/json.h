@@ -8,9 +8,7 @@
  * (1e400). It never crashes on any input: it is fuzzed
  * (harness/fuzz/fuzz_json.c, fuzz_pidfile.c).
  *
- * The writer side is a growable buffer (tether_buf) with JSON string escaping.
- * A buffer that failed to grow remembers it (oom) and ignores further appends,
- * so callers check once at the end.
+ * The writer side is JSON string escaping into a growable buffer (buf.h).
  */
 #ifndef TETHER_JSON_H
 #define TETHER_JSON_H
@@ -18,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "buf.h"
 
 enum tether_json_type {
 	TETHER_JSON_NULL,
@@ -51,22 +51,8 @@ const struct tether_json *tether_json_get(const struct tether_json *j, const cha
 /* Follows a dotted path: "instances.0.pid" (array indices are decimal). */
 const struct tether_json *tether_json_path(const struct tether_json *j, const char *path);
 /* Renders a value compactly into buf (for messages and comparisons). */
-struct tether_buf;
 void tether_json_render(const struct tether_json *j, struct tether_buf *b);
 
-struct tether_buf {
-	char *data;   /* NUL-terminated while !oom */
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-void tether_buf_init(struct tether_buf *b);
-void tether_buf_free(struct tether_buf *b);
-void tether_buf_reset(struct tether_buf *b);
-void tether_buf_append(struct tether_buf *b, const char *s, size_t n);
-void tether_buf_puts(struct tether_buf *b, const char *s);
-__attribute__((format(printf, 2, 3))) void tether_buf_printf(struct tether_buf *b, const char *fmt, ...);
 /* Appends s as a quoted JSON string; bytes that are not valid UTF-8 become U+FFFD. */
 void tether_buf_json_string(struct tether_buf *b, const char *s);
 

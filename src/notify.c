@@ -307,7 +307,7 @@ int tether_notify_open(pid_t owner, unsigned id, struct tether_notify_socket *re
 	return 0;
 }
 
-void tether_notify_close(struct tether_notify_socket *s)
+void tether_notify_done(struct tether_notify_socket *s)
 {
 	if (!s)
 		return;

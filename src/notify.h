@@ -56,7 +56,8 @@ struct tether_notify_socket {
 /* Creates a socket for instance `id` of the supervisor with pid `owner`.
  * Non-blocking, close-on-exec. Returns 0 or -errno. */
 int tether_notify_open(pid_t owner, unsigned id, struct tether_notify_socket *ret);
-void tether_notify_close(struct tether_notify_socket *s);
+/* Closes the socket; s then reads as closed (fd -1). Accepts a closed one. */
+void tether_notify_done(struct tether_notify_socket *s);
 
 /* Receives one pending datagram. Returns 1 (and *ret, sender's pid in
  * *ret_pid) when one was read and accepted, 0 when none is pending, 2 when one

@@ -16,9 +16,6 @@
 #include "pidfile.h"
 #include "sys.h"
 
-/* PID_MAX_LIMIT on 64-bit Linux: no real pid is larger. */
-#define PID_LIMIT 4194304
-
 static char *concat(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -28,173 +25,6 @@ static char *concat(const char *a, const char *b)
 		memcpy(s + la, b, lb + 1);
 	}
 	return s;
-}
-
-/* ---- records ---------------------------------------------------------------- */
-
-void tether_pidrecord_clear(struct tether_pidrecord *rec)
-{
-	if (rec->argv) {
-		for (char **a = rec->argv; *a; a++)
-			free(*a);
-		free(rec->argv);
-	}
-	*rec = (struct tether_pidrecord){0};
-}
-
-int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
-			       const struct tether_clock *clock)
-{
-	struct tether_procstat st;
-	*rec = (struct tether_pidrecord){0};
-	int r = tether_proc_read_stat(getpid(), &st);
-	if (r < 0)
-		return r;
-	rec->pid = getpid();
-	rec->start_time = st.start_time;
-	r = tether_proc_boot_id(rec->boot_id);
-	if (r < 0)
-		return r;
-	tether_format_iso8601(tether_clock_wall(clock), false, rec->started_at, sizeof rec->started_at);
-	snprintf(rec->version, sizeof rec->version, "%s", PACKAGE_VERSION);
-	size_t n = 0;
-	while (argv && argv[n])
-		n++;
-	rec->argv = calloc(n + 1, sizeof *rec->argv);
-	if (!rec->argv)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		rec->argv[i] = strdup(argv[i]);
-		if (!rec->argv[i]) {
-			tether_pidrecord_clear(rec);
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out)
-{
-	tether_buf_printf(out, "{\"pid\":%d,\"start_time\":%llu,\"boot_id\":", (int)rec->pid,
-			  (unsigned long long)rec->start_time);
-	tether_buf_json_string(out, rec->boot_id);
-	tether_buf_puts(out, ",\"started_at\":");
-	tether_buf_json_string(out, rec->started_at);
-	tether_buf_puts(out, ",\"argv\":[");
-	/* Keep the record under the reader's size limit whatever argv is: drop
-	 * trailing arguments and say so. The budget counts the escaped text:
-	 * a control character takes six bytes ("\u0001"), so strlen() would let
-	 * a 100K argument through as an unreadable 600K record (fuzz_pidfile). */
-	size_t budget = TETHER_PIDFILE_MAX_BYTES / 2;
-	for (size_t i = 0; rec->argv && rec->argv[i]; i++) {
-		size_t before = out->len;
-		if (i)
-			tether_buf_puts(out, ",");
-		tether_buf_json_string(out, rec->argv[i]);
-		if (out->len > budget) {
-			out->len = before;
-			if (out->data)
-				out->data[out->len] = '\0';
-			tether_buf_puts(out, i ? ",\"...\"" : "\"...\"");
-			break;
-		}
-	}
-	tether_buf_puts(out, "],\"version\":");
-	tether_buf_json_string(out, rec->version);
-	tether_buf_puts(out, "}\n");
-}
-
-static bool is_boot_id(const char *s)
-{
-	if (strlen(s) != TETHER_BOOT_ID_LEN)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-'))
-			return false;
-	return true;
-}
-
-static int parse_legacy(const char *buf, size_t len, struct tether_pidrecord *ret)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	while (i < len && buf[i] >= '0' && buf[i] <= '9') {
-		v = v * 10 + (uint64_t)(buf[i] - '0');
-		if (v > PID_LIMIT)
-			return -EINVAL;
-		i++;
-	}
-	if (i == 0)
-		return -EINVAL;
-	while (i < len && (buf[i] == '\n' || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r'))
-		i++;
-	if (i != len || v <= 1)
-		return -EINVAL;
-	*ret = (struct tether_pidrecord){.pid = (pid_t)v, .legacy = true};
-	return 0;
-}
-
-static int copy_string(const struct tether_json *j, char *dst, size_t cap)
-{
-	if (!j || j->type != TETHER_JSON_STRING || strlen(j->string) >= cap)
-		return -EINVAL;
-	memcpy(dst, j->string, strlen(j->string) + 1);
-	return 0;
-}
-
-int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret)
-{
-	struct tether_json *j = NULL;
-	struct tether_pidrecord rec = {0};
-	if (len > TETHER_PIDFILE_MAX_BYTES)
-		return -EFBIG;
-	if (len > 0 && buf[0] >= '0' && buf[0] <= '9')
-		return parse_legacy(buf, len, ret);
-	int r = tether_json_parse(buf, len, TETHER_PIDFILE_MAX_DEPTH, &j);
-	if (r < 0)
-		return r;
-	r = -EINVAL;
-	if (j->type != TETHER_JSON_OBJECT)
-		goto out;
-	const struct tether_json *pid = tether_json_get(j, "pid");
-	const struct tether_json *st = tether_json_get(j, "start_time");
-	const struct tether_json *argv = tether_json_get(j, "argv");
-	if (!pid || !pid->is_int || pid->integer <= 1 || pid->integer > PID_LIMIT)
-		goto out;
-	if (!st || !st->is_int || st->integer < 0)
-		goto out;
-	rec.pid = (pid_t)pid->integer;
-	rec.start_time = (uint64_t)st->integer;
-	if (copy_string(tether_json_get(j, "boot_id"), rec.boot_id, sizeof rec.boot_id) < 0 ||
-	    !is_boot_id(rec.boot_id))
-		goto out;
-	if (copy_string(tether_json_get(j, "started_at"), rec.started_at, sizeof rec.started_at) < 0)
-		goto out;
-	if (copy_string(tether_json_get(j, "version"), rec.version, sizeof rec.version) < 0)
-		goto out;
-	if (!argv || argv->type != TETHER_JSON_ARRAY)
-		goto out;
-	rec.argv = calloc(argv->count + 1, sizeof *rec.argv);
-	if (!rec.argv) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < argv->count; i++) {
-		if (argv->items[i]->type != TETHER_JSON_STRING)
-			goto out;
-		rec.argv[i] = strdup(argv->items[i]->string);
-		if (!rec.argv[i]) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	*ret = rec;
-	rec = (struct tether_pidrecord){0};
-	r = 0;
-out:
-	tether_pidrecord_clear(&rec);
-	tether_json_free(j);
-	return r;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -277,7 +107,7 @@ int tether_pidfile_lock_holder(const char *path, pid_t *ret_pid)
 	if (tether_pidfile_read(path, &rec) == 0) {
 		if (!rec.legacy)
 			candidate = rec.pid;
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	return lock_holder(path, candidate, ret_pid);
 }
@@ -351,7 +181,7 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 	p.record_err = tether_pidfile_read(path, &p.rec);
 	int r = lock_holder(path, p.record_err == 0 && !p.rec.legacy ? p.rec.pid : 0, &p.lock_pid);
 	if (r < 0) {
-		tether_pidrecord_clear(&p.rec);
+		tether_pidrecord_done(&p.rec);
 		return r;
 	}
 	p.lock_held = r == 1;
@@ -381,28 +211,23 @@ int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret)
 	return 0;
 }
 
-void tether_pidfile_probe_clear(struct tether_pidfile_probe *p)
+void tether_pidfile_probe_done(struct tether_pidfile_probe *p)
 {
-	tether_pidrecord_clear(&p->rec);
+	tether_pidrecord_done(&p->rec);
 }
 
 /* ---- the lock holder's side ------------------------------------------------- */
 
-static void pidfile_free(struct tether_pidfile *pf)
-{
-	free(pf->path);
-	free(pf->lock_path);
-	free(pf->tmp_path);
-	free(pf);
-}
-
-void tether_pidfile_abandon(struct tether_pidfile *pf)
+void tether_pidfile_free(struct tether_pidfile *pf)
 {
 	if (!pf)
 		return;
 	if (pf->lock_fd >= 0)
 		sys_close(pf->lock_fd);
-	pidfile_free(pf);
+	free(pf->path);
+	free(pf->lock_path);
+	free(pf->tmp_path);
+	free(pf);
 }
 
 static int ignore_enoent(int r)
@@ -410,17 +235,14 @@ static int ignore_enoent(int r)
 	return r == -ENOENT ? 0 : r;
 }
 
-int tether_pidfile_release(struct tether_pidfile *pf)
+int tether_pidfile_remove(struct tether_pidfile *pf)
 {
-	if (!pf)
-		return 0;
 	/* Record first: a reader between the two unlinks sees "starting", never
 	 * a record without its lock. The lock file goes while still locked;
 	 * acquirers re-check the inode after locking (see pidfile.h). */
 	int r = ignore_enoent(sys_unlink(pf->path));
 	int r2 = ignore_enoent(sys_unlink(pf->tmp_path));
 	int r3 = ignore_enoent(sys_unlink(pf->lock_path));
-	tether_pidfile_abandon(pf);
 	return r < 0 ? r : r2 < 0 ? r2 : r3;
 }
 
@@ -518,7 +340,7 @@ static bool holder_published(const struct tether_pidfile *pf, pid_t holder)
 	if (tether_pidfile_read(pf->path, &rec) < 0)
 		return false;
 	bool ok = record_matches(&rec, holder, why, sizeof why);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return ok;
 }
 
@@ -552,8 +374,8 @@ int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, in
 	return 1;
 }
 
-int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
-			   pid_t *ret_holder)
+int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
+			   struct tether_pidfile **ret, pid_t *ret_holder)
 {
 	int ino_fd = -1, r;
 	if (!path || !*path)
@@ -572,11 +394,9 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 	r = ensure_directory(path);
 	if (r < 0)
 		goto fail;
-	/* This wait is bounded in real time on purpose: it happens before any
-	 * supervision starts, whatever clock the supervisor will run on. */
-	struct tether_clock real_clock;
-	tether_clock_init_real(&real_clock);
-	int64_t deadline = tether_clock_now(&real_clock) + contended_wait_ns;
+	if (contended_wait_ns <= 0)
+		clock = NULL;
+	int64_t deadline = clock ? tether_clock_now(clock) + contended_wait_ns : TETHER_NEVER;
 	for (int attempt = 0;; attempt++) {
 		r = lock_once(pf);
 		if (r == 1)
@@ -589,7 +409,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 		pid_t holder = 0;
 		if (tether_pidfile_lock_holder(path, &holder) != 1)
 			holder = 0;
-		if ((holder && holder_published(pf, holder)) || tether_clock_now(&real_clock) >= deadline) {
+		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline) {
 			if (ret_holder)
 				*ret_holder = holder;
 			r = 0;
@@ -607,7 +427,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 			}
 			continue;
 		}
-		tether_pidfile_watch_wait(ino_fd, &real_clock, deadline);
+		tether_pidfile_watch_wait(ino_fd, clock, deadline);
 	}
 	if (ino_fd >= 0)
 		sys_close(ino_fd);
@@ -623,7 +443,7 @@ int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct t
 fail:
 	if (ino_fd >= 0)
 		sys_close(ino_fd);
-	tether_pidfile_abandon(pf);
+	tether_pidfile_free(pf);
 	return r;
 }
 
@@ -633,7 +453,7 @@ int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecor
 	tether_buf_init(&b);
 	tether_pidrecord_format(rec, &b);
 	if (b.oom) {
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		return -ENOMEM;
 	}
 	/* A leftover PATH.tmp (writer SIGKILLed) or a planted hard link must not
@@ -656,16 +476,17 @@ int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecor
 	if (r < 0)
 		sys_unlink(pf->tmp_path);
 out:
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return r;
 }
 
 int tether_pidfile_remove_stale(const char *path)
 {
 	struct tether_pidfile *pf = NULL;
-	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, NULL);
 	if (r <= 0)
 		return r;
-	r = tether_pidfile_release(pf);
+	r = tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 	return r < 0 ? r : 1;
 }

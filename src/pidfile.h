@@ -20,11 +20,12 @@
  * file while still holding it; acquirers therefore check, after locking, that
  * the path still names the inode they locked, and retry if not.
  *
+ * The record itself (its fields, JSON form and parser) is pidrecord.h's.
+ *
  * Ownership: tether_pidfile_acquire gives the caller a struct tether_pidfile
- * that tether_pidfile_release (remove the files, drop the lock) or
- * tether_pidfile_abandon (drop the lock only) frees. Records from
- * tether_pidrecord_parse/tether_pidfile_read own their argv; free with
- * tether_pidrecord_clear.
+ * (the held lock) that tether_pidfile_free drops and frees; a holder that
+ * ends for good calls tether_pidfile_remove first. Records from
+ * tether_pidfile_read own their argv; reset with tether_pidrecord_done.
  */
 #ifndef TETHER_PIDFILE_H
 #define TETHER_PIDFILE_H
@@ -36,22 +37,8 @@
 
 #include "clock.h"
 #include "json.h"
+#include "pidrecord.h"
 #include "proc.h"
-
-/* A record larger than this is not ours (a 20 MB or /dev/zero "pidfile"). */
-#define TETHER_PIDFILE_MAX_BYTES (256 * 1024)
-/* The record is an object holding one array: anything deeper is hostile. */
-#define TETHER_PIDFILE_MAX_DEPTH 3
-
-struct tether_pidrecord {
-	pid_t pid;
-	uint64_t start_time;
-	char boot_id[TETHER_BOOT_ID_LEN + 1];
-	char started_at[40];
-	char version[40];
-	char **argv;  /* NULL-terminated; NULL for legacy records */
-	bool legacy;  /* a plain decimal PID from another tool: unverified */
-};
 
 struct tether_pidfile {
 	char *path;
@@ -59,18 +46,6 @@ struct tether_pidfile {
 	char *tmp_path;
 	int lock_fd;
 };
-
-/* Fills rec for the calling process: pid, start_time, boot_id, started_at
- * (from clock's wall time), version, a copy of argv. */
-int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
-			       const struct tether_clock *clock);
-/* Parses a record: JSON (SPEC §4) or a legacy decimal PID. Strict: pid must
- * be > 1, every known field of the right type. Returns 0 or -EINVAL
- * (malformed), -EFBIG (too large), -ELOOP (too deep), -ENOMEM. Pure (fuzzed). */
-int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret);
-/* Renders rec as its one JSON line (with the newline). */
-void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out);
-void tether_pidrecord_clear(struct tether_pidrecord *rec);
 
 /* Takes the lock of the pidfile at path. Creates path's directory (0755) when
  * missing, not its parents. Refuses to work through a symlink (-ELOOP), on a
@@ -81,18 +56,19 @@ void tether_pidrecord_clear(struct tether_pidrecord *rec);
  * When the lock is busy but its holder has not (yet) published a matching
  * record — a supervisor still starting, or a `tether stop` removing a stale
  * record — waits for the pidfile's directory to change (inotify) for up to
- * contended_wait_ns before answering 0. */
-int tether_pidfile_acquire(const char *path, int64_t contended_wait_ns, struct tether_pidfile **ret,
-			   pid_t *ret_holder);
+ * contended_wait_ns of clock before answering 0 (clock may be NULL when
+ * contended_wait_ns is 0: no waiting). */
+int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
+			   struct tether_pidfile **ret, pid_t *ret_holder);
 /* Atomically replaces the record (write PATH.tmp, rename over PATH). On
  * failure the previous state of PATH is unchanged and PATH.tmp is removed. */
 int tether_pidfile_write(struct tether_pidfile *pf, const struct tether_pidrecord *rec);
-/* Removes the record, the temp and the lock file while holding the lock, then
- * drops it and frees pf. Accepts NULL. */
-int tether_pidfile_release(struct tether_pidfile *pf);
-/* Drops the lock and frees pf without removing anything (for a forked child
- * that must not keep the lock). Accepts NULL. */
-void tether_pidfile_abandon(struct tether_pidfile *pf);
+/* Removes the record, the temp and the lock file while holding the lock
+ * (pf stays locked until tether_pidfile_free). Returns 0 or the first -errno. */
+int tether_pidfile_remove(struct tether_pidfile *pf);
+/* Drops the lock and frees pf without removing anything (also for a forked
+ * child that must not keep the lock). Accepts NULL. */
+void tether_pidfile_free(struct tether_pidfile *pf);
 
 /* Reads and parses the record at path without following a symlink and
  * without blocking on a FIFO: -ENOENT, -ELOOP (symlink), -EINVAL (not a
@@ -124,9 +100,9 @@ struct tether_pidfile_probe {
  * lock is held by the pid the record names, that process is alive, its
  * start_time and the boot_id match. Returns 0 or -errno (only for failures to
  * read /proc itself; everything about the pidfile lands in the probe).
- * Free with tether_pidfile_probe_clear. */
+ * Free with tether_pidfile_probe_done. */
 int tether_pidfile_probe(const char *path, struct tether_pidfile_probe *ret);
-void tether_pidfile_probe_clear(struct tether_pidfile_probe *p);
+void tether_pidfile_probe_done(struct tether_pidfile_probe *p);
 const char *tether_pidfile_state_name(enum tether_pidfile_state s);
 
 /* Removes a stale pidfile while holding its lock (never one a supervisor

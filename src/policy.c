@@ -29,10 +29,6 @@
 #include "clock.h"
 #include "policy.h"
 
-/* The global crash log holds crash_limit + 1 times of 8 bytes: a bound keeps a
- * typo ("--crash-limit 99999999999") from asking for gigabytes at start. */
-#define CRASH_LIMIT_MAX 1000000u
-
 /* now - t < window, exactly: times are only assumed non-decreasing, not
  * small, so now - t may not fit in int64_t. */
 static bool in_window(int64_t t, int64_t now, int64_t window)
@@ -77,7 +73,7 @@ int tether_crashlog_init(struct tether_crashlog *log, size_t cap)
 	return 0;
 }
 
-void tether_crashlog_free(struct tether_crashlog *log)
+void tether_crashlog_done(struct tether_crashlog *log)
 {
 	if (!log)
 		return;
@@ -152,7 +148,7 @@ static bool is_crash(enum tether_restart restart, enum tether_end end)
 	case TETHER_RESTART_ON_FAILURE:
 		break;
 	}
-	/* on-failure, and any unknown mode (tether_policy_check refuses those):
+	/* on-failure, and any unknown mode (tether_config_check refuses those):
 	 * only a clean exit is not a failure, so an unknown end is one. */
 	return end != TETHER_END_EXIT_ZERO;
 }
@@ -203,29 +199,4 @@ struct tether_verdict tether_policy_decide(const struct tether_policy *p, enum t
 	v.delay = tether_policy_backoff(p, v.instance_crashes);
 	v.restart_at = add_sat(now, v.delay);
 	return v;
-}
-
-int tether_policy_check(const struct tether_policy *p, const char **ret_why)
-{
-	const char *why = NULL;
-	if (!p)
-		why = "no policy";
-	else if (p->restart != TETHER_RESTART_ON_FAILURE && p->restart != TETHER_RESTART_ALWAYS &&
-		 p->restart != TETHER_RESTART_NEVER)
-		why = "restart must be on-failure, always or never";
-	else if (p->backoff_initial < 0)
-		why = "backoff-initial must not be negative";
-	else if (p->backoff_max < 0)
-		why = "backoff-max must not be negative";
-	else if (p->backoff_max < p->backoff_initial)
-		why = "backoff-max must not be less than backoff-initial";
-	else if (p->crash_window <= 0)
-		why = "crash-window must be longer than 0";
-	else if (p->crash_limit > CRASH_LIMIT_MAX)
-		why = "crash-limit must be at most 1000000";
-	if (!why)
-		return 0;
-	if (ret_why)
-		*ret_why = why;
-	return -EINVAL;
 }

@@ -78,7 +78,8 @@ struct tether_crashlog {
 
 /* cap >= 1. Returns 0 or -ENOMEM. */
 int tether_crashlog_init(struct tether_crashlog *log, size_t cap);
-void tether_crashlog_free(struct tether_crashlog *log);
+/* Frees the ring; log then reads as empty. Accepts NULL and an empty log. */
+void tether_crashlog_done(struct tether_crashlog *log);
 /* Appends t (times must be non-decreasing; an earlier t is clamped). */
 void tether_crashlog_add(struct tether_crashlog *log, int64_t t);
 /* Crashes still in the window at now: now - t < window. */
@@ -99,13 +100,12 @@ struct tether_verdict tether_policy_decide(const struct tether_policy *p, enum t
 /* min(initial * 2^(k-1), max), saturating; k >= 1. Pure. */
 int64_t tether_policy_backoff(const struct tether_policy *p, unsigned k);
 
-/* Validates a policy (0 or -EINVAL with a reason in *ret_why, a static
- * string naming the option, e.g. "backoff-max must not be less than
- * backoff-initial"). crash_limit 0 is accepted: "more than 0 crashes" gives up
- * at the first crash, a fail-fast mode that differs from restart=never (one
- * crash stops the whole pool and exits 1 at once); SPEC's default is 10.
- * crash_limit above 1000000 is refused: the global crash log holds
- * crash_limit + 1 times, allocated at start. */
-int tether_policy_check(const struct tether_policy *p, const char **ret_why);
+/* The largest crash_limit (--crash-limit): the global crash log holds
+ * crash_limit + 1 times, allocated at start, and a typo must not ask for
+ * gigabytes. crash_limit 0 is valid: "more than 0 crashes" gives up at the
+ * first crash, a fail-fast mode that differs from restart=never (one crash
+ * stops the whole pool and exits 1 at once); SPEC's default is 10. A policy's
+ * fields are checked with the rest of the configuration (options.h). */
+#define TETHER_CRASH_LIMIT_MAX 100000u
 
 #endif

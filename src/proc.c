@@ -56,8 +56,7 @@ int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_l
 	return 0;
 }
 
-/* Parses a decimal field into *ret; p advances past it. */
-static int parse_u64(const char **p, const char *end, uint64_t *ret)
+int tether_proc_parse_u64(const char **p, const char *end, uint64_t *ret)
 {
 	uint64_t v = 0;
 	const char *s = *p;
@@ -74,7 +73,7 @@ static int parse_u64(const char **p, const char *end, uint64_t *ret)
 	return 0;
 }
 
-static int parse_i64(const char **p, const char *end, int64_t *ret)
+int tether_proc_parse_i64(const char **p, const char *end, int64_t *ret)
 {
 	bool neg = false;
 	uint64_t v;
@@ -82,7 +81,7 @@ static int parse_i64(const char **p, const char *end, int64_t *ret)
 		neg = true;
 		(*p)++;
 	}
-	if (parse_u64(p, end, &v) < 0 || v > (uint64_t)INT64_MAX)
+	if (tether_proc_parse_u64(p, end, &v) < 0 || v > (uint64_t)INT64_MAX)
 		return -EINVAL;
 	*ret = neg ? -(int64_t)v : (int64_t)v;
 	return 0;
@@ -98,7 +97,7 @@ int tether_proc_parse_stat(const char *buf, size_t len, struct tether_procstat *
 
 	/* "PID (COMM) S PPID PGRP SESSION ...": comm may hold spaces and
 	 * parentheses, so it ends at the *last* ')'. */
-	if (parse_u64(&p, end, &u) < 0 || u == 0 || u > INT32_MAX)
+	if (tether_proc_parse_u64(&p, end, &u) < 0 || u == 0 || u > INT32_MAX)
 		return -EINVAL;
 	st.pid = (pid_t)u;
 	if (p + 2 > end || p[0] != ' ' || p[1] != '(')
@@ -124,7 +123,7 @@ int tether_proc_parse_stat(const char *buf, size_t len, struct tether_procstat *
 	p += 3;
 	/* fields 4.. : numbers separated by single spaces */
 	for (int field = 4; field <= 24; field++) {
-		if (parse_i64(&p, end, &v) < 0)
+		if (tether_proc_parse_i64(&p, end, &v) < 0)
 			return -EINVAL;
 		/* Fields 4-6 are pids: one that pid_t cannot hold is garbage,
 		 * and truncating it would name another process (fuzz_proc). */
@@ -217,7 +216,7 @@ static int append_pid(pid_t **list, size_t *n, size_t *cap, pid_t pid)
 }
 
 /* Iterates the numeric entries of a directory. */
-static int scan_numeric_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *ud)
+int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *ud)
 {
 	int dfd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dfd < 0)
@@ -303,7 +302,7 @@ static int parse_children(struct children_ctx *c, const char *buf, size_t len)
 			p++;
 		if (p >= end || *p == '\n')
 			break;
-		if (parse_u64(&p, end, &v) < 0 || v == 0 || v > INT32_MAX) {
+		if (tether_proc_parse_u64(&p, end, &v) < 0 || v == 0 || v > INT32_MAX) {
 			c->err = -EINVAL;
 			return 1;
 		}
@@ -322,7 +321,7 @@ int tether_proc_children(pid_t pid, pid_t **ret, size_t *ret_n)
 	if (pid <= 0)
 		return -EINVAL;
 	snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
-	int r = scan_numeric_dir(dir, false, children_of_task, &c);
+	int r = tether_proc_scan_dir(dir, false, children_of_task, &c);
 	if (r < 0 || c.err < 0) {
 		free(c.list);
 		return r < 0 ? r : c.err;
@@ -334,7 +333,7 @@ int tether_proc_children(pid_t pid, pid_t **ret, size_t *ret_n)
 
 int tether_proc_scan(tether_proc_scan_fn fn, void *userdata)
 {
-	return scan_numeric_dir("/proc", false, fn, userdata);
+	return tether_proc_scan_dir("/proc", false, fn, userdata);
 }
 
 int tether_proc_environ_get(pid_t pid, const char *key, char *buf, size_t len)
@@ -429,145 +428,8 @@ int tether_proc_count_fds(pid_t pid)
 	char dir[64];
 	int n = 0;
 	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
-	int r = scan_numeric_dir(dir, true, count_one, &n);
+	int r = tether_proc_scan_dir(dir, true, count_one, &n);
 	return r < 0 ? r : n;
-}
-
-static int parse_hex(const char **p, unsigned *ret)
-{
-	unsigned v = 0;
-	const char *s = *p;
-	if (!isxdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; isxdigit((unsigned char)*s); s++) {
-		unsigned d = isdigit((unsigned char)*s) ? (unsigned)(*s - '0')
-						  : (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
-		if (v > 0x0fffffffu)
-			return -EINVAL;
-		v = v * 16 + d;
-	}
-	*p = s;
-	*ret = v;
-	return 0;
-}
-
-/* Copies the space-delimited word at *p into buf and skips the spaces after
- * it. A word that does not fit is -EINVAL: sscanf's "%15s" would split it
- * and read its tail as the next field (fuzz_proc). */
-static int parse_word(const char **p, char *buf, size_t cap)
-{
-	size_t n = strcspn(*p, " ");
-	if (n == 0 || n >= cap)
-		return -EINVAL;
-	memcpy(buf, *p, n);
-	buf[n] = '\0';
-	for (*p += n; **p == ' '; (*p)++)
-		;
-	return 0;
-}
-
-int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *ret_pid)
-{
-	/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
-	 * "1: -> FLOCK  ADVISORY  WRITE 1235 fd:01:5678 0 EOF" (a waiter) */
-	const char *p = line;
-	const char *end = line + strlen(line);
-	uint64_t u;
-	if (parse_u64(&p, end, &u) < 0 || *p != ':')
-		return -EINVAL;
-	p++;
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, "->", 2) == 0)
-		return 0; /* blocked waiter, not a holder */
-	char kind[16], mode[16], rw[16];
-	if (parse_word(&p, kind, sizeof kind) < 0 || parse_word(&p, mode, sizeof mode) < 0 ||
-	    parse_word(&p, rw, sizeof rw) < 0)
-		return -EINVAL;
-	int64_t pid;
-	if (parse_i64(&p, end, &pid) < 0 || *p != ' ')
-		return -EINVAL;
-	p++;
-	unsigned maj, min;
-	if (parse_hex(&p, &maj) < 0 || *p != ':')
-		return -EINVAL;
-	p++;
-	if (parse_hex(&p, &min) < 0 || *p != ':')
-		return -EINVAL;
-	p++;
-	if (parse_u64(&p, end, &u) < 0 || (*p != ' ' && *p != '\0'))
-		return -EINVAL; /* "5678x" is not inode 5678 */
-	if (strcmp(kind, "FLOCK") != 0)
-		return 0;
-	if (maj != major(dev) || min != minor(dev) || u != (uint64_t)ino)
-		return 0;
-	/* pid 0: the holder lives in a PID namespace we cannot see into. It
-	 * still holds the lock: "held by someone unknown", never "free". */
-	if (pid < 0 || pid > INT32_MAX)
-		return -EINVAL;
-	*ret_pid = (pid_t)pid;
-	return 1;
-}
-
-/* One pass over /proc/locks; *ret_hash fingerprints what it read. */
-static int scan_locks(dev_t dev, ino_t ino, pid_t *ret_pid, uint64_t *ret_hash)
-{
-	int fd = sys_open("/proc/locks", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	char buf[8192];
-	size_t have = 0;
-	uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
-	int r = 0;
-	for (;;) {
-		ssize_t n = sys_read(fd, buf + have, sizeof buf - 1 - have);
-		if (n < 0) {
-			r = (int)n;
-			break;
-		}
-		for (ssize_t i = 0; i < n; i++)
-			hash = (hash ^ (unsigned char)buf[have + (size_t)i]) * UINT64_C(1099511628211);
-		have += (size_t)n;
-		buf[have] = '\0';
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n'))) {
-			*nl = '\0';
-			int m = tether_proc_parse_lock_line(line, dev, ino, ret_pid);
-			if (m == 1) {
-				r = 1;
-				goto out;
-			}
-			line = nl + 1;
-		}
-		size_t rest = have - (size_t)(line - buf);
-		memmove(buf, line, rest);
-		have = rest;
-		if (n == 0)
-			break;
-		if (have == sizeof buf - 1)
-			have = 0; /* an absurd line: skip it */
-	}
-out:
-	sys_close(fd);
-	*ret_hash = hash;
-	return r;
-}
-
-int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid)
-{
-	/* /proc/locks comes a page per read, and the list can change between
-	 * pages: a lock released or taken before ours shifts the rest, and our
-	 * line can fall between two pages. "Not held" is therefore believed
-	 * only when two passes in a row read exactly the same text. */
-	uint64_t prev = 0;
-	for (int pass = 0; pass < 10; pass++) {
-		uint64_t hash;
-		int r = scan_locks(dev, ino, ret_pid, &hash);
-		if (r != 0 || (pass > 0 && hash == prev))
-			return r;
-		prev = hash;
-	}
-	return 0;
 }
 
 static int meminfo_field(const char *path, const char *key, uint64_t *ret_kb)
@@ -583,7 +445,7 @@ static int meminfo_field(const char *path, const char *key, uint64_t *ret_kb)
 			const char *p = line + klen + 1;
 			while (*p == ' ' || *p == '\t')
 				p++;
-			return parse_u64(&p, buf + len, ret_kb);
+			return tether_proc_parse_u64(&p, buf + len, ret_kb);
 		}
 		line = strchr(line, '\n');
 		if (line)
@@ -630,7 +492,7 @@ static int inner_pid(pid_t pid, pid_t *ret)
 	last = last ? last + 1 : line;
 	const char *p = last;
 	uint64_t v;
-	if (parse_u64(&p, last + strlen(last), &v) < 0 || v == 0 || v > INT32_MAX)
+	if (tether_proc_parse_u64(&p, last + strlen(last), &v) < 0 || v == 0 || v > INT32_MAX)
 		return -EINVAL;
 	*ret = (pid_t)v;
 	return 0;
@@ -654,56 +516,4 @@ int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid)
 	}
 	free(kids);
 	return r;
-}
-
-struct holds_ctx {
-	pid_t pid;
-	dev_t dev;
-	ino_t ino;
-	int found;
-};
-
-static int fdinfo_has_lock(pid_t fd, void *ud)
-{
-	struct holds_ctx *c = ud;
-	char path[64], buf[4096];
-	size_t len;
-	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)c->pid, (int)fd);
-	if (tether_proc_read_file(path, buf, sizeof buf, &len) < 0)
-		return 0; /* closed meanwhile, or too many locks to be ours */
-	for (char *line = strstr(buf, "lock:\t"); line; line = strstr(line + 1, "\nlock:\t")) {
-		if (*line == '\n')
-			line++;
-		char *end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
-		pid_t holder = 0;
-		int r = tether_proc_parse_lock_line(line + strlen("lock:\t"), c->dev, c->ino, &holder);
-		if (end)
-			*end = '\n';
-		if (r == 1 && holder == c->pid) {
-			c->found = 1;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int tether_proc_holds_flock(pid_t pid, dev_t dev, ino_t ino)
-{
-	char dir[64];
-	struct holds_ctx c = {.pid = pid, .dev = dev, .ino = ino};
-	if (pid <= 0)
-		return -EINVAL;
-	/* A supervisor opens its lock before anything else, so it is
-	 * descriptor 3: look there first, which spares the listing and the
-	 * reads of 0, 1 and 2 (each /proc read costs some 10 µs, and stop and
-	 * status verify the holder every time). Anywhere else, the scan finds it. */
-	if (fdinfo_has_lock(3, &c))
-		return 1;
-	snprintf(dir, sizeof dir, "/proc/%d/fdinfo", (int)pid);
-	int r = scan_numeric_dir(dir, true, fdinfo_has_lock, &c);
-	if (r < 0)
-		return r;
-	return c.found;
 }

@@ -29,6 +29,12 @@ struct tether_procstat {
 	uint64_t rss_pages;  /* field 24 */
 };
 
+/* A decimal field of /proc text at *p (before end) into *ret; *p advances
+ * past it. 0, or -EINVAL for no digits or an overflow. Pure. */
+int tether_proc_parse_u64(const char **p, const char *end, uint64_t *ret);
+/* The same with an optional '-'. */
+int tether_proc_parse_i64(const char **p, const char *end, int64_t *ret);
+
 /* Parses the text of /proc/PID/stat. Pure (fuzzed). */
 int tether_proc_parse_stat(const char *buf, size_t len, struct tether_procstat *ret);
 int tether_proc_read_stat(pid_t pid, struct tether_procstat *ret);
@@ -46,6 +52,9 @@ int tether_proc_children(pid_t pid, pid_t **ret, size_t *ret_n);
  * returned). */
 typedef int (*tether_proc_scan_fn)(pid_t pid, void *userdata);
 int tether_proc_scan(tether_proc_scan_fn fn, void *userdata);
+/* The same over the numeric entries of dir (/proc/PID/fd, .../task): 0 as
+ * well when allow_zero. */
+int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *userdata);
 
 /* Looks up KEY in /proc/PID/environ: 1 and its value in buf (truncated to
  * len-1), 0 if absent, -errno. */
@@ -58,19 +67,6 @@ int tether_proc_count_fds(pid_t pid);
  * fit in cap-1 bytes. */
 int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_len);
 
-/* Who holds a flock() on the inode (dev, ino)? Parses /proc/locks. 1 and
- * *ret_pid when held (the pid that took it, or 0 when it lives in a PID
- * namespace invisible to us), 0 when nobody holds it, -errno. */
-int tether_proc_lock_holder(dev_t dev, ino_t ino, pid_t *ret_pid);
-/* Does pid hold a flock() on the inode (dev, ino) through one of its own
- * descriptors? Reads the "lock:" lines of /proc/PID/fdinfo/N: a per-process look,
- * unlike /proc/locks, whose read waits for an RCU grace period (milliseconds
- * on a busy machine). 1 yes, 0 no, -ESRCH gone, -errno. */
-int tether_proc_holds_flock(pid_t pid, dev_t dev, ino_t ino);
-/* Pure parser of one /proc/locks line (fuzzed): 1 matches a held FLOCK on
- * (dev, ino), 0 no match, -EINVAL malformed. */
-int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *ret_pid);
-
 /* The child of parent (a host pid) whose pid in its own PID namespace is
  * nspid (the last field of NSpid in /proc/PID/status): how a supervisor
  * outside a namespace names a process that only knows its inner pid.
@@ -82,5 +78,8 @@ int tether_proc_mem_available(uint64_t *ret_bytes);
 
 /* VmRSS of pid in kB. */
 int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb);
+
+/* Who holds a flock(): proclock.h. */
+#include "proclock.h"
 
 #endif

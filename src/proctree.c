@@ -260,7 +260,7 @@ int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock,
 	}
 }
 
-void tether_tree_free(struct tether_tree *tree)
+void tether_tree_done(struct tether_tree *tree)
 {
 	for (size_t i = 0; i < tree->n; i++)
 		tether_pidref_done(&tree->procs[i]);
@@ -346,7 +346,7 @@ int tether_tree_kill(const struct tether_pidref *root, const struct tether_clock
 						ret_survivors[n] = tree.procs[i].pid;
 					n++;
 				}
-			tether_tree_free(&tree);
+			tether_tree_done(&tree);
 			return n;
 		}
 	}

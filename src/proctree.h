@@ -69,7 +69,8 @@ int tether_tree_signal(struct tether_tree *tree, int sig);
 int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock, int64_t deadline);
 /* Does tree already hold pid? */
 bool tether_tree_has(const struct tether_tree *tree, pid_t pid);
-void tether_tree_free(struct tether_tree *tree);
+/* Closes every member's pidfd and empties the tree. */
+void tether_tree_done(struct tether_tree *tree);
 
 /* Kills root and its whole tree: snapshot the descendants, SIGKILL root and
  * every member, then rescan the descendants of every survivor and repeat until

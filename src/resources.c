@@ -126,7 +126,7 @@ int tether_memlimit_prepare(pid_t owner, unsigned id, uint64_t bytes, char **ret
 	return TETHER_MEMLIMIT_RLIMIT;
 }
 
-void tether_memlimit_release(const char *procs_path)
+void tether_memlimit_remove(const char *procs_path)
 {
 	if (!procs_path)
 		return;

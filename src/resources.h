@@ -29,6 +29,6 @@ const char *tether_memlimit_name(enum tether_memlimit_kind k);
 int tether_memlimit_prepare(pid_t owner, unsigned id, uint64_t bytes, char **ret_procs);
 /* Removes the cgroup made by tether_memlimit_prepare (given its procs path);
  * fails harmlessly while processes remain. */
-void tether_memlimit_release(const char *procs_path);
+void tether_memlimit_remove(const char *procs_path);
 
 #endif

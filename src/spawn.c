@@ -13,7 +13,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "fault.h"
 #include "spawn.h"
 #include "sys.h"
 
@@ -36,6 +35,10 @@ static bool has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+const char *const tether_fault_env_vars[] = {
+	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
+};
 
 bool tether_spawn_env_filtered(const char *entry)
 {
@@ -171,11 +174,11 @@ int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], c
 	spec->envp[k] = NULL;
 	return 0;
 oom:
-	tether_spawn_spec_free(spec);
+	tether_spawn_spec_done(spec);
 	return -ENOMEM;
 }
 
-void tether_spawn_spec_free(struct tether_spawn_spec *spec)
+void tether_spawn_spec_done(struct tether_spawn_spec *spec)
 {
 	free_vec(spec->argv);
 	if (spec->envp) {

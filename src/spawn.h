@@ -46,7 +46,12 @@ struct tether_spawn_env {
 
 /* Builds a spec from argv and the current environment. Returns 0 or -errno. */
 int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], const struct tether_spawn_env *env);
-void tether_spawn_spec_free(struct tether_spawn_spec *spec);
+void tether_spawn_spec_done(struct tether_spawn_spec *spec);
+
+/* The variables of the lab's fault injection (src/lab/fault.h) and libfiu's,
+ * NULL-terminated: a worker never inherits them, so a lab's faults meant for
+ * tether never reach what it supervises. */
+extern const char *const tether_fault_env_vars[];
 
 /* Is this environment entry one a worker must not inherit? (fault injection,
  * and systemd's variables addressed to tether itself) */

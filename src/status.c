@@ -21,7 +21,7 @@ static double seconds_since_boot(void)
 	return strtod(buf, NULL);
 }
 
-int tether_status_collect(const char *pidfile, struct tether_status *ret)
+int tether_status_collect(const char *pidfile, const struct tether_clock *clock, struct tether_status *ret)
 {
 	struct tether_status st = {0};
 	int r = tether_pidfile_probe(pidfile, &st.probe);
@@ -33,15 +33,15 @@ int tether_status_collect(const char *pidfile, struct tether_status *ret)
 		double up = seconds_since_boot() - (double)st.probe.rec.start_time / (double)(hz > 0 ? hz : 100);
 		st.uptime_s = up > 0 ? up : 0;
 		/* Best effort: an old or busy supervisor simply has no live part. */
-		tether_control_query(pidfile, "status", 1000, &st.live);
+		tether_control_query(pidfile, "status", clock, TETHER_NSEC_PER_SEC, &st.live);
 	}
 	*ret = st;
 	return 0;
 }
 
-void tether_status_clear(struct tether_status *st)
+void tether_status_done(struct tether_status *st)
 {
-	tether_pidfile_probe_clear(&st->probe);
+	tether_pidfile_probe_done(&st->probe);
 	tether_json_free(st->live);
 	*st = (struct tether_status){0};
 }

@@ -19,9 +19,10 @@ struct tether_status {
 	struct tether_json *live; /* the supervisor's own report, or NULL */
 };
 
-/* 0, or -errno when /proc itself cannot be read. Free with tether_status_clear. */
-int tether_status_collect(const char *pidfile, struct tether_status *ret);
-void tether_status_clear(struct tether_status *st);
+/* 0, or -errno when /proc itself cannot be read. A running supervisor gets
+ * one second of clock to answer. Reset with tether_status_done. */
+int tether_status_collect(const char *pidfile, const struct tether_clock *clock, struct tether_status *ret);
+void tether_status_done(struct tether_status *st);
 /* One JSON object and a newline (SPEC §3 fields). */
 void tether_status_format_json(const struct tether_status *st, struct tether_buf *out);
 void tether_status_format_text(const struct tether_status *st, const char *pidfile, struct tether_buf *out);

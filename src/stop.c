@@ -120,7 +120,7 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 	}
 	if (res->nsurvivors > 0)
 		res->outcome = TETHER_STOP_SURVIVORS;
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 	tether_pidref_done(&sup);
 	/* A supervisor that died by SIGKILL left its record: remove it under the
 	 * lock. 0 means a new supervisor already holds it, which is its own.
@@ -214,7 +214,7 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 			}
 			break;
 		}
-		tether_pidfile_probe_clear(&p);
+		tether_pidfile_probe_done(&p);
 		unsettled = again;
 		if (!again)
 			break;

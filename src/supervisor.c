@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* supervisor.c — see supervisor.h. The loop, the pool, and the effects the
- * instances ask for (instance.c holds their state table). Reporting — the
- * journal, the control socket's status, the messages — is in report.c. */
+/* supervisor.c — see supervisor.h. The configuration's check, the pool and
+ * the effects its instances ask for (instance.c holds their state table), and
+ * the start: pre-checks, the pidfile, the sweep of a previous run. The event
+ * loop is loop.c; what the supervisor says, events.c, status_json.c and
+ * control_server.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,49 +16,19 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "control.h"
 #include "journal.h"
 #include "notify.h"
+#include "options.h"
 #include "parse.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "proctree.h"
 #include "resources.h"
 #include "supervisor_internal.h"
+#include "supervisor_lab.h"
 #include "sys.h"
-
-/* How long a stop may take beyond its --stop-timeout before it is abandoned. */
-#define STOP_GRACE_NS (5 * TETHER_NSEC_PER_SEC)
-/* Consecutive failures of a call the loop needs before it gives up on it. */
-#define PERSISTENT_FAILURES 100
-
-void tether_config_defaults(struct tether_config *cfg)
-{
-	*cfg = (struct tether_config){
-		.pidfile = "state/tether.pid",
-		.instances = 1,
-		.policy = {
-			.restart = TETHER_RESTART_ON_FAILURE,
-			.backoff_initial = 1 * TETHER_NSEC_PER_SEC,
-			.backoff_max = 60 * TETHER_NSEC_PER_SEC,
-			.crash_limit = 10,
-			.crash_window = 300 * TETHER_NSEC_PER_SEC,
-		},
-		.stop_timeout = 5 * TETHER_NSEC_PER_SEC,
-		.heartbeat_interval = 300 * TETHER_NSEC_PER_SEC,
-		.log_max_bytes = 10u << 20,
-		.log_keep = 3,
-		.min_disk = 1ull << 30,
-		.min_mem = 4ull << 30,
-		.isolation = TETHER_ISOLATION_AUTO,
-		.out_fd = 1,
-		.err_fd = 2,
-		.acquire_wait = 2 * TETHER_NSEC_PER_SEC,
-	};
-}
 
 int tether_result_exit_code(const struct tether_result *res)
 {
@@ -74,46 +46,13 @@ int tether_result_exit_code(const struct tether_result *res)
 	return 71;
 }
 
-static void set_result(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void set_result(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
+void tether_result_set(struct tether_result *res, enum tether_outcome outcome, int err, const char *fmt, ...)
 {
 	va_list ap;
 	*res = (struct tether_result){.outcome = outcome, .err = err};
 	va_start(ap, fmt);
 	vsnprintf(res->message, sizeof res->message, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- configuration ------------------------------------------------------------- */
-
-static int check_config(const struct tether_config *cfg, struct tether_result *res)
-{
-	const char *why = NULL;
-	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
-		why = "no COMMAND given (tether run [OPTIONS] -- COMMAND [ARG...])";
-	else if (!cfg->pidfile || !cfg->pidfile[0])
-		why = "--pidfile must not be empty";
-	else if (cfg->instances < 1 || cfg->instances > TETHER_MAX_INSTANCES)
-		why = "--instances must be between 1 and 1024";
-	else if (tether_policy_check(&cfg->policy, &why) < 0)
-		;
-	else if (cfg->stop_timeout < 0)
-		why = "--stop-timeout must not be negative";
-	else if (cfg->heartbeat_log && cfg->heartbeat_interval <= 0)
-		why = "--heartbeat-interval must be positive";
-	else if (cfg->heartbeat_log && cfg->log_max_bytes < 1024)
-		why = "--log-max-bytes must be at least 1K";
-	else if (cfg->progress_file && !cfg->watchdog)
-		why = "--progress-file needs --watchdog (it is the watchdog's sign of progress)";
-	else if (cfg->progress_file && !cfg->progress_file[0])
-		why = "--progress-file must not be empty";
-	if (why) {
-		set_result(res, TETHER_OUTCOME_USAGE, EINVAL, "%s", why);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* ---- the instances' effects ------------------------------------------------------ */
@@ -140,7 +79,7 @@ static int op_spawn(void *ctx, struct tether_instance *in)
 	if (r < 0) {
 		/* It died between our last look and now: its end of file is
 		 * still to be read. A new one next time. */
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 		return r;
 	}
 	s->status[0] = '\0';
@@ -154,7 +93,7 @@ static int op_spawn(void *ctx, struct tether_instance *in)
 static void send_or_lose(struct slot *s, enum tether_guardian_cmd cmd)
 {
 	if (s->g.chan >= 0 && tether_guardian_send(&s->g, cmd) < 0) {
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 		s->lose_pending = true;
 	}
 }
@@ -177,7 +116,7 @@ static void op_retire(void *ctx, struct tether_instance *in)
 	struct slot *s = &sv->slots[in->id];
 	if (s->g.chan >= 0) {
 		tether_guardian_send(&s->g, TETHER_GUARDIAN_QUIT);
-		tether_guardian_close(&s->g);
+		tether_guardian_let_go(&s->g);
 	}
 }
 
@@ -208,8 +147,9 @@ void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_out
 static void op_note(void *ctx, struct tether_instance *in, enum tether_inote what, int64_t value)
 {
 	struct tether_supervisor *sv = ctx;
-	sv->notes++;
-	tether_report_note(sv, in, what, value);
+	if (sv->hooks.lab)
+		sv->hooks.lab->note(sv->hooks.lab->data);
+	tether_events_note(sv, in, what, value);
 	switch (what) {
 	case TETHER_N_EXEC_FAILED:
 		if (!in->ever_execd) {
@@ -248,21 +188,24 @@ static char *expand_instance(const char *pattern, unsigned id)
 		}
 	}
 	if (b.oom || !b.data) {
-		tether_buf_free(&b);
+		tether_buf_done(&b);
 		return NULL;
 	}
 	return b.data;
 }
 
-int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *clock,
+int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res)
 {
-	if (check_config(cfg, res) < 0)
+	char why[300];
+	if (tether_config_check(cfg, why, sizeof why) < 0) {
+		tether_result_set(res, TETHER_OUTCOME_USAGE, EINVAL, "%s", why);
 		return -EINVAL;
+	}
 	struct tether_supervisor *sv = calloc(1, sizeof *sv);
 	if (!sv) {
-		set_result(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
+		tether_result_set(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
 	sv->cfg = *cfg;
@@ -330,7 +273,7 @@ int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *
 	return 0;
 oom:
 	tether_supervisor_free(sv);
-	set_result(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
+	tether_result_set(res, TETHER_OUTCOME_INTERNAL, ENOMEM, "out of memory");
 	return -ENOMEM;
 }
 
@@ -340,28 +283,29 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		return;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
-		tether_guardian_close(&s->g);
-		tether_notify_close(&s->notify);
-		tether_spawn_spec_free(&s->spec);
-		tether_instance_free(&s->in);
+		tether_guardian_let_go(&s->g);
+		tether_notify_done(&s->notify);
+		tether_spawn_spec_done(&s->spec);
+		tether_instance_done(&s->in);
 		free(s->progress_dir);
 		free(s->progress_name);
 		free(s->cgroup_procs);
 	}
 	free(sv->slots);
-	tether_crashlog_free(&sv->crashes);
+	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
 		sys_close(sv->ino_fd);
-	tether_journal_close(sv->journal);
-	tether_pidfile_abandon(sv->pidfile);
+	tether_journal_free(sv->journal);
+	tether_pidfile_free(sv->pidfile);
 	if (sv->up_fd >= 0)
 		sys_close(sv->up_fd);
 	free(sv->up_socket);
 	free(sv->pfds);
+	free(sv->watches);
 	free(sv);
 }
 
@@ -404,7 +348,7 @@ static void sweep_previous_run(struct tether_supervisor *sv, uint64_t since)
 		char msg[160];
 		snprintf(msg, sizeof msg, "killed %u process(es) left by a previous run of %s", c.killed,
 			 sv->cfg.pidfile);
-		tether_report_message(sv, TETHER_MSG_WARNING, msg);
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
 	}
 }
 
@@ -461,14 +405,14 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	sigaddset(&mask, SIGCHLD);
 	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (r < 0) {
-		set_result(res, TETHER_OUTCOME_INTERNAL, -r, "cannot block signals: %s", strerror(-r));
+		tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot block signals: %s", strerror(-r));
 		return 1;
 	}
 
 	/* Disk before anything is written. */
 	uint64_t free_bytes;
 	if (cfg->min_disk && tether_disk_free(cfg->pidfile, &free_bytes) == 0 && free_bytes < cfg->min_disk) {
-		set_result(res, TETHER_OUTCOME_LOW_DISK, ENOSPC,
+		tether_result_set(res, TETHER_OUTCOME_LOW_DISK, ENOSPC,
 			   "not enough disk space for %s: %s free, %s required", cfg->pidfile,
 			   tether_format_size(free_bytes, sizebuf[0], sizeof sizebuf[0]),
 			   tether_format_size(cfg->min_disk, sizebuf[1], sizeof sizebuf[1]));
@@ -477,17 +421,20 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	}
 
 	/* One supervisor per pidfile. A record left by a SIGKILLed run is read
-	 * before ours replaces it: it dates the processes the sweep may end. */
+	 * before ours replaces it: it dates the processes the sweep may end.
+	 * A contended lock is waited for on the real clock, whatever clock the
+	 * timers run on: its holder is another process, publishing in real time
+	 * (a simulated clock that never moves would wait for it for ever). */
 	pid_t holder = 0;
-	r = tether_pidfile_acquire(cfg->pidfile, cfg->acquire_wait, &sv->pidfile, &holder);
+	r = tether_pidfile_acquire(cfg->pidfile, tether_clock_real(), cfg->acquire_wait, &sv->pidfile, &holder);
 	if (r == 0) {
-		set_result(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
+		tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
 			   (int)holder);
 		res->holder = holder;
 		return 1;
 	}
 	if (r < 0) {
-		set_result(res, TETHER_OUTCOME_PIDFILE, -r, "cannot create pidfile %s: %s", cfg->pidfile,
+		tether_result_set(res, TETHER_OUTCOME_PIDFILE, -r, "cannot create pidfile %s: %s", cfg->pidfile,
 			   r == -ELOOP ? "it is a symlink (refused)"
 			   : r == -EPERM ? "it is not ours or is group/world-writable (refused)"
 			   : r == -EINVAL ? "it is not a regular file"
@@ -499,12 +446,13 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
 	if (r == 0)
 		r = tether_pidfile_write(sv->pidfile, &rec);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	if (r < 0) {
-		tether_pidfile_release(sv->pidfile);
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
 		sv->pidfile = NULL;
-		tether_pidrecord_clear(&stale);
-		set_result(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile, strerror(-r));
+		tether_pidrecord_done(&stale);
+		tether_result_set(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile, strerror(-r));
 		return 1;
 	}
 	struct stat lst;
@@ -515,15 +463,15 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			 (unsigned long long)lst.st_ino);
 	if (have_stale && sv->scope[0] && strcmp(stale.boot_id, boot_id) == 0)
 		sweep_previous_run(sv, stale.start_time);
-	tether_pidrecord_clear(&stale);
+	tether_pidrecord_done(&stale);
 
 	uint64_t avail;
 	if (cfg->min_mem && tether_proc_mem_available(&avail) == 0 && avail < cfg->min_mem)
-		tether_report_low_memory(sv, avail);
+		tether_events_low_memory(sv, avail);
 
 	if (cfg->heartbeat_log)
-		tether_report_open_journal(sv);
-	tether_report_started(sv);
+		tether_events_open_journal(sv);
+	tether_events_started(sv);
 
 	/* Signals are read from a signalfd in the loop, never acted on in a
 	 * handler (they were blocked above). */
@@ -540,13 +488,14 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	for (unsigned i = 0; r >= 0 && i < sv->nslots; i++)
 		r = setup_instance(sv, &sv->slots[i]);
 	if (r < 0) {
-		set_result(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
-		tether_pidfile_release(sv->pidfile);
+		tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
 		sv->pidfile = NULL;
 		return 1;
 	}
 	if (cfg->memory_limit)
-		tether_report_memory_limit(sv);
+		tether_events_memory_limit(sv);
 
 	int64_t now = tether_clock_now(sv->clock);
 	sv->start_mono = now;
@@ -560,486 +509,3 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	return tether_supervisor_step(sv, 0, res) ? 0 : 1;
 }
 
-/* ---- events ------------------------------------------------------------------------- */
-
-static void dispatch(struct tether_supervisor *sv, struct slot *s, enum tether_ievent ev, int64_t value)
-{
-	tether_instance_dispatch(&s->in, ev, value, tether_clock_now(sv->clock), &sv->ops);
-}
-
-static void begin_stop(struct tether_supervisor *sv)
-{
-	if (sv->stopping)
-		return;
-	sv->stopping = true;
-	/* Every tree gets TERM, then KILL after the stop timeout; a tree that
-	 * has still not ended STOP_GRACE later (a kill that cannot be delivered,
-	 * a guardian we cannot reap) is abandoned rather than waited for. */
-	sv->stop_deadline = tether_clock_now(sv->clock) + sv->cfg.stop_timeout + STOP_GRACE_NS;
-	tether_report_stop(sv);
-	for (unsigned i = 0; i < sv->nslots; i++)
-		dispatch(sv, &sv->slots[i], TETHER_E_STOP, 0);
-}
-
-/* The loop cannot go on (poll, waitid or the signalfd fail for good, or a
- * stop cannot complete): let every guardian go — closing its lifeline makes
- * it kill its tree, and in a PID namespace the kernel does as soon as we
- * exit — and end with an internal error. Zero orphans still holds, through
- * the guardians rather than through us. */
-static void abandon(struct tether_supervisor *sv, int err, const char *what)
-{
-	char msg[300];
-	if (sv->abandoned)
-		return;
-	sv->abandoned = true;
-	if (err)
-		snprintf(msg, sizeof msg, "%s: %s; every instance's tree was ended", what, strerror(err));
-	else
-		snprintf(msg, sizeof msg, "%s; every instance's tree was ended", what);
-	sv->end_requested = true;
-	sv->end_outcome = TETHER_OUTCOME_INTERNAL;
-	sv->end_err = err;
-	snprintf(sv->end_message, sizeof sv->end_message, "%s", msg);
-	tether_report_message(sv, TETHER_MSG_ERROR, msg);
-	begin_stop(sv);
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		struct slot *s = &sv->slots[i];
-		tether_guardian_close(&s->g);
-		s->lose_pending = false;
-		dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
-		/* not reaped: it is ending, and we are leaving */
-		s->guardian_alive = false;
-	}
-}
-
-/* Counts consecutive failures of something the loop needs; true (once) when
- * they have gone on for too long to be anything but permanent. */
-static bool failing(unsigned *count, int r)
-{
-	/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
-	if (r >= 0 || r == -EAGAIN) {
-		*count = 0;
-		return false;
-	}
-	return ++*count == PERSISTENT_FAILURES;
-}
-
-void tether_supervisor_stop(struct tether_supervisor *sv)
-{
-	char msg[64];
-	snprintf(msg, sizeof msg, "stop requested");
-	tether_supervisor_request_end(sv, TETHER_OUTCOME_STOPPED, 0, msg);
-}
-
-static void on_signal(struct tether_supervisor *sv, int sig)
-{
-	if (sig == SIGCHLD)
-		return; /* reaping happens after every wakeup */
-	sv->stop_signals++;
-	if (sv->stop_signals == 1) {
-		char msg[64];
-		snprintf(msg, sizeof msg, "stopping on %s", tether_sig_abbrev(sig) ? tether_sig_abbrev(sig) : "signal");
-		tether_supervisor_request_end(sv, TETHER_OUTCOME_STOPPED, 0, msg);
-		sv->stop_signal = sig;
-	} else if (sv->stop_signals >= 3) {
-		/* The second signal does not restart the stop; the third means
-		 * "now": SIGKILL to every tree. */
-		tether_report_message(sv, TETHER_MSG_WARNING, "third stop signal: killing every instance now");
-		for (unsigned i = 0; i < sv->nslots; i++)
-			dispatch(sv, &sv->slots[i], TETHER_E_KILL_NOW, 0);
-	}
-}
-
-static struct slot *slot_of_guardian(struct tether_supervisor *sv, pid_t pid)
-{
-	for (unsigned i = 0; i < sv->nslots; i++)
-		if (sv->slots[i].guardian_alive && sv->slots[i].g.pid == pid)
-			return &sv->slots[i];
-	return NULL;
-}
-
-/* Kills whatever was adopted and is not one of our guardians: as a subreaper
- * we only ever adopt orphans of our own trees, whose guardian is gone. As
- * PID 1 of a container, adopted processes are not ours to kill: only reaped. */
-static void sweep_adopted(struct tether_supervisor *sv)
-{
-	if (sv->cfg.pid1)
-		return;
-	pid_t *kids = NULL;
-	size_t n = 0;
-	if (tether_proc_children(getpid(), &kids, &n) < 0)
-		return;
-	struct tether_clock real;
-	tether_clock_init_real(&real);
-	for (size_t i = 0; i < n; i++) {
-		if (slot_of_guardian(sv, kids[i]))
-			continue;
-		struct tether_pidref ref;
-		if (tether_pidref_open_current(kids[i], &ref) == 0) {
-			tether_tree_kill(&ref, &real, tether_clock_now(&real) + TETHER_NSEC_PER_SEC, NULL, 0);
-			tether_pidref_done(&ref);
-		}
-	}
-	free(kids);
-}
-
-static void reap(struct tether_supervisor *sv)
-{
-	bool lost_one = false, reaped_guardian = false;
-	for (;;) {
-		siginfo_t si = {0};
-		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
-		if (r == -ECHILD)
-			r = 0;
-		if (failing(&sv->waitid_failures, r)) {
-			abandon(sv, -r, "cannot reap child processes");
-			return;
-		}
-		if (r < 0 || si.si_pid == 0)
-			break;
-		struct slot *s = slot_of_guardian(sv, si.si_pid);
-		if (!s)
-			continue; /* an adopted orphan: reaped, nothing more */
-		s->guardian_alive = false;
-		/* A namespace's processes never come to us: they die with its
-		 * init, the guardian, before it can be reaped. */
-		if (!s->g.pidns)
-			reaped_guardian = true;
-		if (s->g.chan >= 0) {
-			/* It died before we read its end of file: read the rest
-			 * of what it said, then the loss. */
-			lost_one = true;
-		}
-	}
-	if (lost_one)
-		sv->check_channels = true;
-	/* A dying guardian's files close (its channel's end of file, which
-	 * read_guardian answers with a sweep) before the kernel re-parents its
-	 * children to us: that sweep can come too early and miss them. Once it
-	 * is reaped they are ours for sure (found by harness soak: a worker's
-	 * setsid() grandchild outlived its SIGKILLed subreaper guardian). */
-	if (reaped_guardian)
-		sweep_adopted(sv);
-}
-
-static void read_guardian(struct tether_supervisor *sv, struct slot *s)
-{
-	for (int budget = 0; budget < 64 && s->g.chan >= 0; budget++) {
-		struct tether_guardian_event ev;
-		int r = tether_guardian_recv(&s->g, &ev);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			tether_guardian_close(&s->g);
-			if (s->in.state != TETHER_I_DONE) {
-				tether_report_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
-				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
-			}
-			if (!s->g.pidns)
-				sweep_adopted(sv);
-			return;
-		}
-		switch (ev.type) {
-		case TETHER_GUARDIAN_EXEC_OK: dispatch(sv, s, TETHER_E_EXEC_OK, ev.value); break;
-		case TETHER_GUARDIAN_EXEC_FAILED: dispatch(sv, s, TETHER_E_EXEC_FAILED, ev.value); break;
-		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
-		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
-		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
-		default: break;
-		}
-	}
-}
-
-/* A descriptor poll reported readable gave nothing in this wakeup — errors,
- * or nothing at all (a datagram that cannot be read stays queued and wakes
- * us again at once). True, once, when that has gone on for too long to be
- * anything but permanent: the caller then closes it rather than spin. */
-static bool stuck(unsigned *count, bool progressed)
-{
-	if (progressed) {
-		*count = 0;
-		return false;
-	}
-	return ++*count == PERSISTENT_FAILURES;
-}
-
-static void read_notify(struct tether_supervisor *sv, struct slot *s)
-{
-	bool progressed = false;
-	int r = 0;
-	/* A bounded batch per wakeup: a flooding worker cannot starve the rest. */
-	for (int budget = 0; budget < 256; budget++) {
-		struct tether_notify_msg m;
-		pid_t sender = 0;
-		unsigned closed = 0;
-		r = tether_notify_recv(&s->notify, &m, &sender, &closed);
-		sv->fds_closed += closed;
-		if (r <= 0)
-			break;
-		progressed = true;
-		if (r == 2) {
-			s->notify_rejected++;
-			continue;
-		}
-		s->notify_unknown += m.unknown + m.malformed;
-		if (m.has_status)
-			snprintf(s->status, sizeof s->status, "%s", m.status);
-		if (m.has_errno)
-			s->notify_errno = m.errno_value;
-		if (m.has_mainpid)
-			s->mainpid = m.mainpid;
-		if (m.ready)
-			dispatch(sv, s, TETHER_E_READY, 0);
-		if (m.watchdog) {
-			sv->signs++;
-			dispatch(sv, s, TETHER_E_PROGRESS, 0);
-		}
-		if (m.stopping)
-			s->worker_stopping = true;
-	}
-	if (stuck(&s->notify_failures, progressed)) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "instance %u: cannot read its notify socket (%s); closed it", s->in.id,
-			 r < 0 ? strerror(-r) : "nothing to read");
-		tether_report_message(sv, TETHER_MSG_WARNING, msg);
-		tether_notify_close(&s->notify);
-	}
-}
-
-static void read_inotify(struct tether_supervisor *sv)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool progressed = false;
-	for (;;) {
-		ssize_t n = sys_read(sv->ino_fd, buf, sizeof buf);
-		if (n <= 0)
-			break;
-		progressed = true;
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *e = (struct inotify_event *)p;
-			p += sizeof *e + e->len;
-			if (!e->len)
-				continue;
-			for (unsigned i = 0; i < sv->nslots; i++) {
-				struct slot *s = &sv->slots[i];
-				if (s->progress_wd == e->wd && strcmp(s->progress_name, e->name) == 0) {
-					sv->signs++;
-					dispatch(sv, s, TETHER_E_PROGRESS, 0);
-				}
-			}
-		}
-	}
-	if (stuck(&sv->inotify_failures, progressed)) {
-		tether_report_message(sv, TETHER_MSG_WARNING,
-				      "cannot read progress-file events; the watchdog now counts only WATCHDOG=1");
-		sys_close(sv->ino_fd);
-		sv->ino_fd = -1;
-	}
-}
-
-static void serve_control(struct tether_supervisor *sv)
-{
-	bool progressed = false;
-	for (int budget = 0; budget < 16; budget++) {
-		char req[128];
-		struct tether_control_peer peer;
-		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
-		if (r == -EPERM || r == -EDESTADDRREQ || r == -EMSGSIZE || r == -EBADMSG) {
-			progressed = true; /* a bad request, consumed */
-			continue;
-		}
-		if (r < 0)
-			break;
-		progressed = true;
-		struct tether_buf out;
-		tether_buf_init(&out);
-		tether_report_control(sv, req, &peer, &out);
-		if (!out.oom && out.data)
-			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
-		tether_buf_free(&out);
-	}
-	if (stuck(&sv->control_failures, progressed)) {
-		tether_report_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
-		sys_close(sv->ctl_fd);
-		sv->ctl_fd = -1;
-	}
-}
-
-/* ---- the loop ----------------------------------------------------------------------- */
-
-int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
-{
-	int64_t d = sv->heartbeat_at;
-	if (sv->stopping && sv->stop_deadline < d)
-		d = sv->stop_deadline;
-	if (sv->up_watchdog_at < d)
-		d = sv->up_watchdog_at;
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
-		if (t < d)
-			d = t;
-	}
-	return d;
-}
-
-static size_t build_pollset(struct tether_supervisor *sv)
-{
-	size_t need = 3 + 2 * (size_t)sv->nslots;
-	if (sv->pfds_cap < need) {
-		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
-		if (!p)
-			return 0;
-		sv->pfds = p;
-		sv->pfds_cap = need;
-	}
-	size_t n = 0;
-	sv->pfds[n++] = (struct pollfd){.fd = sv->sfd, .events = POLLIN};
-	sv->pfds[n++] = (struct pollfd){.fd = sv->ctl_fd, .events = POLLIN};
-	sv->pfds[n++] = (struct pollfd){.fd = sv->ino_fd, .events = POLLIN};
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].g.chan, .events = POLLIN};
-		sv->pfds[n++] = (struct pollfd){.fd = sv->slots[i].notify.fd, .events = POLLIN};
-	}
-	return n;
-}
-
-static bool all_done(const struct tether_supervisor *sv)
-{
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		const struct slot *s = &sv->slots[i];
-		if (s->in.state != TETHER_I_DONE || s->guardian_alive)
-			return false;
-	}
-	return true;
-}
-
-static void finish(struct tether_supervisor *sv, struct tether_result *res)
-{
-	if (sv->end_requested) {
-		set_result(res, sv->end_outcome, sv->end_err, "%s", sv->end_message);
-	} else {
-		bool failed = false;
-		for (unsigned i = 0; i < sv->nslots; i++) {
-			const struct tether_instance *in = &sv->slots[i].in;
-			if (in->last_status != 0)
-				failed = true;
-		}
-		set_result(res, TETHER_OUTCOME_DONE, 0, failed ? "every instance has ended, not all with status 0"
-							      : "every instance has ended");
-		res->failed = failed;
-	}
-	tether_report_finish(sv, res);
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		tether_notify_close(&sv->slots[i].notify);
-		tether_memlimit_release(sv->slots[i].cgroup_procs);
-	}
-	if (sv->ctl_fd >= 0) {
-		sys_close(sv->ctl_fd);
-		sv->ctl_fd = -1;
-	}
-	tether_pidfile_release(sv->pidfile);
-	sv->pidfile = NULL;
-	sv->finished = true;
-	sv->result = *res;
-}
-
-static void after_events(struct tether_supervisor *sv)
-{
-	for (unsigned i = 0; i < sv->nslots; i++) {
-		struct slot *s = &sv->slots[i];
-		if (s->lose_pending) {
-			s->lose_pending = false;
-			tether_report_message(sv, TETHER_MSG_WARNING, "cannot reach an instance's guardian; let it go");
-			dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
-		}
-	}
-	if (sv->stopping && !sv->finished && tether_clock_now(sv->clock) >= sv->stop_deadline && !all_done(sv))
-		abandon(sv, 0, "the stop did not complete in time");
-	if (sv->end_requested && !sv->stopping)
-		begin_stop(sv);
-	if (sv->check_ready) {
-		sv->check_ready = false;
-		tether_report_check_ready(sv);
-	}
-}
-
-int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res)
-{
-	if (sv->finished) {
-		*res = sv->result;
-		return 0;
-	}
-	after_events(sv);
-	int64_t deadline = tether_supervisor_next_deadline(sv);
-	int timeout = tether_clock_poll_timeout(sv->clock, deadline);
-	if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
-		timeout = max_wait_ms;
-	if (all_done(sv))
-		timeout = 0;
-	size_t n = build_pollset(sv);
-	int r = n ? sys_poll(sv->pfds, n, timeout) : -ENOMEM;
-	sv->wakeups++;
-	/* An error, or "nothing" long before the deadline (poll interrupted:
-	 * sys_poll reports EINTR as 0 events), over and over, means we can no
-	 * longer wait for anything — signals included. */
-	bool waited = r > 0 || (r == 0 && (timeout == 0 || tether_clock_now(sv->clock) >= deadline ||
-					    (max_wait_ms >= 0 && timeout == max_wait_ms)));
-	if (stuck(&sv->poll_failures, waited))
-		abandon(sv, r < 0 ? -r : EINTR, "cannot wait for events");
-	if (r > 0) {
-		if (sv->pfds[0].revents) {
-			struct signalfd_siginfo si;
-			bool got = false;
-			while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-				got = true;
-				on_signal(sv, (int)si.ssi_signo);
-			}
-			if (stuck(&sv->signalfd_failures, got))
-				abandon(sv, EIO, "cannot read signals");
-		}
-		for (unsigned i = 0; i < sv->nslots; i++) {
-			struct slot *s = &sv->slots[i];
-			if (sv->pfds[3 + 2 * i].revents)
-				read_guardian(sv, s);
-			if (sv->pfds[4 + 2 * i].revents)
-				read_notify(sv, s);
-		}
-		if (sv->pfds[2].revents)
-			read_inotify(sv);
-		if (sv->pfds[1].revents)
-			serve_control(sv);
-	}
-	reap(sv);
-	if (sv->check_channels) {
-		sv->check_channels = false;
-		for (unsigned i = 0; i < sv->nslots; i++)
-			if (!sv->slots[i].guardian_alive && sv->slots[i].g.chan >= 0)
-				read_guardian(sv, &sv->slots[i]);
-	}
-	int64_t now = tether_clock_now(sv->clock);
-	for (unsigned i = 0; i < sv->nslots; i++)
-		tether_instance_fire_timers(&sv->slots[i].in, now, &sv->ops);
-	if (sv->heartbeat_at <= now) {
-		tether_report_heartbeat(sv);
-		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
-	}
-	if (sv->up_watchdog_at <= now) {
-		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
-		sv->up_watchdog_at = now + sv->up_watchdog_interval;
-	}
-	after_events(sv);
-	tether_report_settles(sv);
-	if (all_done(sv)) {
-		finish(sv, res);
-		return 0;
-	}
-	return 1;
-}
-
-void tether_supervisor_run(struct tether_supervisor *sv, struct tether_result *res)
-{
-	if (tether_supervisor_start(sv, res) != 0)
-		return;
-	while (tether_supervisor_step(sv, -1, res))
-		;
-}

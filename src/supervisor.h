@@ -26,6 +26,11 @@
 #include "guardian.h"
 #include "policy.h"
 
+/* A pool's largest size (--instances). */
+#define TETHER_MAX_INSTANCES 1024
+
+/* What `tether run` supervises and how: the fields of the options table
+ * (options.h) and what the program adds. */
 struct tether_config {
 	const char *pidfile;
 	char **argv;               /* COMMAND [ARG...] */
@@ -46,21 +51,20 @@ struct tether_config {
 	enum tether_isolation isolation;
 	int out_fd, err_fd;        /* the workers' stdout and stderr */
 	bool pid1;                 /* we are PID 1: reap adopted zombies, never kill them */
-	bool sim_control;          /* simulated clock driven over the control socket */
 	int64_t acquire_wait;      /* how long to wait for a contended pidfile's holder to publish */
 };
 
-/* SPEC's defaults (pidfile state/tether.pid, 1 instance, on-failure, 1s/60s,
- * 10 in 5m, 5s stop timeout, 5m heartbeats, 10M x 3, 1G disk, 4G memory). */
-void tether_config_defaults(struct tether_config *cfg);
-
 enum tether_message_level { TETHER_MSG_ERROR, TETHER_MSG_WARNING, TETHER_MSG_NOTICE };
+
+struct tether_lab_hooks;
 
 struct tether_hooks {
 	void *userdata;
 	void (*message)(void *userdata, enum tether_message_level level, const char *text);
 	/* every instance is ready (once) */
 	void (*ready)(void *userdata);
+	/* the lab's window into the loop (supervisor_lab.h); NULL outside the lab */
+	const struct tether_lab_hooks *lab;
 };
 
 enum tether_outcome {
@@ -90,8 +94,9 @@ int tether_result_exit_code(const struct tether_result *res);
 struct tether_supervisor;
 
 /* Validates cfg and builds the supervisor (nothing started). Returns 0, or
- * -EINVAL with res filled (USAGE), -ENOMEM. cfg's strings must outlive it. */
-int tether_supervisor_new(const struct tether_config *cfg, struct tether_clock *clock,
+ * -EINVAL with res filled (USAGE), -ENOMEM. cfg's strings, the clock and
+ * the hooks' lab must outlive it. */
+int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res);
 /* Pre-checks (disk, memory), pidfile, sweep, first start. 0 when supervision

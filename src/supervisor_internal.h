@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* supervisor_internal.h — the supervisor's state, shared by supervisor.c (the
- * loop and the pool) and report.c (journal, status, messages). Not installed. */
+/* supervisor_internal.h — the supervisor's state, shared by its files:
+ * supervisor.c (configuration, the pool, the start), loop.c (the event loop),
+ * events.c (journal, messages), status_json.c (the status document) and
+ * control_server.c (the control socket). Not installed. */
 #ifndef TETHER_SUPERVISOR_INTERNAL_H
 #define TETHER_SUPERVISOR_INTERNAL_H
 
@@ -17,8 +19,6 @@
 #include "resources.h"
 #include "spawn.h"
 #include "supervisor.h"
-
-#define TETHER_MAX_INSTANCES 1024
 
 /* One instance's runtime around its state machine. */
 struct slot {
@@ -40,9 +40,18 @@ struct slot {
 	bool lose_pending;            /* a command could not reach the guardian */
 };
 
+struct tether_supervisor;
+typedef void (*watch_fn)(struct tether_supervisor *sv, struct slot *s);
+/* A descriptor the loop polls and what reads it when it is ready (s: the
+ * instance it belongs to, or NULL). */
+struct watch {
+	watch_fn ready;
+	struct slot *slot;
+};
+
 struct tether_supervisor {
 	struct tether_config cfg;
-	struct tether_clock *clock;
+	const struct tether_clock *clock;
 	struct tether_hooks hooks;
 	struct tether_instance_ops ops;
 	struct slot *slots;
@@ -51,8 +60,9 @@ struct tether_supervisor {
 	struct tether_pidfile *pidfile;
 	struct tether_journal *journal;
 	int sfd, ctl_fd, ino_fd;
-	struct pollfd *pfds;
-	size_t pfds_cap;
+	struct pollfd *pfds;          /* what poll() waits on ... */
+	struct watch *watches;        /* ... and who reads each: the same index */
+	size_t nwatches, watches_cap;
 	char scope[96];
 	enum tether_memlimit_kind memkind;
 
@@ -79,22 +89,6 @@ struct tether_supervisor {
 	uint64_t wakeups;
 	uint64_t low_memory_bytes;    /* MemAvailable at start when below --min-mem */
 
-	uint64_t notes;               /* instance notes so far (the lab's event counter) */
-	/* Signs of progress received (WATCHDOG=1, progress-file changes): they
-	 * are no notes, yet the lab's driver must know that the ones it had
-	 * workers send have been seen before it moves the clock past their
-	 * watchdog deadlines. */
-	uint64_t signs;
-	/* "settle G [S]" requests of the lab's simulated-clock driver, answered
-	 * once nothing waits for a process (no instance starting or cleaning
-	 * up), more than G notes happened and at least S signs arrived. */
-	struct {
-		struct tether_control_peer peer;
-		uint64_t after;
-		uint64_t signs;
-		bool used;
-	} settles[4];
-
 	char *up_socket;              /* our own supervisor's NOTIFY_SOCKET */
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
@@ -104,29 +98,44 @@ struct tether_supervisor {
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
 				   const char *message);
 
-/* report.c */
+/* supervisor.c */
+/* Fills res (the message from fmt). */
+__attribute__((format(printf, 4, 5))) void tether_result_set(struct tether_result *res, enum tether_outcome outcome,
+							    int err, const char *fmt, ...);
+
+/* loop.c */
+/* Counts consecutive wakeups in which a descriptor poll reported readable gave
+ * nothing; true (once) when that has gone on for too long to be anything but
+ * permanent: the caller then closes it rather than spin. */
+bool tether_loop_stuck(unsigned *count, bool progressed);
+
+/* events.c */
 /* "TERM" for SIGTERM (glibc's sigabbrev_np, kept here for other libcs); NULL when unknown. */
 const char *tether_sig_abbrev(int sig);
-void tether_report_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
-void tether_report_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
+void tether_events_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
+void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value);
-void tether_report_open_journal(struct tether_supervisor *sv);
-void tether_report_heartbeat(struct tether_supervisor *sv);
-void tether_report_low_memory(struct tether_supervisor *sv, uint64_t available);
-void tether_report_memory_limit(struct tether_supervisor *sv);
+void tether_events_open_journal(struct tether_supervisor *sv);
+void tether_events_heartbeat(struct tether_supervisor *sv);
+void tether_events_low_memory(struct tether_supervisor *sv, uint64_t available);
+void tether_events_memory_limit(struct tether_supervisor *sv);
 /* Journal lines for what happened before the journal was open. */
-void tether_report_started(struct tether_supervisor *sv);
-void tether_report_stop(struct tether_supervisor *sv);
-void tether_report_check_ready(struct tether_supervisor *sv);
-void tether_report_finish(struct tether_supervisor *sv, const struct tether_result *res);
-/* Answers a control request ("status", and with a simulated clock "clock" ->
- * {"now","wall","notes","signs","next"}, "advance NS", "settle G [S]",
- * "fault enable|disable POINT [ERRNO]"). */
-void tether_report_control(struct tether_supervisor *sv, const char *request,
-			   const struct tether_control_peer *peer, struct tether_buf *out);
-/* Answers the pending "settle" requests that are now satisfied. */
-void tether_report_settles(struct tether_supervisor *sv);
-/* The status object (also the heartbeat's body). */
-void tether_report_status_json(struct tether_supervisor *sv, struct tether_buf *out);
+void tether_events_started(struct tether_supervisor *sv);
+void tether_events_stop(struct tether_supervisor *sv);
+/* Tells the program and our own supervisor, once, when every instance is ready. */
+void tether_events_ready(struct tether_supervisor *sv);
+void tether_events_finish(struct tether_supervisor *sv, const struct tether_result *res);
+
+/* status_json.c */
+/* The status object "status" answers. */
+void tether_status_json(struct tether_supervisor *sv, struct tether_buf *out);
+/* Its parts the heartbeat shares. */
+void tether_status_instances_json(struct tether_supervisor *sv, struct tether_buf *b);
+unsigned tether_status_instances_active(const struct tether_supervisor *sv);
+unsigned tether_status_crashes_in_window(struct tether_supervisor *sv);
+
+/* control_server.c */
+/* Reads and answers the pending control requests (the control socket's watch). */
+void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
 
 #endif

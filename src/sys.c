@@ -44,27 +44,19 @@ static int close_range(unsigned first, unsigned last, int flags)
 #endif
 #include "sys.h"
 
-const char *const tether_sys_points[] = {
-	"tether/sys/open", "tether/sys/close", "tether/sys/read", "tether/sys/write",
-	"tether/sys/fsync", "tether/sys/rename", "tether/sys/unlink", "tether/sys/mkdir",
-	"tether/sys/rmdir", "tether/sys/fstat", "tether/sys/stat", "tether/sys/flock",
-	"tether/sys/fcntl", "tether/sys/readlink", "tether/sys/getdents", "tether/sys/statvfs",
-	"tether/sys/dup", "tether/sys/close_range", "tether/sys/pipe", "tether/sys/fchmod", "tether/sys/lseek", "tether/sys/ftruncate",
-	"tether/sys/socket", "tether/sys/socketpair", "tether/sys/bind", "tether/sys/listen",
-	"tether/sys/accept", "tether/sys/connect", "tether/sys/sendmsg", "tether/sys/recvmsg",
-	"tether/sys/setsockopt", "tether/sys/getsockopt", "tether/sys/poll", "tether/sys/signalfd",
-	"tether/sys/sigprocmask", "tether/sys/inotify_init", "tether/sys/inotify_add_watch",
-	"tether/sys/inotify_rm_watch", "tether/sys/timerfd_create", "tether/sys/fork",
-	"tether/sys/execve", "tether/sys/waitid", "tether/sys/pidfd_open",
-	"tether/sys/pidfd_send_signal", "tether/sys/kill", "tether/sys/setpgid",
-	"tether/sys/setsid", "tether/sys/prctl", "tether/sys/setrlimit", "tether/sys/sigaction",
-	NULL,
+/* The points by name, for the call sites below: FAULT(x) of a name that
+ * sys_points.def does not list is an undeclared SYS_POINT_x. (The list of
+ * names itself is the lab's: src/lab/fault.c.) */
+enum sys_point {
+#define SYS_POINT(name) SYS_POINT_##name,
+#include "sys_points.def"
+#undef SYS_POINT
 };
 
 /* Did the fault point fire? If so *ret gets -errno from its failinfo. Without
  * libfiu fiu_fail() is the constant 0 and this folds away. */
 #define FAULT(point, ret)                                                         \
-	(fiu_fail("tether/sys/" point)                                            \
+	((void)SYS_POINT_##point, fiu_fail("tether/sys/" #point)                  \
 		 ? (*(ret) = -((intptr_t)fiu_failinfo() > 0 ? (int)(intptr_t)fiu_failinfo() \
 							   : EIO), 1)          \
 		 : 0)
@@ -105,12 +97,12 @@ const char *const tether_sys_points[] = {
 
 int sys_open(const char *path, int flags, mode_t mode)
 {
-	return (int)SYSCALL_RETRY("open", open(path, flags, mode));
+	return (int)SYSCALL_RETRY(open, open(path, flags, mode));
 }
 
 int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	return (int)SYSCALL_RETRY("open", openat(dirfd, path, flags, mode));
+	return (int)SYSCALL_RETRY(open, openat(dirfd, path, flags, mode));
 }
 
 int sys_close(int fd)
@@ -122,7 +114,7 @@ int sys_close(int fd)
 	 * then blocks for ever reading it). */
 	long r, injected = 0;
 	int saved = errno;
-	bool fired = FAULT("close", &injected);
+	bool fired = FAULT(close, &injected);
 	r = close(fd) < 0 ? -errno : 0;
 	if (fired)
 		r = injected;
@@ -132,12 +124,12 @@ int sys_close(int fd)
 
 ssize_t sys_read(int fd, void *buf, size_t len)
 {
-	return SYSCALL_RETRY("read", read(fd, buf, len));
+	return SYSCALL_RETRY(read, read(fd, buf, len));
 }
 
 ssize_t sys_write(int fd, const void *buf, size_t len)
 {
-	return SYSCALL_RETRY("write", write(fd, buf, len));
+	return SYSCALL_RETRY(write, write(fd, buf, len));
 }
 
 ssize_t sys_write_all(int fd, const void *buf, size_t len)
@@ -157,140 +149,140 @@ ssize_t sys_write_all(int fd, const void *buf, size_t len)
 
 int sys_fsync(int fd)
 {
-	return (int)SYSCALL_RETRY("fsync", fsync(fd));
+	return (int)SYSCALL_RETRY(fsync, fsync(fd));
 }
 
 int sys_rename(const char *from, const char *to)
 {
-	return (int)SYSCALL_RETRY("rename", rename(from, to));
+	return (int)SYSCALL_RETRY(rename, rename(from, to));
 }
 
 int sys_unlink(const char *path)
 {
-	return (int)SYSCALL_RETRY("unlink", unlink(path));
+	return (int)SYSCALL_RETRY(unlink, unlink(path));
 }
 
 int sys_mkdir(const char *path, mode_t mode)
 {
-	return (int)SYSCALL_RETRY("mkdir", mkdir(path, mode));
+	return (int)SYSCALL_RETRY(mkdir, mkdir(path, mode));
 }
 
 int sys_rmdir(const char *path)
 {
-	return (int)SYSCALL_RETRY("rmdir", rmdir(path));
+	return (int)SYSCALL_RETRY(rmdir, rmdir(path));
 }
 
 int sys_fstat(int fd, struct stat *ret_st)
 {
-	return (int)SYSCALL_RETRY("fstat", fstat(fd, ret_st));
+	return (int)SYSCALL_RETRY(fstat, fstat(fd, ret_st));
 }
 
 int sys_lstat(const char *path, struct stat *ret_st)
 {
-	return (int)SYSCALL_RETRY("stat", lstat(path, ret_st));
+	return (int)SYSCALL_RETRY(stat, lstat(path, ret_st));
 }
 
 int sys_stat(const char *path, struct stat *ret_st)
 {
-	return (int)SYSCALL_RETRY("stat", stat(path, ret_st));
+	return (int)SYSCALL_RETRY(stat, stat(path, ret_st));
 }
 
 int sys_flock(int fd, int op)
 {
-	return (int)SYSCALL_RETRY("flock", flock(fd, op));
+	return (int)SYSCALL_RETRY(flock, flock(fd, op));
 }
 
 int sys_fcntl_int(int fd, int cmd, int arg)
 {
-	return (int)SYSCALL_RETRY("fcntl", fcntl(fd, cmd, arg));
+	return (int)SYSCALL_RETRY(fcntl, fcntl(fd, cmd, arg));
 }
 
 ssize_t sys_readlink(const char *path, char *buf, size_t len)
 {
-	return SYSCALL_RETRY("readlink", readlink(path, buf, len));
+	return SYSCALL_RETRY(readlink, readlink(path, buf, len));
 }
 
 ssize_t sys_getdents(int dirfd, void *buf, size_t len)
 {
-	return SYSCALL_RETRY("getdents", syscall(SYS_getdents64, dirfd, buf, len));
+	return SYSCALL_RETRY(getdents, syscall(SYS_getdents64, dirfd, buf, len));
 }
 
 int sys_statvfs(const char *path, struct statvfs *ret_st)
 {
-	return (int)SYSCALL_RETRY("statvfs", statvfs(path, ret_st));
+	return (int)SYSCALL_RETRY(statvfs, statvfs(path, ret_st));
 }
 
 int sys_dup3(int oldfd, int newfd, int flags)
 {
-	return (int)SYSCALL_RETRY("dup", dup3(oldfd, newfd, flags));
+	return (int)SYSCALL_RETRY(dup, dup3(oldfd, newfd, flags));
 }
 
 int sys_close_range(unsigned first, unsigned last, int flags)
 {
 	/* close_range never reports EINTR; an injected one is retried */
-	return (int)SYSCALL_RETRY("close_range", close_range(first, last, flags));
+	return (int)SYSCALL_RETRY(close_range, close_range(first, last, flags));
 }
 
 int sys_pipe2(int fds[2], int flags)
 {
-	return (int)SYSCALL_RETRY("pipe", pipe2(fds, flags));
+	return (int)SYSCALL_RETRY(pipe, pipe2(fds, flags));
 }
 
 int sys_chmod_fd(int fd, mode_t mode)
 {
-	return (int)SYSCALL_RETRY("fchmod", fchmod(fd, mode));
+	return (int)SYSCALL_RETRY(fchmod, fchmod(fd, mode));
 }
 
 off_t sys_lseek(int fd, off_t off, int whence)
 {
-	return (off_t)SYSCALL_RETRY("lseek", lseek(fd, off, whence));
+	return (off_t)SYSCALL_RETRY(lseek, lseek(fd, off, whence));
 }
 
 int sys_ftruncate(int fd, off_t len)
 {
-	return (int)SYSCALL_RETRY("ftruncate", ftruncate(fd, len));
+	return (int)SYSCALL_RETRY(ftruncate, ftruncate(fd, len));
 }
 
 int sys_socket(int domain, int type, int protocol)
 {
-	return (int)SYSCALL_RETRY("socket", socket(domain, type, protocol));
+	return (int)SYSCALL_RETRY(socket, socket(domain, type, protocol));
 }
 
 int sys_socketpair(int domain, int type, int protocol, int fds[2])
 {
-	return (int)SYSCALL_RETRY("socketpair", socketpair(domain, type, protocol, fds));
+	return (int)SYSCALL_RETRY(socketpair, socketpair(domain, type, protocol, fds));
 }
 
 int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return (int)SYSCALL_RETRY("bind", bind(fd, addr, len));
+	return (int)SYSCALL_RETRY(bind, bind(fd, addr, len));
 }
 
 int sys_listen(int fd, int backlog)
 {
-	return (int)SYSCALL_RETRY("listen", listen(fd, backlog));
+	return (int)SYSCALL_RETRY(listen, listen(fd, backlog));
 }
 
 int sys_accept(int fd, int flags)
 {
-	return (int)SYSCALL_RETRY("accept", accept4(fd, NULL, NULL, flags));
+	return (int)SYSCALL_RETRY(accept, accept4(fd, NULL, NULL, flags));
 }
 
 int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	/* A connect interrupted by a signal continues asynchronously: retrying
 	 * would give EALREADY, so EINTR is reported (callers treat it as failure). */
-	return (int)SYSCALL_ONCE("connect", connect(fd, addr, len));
+	return (int)SYSCALL_ONCE(connect, connect(fd, addr, len));
 }
 
 ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	return SYSCALL_RETRY("sendmsg", sendmsg(fd, msg, flags));
+	return SYSCALL_RETRY(sendmsg, sendmsg(fd, msg, flags));
 }
 
 ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	return SYSCALL_RETRY("recvmsg", recvmsg(fd, msg, flags));
+	return SYSCALL_RETRY(recvmsg, recvmsg(fd, msg, flags));
 }
 
 ssize_t sys_recv_creds(int fd, void *buf, size_t len, int flags, struct ucred *ret_cred,
@@ -334,17 +326,17 @@ ssize_t sys_recv_creds(int fd, void *buf, size_t len, int flags, struct ucred *r
 
 int sys_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	return (int)SYSCALL_RETRY("setsockopt", setsockopt(fd, level, name, val, len));
+	return (int)SYSCALL_RETRY(setsockopt, setsockopt(fd, level, name, val, len));
 }
 
 int sys_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	return (int)SYSCALL_RETRY("getsockopt", getsockopt(fd, level, name, val, len));
+	return (int)SYSCALL_RETRY(getsockopt, getsockopt(fd, level, name, val, len));
 }
 
 int sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-	long r = SYSCALL_ONCE("poll", poll(fds, n, timeout_ms));
+	long r = SYSCALL_ONCE(poll, poll(fds, n, timeout_ms));
 	if (r == -EINTR) {
 		/* Callers loop on their own deadline: an interruption is a wakeup
 		 * with nothing to report. */
@@ -357,32 +349,32 @@ int sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 
 int sys_signalfd(int fd, const sigset_t *mask, int flags)
 {
-	return (int)SYSCALL_RETRY("signalfd", signalfd(fd, mask, flags));
+	return (int)SYSCALL_RETRY(signalfd, signalfd(fd, mask, flags));
 }
 
 int sys_sigprocmask(int how, const sigset_t *set, sigset_t *ret_old)
 {
-	return (int)SYSCALL_RETRY("sigprocmask", sigprocmask(how, set, ret_old));
+	return (int)SYSCALL_RETRY(sigprocmask, sigprocmask(how, set, ret_old));
 }
 
 int sys_inotify_init(int flags)
 {
-	return (int)SYSCALL_RETRY("inotify_init", inotify_init1(flags));
+	return (int)SYSCALL_RETRY(inotify_init, inotify_init1(flags));
 }
 
 int sys_inotify_add_watch(int fd, const char *path, uint32_t mask)
 {
-	return (int)SYSCALL_RETRY("inotify_add_watch", inotify_add_watch(fd, path, mask));
+	return (int)SYSCALL_RETRY(inotify_add_watch, inotify_add_watch(fd, path, mask));
 }
 
 int sys_inotify_rm_watch(int fd, int wd)
 {
-	return (int)SYSCALL_RETRY("inotify_rm_watch", inotify_rm_watch(fd, wd));
+	return (int)SYSCALL_RETRY(inotify_rm_watch, inotify_rm_watch(fd, wd));
 }
 
 int sys_timerfd_create(int clockid, int flags)
 {
-	return (int)SYSCALL_RETRY("timerfd_create", timerfd_create(clockid, flags));
+	return (int)SYSCALL_RETRY(timerfd_create, timerfd_create(clockid, flags));
 }
 
 static long clone3_raw(uint64_t flags, int *ret_pidfd)
@@ -431,7 +423,7 @@ pid_t sys_clone(uint64_t flags, int *ret_pidfd)
 	/* The kernel restarts an interrupted fork (it never reports EINTR); an
 	 * injected EINTR, from our point or libc's, is retried like every other. */
 	for (int tries = 0;; tries++) {
-		if (FAULT("fork", &r)) {
+		if (FAULT(fork, &r)) {
 			if (r == -EINTR && tries + 1 < SYS_EINTR_MAX)
 				continue;
 			errno = saved;
@@ -449,31 +441,31 @@ pid_t sys_clone(uint64_t flags, int *ret_pidfd)
  * retried, never taken for "cannot execute". */
 int sys_execve(const char *path, char *const argv[], char *const envp[])
 {
-	return (int)SYSCALL_RETRY("execve", execve(path, argv, envp));
+	return (int)SYSCALL_RETRY(execve, execve(path, argv, envp));
 }
 
 int sys_execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	return (int)SYSCALL_RETRY("execve", execvpe(file, argv, envp));
+	return (int)SYSCALL_RETRY(execve, execvpe(file, argv, envp));
 }
 
 int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options)
 {
-	return (int)SYSCALL_RETRY("waitid", waitid(type, id, ret_info, options));
+	return (int)SYSCALL_RETRY(waitid, waitid(type, id, ret_info, options));
 }
 
 int sys_pidfd_open(pid_t pid, unsigned flags)
 {
 	if (pid <= 0)
 		return -EINVAL;
-	return (int)SYSCALL_RETRY("pidfd_open", pidfd_open(pid, flags));
+	return (int)SYSCALL_RETRY(pidfd_open, pidfd_open(pid, flags));
 }
 
 int sys_pidfd_send_signal(int pidfd, int sig)
 {
 	if (pidfd < 0)
 		return -EINVAL;
-	return (int)SYSCALL_RETRY("pidfd_send_signal", pidfd_send_signal(pidfd, sig, NULL, 0));
+	return (int)SYSCALL_RETRY(pidfd_send_signal, pidfd_send_signal(pidfd, sig, NULL, 0));
 }
 
 int sys_kill(pid_t pid, int sig)
@@ -482,14 +474,14 @@ int sys_kill(pid_t pid, int sig)
 	 * other supervisors; init and ourselves are never a target either. */
 	if (pid <= 1 || pid == getpid())
 		return -EINVAL;
-	return (int)SYSCALL_RETRY("kill", kill(pid, sig));
+	return (int)SYSCALL_RETRY(kill, kill(pid, sig));
 }
 
 int sys_killpg(pid_t pgid, int sig)
 {
 	if (pgid <= 1 || pgid == getpgrp())
 		return -EINVAL;
-	return (int)SYSCALL_RETRY("kill", kill(-pgid, sig));
+	return (int)SYSCALL_RETRY(kill, kill(-pgid, sig));
 }
 
 static bool pidns_init;
@@ -506,27 +498,27 @@ int sys_kill_pidns(int sig)
 	const pid_t every_process_of_our_namespace = -1;
 	if (!pidns_init || getpid() != 1)
 		return -EPERM;
-	return (int)SYSCALL_RETRY("kill", kill(every_process_of_our_namespace, sig));
+	return (int)SYSCALL_RETRY(kill, kill(every_process_of_our_namespace, sig));
 }
 
 int sys_setpgid(pid_t pid, pid_t pgid)
 {
-	return (int)SYSCALL_RETRY("setpgid", setpgid(pid, pgid));
+	return (int)SYSCALL_RETRY(setpgid, setpgid(pid, pgid));
 }
 
 int sys_setsid(void)
 {
-	return (int)SYSCALL_RETRY("setsid", setsid());
+	return (int)SYSCALL_RETRY(setsid, setsid());
 }
 
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
-	return (int)SYSCALL_RETRY("prctl", prctl(option, a2, a3, a4, a5));
+	return (int)SYSCALL_RETRY(prctl, prctl(option, a2, a3, a4, a5));
 }
 
 int sys_setrlimit(int resource, const struct rlimit *rl)
 {
-	return (int)SYSCALL_RETRY("setrlimit", setrlimit(resource, rl));
+	return (int)SYSCALL_RETRY(setrlimit, setrlimit(resource, rl));
 }
 
 int sys_sigaction_default(int sig)
@@ -541,5 +533,5 @@ int sys_sigaction_default(int sig)
 		void (*restorer)(void);
 		uint64_t mask;
 	} ksa = {.handler = SIG_DFL};
-	return (int)SYSCALL_RETRY("sigaction", syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
+	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
 }

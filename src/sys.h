@@ -8,7 +8,8 @@
  *     waitid, ...), so no caller ever sees it, but gives up after
  *     SYS_EINTR_MAX consecutive interruptions and returns -EINTR, so a fault
  *     injector that fails a call with EINTR forever produces an error, not a hang;
- *   - has a libfiu fault point named "tether/sys/<call>" (list: tether_sys_points).
+ *   - has a libfiu fault point named "tether/sys/<call>", listed once in
+ *     sys_points.def (the call sites and the lab's list both read it).
  *     When the point fires the call fails with errno = the point's failinfo
  *     (EIO when failinfo is 0) without reaching the kernel — except close(),
  *     which still releases the descriptor, as a real failing close does.
@@ -35,9 +36,6 @@
 #include <sys/wait.h>
 
 #define SYS_EINTR_MAX 100
-
-/* Names of every fault point compiled into this layer, NULL-terminated. */
-extern const char *const tether_sys_points[];
 
 /* files */
 int sys_open(const char *path, int flags, mode_t mode);

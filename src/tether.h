@@ -11,7 +11,6 @@
 
 #include "clock.h"
 #include "control.h"
-#include "fault.h"
 #include "json.h"
 #include "parse.h"
 #include "pidfile.h"

@@ -134,8 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0)
 		fprintf(stderr, "fuzz_json: render is not stable:\n  %.200s\n  %.200s\n", b1.data, b2.data);
 	CHECK(b1.len == b2.len && memcmp(b1.data, b2.data, b1.len) == 0);
-	tether_buf_free(&b1);
-	tether_buf_free(&b2);
+	tether_buf_done(&b1);
+	tether_buf_done(&b2);
 	tether_json_free(again);
 	tether_json_free(j);
 	return 0;

@@ -77,7 +77,7 @@ static bool argv_over_budget(char **argv)
 	CHECK(!b.oom);
 	/* The formatter's budget also covers the fields before argv (< 512 bytes). */
 	bool over = b.len + argc_of(argv) > FORMAT_ARGV_BUDGET - 512;
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 	return over;
 }
 
@@ -90,8 +90,8 @@ static void check_round_trip(const struct tether_pidrecord *rec)
 		tether_buf_printf(&b, "%d\n", (int)rec->pid);
 		CHECK(tether_pidrecord_parse(b.data, b.len, &back) == 0);
 		CHECK(back.legacy && back.pid == rec->pid);
-		tether_pidrecord_clear(&back);
-		tether_buf_free(&b);
+		tether_pidrecord_done(&back);
+		tether_buf_done(&b);
 		return;
 	}
 	tether_pidrecord_format(rec, &b);
@@ -119,8 +119,8 @@ static void check_round_trip(const struct tether_pidrecord *rec)
 		for (size_t i = 0; i + 1 < m; i++)
 			CHECK(strcmp(rec->argv[i], back.argv[i]) == 0);
 	}
-	tether_pidrecord_clear(&back);
-	tether_buf_free(&b);
+	tether_pidrecord_done(&back);
+	tether_buf_done(&b);
 }
 
 /* Pads a small accepted record with spaces up to the size limit and one past. */
@@ -135,7 +135,7 @@ static void check_size_limit(const uint8_t *data, size_t size, const struct teth
 	CHECK(tether_pidrecord_parse(big, TETHER_PIDFILE_MAX_BYTES + 1, &back) == -EFBIG);
 	CHECK(tether_pidrecord_parse(big, TETHER_PIDFILE_MAX_BYTES, &back) == 0);
 	CHECK(back.pid == rec->pid && back.legacy == rec->legacy);
-	tether_pidrecord_clear(&back);
+	tether_pidrecord_done(&back);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -151,6 +151,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_round_trip(&rec);
 	if (size < 1024 && size % 16 == 0) /* a sample: each check parses 256K */
 		check_size_limit(data, size, &rec);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return 0;
 }

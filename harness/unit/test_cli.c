@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "json.h"
+#include "options.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "proctest.h"
@@ -164,7 +165,7 @@ static pid_t start_stubborn_holder(const char *path, pid_t *ret_child, pid_t *re
 		struct tether_clock clock;
 		char *argv[] = {"holder", "--", "sleep", NULL};
 		tether_clock_init_real(&clock);
-		if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+		if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 			_exit(2);
 		if (tether_pidrecord_init_self(&rec, argv, &clock) < 0 || tether_pidfile_write(pf, &rec) < 0)
 			_exit(3);
@@ -266,7 +267,7 @@ START_TEST(status_of_live_holder_is_0)
 	const struct tether_json *started = tether_json_get(j, "started_at");
 	ck_assert_int_eq(started->type, TETHER_JSON_STRING);
 	ck_assert_str_eq(started->string, rec.started_at);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	const struct tether_json *up = tether_json_get(j, "uptime_s");
 	ck_assert_int_eq(up->type, TETHER_JSON_NUMBER);
 	ck_assert(up->number >= 0 && up->number < 600);
@@ -308,9 +309,10 @@ START_TEST(status_of_sigkilled_holder_is_1_and_the_lock_is_free)
 	struct tether_pidfile *pf = NULL;
 	pid_t busy = -1;
 	int64_t t0 = tether_clock_now(&clock);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 5 * TETHER_NSEC_PER_SEC, &pf, &busy), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 5 * TETHER_NSEC_PER_SEC, &pf, &busy), 1);
 	ck_assert_int_lt(tether_clock_now(&clock) - t0, TETHER_NSEC_PER_SEC);
-	ck_assert_int_eq(tether_pidfile_release(pf), 0);
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	tether_pidfile_free(pf);
 	assert_no_pidfile_left(path);
 }
 END_TEST
@@ -459,7 +461,7 @@ static int publisher(void *arg)
 {
 	const char *path = arg;
 	struct tether_pidfile *pf;
-	if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+	if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 		return 2;
 	int in = inotify_init1(IN_CLOEXEC);
 	if (in < 0 || inotify_add_watch(in, tu_dir, IN_CLOSE_NOWRITE) < 0)
@@ -794,7 +796,7 @@ static void check_hostile(int i, bool locked)
 		struct tether_pidrecord rec;
 		ck_assert_int_eq(tether_pidfile_read(tu_path("elsewhere.pid"), &rec), 0);
 		ck_assert_int_eq(rec.pid, v.pid);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (h->setup == h_fifo || h->setup == h_dir || h->setup == h_devzero || h->setup == h_symlink_record) {
 		struct stat st;
@@ -867,6 +869,89 @@ START_TEST(usage_errors_exit_64_naming_the_option)
 }
 END_TEST
 
+/* run and start: every refusal names the option (or what is missing), exits
+ * 64 with the --help hint, and starts nothing. */
+START_TEST(run_usage_errors_exit_64_naming_the_option)
+{
+	const char *p = pidfile_path();
+	const struct {
+		const char *argv[8];
+		const char *says;
+	} cases[] = {
+		{{"run", "--instances", "0", "--", "true"}, "invalid value for --instances: '0'"},
+		{{"start", "--crash-limit", "100001", "--", "true"}, "--crash-limit: '100001'"},
+		{{"run", "--restart", "sometimes", "--", "true"}, "--restart: 'sometimes' (on-failure, always or never)"},
+		{{"run", "--watchdog", "0", "--", "true"}, "--watchdog: '0' (must be more than 0)"},
+		{{"run", "--memory-limit", "1K", "--", "true"}, "--memory-limit: '1K' (at least 1M)"},
+		{{"run", "--stop-timeout", "soon", "--", "true"}, "--stop-timeout: 'soon'"},
+		{{"run", "--backoff-initial", "5s", "--backoff-max", "1s", "--", "true"}, "--backoff-max (1s)"},
+		{{"run", "--progress-file", "x", "--", "true"}, "--progress-file needs --watchdog"},
+		{{"run", "--pidfile", "", "--", "true"}, "--pidfile"},
+		{{"run", "--log-file", "x", "--", "true"}, "--log-file is an option of 'tether start'"},
+		{{"run", "--json", "--", "true"}, "--json"},
+		{{"start", "--timeout", "1s", "--", "true"}, "--timeout"},
+		{{"run", "--instances"}, "--instances"},
+		{{"run", "--bogus", "--", "true"}, "--bogus"},
+		{{"run"}, "no COMMAND given (tether run"},
+		{{"start", "--quiet"}, "no COMMAND given (tether start"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[12] = {(char *)TETHER_BIN, (char *)cases[i].argv[0], "--pidfile", (char *)p};
+		int n = 4;
+		for (int k = 1; k < 8 && cases[i].argv[k]; k++)
+			argv[n++] = (char *)cases[i].argv[k];
+		argv[n] = NULL;
+		struct tu_result r = tu_run(argv, NULL, RUN_MS);
+		assert_exited(&r, "tether");
+		ck_assert_msg(r.code == 64, "case %zu: exit %d, stderr: %s", i, r.code, r.err);
+		ck_assert_msg(contains(r.err, cases[i].says), "case %zu: stderr does not say '%s': %s", i,
+			      cases[i].says, r.err);
+		ck_assert_msg(contains(r.err, "--help"), "case %zu: no hint: %s", i, r.err);
+		tu_result_free(&r);
+	}
+	ck_assert(!tu_exists(p));
+	ck_assert(!tu_exists(lock_of(p)));
+}
+END_TEST
+
+/* --help is the table: every row of a command is listed with its argument,
+ * its help line and its default. */
+START_TEST(help_lists_every_row_of_its_command)
+{
+	static const struct {
+		const char *cmd;
+		unsigned bit;
+	} cmds[] = {
+		{"run", TETHER_CMD_RUN}, {"start", TETHER_CMD_START}, {"stop", TETHER_CMD_STOP},
+		{"kill", TETHER_CMD_KILL}, {"status", TETHER_CMD_STATUS},
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		struct tu_result r = tu_tether(RUN_MS, cmds[i].cmd, "--help", NULL);
+		assert_exited(&r, "--help");
+		ck_assert_int_eq(r.code, 0);
+		for (const struct tether_option *o = tether_config_options; o->name; o++) {
+			char want[200];
+			snprintf(want, sizeof want, "  --%s%s%s ", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			bool listed = contains(r.out, want);
+			ck_assert_msg(listed == !!(o->commands & cmds[i].bit), "%s --help %s '%s':\n%s", cmds[i].cmd,
+				      listed ? "lists" : "lacks", want, r.out);
+			if (!listed)
+				continue;
+			char first[80];
+			snprintf(first, sizeof first, "%.*s", (int)strcspn(o->help, "\n"), o->help);
+			ck_assert_msg(contains(r.out, first), "%s --help lacks the help of --%s", cmds[i].cmd, o->name);
+			if (o->def) {
+				snprintf(want, sizeof want, "(default %s)", o->def);
+				ck_assert_msg(contains(r.out, want), "%s --help lacks the default of --%s", cmds[i].cmd,
+					      o->name);
+			}
+		}
+		ck_assert_msg(!contains(r.out, "sim-clock"), "%s --help shows the lab's --sim-clock", cmds[i].cmd);
+		tu_result_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(usage_errors_touch_no_supervisor)
 {
 	const char *path = pidfile_path();
@@ -924,6 +1009,42 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+/* The lab's hooks exist in a lab build only (configure
+ * --enable-fault-injection): there --sim-clock runs and TETHER_FAULT is read;
+ * the production tether has no --sim-clock, ignores TETHER_FAULT and holds no
+ * fault point's name. */
+START_TEST(lab_hooks_only_in_a_lab_build)
+{
+	const char *p = pidfile_path();
+	char *run[] = {(char *)TETHER_BIN, "run", "--pidfile", (char *)p, "--sim-clock", "--restart", "never",
+		       "--", "true", NULL};
+	struct tu_result r = tu_run(run, NULL, RUN_MS);
+	assert_exited(&r, "run --sim-clock");
+	char *bad_fault[] = {"TETHER_FAULT=not-a-rule", NULL};
+	char *version[] = {(char *)TETHER_BIN, "--version", NULL};
+	struct tu_result v = tu_run(version, bad_fault, RUN_MS);
+	assert_exited(&v, "--version");
+#ifdef TETHER_FAULT_INJECTION
+	ck_assert_msg(r.code == 0, "run --sim-clock exited %d: %s", r.code, r.err);
+	ck_assert_msg(v.code == 64 && contains(v.err, "TETHER_FAULT"), "a malformed TETHER_FAULT: exit %d, %s",
+		      v.code, v.err);
+#else
+	ck_assert_msg(r.code == 64 && contains(r.err, "--sim-clock"), "run --sim-clock exited %d: %s", r.code, r.err);
+	ck_assert_msg(v.code == 0, "TETHER_FAULT read by a production tether: exit %d, %s", v.code, v.err);
+	size_t n = 0;
+	char *image = tu_read_file(TETHER_BIN, &n);
+	ck_assert_ptr_nonnull(image);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_msg(!memmem(image, n, "tether/sys/", 11), "the production tether names a fault point");
+	ck_assert_msg(!memmem(image, n, "sim-clock", 9), "the production tether knows --sim-clock");
+	free(image);
+#endif
+	tu_result_free(&r);
+	tu_result_free(&v);
+	ck_assert(!tu_exists(p));
+}
+END_TEST
+
 int main(void)
 {
 	pt_init();
@@ -965,8 +1086,11 @@ int main(void)
 	tcase_add_checked_fixture(tc, pt_setup, pt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, usage_errors_exit_64_naming_the_option);
+	tcase_add_test(tc, run_usage_errors_exit_64_naming_the_option);
+	tcase_add_test(tc, help_lists_every_row_of_its_command);
 	tcase_add_test(tc, usage_errors_touch_no_supervisor);
 	tcase_add_test(tc, help_and_version);
+	tcase_add_test(tc, lab_hooks_only_in_a_lab_build);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);

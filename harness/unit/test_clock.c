@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test_clock.c — time, passed in (src/clock.c): the real clock is monotonic
- * and follows the system's clocks; the simulated one moves only when its
- * driver says so, never backwards, with wall time following virtual time;
+/* test_clock.c — time, passed in (src/clock.c, and the lab's simulated clock,
+ * src/lab/simclock.c): the real clock is monotonic and follows the system's
+ * clocks; the simulated one moves only when its driver says so, never
+ * backwards, with wall time following virtual time;
  * poll timeouts never fire early, are -1 for "no deadline" and 0 when due, are
  * capped, and a simulated clock never makes poll wait in real time for a
  * future deadline; ISO 8601 timestamps on fixed values.
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "simclock.h"
 
 #define MS TETHER_NSEC_PER_MSEC
 #define SEC TETHER_NSEC_PER_SEC
@@ -44,7 +46,7 @@ START_TEST(real_clock_is_monotonic_and_follows_the_system)
 {
 	struct tether_clock c;
 	tether_clock_init_real(&c);
-	ck_assert(!c.simulated);
+	ck_assert_str_eq(c.name, "real");
 	int64_t before = sys_clock(CLOCK_MONOTONIC);
 	int64_t prev = tether_clock_now(&c);
 	ck_assert_int_ge(prev, before);
@@ -67,13 +69,24 @@ START_TEST(real_clock_is_monotonic_and_follows_the_system)
 }
 END_TEST
 
-START_TEST(real_clock_cannot_be_advanced)
+START_TEST(real_clock_is_one_clock)
 {
+	/* an embedded real clock and tether_clock_real() are the same clock,
+	 * and say so in status; a simulated one says it is simulated */
 	struct tether_clock c;
 	tether_clock_init_real(&c);
-	int64_t t0 = tether_clock_now(&c);
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 3600 * SEC), -EINVAL);
-	ck_assert_int_lt(tether_clock_now(&c), t0 + 3600 * SEC);
+	const struct tether_clock *r = tether_clock_real();
+	ck_assert_str_eq(c.name, "real");
+	ck_assert_str_eq(r->name, "real");
+	int64_t a = tether_clock_now(&c), b = tether_clock_now(r), a2 = tether_clock_now(&c);
+	ck_assert_int_le(a, b);
+	ck_assert_int_le(b, a2);
+	struct tether_sim_clock sim;
+	tether_sim_clock_init(&sim);
+	ck_assert_str_eq(sim.clock.name, "simulated");
+	/* advancing a simulated clock moves no real one */
+	tether_sim_clock_advance(&sim, tether_clock_now(r) + 3600 * SEC);
+	ck_assert_int_lt(tether_clock_now(r), tether_clock_now(&sim.clock) - 3000 * SEC);
 }
 END_TEST
 
@@ -81,50 +94,52 @@ END_TEST
 
 START_TEST(sim_clock_moves_only_when_advanced)
 {
-	struct tether_clock c;
+	struct tether_sim_clock sim;
+	const struct tether_clock *c = &sim.clock;
 	int64_t m0 = sys_clock(CLOCK_MONOTONIC), r0 = sys_clock(CLOCK_REALTIME);
-	tether_clock_init_sim(&c);
+	tether_sim_clock_init(&sim);
 	int64_t m1 = sys_clock(CLOCK_MONOTONIC), r1 = sys_clock(CLOCK_REALTIME);
-	ck_assert(c.simulated);
+	ck_assert_str_eq(c->name, "simulated");
 	/* it starts at the real clock's readings */
-	int64_t t0 = tether_clock_now(&c), w0 = tether_clock_wall(&c);
+	int64_t t0 = tether_clock_now(c), w0 = tether_clock_wall(c);
 	ck_assert_int_ge(t0, m0);
 	ck_assert_int_le(t0, m1);
 	ck_assert_int_ge(w0, r0);
 	ck_assert_int_le(w0, r1);
 	/* real time passes, virtual time does not */
 	real_wait_ms(20);
-	ck_assert_int_eq(tether_clock_now(&c), t0);
-	ck_assert_int_eq(tether_clock_wall(&c), w0);
+	ck_assert_int_eq(tether_clock_now(c), t0);
+	ck_assert_int_eq(tether_clock_wall(c), w0);
 	/* it moves by advance, exactly */
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 5 * SEC), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 5 * SEC);
-	ck_assert_int_eq(tether_clock_wall(&c), w0 + 5 * SEC);
+	tether_sim_clock_advance(&sim, t0 + 5 * SEC);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 5 * SEC);
+	ck_assert_int_eq(tether_clock_wall(c), w0 + 5 * SEC);
 	/* 24 virtual hours in no real time */
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 86400 * SEC), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 86400 * SEC);
-	ck_assert_int_eq(tether_clock_wall(&c), w0 + 86400 * SEC);
+	tether_sim_clock_advance(&sim, t0 + 86400 * SEC);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 86400 * SEC);
+	ck_assert_int_eq(tether_clock_wall(c), w0 + 86400 * SEC);
 }
 END_TEST
 
 START_TEST(sim_clock_never_goes_backwards)
 {
-	struct tether_clock c;
-	tether_clock_init_sim(&c);
-	int64_t t0 = tether_clock_now(&c), w0 = tether_clock_wall(&c);
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 10 * SEC), 0);
+	struct tether_sim_clock sim;
+	const struct tether_clock *c = &sim.clock;
+	tether_sim_clock_init(&sim);
+	int64_t t0 = tether_clock_now(c), w0 = tether_clock_wall(c);
+	tether_sim_clock_advance(&sim, t0 + 10 * SEC);
 	/* backwards and in place are accepted and change nothing */
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 1 * SEC), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 10 * SEC);
-	ck_assert_int_eq(tether_clock_sim_advance(&c, 0), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 10 * SEC);
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 10 * SEC), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 10 * SEC);
-	ck_assert_int_eq(tether_clock_wall(&c), w0 + 10 * SEC);
+	tether_sim_clock_advance(&sim, t0 + 1 * SEC);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 10 * SEC);
+	tether_sim_clock_advance(&sim, 0);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 10 * SEC);
+	tether_sim_clock_advance(&sim, t0 + 10 * SEC);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 10 * SEC);
+	ck_assert_int_eq(tether_clock_wall(c), w0 + 10 * SEC);
 	/* and one nanosecond is a move */
-	ck_assert_int_eq(tether_clock_sim_advance(&c, t0 + 10 * SEC + 1), 0);
-	ck_assert_int_eq(tether_clock_now(&c), t0 + 10 * SEC + 1);
-	ck_assert_int_eq(tether_clock_wall(&c), w0 + 10 * SEC + 1);
+	tether_sim_clock_advance(&sim, t0 + 10 * SEC + 1);
+	ck_assert_int_eq(tether_clock_now(c), t0 + 10 * SEC + 1);
+	ck_assert_int_eq(tether_clock_wall(c), w0 + 10 * SEC + 1);
 }
 END_TEST
 
@@ -217,28 +232,29 @@ END_TEST
 
 START_TEST(sim_poll_timeout_never_waits_for_a_future_deadline)
 {
-	struct tether_clock c;
-	tether_clock_init_sim(&c);
-	int64_t now = tether_clock_now(&c);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, TETHER_NEVER), -1);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now), 0);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now - 1), 0);
+	struct tether_sim_clock sim;
+	const struct tether_clock *c = &sim.clock;
+	tether_sim_clock_init(&sim);
+	int64_t now = tether_clock_now(c);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, TETHER_NEVER), -1);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now), 0);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now - 1), 0);
 	/* A future deadline: the driver advances the clock; poll must not
 	 * wait for it in real time (no positive timeout, ever). */
 	static const int64_t offsets[] = {1, MS - 1, MS, MS + 1, 5 * SEC, 3600 * SEC, 30 * 86400 * SEC};
 	for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++)
-		ck_assert_msg(tether_clock_poll_timeout(&c, now + offsets[i]) == -1,
+		ck_assert_msg(tether_clock_poll_timeout(c, now + offsets[i]) == -1,
 			      "simulated deadline now+%lld ns: timeout %d, expected -1", (long long)offsets[i],
-			      tether_clock_poll_timeout(&c, now + offsets[i]));
+			      tether_clock_poll_timeout(c, now + offsets[i]));
 	/* real time passing does not make it due */
 	real_wait_ms(5);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now + 1), -1);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now + 1), -1);
 	/* advancing does */
-	ck_assert_int_eq(tether_clock_sim_advance(&c, now + 5 * SEC - 1), 0);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now + 5 * SEC), -1);
-	ck_assert_int_eq(tether_clock_sim_advance(&c, now + 5 * SEC), 0);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now + 5 * SEC), 0);
-	ck_assert_int_eq(tether_clock_poll_timeout(&c, now + 1), 0);
+	tether_sim_clock_advance(&sim, now + 5 * SEC - 1);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now + 5 * SEC), -1);
+	tether_sim_clock_advance(&sim, now + 5 * SEC);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now + 5 * SEC), 0);
+	ck_assert_int_eq(tether_clock_poll_timeout(c, now + 1), 0);
 }
 END_TEST
 
@@ -314,14 +330,15 @@ START_TEST(sim_wall_time_formats_as_virtual_time)
 {
 	/* a simulated clock's timestamps move with virtual time: a 24-hour
 	 * soak's log says a day passed */
-	struct tether_clock c;
-	tether_clock_init_sim(&c);
-	c.sim_wall_base = 1795626000 * SEC; /* pin the wall image for a fixed answer */
-	c.sim_mono_base = c.sim_now;
+	struct tether_sim_clock sim;
+	const struct tether_clock *c = &sim.clock;
+	tether_sim_clock_init(&sim);
+	sim.wall_base = 1795626000 * SEC; /* pin the wall image for a fixed answer */
+	sim.mono_base = sim.now;
 	char buf[32];
-	ck_assert_str_eq(tether_format_iso8601(tether_clock_wall(&c), false, buf, sizeof buf), "2026-11-25T17:00:00Z");
-	ck_assert_int_eq(tether_clock_sim_advance(&c, c.sim_now + 86400 * SEC + 1500 * MS), 0);
-	ck_assert_str_eq(tether_format_iso8601(tether_clock_wall(&c), true, buf, sizeof buf),
+	ck_assert_str_eq(tether_format_iso8601(tether_clock_wall(c), false, buf, sizeof buf), "2026-11-25T17:00:00Z");
+	tether_sim_clock_advance(&sim, sim.now + 86400 * SEC + 1500 * MS);
+	ck_assert_str_eq(tether_format_iso8601(tether_clock_wall(c), true, buf, sizeof buf),
 			 "2026-11-26T17:00:01.500Z");
 }
 END_TEST
@@ -332,7 +349,7 @@ int main(void)
 	TCase *tc = tcase_create("clock");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, real_clock_is_monotonic_and_follows_the_system);
-	tcase_add_test(tc, real_clock_cannot_be_advanced);
+	tcase_add_test(tc, real_clock_is_one_clock);
 	tcase_add_test(tc, sim_clock_moves_only_when_advanced);
 	tcase_add_test(tc, sim_clock_never_goes_backwards);
 	tcase_add_test(tc, poll_timeout_never_and_due);

@@ -34,6 +34,12 @@
 #include "proctest.h"
 #include "testutil.h"
 
+/* A query on the real clock, waiting at most ms. */
+static int query(const char *pidfile, const char *request, int ms, struct tether_json **ret)
+{
+	return tether_control_query(pidfile, request, tether_clock_real(), ms * TETHER_NSEC_PER_MSEC, ret);
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -92,7 +98,7 @@ static int server_main(void *arg)
 {
 	struct srv *s = arg;
 	struct tether_pidfile *pf = NULL;
-	if (tether_pidfile_acquire(s->pidfile, 0, &pf, NULL) != 1)
+	if (tether_pidfile_acquire(s->pidfile, NULL, 0, &pf, NULL) != 1)
 		return 2;
 	int fd = tether_control_listen(pf->lock_fd);
 	if (fd < 0)
@@ -130,7 +136,7 @@ static int server_main(void *arg)
 			tether_buf_printf(&out, ",\"pid\":%d}", (int)getpid());
 		}
 		tether_control_reply(fd, &peer, out.data, out.len);
-		tether_buf_free(&out);
+		tether_buf_done(&out);
 	}
 }
 
@@ -167,7 +173,7 @@ static char *server_log(void)
 static char *echoed(const char *pidfile, const char *request, pid_t server_pid)
 {
 	struct tether_json *j = NULL;
-	int r = tether_control_query(pidfile, request, 10000, &j);
+	int r = query(pidfile, request, 10000, &j);
 	ck_assert_msg(r == 0, "query: %s", strerror(-r));
 	const struct tether_json *req = tether_json_get(j, "request");
 	const struct tether_json *pid = tether_json_get(j, "pid");
@@ -225,7 +231,7 @@ START_TEST(a_first_line_longer_than_the_buffer_is_refused)
 	const char *path = tu_path("t.pid");
 	start_server(path, SRV_ECHO, 16);
 	struct tether_json *j = NULL;
-	ck_assert_int_eq(tether_control_query(path, "status-and-then-some-more", 300, &j), -ETIMEDOUT);
+	ck_assert_int_eq(query(path, "status-and-then-some-more", 300, &j), -ETIMEDOUT);
 	ck_assert(pt_wait_file_size(tu_path("server.log"), 1, 5000));
 	char *log = server_log();
 	ck_assert_msg(strncmp(log, "err ", 4) == 0, "server log: \"%s\"", log);
@@ -239,10 +245,42 @@ START_TEST(a_silent_server_is_a_timeout)
 	start_server(path, SRV_SILENT, 128);
 	struct tether_json *j = NULL;
 	int64_t t0 = mono_ms();
-	ck_assert_int_eq(tether_control_query(path, "status", 700, &j), -ETIMEDOUT);
+	ck_assert_int_eq(query(path, "status", 700, &j), -ETIMEDOUT);
 	int64_t took = mono_ms() - t0;
 	ck_assert_int_ge(took, 700); /* never early */
 	ck_assert_int_lt(took, 700 + 3000);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+
+/* A clock that jumps a second at every reading and has poll wait a
+ * millisecond: what waits on it must measure its deadline on it. */
+static int64_t jumpy_now_ns;
+
+static int64_t jumpy_now(const struct tether_clock *c)
+{
+	(void)c;
+	return jumpy_now_ns += TETHER_NSEC_PER_SEC;
+}
+
+static int jumpy_poll_timeout(const struct tether_clock *c, int64_t deadline)
+{
+	return deadline <= jumpy_now(c) ? 0 : 1;
+}
+
+static const struct tether_clock jumpy = {
+	.now = jumpy_now, .wall = jumpy_now, .poll_timeout = jumpy_poll_timeout, .name = "jumpy"};
+
+START_TEST(the_wait_is_on_the_callers_clock)
+{
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_SILENT, 128);
+	struct tether_json *j = NULL;
+	int64_t t0 = mono_ms();
+	/* a minute of a clock that runs a second per reading passes in about
+	 * 60 ms of real time */
+	ck_assert_int_eq(tether_control_query(path, "status", &jumpy, 60 * TETHER_NSEC_PER_SEC, &j), -ETIMEDOUT);
+	ck_assert_int_lt(mono_ms() - t0, 20000);
 	ck_assert_ptr_null(j);
 }
 END_TEST
@@ -266,7 +304,7 @@ START_TEST(signals_do_not_cut_the_wait_short)
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &every_50ms, NULL), 0);
 	struct tether_json *j = NULL;
 	int64_t t0 = mono_ms();
-	int r = tether_control_query(path, "status", 1000, &j);
+	int r = query(path, "status", 1000, &j);
 	int64_t took = mono_ms() - t0;
 	struct itimerval off = {{0, 0}, {0, 0}};
 	setitimer(ITIMER_REAL, &off, NULL);
@@ -281,7 +319,7 @@ START_TEST(a_reply_that_is_not_json_is_einval)
 	const char *path = tu_path("t.pid");
 	start_server(path, SRV_GARBAGE, 128);
 	struct tether_json *j = NULL;
-	ck_assert_int_eq(tether_control_query(path, "status", 10000, &j), -EINVAL);
+	ck_assert_int_eq(query(path, "status", 10000, &j), -EINVAL);
 	ck_assert_ptr_null(j);
 }
 END_TEST
@@ -291,18 +329,18 @@ START_TEST(nobody_holds_the_lock)
 	const char *path = tu_path("t.pid");
 	struct tether_json *j = NULL;
 	/* no lock file at all */
-	ck_assert_int_eq(tether_control_query(path, "status", 5000, &j), -ENOENT);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -ENOENT);
 	/* a lock file nobody holds (a SIGKILLed supervisor's) */
 	tu_write_file(lock_of(path), "", 0, 0644);
 	int64_t t0 = mono_ms();
-	ck_assert_int_eq(tether_control_query(path, "status", 5000, &j), -ECONNREFUSED);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -ECONNREFUSED);
 	ck_assert_int_lt(mono_ms() - t0, 4000); /* at once, not at the timeout */
 	/* even when some process has bound the dead supervisor's name: it is
 	 * not asked at all */
 	int report;
 	pid_t forger_pid = start_forger(path, 1, 0, &report);
 	t0 = mono_ms();
-	ck_assert_int_eq(tether_control_query(path, "status", 5000, &j), -ECONNREFUSED);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -ECONNREFUSED);
 	ck_assert_int_lt(mono_ms() - t0, 4000);
 	kill(forger_pid, SIGKILL);
 	tu_wait(forger_pid, 5000);
@@ -313,7 +351,7 @@ START_TEST(nobody_holds_the_lock)
 	pid_t holder = tu_start_holder(path, false, NULL, NULL);
 	pt_track(holder);
 	t0 = mono_ms();
-	ck_assert_int_eq(tether_control_query(path, "status", 5000, &j), -ECONNREFUSED);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -ECONNREFUSED);
 	ck_assert_int_lt(mono_ms() - t0, 4000);
 	ck_assert_ptr_null(j);
 }
@@ -415,7 +453,7 @@ START_TEST(an_answer_from_a_non_holder_is_ignored)
 	int report;
 	start_forger(path, 1, 0, &report);
 	struct tether_json *j = NULL;
-	int r = tether_control_query(path, "status", 1500, &j);
+	int r = query(path, "status", 1500, &j);
 	ck_assert_msg(r == -ETIMEDOUT, "query returned %d (%s)%s", r, strerror(-r),
 		      r == 0 ? ": the forged answer was believed" : "");
 	ck_assert_ptr_null(j);
@@ -438,7 +476,7 @@ START_TEST(a_forger_cannot_stretch_the_timeout)
 	start_forger(path, 30, 100, &report);
 	struct tether_json *j = NULL;
 	int64_t t0 = mono_ms();
-	int r = tether_control_query(path, "status", 500, &j);
+	int r = query(path, "status", 500, &j);
 	int64_t took = mono_ms() - t0;
 	ck_assert_int_eq(r, -ETIMEDOUT);
 	ck_assert_int_ge(took, 500);
@@ -520,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, requests_are_cut_at_the_first_line);
 	tcase_add_test(tc, a_first_line_longer_than_the_buffer_is_refused);
 	tcase_add_test(tc, a_silent_server_is_a_timeout);
+	tcase_add_test(tc, the_wait_is_on_the_callers_clock);
 	tcase_add_test(tc, signals_do_not_cut_the_wait_short);
 	tcase_add_test(tc, a_reply_that_is_not_json_is_einval);
 	tcase_add_test(tc, nobody_holds_the_lock);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_fault.c — counted fault injection (src/fault.c): TETHER_FAULT rules
+/* test_fault.c — counted fault injection (src/lab/fault.c): TETHER_FAULT rules
  * parsed strictly (a malformed spec is refused, never half-applied); a rule
  * fails exactly the k-th call of its point (or every call from the k-th) with
  * its errno and reports each firing to TETHER_FAULT_REPORT; TETHER_FAULT_COUNT
@@ -22,6 +22,7 @@
 
 #include "fault.h"
 #include "proctest.h"
+#include "spawn.h"
 #include "sys.h"
 #include "testutil.h"
 

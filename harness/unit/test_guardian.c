@@ -86,7 +86,7 @@ static bool gt_start(struct gt *t, int i, char *const argv[], const struct tethe
 	int r = tether_guardian_start(&t->spec, iso_of(i), t->out_fd, t->out_fd, &t->g);
 	if (i == 1 && (r == -EPERM || r == -EINVAL || r == -ENOSPC || r == -EUSERS)) {
 		fprintf(stderr, "SKIP %s (pidns): cannot create a PID namespace (%s)\n", test, strerror(-r));
-		tether_spawn_spec_free(&t->spec);
+		tether_spawn_spec_done(&t->spec);
 		close(t->out_fd);
 		return false;
 	}
@@ -140,10 +140,10 @@ static int gt_reap(struct gt *t)
 
 static void gt_done(struct gt *t)
 {
-	tether_guardian_close(&t->g);
+	tether_guardian_let_go(&t->g);
 	if (t->gpidfd >= 0)
 		close(t->gpidfd);
-	tether_spawn_spec_free(&t->spec);
+	tether_spawn_spec_done(&t->spec);
 	close(t->out_fd);
 }
 
@@ -345,7 +345,7 @@ START_TEST(closed_lifeline_kills_the_tree)
 	struct tree tr;
 	tree_start(&t, &tr);
 	/* tether gone: its end of the socket pair closes */
-	tether_guardian_close(&t.g);
+	tether_guardian_let_go(&t.g);
 	ck_assert_int_eq(t.g.chan, -1);
 	int st = gt_reap(&t);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "guardian status 0x%x", st);
@@ -678,8 +678,8 @@ START_TEST(send_after_close_is_epipe)
 	gt_reap(&t);
 	/* the guardian is gone: end of file */
 	ck_assert_int_eq(tether_guardian_recv(&t.g, &ev), -EPIPE);
-	tether_guardian_close(&t.g);
-	tether_guardian_close(&t.g); /* twice is harmless */
+	tether_guardian_let_go(&t.g);
+	tether_guardian_let_go(&t.g); /* twice is harmless */
 	ck_assert_int_eq(tether_guardian_send(&t.g, TETHER_GUARDIAN_SPAWN), -EPIPE);
 	ck_assert_int_eq(tether_guardian_recv(&t.g, &ev), -EPIPE);
 	gt_done(&t);

@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "instance.h"
+#include "options.h"
 #include "policy.h"
 
 #define S TETHER_NSEC_PER_SEC
@@ -182,15 +183,20 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tether_instance_free(&in);
-	tether_crashlog_free(&fx.all);
+	tether_instance_done(&in);
+	tether_crashlog_done(&fx.all);
 }
 
 /* Uses the real policy p (the global log sized as the supervisor sizes it). */
 static void use_policy(struct tether_policy p)
 {
-	ck_assert_int_eq(tether_policy_check(&p, NULL), 0);
-	tether_crashlog_free(&fx.all);
+	struct tether_config cfg;
+	char why[320], prog[] = "true", *argv[] = {prog, NULL};
+	tether_config_defaults(&cfg);
+	cfg.argv = argv;
+	cfg.policy = p;
+	ck_assert_msg(tether_config_check(&cfg, why, sizeof why) == 0, "%s", why);
+	tether_crashlog_done(&fx.all);
 	ck_assert_int_eq(tether_crashlog_init(&fx.all, (size_t)p.crash_limit + 1), 0);
 	fx.policy = p;
 	fx.real_policy = true;
@@ -1208,7 +1214,7 @@ START_TEST(fire_timers_fires_due_timers_only)
 	tether_instance_fire_timers(&in, t + STOP_TIMEOUT + 1000 * S, &fx.ops);
 	ASSERT_OPS("kill");
 	/* BACKOFF: the restart timer at its time */
-	tether_instance_free(&in);
+	tether_instance_done(&in);
 	ck_assert_int_eq(tether_instance_init(&in, 3), 0);
 	drive(SU_BACKOFF);
 	clear_ops();
@@ -1219,7 +1225,7 @@ START_TEST(fire_timers_fires_due_timers_only)
 	ASSERT_OPS("spawn");
 	ASSERT_STATE(I(STARTING));
 	/* and when the watchdog's timer is due, its stop's kill timer is not */
-	tether_instance_free(&in);
+	tether_instance_done(&in);
 	ck_assert_int_eq(tether_instance_init(&in, 3), 0);
 	drive(SU_READY);
 	clear_ops();
@@ -1246,7 +1252,7 @@ START_TEST(next_deadline_is_the_minimum)
 				want = v[c] < want ? v[c] : want;
 				ck_assert_int_eq(tether_instance_next_deadline(&t), want);
 			}
-	tether_instance_free(&t);
+	tether_instance_done(&t);
 }
 END_TEST
 

@@ -231,7 +231,7 @@ START_TEST(lines_in_order_each_valid_json)
 	const char *odd = "{\"seq\":200,\"event\":\"exit\",\"status\":\"a\\\"b\\\\c\\nd \xc3\xa9 \\u0001\"}";
 	ck_assert_int_eq(tether_journal_write(j, odd, strlen(odd), WALL), 0);
 	ck_assert_uint_eq(tether_journal_lost(j), 0);
-	tether_journal_close(j);
+	tether_journal_free(j);
 	struct scan s;
 	scan_files(path, 4, 1 << 20, true, &s);
 	ck_assert_uint_eq(s.files, 1); /* far below max_bytes: no rotation */
@@ -243,7 +243,7 @@ START_TEST(lines_in_order_each_valid_json)
 	ck_assert_ptr_nonnull(strstr(text, odd));
 	ck_assert_int_eq(strlen(strstr(text, odd)), strlen(odd) + 1); /* the last line, byte for byte */
 	free(text);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 }
 END_TEST
 
@@ -254,7 +254,7 @@ START_TEST(reopening_appends_and_counts_existing_bytes)
 	tether_buf_init(&b);
 	struct tether_journal *j = open_journal(path, 100, 2);
 	ck_assert_int_eq(put(j, &b, 0, 59), 0);
-	tether_journal_close(j);
+	tether_journal_free(j);
 	/* a restarted supervisor appends, and knows the file already holds 60
 	 * bytes: 60 + 41 > 100 rotates first (as if it were empty, it would not) */
 	j = open_journal(path, 100, 2);
@@ -265,14 +265,14 @@ START_TEST(reopening_appends_and_counts_existing_bytes)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 41);
 	/* and appends to a file that fits */
-	tether_journal_close(j);
+	tether_journal_free(j);
 	j = open_journal(path, 100, 2);
 	ck_assert_int_eq(put(j, &b, 2, 40), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 82);
 	ck_assert(!tu_exists(rotated(path, 2)));
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 }
 END_TEST
 
@@ -316,7 +316,7 @@ START_TEST(file_mode_cloexec_and_bad_input)
 	ck_assert_int_eq(tether_journal_write(j, "", 0, WALL), -EINVAL);
 	ck_assert_uint_eq(tether_journal_lost(j), 0);
 	ck_assert_int_eq(tether_journal_write(j, "{\"a\":1}", 7, WALL), 0);
-	tether_journal_close(j);
+	tether_journal_free(j);
 	size_t len;
 	char *text = tu_read_file(path, &len);
 	ck_assert_str_eq(text, "{\"a\":1}\n");
@@ -329,7 +329,7 @@ START_TEST(file_mode_cloexec_and_bad_input)
 	bad.keep = 1;
 	bad.path = tu_path("no/such/dir/hb.log");
 	ck_assert_int_eq(tether_journal_open(&bad, &j), -ENOENT);
-	tether_journal_close(NULL);
+	tether_journal_free(NULL);
 }
 END_TEST
 
@@ -360,8 +360,8 @@ START_TEST(rotation_keeps_a_contiguous_suffix)
 		results[i] = put(j, &b, i, bulk_len(i));
 		ck_assert_msg(results[i] == 0, "line %d: %d", i, results[i]);
 	}
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	for (unsigned f = 1; f <= keep; f++)
 		ck_assert_msg(tu_exists(rotated(path, f)), "%s missing", rotated(path, f));
 	ck_assert_msg(!tu_exists(rotated(path, keep + 1)), "%s kept", rotated(path, keep + 1));
@@ -401,8 +401,8 @@ START_TEST(exact_fit_does_not_rotate)
 	ck_assert_int_eq(st.st_size, 100);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 41);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 }
 END_TEST
 
@@ -419,8 +419,8 @@ START_TEST(long_line_goes_alone_into_a_fresh_file)
 	ck_assert_int_eq(put(j, &b, 2, 5000), 0);
 	ck_assert_int_eq(put(j, &b, 3, 40), 0);
 	ck_assert_int_eq(put(j, &b, 4, 40), 0);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	/* PATH.3: line 0 alone; PATH.2: line 1; PATH.1: line 2 alone; PATH: 3, 4 */
 	static const int first[] = {3, 2, 1, 0}, count[] = {2, 1, 1, 1};
 	static const size_t bytes[] = {82, 5001, 41, 501};
@@ -451,8 +451,8 @@ START_TEST(rotation_replaces_symlinks_never_writes_through)
 	tether_buf_init(&b);
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(put(j, &b, i, 60), 0);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	char *t = tu_read_file(target, NULL);
 	ck_assert_str_eq(t, "precious\n");
 	free(t);
@@ -486,8 +486,8 @@ START_TEST(keep_zero_renames_never_truncates)
 	ck_assert_int_eq(now.st_size, 60);
 	ck_assert(!tu_exists(rotated(path, 1)));
 	close(reader);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 }
 END_TEST
 
@@ -601,8 +601,8 @@ static int fsize_child(void *arg)
 		return 208;
 	if (tether_journal_lost(j) != 0)
 		return 209;
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	return ok;
 }
 
@@ -695,8 +695,8 @@ static int run_script(const char *path, uint64_t max_bytes, unsigned keep, int e
 		}
 		ck_assert_uint_eq(tether_journal_lost(j), lost);
 	}
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	return 0;
 }
 
@@ -805,8 +805,8 @@ START_TEST(failure_protocol)
 	tether_journal_retry(j);
 	ck_assert_int_eq(put(j, &b, 9, 50), 0);
 	ck_assert_int_eq(put(j, &b, 10, 50), 0);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	struct scan s;
 	scan_files(path, 1, 1 << 20, true, &s);
 	static const int want_seq[] = {0, -1, 6, 7, -1, 9, 10};
@@ -862,8 +862,8 @@ START_TEST(line_lost_right_after_its_log_error)
 	tether_journal_retry(j);
 	ck_assert_int_eq(put(j, &b, 2, 50), 0);
 	fiu_disable("tether/sys/write");
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	struct scan s;
 	scan_files(path, 1, 1 << 20, true, &s);
 	ck_assert_uint_eq(s.n, 3);
@@ -894,8 +894,8 @@ START_TEST(renames_failing_for_a_while)
 	/* the next line rotates the big file away and starts afresh */
 	for (int i = 40; i < 45; i++)
 		ck_assert_int_eq(results[i] = put(j, &b, i, 60), 0);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	struct scan s;
 	scan_files(path, 4, 200, false, &s);
 	check_sequence(&s, results, 45, false, 0);
@@ -931,8 +931,8 @@ START_TEST(reopen_counts_what_is_already_there)
 	ck_assert_int_eq(st.st_size, 150);
 	ck_assert_int_eq(stat(rotated(path, 2), &st), 0);
 	ck_assert_int_eq(st.st_size, 4 * 61); /* lines 0..3 */
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 }
 END_TEST
 
@@ -964,8 +964,8 @@ START_TEST(symlink_planted_while_the_open_fails)
 	unlink(path);
 	for (int i = 30; i < 35; i++)
 		ck_assert_int_eq(results[i] = put(j, &b, i, 60), 0);
-	tether_journal_close(j);
-	tether_buf_free(&b);
+	tether_journal_free(j);
+	tether_buf_done(&b);
 	struct scan s;
 	scan_files(path, 3, 200, false, &s);
 	check_sequence(&s, results, 35, false, 0);

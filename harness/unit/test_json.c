@@ -121,7 +121,7 @@ START_TEST(writer_escapes_and_round_trips)
 		tether_buf_printf(&b, "%d,", i);
 	ck_assert(!b.oom);
 	ck_assert_uint_eq(strlen(b.data), b.len);
-	tether_buf_free(&b);
+	tether_buf_done(&b);
 }
 END_TEST
 

@@ -452,12 +452,12 @@ START_TEST(open_names_and_flags)
 	ck_assert_int_eq(tether_notify_open(0, 0, &bad), -EINVAL);
 	ck_assert_int_eq(tether_notify_open(-1, 0, &bad), -EINVAL);
 
-	tether_notify_close(&a);
+	tether_notify_done(&a);
 	ck_assert_int_eq(a.fd, -1);
 	ck_assert_str_eq(a.env, "");
-	tether_notify_close(&a); /* twice is harmless */
-	tether_notify_close(NULL);
-	tether_notify_close(&b);
+	tether_notify_done(&a); /* twice is harmless */
+	tether_notify_done(NULL);
+	tether_notify_done(&b);
 }
 END_TEST
 
@@ -487,7 +487,7 @@ START_TEST(send_keeps_its_socket)
 	ck_assert_int_eq(tether_notify_send(&none, "relative", "READY=1"), -EINVAL);
 	ck_assert_int_eq(none, -1);
 	ck_assert_int_eq(close(keep), 0);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -532,7 +532,7 @@ START_TEST(round_trip_with_send)
 
 	struct tether_notify_socket closed = {.fd = -1};
 	ck_assert_int_eq(tether_notify_recv(&closed, &m, &pid, &fds), -EINVAL);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -723,7 +723,7 @@ START_TEST(systemd_notify_ready_status)
 	ck_assert_uint_eq(barrier->m.unknown, 1);
 	ck_assert_uint_eq(barrier->m.malformed, 0);
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), (int)before);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -757,7 +757,7 @@ START_TEST(systemd_notify_barrier_returns_promptly)
 			      "run %d: status 0x%x", i, run.status);
 		ck_assert_int_lt(run.elapsed_ms, 3000);
 	}
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -779,7 +779,7 @@ START_TEST(systemd_notify_mainpid)
 	ck_assert(run.recs[0].m.has_mainpid && run.recs[0].m.has_status && !run.recs[0].m.ready);
 	ck_assert_int_eq(run.recs[0].m.mainpid, getpid());
 	ck_assert_str_eq(run.recs[0].m.status, "mp");
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -822,7 +822,7 @@ START_TEST(sdnotify_fixture)
 	ck_assert_int_eq(run.recs[1].pid, run.pid);
 	ck_assert(!run.recs[1].m.ready && run.recs[1].m.has_status);
 	ck_assert_str_eq(run.recs[1].m.status, "up");
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -880,7 +880,7 @@ START_TEST(passed_fds_never_pile_up)
 	ck_assert_uint_eq(accepted, N);
 	ck_assert_uint_eq(closed, N);
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -913,7 +913,7 @@ START_TEST(many_fds_in_one_datagram)
 	close(sock);
 	close(devnull);
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -960,7 +960,7 @@ START_TEST(oversized_datagram_rejected)
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
 	close(sock);
 	close(devnull);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 
@@ -1009,7 +1009,7 @@ START_TEST(foreign_uid_rejected)
 	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
 	ck_assert(m.ready);
-	tether_notify_close(&s);
+	tether_notify_done(&s);
 }
 END_TEST
 

@@ -44,10 +44,10 @@ static struct tether_pidfile *hold(const char *path)
 	struct tether_pidfile *pf = NULL;
 	struct tether_pidrecord rec;
 	char *argv[] = {"tether", "run", "--", "worker", "a b", NULL};
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), 1);
 	ck_assert_int_eq(tether_pidrecord_init_self(&rec, argv, &real), 0);
 	ck_assert_int_eq(tether_pidfile_write(pf, &rec), 0);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	return pf;
 }
 
@@ -64,7 +64,7 @@ START_TEST(record_round_trip_and_release)
 	ck_assert_ptr_null(rec.argv[5]);
 	ck_assert_str_eq(rec.version, PACKAGE_VERSION);
 	ck_assert_uint_eq(strlen(rec.boot_id), 36);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	/* one line of JSON, newline-terminated */
 	size_t len;
 	char *text = tu_read_file(path, &len);
@@ -82,8 +82,9 @@ START_TEST(record_round_trip_and_release)
 	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
 	ck_assert_int_eq(p.state, TETHER_PIDFILE_RUNNING);
 	ck_assert_int_eq(p.lock_pid, getpid());
-	tether_pidfile_probe_clear(&p);
-	ck_assert_int_eq(tether_pidfile_release(pf), 0);
+	tether_pidfile_probe_done(&p);
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	tether_pidfile_free(pf);
 	ck_assert(!tu_exists(path));
 	ck_assert(!tu_exists(tu_path("run/t.pid.lock")));
 	ck_assert(!tu_exists(tu_path("run/t.pid.tmp")));
@@ -93,7 +94,7 @@ END_TEST
 START_TEST(parent_directory_is_not_created)
 {
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(tu_path("a/b/t.pid"), 0, &pf, NULL), -ENOENT);
+	ck_assert_int_eq(tether_pidfile_acquire(tu_path("a/b/t.pid"), NULL, 0, &pf, NULL), -ENOENT);
 	ck_assert(!tu_exists(tu_path("a")));
 }
 END_TEST
@@ -105,7 +106,7 @@ START_TEST(second_acquirer_sees_holder)
 	struct tether_pidfile *pf = NULL;
 	pid_t who = 0;
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 5 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 5 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
 	ck_assert_int_eq(who, holder);
 	/* the holder had published its record: no waiting for the deadline */
 	ck_assert_int_lt(now_ms() - t0, 4000);
@@ -122,12 +123,13 @@ START_TEST(stale_after_sigkill_is_acquired_at_once)
 	struct tether_pidfile_probe p;
 	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
 	ck_assert_int_eq(p.state, TETHER_PIDFILE_STALE);
-	tether_pidfile_probe_clear(&p);
+	tether_pidfile_probe_done(&p);
 	struct tether_pidfile *pf = NULL;
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 10 * TETHER_NSEC_PER_SEC, &pf, NULL), 1);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 10 * TETHER_NSEC_PER_SEC, &pf, NULL), 1);
 	ck_assert_int_lt(now_ms() - t0, 5000); /* not the 10 s contended wait */
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 END_TEST
 
@@ -137,7 +139,7 @@ static int late_publisher(void *arg)
 	struct tether_pidfile *pf = NULL;
 	struct tether_pidrecord rec;
 	char *argv[] = {"late", NULL};
-	if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+	if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 		return 2;
 	/* Publish only when told: the test holds the lock record-less. */
 	char go;
@@ -148,6 +150,24 @@ static int late_publisher(void *arg)
 	pause();
 	return 0;
 }
+
+/* A clock that jumps a second at every reading, and has poll wait a
+ * millisecond: a wait measured on it ends after a few dozen readings. */
+static int64_t jumpy_now_ns;
+
+static int64_t jumpy_now(const struct tether_clock *c)
+{
+	(void)c;
+	return jumpy_now_ns += TETHER_NSEC_PER_SEC;
+}
+
+static int jumpy_poll_timeout(const struct tether_clock *c, int64_t deadline)
+{
+	return deadline <= jumpy_now(c) ? 0 : 1;
+}
+
+static const struct tether_clock jumpy = {
+	.now = jumpy_now, .wall = jumpy_now, .poll_timeout = jumpy_poll_timeout, .name = "jumpy"};
 
 START_TEST(contended_acquire_waits_for_the_record)
 {
@@ -172,15 +192,21 @@ START_TEST(contended_acquire_waits_for_the_record)
 	struct tether_pidfile_probe pr;
 	ck_assert_int_eq(tether_pidfile_probe(path, &pr), 0);
 	ck_assert_int_eq(pr.state, TETHER_PIDFILE_STARTING);
-	tether_pidfile_probe_clear(&pr);
+	tether_pidfile_probe_done(&pr);
 	/* an acquirer with no patience answers "held" at once */
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &who), 0);
 	ck_assert_int_eq(who, pub);
+	/* its patience is measured on the clock it is given: a minute of a
+	 * clock that runs a second per reading is over in milliseconds */
+	int64_t j0 = now_ms();
+	ck_assert_int_eq(tether_pidfile_acquire(path, &jumpy, 60 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(who, pub);
+	ck_assert_int_lt(now_ms() - j0, 15000);
 	/* a patient one is woken by the record appearing */
 	ck_assert_int_eq(write(p[1], "g", 1), 1);
 	int64_t t0 = now_ms();
-	ck_assert_int_eq(tether_pidfile_acquire(path, 20 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, tether_clock_real(), 20 * TETHER_NSEC_PER_SEC, &pf, &who), 0);
 	ck_assert_int_eq(who, pub);
 	ck_assert_int_lt(now_ms() - t0, 15000);
 	close(p[1]);
@@ -194,7 +220,7 @@ START_TEST(symlinks_are_refused)
 	tu_write_file(target, "precious\n", 9, 0644);
 	ck_assert_int_eq(symlink(target, path), 0);
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -ELOOP);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -ELOOP);
 	char *t = tu_read_file(target, NULL);
 	ck_assert_str_eq(t, "precious\n");
 	free(t);
@@ -204,7 +230,7 @@ START_TEST(symlinks_are_refused)
 	/* a symlinked lock file too */
 	unlink(path);
 	ck_assert_int_eq(symlink(target, tu_path("t.pid.lock")), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -ELOOP);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -ELOOP);
 	/* and a symlinked temp file is never written through */
 	unlink(tu_path("t.pid.lock"));
 	ck_assert_int_eq(symlink(target, tu_path("t.pid.tmp")), 0);
@@ -212,7 +238,8 @@ START_TEST(symlinks_are_refused)
 	t = tu_read_file(target, NULL);
 	ck_assert_str_eq(t, "precious\n");
 	free(t);
-	tether_pidfile_release(pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 END_TEST
 
@@ -221,21 +248,21 @@ START_TEST(foreign_or_writable_files_are_refused)
 	const char *path = tu_path("t.pid");
 	struct tether_pidfile *pf = NULL;
 	tu_write_file(path, "{}", 2, 0664);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	ck_assert(!tu_exists(tu_path("t.pid.lock")));
 	chmod(path, 0646);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	chmod(path, 0644);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(chown(path, 65534, 65534), 0);
-		ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EPERM);
+		ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EPERM);
 	}
 	unlink(path);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EINVAL);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EINVAL);
 	rmdir(path);
 	ck_assert_int_eq(mkfifo(path, 0644), 0);
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), -EINVAL);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), -EINVAL);
 	struct tether_pidrecord rec;
 	ck_assert_int_eq(tether_pidfile_read(path, &rec), -EINVAL); /* and no hang */
 }
@@ -267,13 +294,13 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(tether_pidrecord_parse("1234\n", 5, &rec), 0);
 	ck_assert(rec.legacy);
 	ck_assert_int_eq(rec.pid, 1234);
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 	const char *good = "{\"pid\":12,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 			   "\"started_at\":\"2026-11-25T17:00:00Z\",\"argv\":[\"a\"],\"version\":\"1\",\"extra\":{}}\n";
 	ck_assert_int_eq(tether_pidrecord_parse(good, strlen(good), &rec), 0);
 	ck_assert_int_eq(rec.pid, 12);
 	ck_assert_str_eq(rec.argv[0], "a");
-	tether_pidrecord_clear(&rec);
+	tether_pidrecord_done(&rec);
 }
 END_TEST
 
@@ -313,7 +340,7 @@ static int racer(void *arg)
 		return 10;
 	struct tether_pidfile *pf = NULL;
 	pid_t who = 0;
-	int r = tether_pidfile_acquire(race_path, 0, &pf, &who);
+	int r = tether_pidfile_acquire(race_path, NULL, 0, &pf, &who);
 	char msg[32];
 	int len = snprintf(msg, sizeof msg, "%c%d\n", r == 1 ? 'W' : r == 0 ? 'L' : 'E', r == 1 ? getpid() : who);
 	if (r == 1) {
@@ -321,7 +348,7 @@ static int racer(void *arg)
 		char *argv[] = {"racer", NULL};
 		if (tether_pidrecord_init_self(&rec, argv, &real) < 0 || tether_pidfile_write(pf, &rec) < 0)
 			return 11;
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (write(race_report_fd, msg, (size_t)len) != len)
 		return 12;
@@ -329,7 +356,8 @@ static int racer(void *arg)
 		/* hold until every racer has reported */
 		if (read(race_release_fd, &c, 1) < 0)
 			return 13;
-		tether_pidfile_release(pf);
+		tether_pidfile_remove(pf);
+		tether_pidfile_free(pf);
 	}
 	return 0;
 }
@@ -402,7 +430,7 @@ static int churner(void *arg)
 	const char *marker = tu_path("held");
 	for (int i = 0; i < 400; i++) {
 		struct tether_pidfile *pf = NULL;
-		int r = tether_pidfile_acquire(race_path, 0, &pf, NULL);
+		int r = tether_pidfile_acquire(race_path, NULL, 0, &pf, NULL);
 		if (r < 0)
 			return 20;
 		if (r == 0)
@@ -412,7 +440,8 @@ static int churner(void *arg)
 			return 21; /* two holders at once */
 		close(fd);
 		unlink(marker);
-		tether_pidfile_release(pf);
+		tether_pidfile_remove(pf);
+		tether_pidfile_free(pf);
 	}
 	return 0;
 }
@@ -465,22 +494,23 @@ static int faulted_writer(void *arg)
 	if (fault_with_old_record) {
 		/* a previous run's record, as a SIGKILLed supervisor leaves it */
 		pf = hold(path);
-		tether_pidfile_abandon(pf);
+		tether_pidfile_free(pf);
 		pf = NULL;
 	}
 	fiu_init(0);
 	fault_calls = 0;
 	fiu_enable_external(fault_point, 1, NULL, 0, kth_call);
-	int r = tether_pidfile_acquire(path, 0, &pf, NULL);
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, NULL);
 	if (r == 1) {
 		/* the faults hit every open/read of the process, /proc included */
 		r = tether_pidrecord_init_self(&rec, argv, &real);
 		if (r == 0)
 			r = tether_pidfile_write(pf, &rec);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 		if (r < 0) {
 			fiu_disable(fault_point);
-			tether_pidfile_release(pf);
+			tether_pidfile_remove(pf);
+			tether_pidfile_free(pf);
 		}
 	}
 	fiu_disable(fault_point);
@@ -500,7 +530,7 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 		/* the new record, or (only when there was one) the old one */
 		ck_assert_msg(rec.pid == writer || (fault_with_old_record && strcmp(rec.argv[0], "tether") == 0),
 			      "%s: record names pid %d, writer was %d", what, rec.pid, writer);
-		tether_pidrecord_clear(&rec);
+		tether_pidrecord_done(&rec);
 	}
 	if (clean_failure && !fault_with_old_record) {
 		/* A failed start leaves nothing behind. Only the lock's holder may
@@ -519,15 +549,17 @@ static void check_absent_or_complete(const char *path, pid_t writer, bool clean_
 	}
 	/* the lock is free: a new acquirer gets it at once */
 	struct tether_pidfile *pf = NULL;
-	ck_assert_msg(tether_pidfile_acquire(path, 0, &pf, NULL) == 1, "%s: lock not free", what);
-	tether_pidfile_release(pf);
+	ck_assert_msg(tether_pidfile_acquire(path, NULL, 0, &pf, NULL) == 1, "%s: lock not free", what);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 
 static void clean_slate(const char *path)
 {
 	struct tether_pidfile *pf = NULL;
-	ck_assert_int_eq(tether_pidfile_acquire(path, 0, &pf, NULL), 1);
-	tether_pidfile_release(pf);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, NULL), 1);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
 }
 
 static void enumerate(const char *point, int err, bool sigkill, bool old_record)

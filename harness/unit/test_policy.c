@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "options.h"
 #include "policy.h"
 
 #define S TETHER_NSEC_PER_SEC
@@ -117,8 +118,8 @@ START_TEST(verdict_cell)
 	ck_assert_uint_eq(v.crashes_in_window, crash ? p.crash_limit + 1 : p.crash_limit);
 	ck_assert_int_eq(v.delay, 0);
 	ck_assert_int_eq(v.restart_at, TETHER_NEVER);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -143,8 +144,8 @@ START_TEST(verdict_ignores_old_history)
 		if (crash)
 			ck_assert_int_eq(v.delay, 1 * S);
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -210,8 +211,8 @@ START_TEST(backoff_sequence_through_decide)
 		tether_crashlog_add(&inst, now);
 		now += 1 * S;
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -236,7 +237,7 @@ START_TEST(backoff_initial_zero_is_always_zero)
 	ck_assert_int_eq(v.action, TETHER_ACTION_RESTART);
 	ck_assert_int_eq(v.delay, 0);
 	ck_assert_int_eq(v.restart_at, now);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -386,14 +387,14 @@ START_TEST(window_boundary)
 	/* one nanosecond earlier in time for `now`, it was still inside */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now - 1, WINDOW), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now - 1, WINDOW), now);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 
 	log_init(&log, 4);
 	tether_crashlog_add(&log, now - WINDOW + 1);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now, WINDOW), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now, WINDOW), now + 1);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now + 1, WINDOW), 0);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 
 	/* the same boundary through decide, for k and for the give-up count */
 	struct tether_policy p = defaults();
@@ -413,8 +414,8 @@ START_TEST(window_boundary)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	ck_assert_uint_eq(v.crashes_in_window, 2);
 	ck_assert_uint_eq(v.instance_crashes, 2);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 
 	log_init(&all, GLOBAL_CAP(&p));
 	log_init(&inst, INSTANCE_CAP);
@@ -426,8 +427,8 @@ START_TEST(window_boundary)
 	ck_assert_uint_eq(v.crashes_in_window, 2);
 	ck_assert_uint_eq(v.instance_crashes, 2);
 	ck_assert_int_eq(v.delay, 2 * S);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 
 	/* a window of 1 ns holds only crashes at now */
 	log_init(&log, 4);
@@ -435,7 +436,7 @@ START_TEST(window_boundary)
 	tether_crashlog_add(&log, now);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, now, 1), 1);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, now, 1), now + 1);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -477,8 +478,8 @@ START_TEST(backoff_relaxes_as_crashes_leave)
 		ck_assert_int_eq(tether_crashlog_next_expiry(&inst, steps[i].now, WINDOW),
 				 steps[i].k == 1 ? INT64_MAX : at[3 - (steps[i].k - 1)] + WINDOW);
 	}
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -522,8 +523,8 @@ START_TEST(give_up_after_limit)
 	ck_assert_int_eq(v.action, TETHER_ACTION_DONE);
 	ck_assert(!v.crash);
 	for (int i = 0; i < 3; i++)
-		tether_crashlog_free(&inst[i]);
-	tether_crashlog_free(&all);
+		tether_crashlog_done(&inst[i]);
+	tether_crashlog_done(&all);
 }
 END_TEST
 
@@ -538,7 +539,7 @@ START_TEST(give_up_limits_zero_and_one)
 	ck_assert_uint_eq(v.crashes_in_window, 1);
 	v = tether_policy_decide(&p, TETHER_END_EXIT_ZERO, &all, NULL, 0);
 	ck_assert_int_eq(v.action, TETHER_ACTION_DONE);
-	tether_crashlog_free(&all);
+	tether_crashlog_done(&all);
 
 	p.crash_limit = 1;
 	log_init(&all, GLOBAL_CAP(&p));
@@ -549,7 +550,7 @@ START_TEST(give_up_limits_zero_and_one)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	v = tether_policy_decide(&p, TETHER_END_START_FAILED, &all, NULL, WINDOW);
 	ck_assert_int_eq(v.action, TETHER_ACTION_RESTART);
-	tether_crashlog_free(&all);
+	tether_crashlog_done(&all);
 }
 END_TEST
 
@@ -594,9 +595,9 @@ START_TEST(other_instances_count_for_give_up_not_backoff)
 	ck_assert_int_eq(v.action, TETHER_ACTION_GIVE_UP);
 	ck_assert_uint_eq(v.crashes_in_window, 11);
 	ck_assert_uint_eq(v.instance_crashes, 3);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&mine);
-	tether_crashlog_free(&other);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&mine);
+	tether_crashlog_done(&other);
 }
 END_TEST
 
@@ -629,8 +630,8 @@ START_TEST(decide_is_pure)
 	ck_assert_uint_eq(a.crashes_in_window, 6);
 	ck_assert_uint_eq(a.instance_crashes, 4); /* ring of 3 full: saturated count 3 + 1 */
 	ck_assert_uint_eq(b.crashes_in_window, a.crashes_in_window);
-	tether_crashlog_free(&all);
-	tether_crashlog_free(&inst);
+	tether_crashlog_done(&all);
+	tether_crashlog_done(&inst);
 }
 END_TEST
 
@@ -670,7 +671,7 @@ START_TEST(ring_wraps_and_drops_oldest)
 		ck_assert_int_eq(tether_crashlog_next_expiry(&log, walk[i].now, 30),
 				 walk[i].expiry);
 	}
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -695,7 +696,7 @@ START_TEST(ring_equal_timestamps)
 	log_add_n(&log, 200, 3); /* the three 100s are dropped */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 200, 101), 8);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 200, 101), 301);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -713,7 +714,7 @@ START_TEST(ring_clamps_earlier_times)
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 70, 21), 3);
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 70, 20), 2);
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 70, 20), 90);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -736,7 +737,7 @@ START_TEST(ring_cap_one)
 	}
 	tether_crashlog_add(&log, 0); /* clamped to the 39 held */
 	ck_assert_int_eq(tether_crashlog_next_expiry(&log, 39, 10), 49);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -744,18 +745,18 @@ START_TEST(ring_lifecycle_and_edges)
 {
 	struct tether_crashlog log = {0};
 	ck_assert_int_eq(tether_crashlog_init(&log, 0), -EINVAL);
-	tether_crashlog_free(NULL);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(NULL);
+	tether_crashlog_done(&log);
 	tether_crashlog_add(&log, 1); /* never initialised: ignored, no crash */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 1, 10), 0);
 	ck_assert_uint_eq(tether_crashlog_in_window(NULL, 1, 10), 0);
 	ck_assert_int_eq(tether_crashlog_next_expiry(NULL, 1, 10), INT64_MAX);
 	log_init(&log, 2);
 	tether_crashlog_add(&log, 1);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 	ck_assert_ptr_null(log.times);
 	ck_assert_uint_eq(log.n, 0);
-	tether_crashlog_free(&log); /* twice is fine */
+	tether_crashlog_done(&log); /* twice is fine */
 	ck_assert_int_eq(tether_crashlog_init(&log, SIZE_MAX), -ENOMEM); /* cap * 8 overflows */
 
 	/* times far apart: now - t does not fit in int64_t, and t + window past
@@ -772,7 +773,7 @@ START_TEST(ring_lifecycle_and_edges)
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, 0, INT64_MAX), 1);
 	/* a crash "in the future" (now before it) has a negative age: inside */
 	ck_assert_uint_eq(tether_crashlog_in_window(&log, INT64_MIN, 1), 2);
-	tether_crashlog_free(&log);
+	tether_crashlog_done(&log);
 }
 END_TEST
 
@@ -948,42 +949,59 @@ START_TEST(random_against_reference)
 		       iter, v.crashes_in_window, v.instance_crashes, seen_all + crash,
 		       seen_k + crash);
 
-		tether_crashlog_free(&all);
+		tether_crashlog_done(&all);
 		for (int i = 0; i < ninst; i++)
-			tether_crashlog_free(&inst[i]);
-		tether_crashlog_free(&small);
-		tether_crashlog_free(&big);
+			tether_crashlog_done(&inst[i]);
+		tether_crashlog_done(&small);
+		tether_crashlog_done(&big);
 	}
 }
 END_TEST
 
-/* ---- tether_policy_check -------------------------------------------------- */
+/* ---- the policy's fields in tether_config_check ---------------------------- */
+
+/* The policy in an otherwise default configuration, checked as
+ * tether_supervisor_new checks it (options.h). */
+static int check(const struct tether_policy *p, const char **ret_why)
+{
+	static char why[320];
+	static char prog[] = "true";
+	static char *argv[] = {prog, NULL};
+	struct tether_config cfg;
+	tether_config_defaults(&cfg);
+	cfg.argv = argv;
+	cfg.policy = *p;
+	int r = tether_config_check(&cfg, why, sizeof why);
+	if (r < 0 && ret_why)
+		*ret_why = why;
+	return r;
+}
 
 START_TEST(check_accepts_good_policies)
 {
 	const char *why = "untouched";
 	struct tether_policy p = defaults();
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	ck_assert_str_eq(why, "untouched");
 	p.restart = TETHER_RESTART_ALWAYS;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.restart = TETHER_RESTART_NEVER;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p = defaults();
 	p.backoff_initial = p.backoff_max = 0;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.backoff_initial = p.backoff_max = 5 * S;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.backoff_max = INT64_MAX;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.crash_limit = 0; /* fail fast: give up at the first crash */
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
-	p.crash_limit = 1000000;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
+	p.crash_limit = TETHER_CRASH_LIMIT_MAX;
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.crash_window = 1;
-	ck_assert_int_eq(tether_policy_check(&p, &why), 0);
+	ck_assert_int_eq(check(&p, &why), 0);
 	p.crash_window = INT64_MAX;
-	ck_assert_int_eq(tether_policy_check(&p, NULL), 0);
+	ck_assert_int_eq(check(&p, NULL), 0);
 	ck_assert_str_eq(why, "untouched");
 }
 END_TEST
@@ -1035,7 +1053,7 @@ static struct tether_policy spoiled(int i, const char **ret_field)
 		break;
 	default:
 		*ret_field = "crash-limit";
-		p.crash_limit = 1000001;
+		p.crash_limit = TETHER_CRASH_LIMIT_MAX + 1;
 		break;
 	}
 	return p;
@@ -1046,15 +1064,12 @@ START_TEST(check_rejects_each_bad_field)
 	for (int i = 0; i < N_SPOILED; i++) {
 		const char *field, *why = NULL;
 		struct tether_policy p = spoiled(i, &field);
-		ck_assert_msg(tether_policy_check(&p, &why) == -EINVAL, "case %d (%s) accepted", i,
+		ck_assert_msg(check(&p, &why) == -EINVAL, "case %d (%s) accepted", i,
 			      field);
 		ck_assert_msg(why && strstr(why, field), "case %d: reason '%s' does not name %s", i,
 			      why ? why : "(null)", field);
-		ck_assert_int_eq(tether_policy_check(&p, NULL), -EINVAL);
+		ck_assert_int_eq(check(&p, NULL), -EINVAL);
 	}
-	const char *why = NULL;
-	ck_assert_int_eq(tether_policy_check(NULL, &why), -EINVAL);
-	ck_assert_ptr_nonnull(why);
 }
 END_TEST
 

@@ -370,7 +370,7 @@ START_TEST(tree_collect_finds_every_descendant)
 	/* collecting again adds nothing */
 	ck_assert_int_eq(tether_tree_collect(t.pid[ROLE_ROOT], &tree), 0);
 	assert_tree_is(&tree, want, 6);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 	ck_assert_uint_eq(tree.n, 0);
 	ck_assert_ptr_null(tree.procs);
 
@@ -378,10 +378,10 @@ START_TEST(tree_collect_finds_every_descendant)
 	ck_assert_int_eq(tether_tree_collect(t.pid[ROLE_C3], &tree), 0);
 	pid_t want_c3[] = {t.pid[ROLE_Y]};
 	assert_tree_is(&tree, want_c3, 1);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 	ck_assert_int_eq(tether_tree_collect(t.pid[ROLE_G1], &tree), 0);
 	ck_assert_uint_eq(tree.n, 0);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 
 	/* nothing below a process that is gone */
 	pid_t gone = fork();
@@ -391,7 +391,7 @@ START_TEST(tree_collect_finds_every_descendant)
 	tu_wait(gone, 5000);
 	ck_assert_int_eq(tether_tree_collect(gone, &tree), 0);
 	ck_assert_uint_eq(tree.n, 0);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 	end_tree(&t);
 }
 END_TEST
@@ -404,7 +404,7 @@ START_TEST(tree_collect_never_includes_us)
 	ck_assert(!tether_tree_has(&tree, getpid()));
 	for (size_t i = 0; i < tree.n; i++)
 		ck_assert_int_gt(tree.procs[i].pid, 1);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 }
 END_TEST
 
@@ -593,7 +593,7 @@ START_TEST(tree_wait_counts_survivors)
 	/* an empty tree has nothing to wait for */
 	struct tether_tree empty = {0};
 	ck_assert_int_eq(tether_tree_wait(&empty, &clk, now_ns() + 10000 * MS), 0);
-	tether_tree_free(&tree);
+	tether_tree_done(&tree);
 	close(k.life[1]);
 	close(k.life[0]);
 }

@@ -183,7 +183,7 @@ START_TEST(memlimit_falls_back_to_rlimit)
 		snprintf(path, sizeof path, "%s/tether-%d-7", dir, (int)getpid());
 		ck_assert_msg(!tu_exists(path), "%s left behind", path);
 	}
-	tether_memlimit_release(NULL); /* what the caller does with RLIMIT_AS */
+	tether_memlimit_remove(NULL); /* what the caller does with RLIMIT_AS */
 }
 END_TEST
 
@@ -211,7 +211,7 @@ START_TEST(memlimit_cgroup_when_delegated)
 	ck_assert_ptr_nonnull(max);
 	ck_assert_str_eq(max, "67108864\n");
 	free(max);
-	tether_memlimit_release(procs);
+	tether_memlimit_remove(procs);
 	snprintf(want, sizeof want, "%s/tether-%d-3", dir, (int)getpid());
 	ck_assert(!tu_exists(want));
 	free(procs);
@@ -223,15 +223,15 @@ START_TEST(memlimit_release_removes_only_an_empty_directory)
 	/* release takes the cgroup.procs path and removes its directory; a
 	 * directory that still holds something (a cgroup with processes) stays */
 	ck_assert_int_eq(mkdir(tu_path("cg"), 0755), 0);
-	tether_memlimit_release(tu_path("cg/cgroup.procs"));
+	tether_memlimit_remove(tu_path("cg/cgroup.procs"));
 	ck_assert(!tu_exists(tu_path("cg")));
 	ck_assert_int_eq(mkdir(tu_path("busy"), 0755), 0);
 	tu_write_file(tu_path("busy/cgroup.procs"), "123\n", 4, 0644);
-	tether_memlimit_release(tu_path("busy/cgroup.procs"));
+	tether_memlimit_remove(tu_path("busy/cgroup.procs"));
 	ck_assert(tu_exists(tu_path("busy/cgroup.procs")));
 	/* gone already, or never there: harmless */
-	tether_memlimit_release(tu_path("never/cgroup.procs"));
-	tether_memlimit_release("cgroup.procs");
+	tether_memlimit_remove(tu_path("never/cgroup.procs"));
+	tether_memlimit_remove("cgroup.procs");
 }
 END_TEST
 

@@ -31,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fault.h"
 #include "proctest.h"
 #include "spawn.h"
 #include "testutil.h"
@@ -109,7 +108,7 @@ static void run_ok(char *const argv[], const struct tether_spawn_env *env, prep_
 	struct tether_spawn_spec spec;
 	spec_for(&spec, argv, env);
 	spawn_spec(&spec, prep, arg, ret);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	ck_assert_msg(ret->bytes == 0, "exec of %s failed: %s (%zd bytes on the error pipe)", argv[0],
 		      strerror(ret->err), ret->bytes);
 	ck_assert_msg(WIFEXITED(ret->status) && WEXITSTATUS(ret->status) == 0, "%s: wait status 0x%x", argv[0],
@@ -297,14 +296,14 @@ START_TEST(spec_init_copies_and_frees)
 	ck_assert_int_ge(spec.watchdog_pid_slot, 0);
 	ck_assert_ptr_eq(spec.envp[spec.watchdog_pid_slot], spec.watchdog_pid_buf);
 	ck_assert_ptr_null(spec.envp[spec.watchdog_pid_slot + 1]);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	ck_assert_ptr_null(spec.argv);
 	ck_assert_ptr_null(spec.envp);
-	tether_spawn_spec_free(&spec); /* twice is harmless */
+	tether_spawn_spec_done(&spec); /* twice is harmless */
 	/* no watchdog: no slot */
 	ck_assert_int_eq(tether_spawn_spec_init(&spec, argv, &(struct tether_spawn_env){0}), 0);
 	ck_assert_int_eq(spec.watchdog_pid_slot, -1);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 }
 END_TEST
 
@@ -453,7 +452,7 @@ START_TEST(signal_mask_empty_dispositions_default)
 	spec.dispositions_reset = _i == 1;
 	char *text;
 	cat_self("status", &spec, odd_signals, &text);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	char v[64];
 	status_field(text, "SigBlk", v, sizeof v);
 	ck_assert_str_eq(v, "0000000000000000");
@@ -474,7 +473,7 @@ START_TEST(own_process_group_and_rlimit_as)
 	char *stat, *limits;
 	cat_self("stat", &spec, NULL, &stat);
 	cat_self("limits", &spec, NULL, &limits);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	/* pid (comm) state ppid pgrp session */
 	int pid, ppid, pgrp, session;
 	char *rp = strrchr(stat, ')');
@@ -496,7 +495,7 @@ START_TEST(own_process_group_and_rlimit_as)
 	/* without rlimit_as the limit is what we have */
 	spec_for(&spec, argv, NULL);
 	cat_self("limits", &spec, NULL, &limits);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	l = strstr(limits, "Max address space");
 	ck_assert_ptr_nonnull(l);
 	char word[32];
@@ -530,7 +529,7 @@ START_TEST(cgroup_procs_is_joined_before_exec)
 	free(spec.cgroup_procs);
 	spec.cgroup_procs = strdup(tu_path("gone/cgroup.procs"));
 	spawn_spec(&spec, NULL, NULL, &sp);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	ck_assert_int_eq(sp.bytes, (ssize_t)sizeof(int));
 	ck_assert_int_eq(sp.err, ENOENT);
 	ck_assert(WIFEXITED(sp.status));
@@ -546,7 +545,7 @@ static void expect_exec_failure(char *const argv[], int want)
 	spec_for(&spec, argv, NULL);
 	struct spawned sp;
 	spawn_spec(&spec, NULL, NULL, &sp);
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 	/* exactly one int on the pipe, the errno, then end of file */
 	ck_assert_msg(sp.bytes == (ssize_t)sizeof(int), "%s: %zd bytes on the error pipe", argv[0], sp.bytes);
 	ck_assert_msg(sp.err == want, "%s: errno %d (%s), want %d (%s)", argv[0], sp.err, strerror(sp.err), want,
@@ -600,7 +599,7 @@ START_TEST(successful_exec_closes_the_error_pipe)
 	kill(pid, SIGKILL);
 	int st = tu_wait(pid, 10000);
 	ck_assert(WIFSIGNALED(st));
-	tether_spawn_spec_free(&spec);
+	tether_spawn_spec_done(&spec);
 }
 END_TEST
 

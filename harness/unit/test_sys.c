@@ -42,6 +42,7 @@
 #include <fiu.h>
 #endif
 
+#include "fault.h"
 #include "proctest.h"
 #include "sys.h"
 #include "testutil.h"

@@ -280,7 +280,7 @@ pid_t tu_start_holder(const char *path, bool with_children, pid_t *ret_child, pi
 		struct tether_clock clock;
 		char *argv[] = {"holder", "--", "sleep", NULL};
 		tether_clock_init_real(&clock);
-		if (tether_pidfile_acquire(path, 0, &pf, NULL) != 1)
+		if (tether_pidfile_acquire(path, NULL, 0, &pf, NULL) != 1)
 			_exit(2);
 		if (tether_pidrecord_init_self(&rec, argv, &clock) < 0 || tether_pidfile_write(pf, &rec) < 0)
 			_exit(3);

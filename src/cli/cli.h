@@ -23,7 +23,12 @@
 #define STATUS_STOPPED 3
 #define STATUS_UNKNOWN 4
 
-#define DEFAULT_PIDFILE "state/tether.pid"
+/* What `run --help` and `start --help` say after the options. */
+#define CLI_RUN_EPILOGUE                                                            \
+	"DUR: 250ms, 5s, 10m, 24h (plain number = seconds). SIZE: 512, 64K, 10M, 1G.\n" \
+	"Exit status: 0 stopped or all done, 1 gave up (or an instance failed),\n"      \
+	"64 usage, 69 not enough disk, 71 a system call tether needs failed,\n"         \
+	"73 pidfile, 75 already running, 127 cannot execute.\n"
 
 extern const char *program_name;
 
@@ -31,9 +36,6 @@ __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
 /* Prints "tether: MSG" and the --help hint, returns EXIT_USAGE. */
 __attribute__((format(printf, 1, 2))) int cli_usage_error(const char *fmt, ...);
-/* Parses a DUR/SIZE option value or reports "invalid value for --opt: 'x'". */
-int cli_duration(const char *opt, const char *value, int64_t *ret_ns);
-int cli_size(const char *opt, const char *value, uint64_t *ret);
 
 int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);

@@ -6,18 +6,24 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "options.h"
+#include "cmdline.h"
 #include "supervisor.h"
+#ifdef TETHER_FAULT_INJECTION
+#include "simclock.h"
+#endif
 
 /* Runs the supervisor for opts; shared with `tether start`'s detached child. */
-int run_supervisor(struct run_options *opts, struct tether_hooks *hooks)
+int run_supervisor(struct cli_options *opts, struct tether_hooks *hooks)
 {
-	struct tether_clock clock;
-	if (opts->sim_clock)
-		tether_clock_init_sim(&clock);
-	else
-		tether_clock_init_real(&clock);
-	opts->cfg.sim_control = opts->sim_clock;
+	const struct tether_clock *clock = tether_clock_real();
+#ifdef TETHER_FAULT_INJECTION
+	/* the lab's simulated clock, driven over the control socket */
+	struct tether_lab lab;
+	if (opts->sim_clock) {
+		hooks->lab = tether_lab_init(&lab);
+		clock = &lab.clock.clock;
+	}
+#endif
 	opts->cfg.pid1 = getpid() == 1;
 	/* The journal, sockets and pipes never raise SIGPIPE (MSG_NOSIGNAL),
 	 * but our own stderr may be a closed pipe: a message must not kill us. */
@@ -25,7 +31,7 @@ int run_supervisor(struct run_options *opts, struct tether_hooks *hooks)
 
 	struct tether_supervisor *sv = NULL;
 	struct tether_result res;
-	if (tether_supervisor_new(&opts->cfg, &clock, hooks, &sv, &res) < 0) {
+	if (tether_supervisor_new(&opts->cfg, clock, hooks, &sv, &res) < 0) {
 		cli_report_result(&res);
 		return tether_result_exit_code(&res);
 	}
@@ -35,10 +41,17 @@ int run_supervisor(struct run_options *opts, struct tether_hooks *hooks)
 	return tether_result_exit_code(&res);
 }
 
+static const struct cli_help run_help = {
+	.description = "Supervises COMMAND in the foreground until stopped (SIGTERM, SIGINT, SIGHUP\n"
+		       "or 'tether stop'): restarts it with backoff, kills it when hung, and leaves\n"
+		       "no process of its tree behind.\n",
+	.epilogue = CLI_RUN_EPILOGUE,
+};
+
 int cmd_run(int argc, char **argv, char **full_argv)
 {
-	struct run_options opts;
-	int r = parse_run_options(argc, argv, false, &opts);
+	struct cli_options opts;
+	int r = cli_parse(argc, argv, TETHER_CMD_RUN, &run_help, &opts);
 	if (r)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;

@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "options.h"
+#include "cmdline.h"
 #include "parse.h"
 #include "spawn.h"
 #include "supervisor.h"
 
 struct start_ctx {
-	struct run_options *opts;
+	struct cli_options *opts;
 	int ready_fd;
 	int log_fd;
 };
@@ -67,14 +67,21 @@ static int wait_child(pid_t pid, int *status)
 	return -1;
 }
 
+static const struct cli_help start_help = {
+	.description = "Starts a supervisor of COMMAND in the background (new session, stdio to\n"
+		       "/dev/null or --log-file) and returns once every instance is ready, or\n"
+		       "with the supervisor's failure code.\n",
+	.epilogue = CLI_RUN_EPILOGUE,
+};
+
 int cmd_start(int argc, char **argv, char **full_argv)
 {
-	struct run_options opts;
-	int r = parse_run_options(argc, argv, true, &opts);
+	struct cli_options opts;
+	int r = cli_parse(argc, argv, TETHER_CMD_START, &start_help, &opts);
 	if (r)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;
-	const char *log = opts.log_file ? opts.log_file : "/dev/null";
+	const char *log = opts.log_file;
 	int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (log_fd < 0) {
 		cli_error("cannot open log file %s: %s", log, strerror(errno));

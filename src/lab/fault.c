@@ -19,8 +19,11 @@
 #include <fiu.h>
 #endif
 
-const char *const tether_fault_env_vars[] = {
-	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
+const char *const tether_sys_points[] = {
+#define SYS_POINT(name) "tether/sys/" #name,
+#include "sys_points.def"
+#undef SYS_POINT
+	NULL,
 };
 
 bool tether_fault_available(void)
@@ -183,3 +186,43 @@ int tether_fault_setup(void)
 }
 
 #endif
+
+void tether_fault_request(const char *request, struct tether_buf *out)
+{
+#ifdef TETHER_FAULT_INJECTION
+	/* libfiu 1.1 crashes in fiu_disable of a point it never saw: only
+	 * disable what was enabled here. */
+	static char enabled[8][96];
+	char point[96];
+	int err = 0, r = -1;
+	size_t slot = sizeof enabled / sizeof enabled[0];
+	bool enable = sscanf(request, "fault enable %95s %d", point, &err) == 2 && err > 0 && err < 4096;
+	if (!enable && sscanf(request, "fault disable %95s", point) != 1)
+		point[0] = '\0';
+	if (strncmp(point, "tether/", 7) != 0) {
+		tether_buf_puts(out, "{\"error\":\"usage: fault enable tether/POINT ERRNO | fault disable tether/POINT\"}");
+		return;
+	}
+	for (size_t i = 0; i < sizeof enabled / sizeof enabled[0]; i++)
+		if (strcmp(enabled[i], point) == 0 || (!enabled[i][0] && slot == sizeof enabled / sizeof enabled[0]))
+			slot = i;
+	if (enable && slot < sizeof enabled / sizeof enabled[0]) {
+		fiu_init(0); /* idempotent */
+		r = fiu_enable(point, 1, (void *)(intptr_t)err, 0);
+		if (r == 0)
+			snprintf(enabled[slot], sizeof enabled[slot], "%s", point);
+	} else if (!enable) {
+		r = 0;
+		if (slot < sizeof enabled / sizeof enabled[0] && enabled[slot][0]) {
+			r = fiu_disable(point);
+			enabled[slot][0] = '\0';
+		}
+	}
+	tether_buf_puts(out, "{\"fault\":");
+	tether_buf_json_string(out, point);
+	tether_buf_printf(out, ",\"enabled\":%s,\"ok\":%s}", enable && r == 0 ? "true" : "false", r == 0 ? "true" : "false");
+#else
+	(void)request;
+	tether_buf_puts(out, "{\"error\":\"fault injection is not compiled in\"}");
+#endif
+}

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* fault.h — counted fault injection for the lab.
+/* fault.h — fault injection for the lab: counted rules from the
+ * environment, the list of tether's fault points, and switching a point from
+ * the lab's control requests. Part of src/lab/, which only lab builds link
+ * (the tether program only with --enable-fault-injection): the production
+ * tether reads no TETHER_FAULT variable and names no fault point.
  *
  * libfiu can fail a point always, once (the first call) or at random; the
  * lab's exhaustive enumeration needs "fail exactly the k-th call" and "fail
@@ -27,20 +31,32 @@
  * libtether, or a posix/ point when the libfiu POSIX preload is loaded. Counters
  * are per process (a forked child continues with a copy). Without libfiu this
  * is a no-op. Programs call tether_fault_setup() first thing in main; spawned
- * workers never see these variables (spawn strips them).
+ * workers never see these variables (spawn strips them: tether_fault_env_vars
+ * in spawn.h).
  */
 #ifndef TETHER_FAULT_H
 #define TETHER_FAULT_H
 
 #include <stdbool.h>
 
+#include "json.h"
+
 /* Returns 0, or -EINVAL when TETHER_FAULT is malformed (the program should
  * refuse to run rather than run without the faults it was asked for). */
 int tether_fault_setup(void);
 /* Is fault injection compiled in? */
 bool tether_fault_available(void);
-/* Environment variables that belong to fault injection (NULL-terminated):
- * spawn removes them from workers' environment. */
-extern const char *const tether_fault_env_vars[];
+/* Every fault point of libtether's sys layer, "tether/sys/<call>"
+ * (sys_points.def), NULL-terminated: what `harness faults` enumerates. */
+extern const char *const tether_sys_points[];
+
+/* "fault enable POINT ERRNO" / "fault disable POINT": turns a tether/ point
+ * of this process on (every call fails with ERRNO) or off, and answers in
+ * out ({"fault":POINT,"enabled":...,"ok":...} or {"error":...}). The soak
+ * does this at chosen virtual times through the control socket (simclock.h):
+ * in-process, because libfiu's fiu-ctrl needs a remote-control thread that
+ * would take signals meant for the loop's signalfd. Processes forked while a
+ * point is on (guardians) inherit it, as with any libfiu state. */
+void tether_fault_request(const char *request, struct tether_buf *out);
 
 #endif
