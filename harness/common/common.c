@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "json.h"
 
 void lab_die(const char *fmt, ...)
 {
@@ -393,4 +394,51 @@ bool lab_write_all(int fd, const void *buf, size_t len)
 		off += (size_t)n;
 	}
 	return true;
+}
+
+void lab_xml_escape(struct tether_buf *b, const char *s)
+{
+	static const char fffd[] = "\xef\xbf\xbd";
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned char c = *p;
+		if (c == '&') {
+			tether_buf_puts(b, "&amp;");
+		} else if (c == '<') {
+			tether_buf_puts(b, "&lt;");
+		} else if (c == '>') {
+			tether_buf_puts(b, "&gt;");
+		} else if (c == '"') {
+			tether_buf_puts(b, "&quot;");
+		} else if (c == '\'') {
+			tether_buf_puts(b, "&apos;");
+		} else if (c < 0x20) {
+			/* XML 1.0 has no way to write most control characters */
+			if (c == '\n' || c == '\t')
+				tether_buf_append(b, (const char *)p, 1);
+			else
+				tether_buf_puts(b, fffd);
+		} else if (c < 0x80) {
+			tether_buf_append(b, (const char *)p, 1);
+		} else {
+			/* a well-formed UTF-8 sequence (no overlongs, surrogates, U+FFFE/F), else U+FFFD */
+			size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? (c <= 0xef ? 3 : 0) : c >= 0xc2 ? 2 : 0;
+			uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+			bool ok = len > 0;
+			for (size_t k = 1; ok && k < len; k++) {
+				ok = (p[k] & 0xc0) == 0x80;
+				cp = (cp << 6) | (p[k] & 0x3f);
+			}
+			if (ok)
+				ok = !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff) || cp >= 0xfffe)) &&
+				     !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
+			if (ok) {
+				tether_buf_append(b, (const char *)p, len);
+				p += len;
+				continue;
+			}
+			tether_buf_puts(b, fffd);
+		}
+		p++;
+	}
 }

@@ -87,5 +87,9 @@ const char *lab_signal_name(int sig);
 size_t lab_split_lines(char *text, char ***ret);
 /* Shortens s for a one-line message: first line, at most max bytes, "..." */
 char *lab_excerpt(const char *s, size_t max);
+/* Appends s to b escaped for XML text and attributes: & < > " ' as entities,
+ * control characters other than tab and newline, and invalid UTF-8, as U+FFFD. */
+struct tether_buf;
+void lab_xml_escape(struct tether_buf *b, const char *s);
 
 #endif

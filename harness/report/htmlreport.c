@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* htmlreport.c — `harness report [--report DIR]`: DIR/index.html from
- * whatever the lab left in DIR (see htmlreport.h for the parts, and
+ * whatever the lab left in DIR (see report.h for the parts, and
  * reports/README.md for the files).
  *
  * This file: the command, the page around the sections, the summary table
@@ -24,7 +24,6 @@
 #include "clock.h"
 #include "common/common.h"
 #include "report/report.h"
-#include "run/results.h"
 
 static const char report_usage[] =
 	"Usage: harness report [--report DIR]\n"
@@ -39,69 +38,6 @@ static const char report_usage[] =
 	"\n"
 	"Exit 0 when the page was written (whatever it reports), 64 usage, 70 when it\n"
 	"could not be written.\n";
-
-/* ---- helpers (htmlreport.h) --------------------------------------------------------- */
-
-void hr_esc(struct tether_buf *b, const char *s)
-{
-	report_xml_escape(b, s);
-}
-
-void hr_num(struct tether_buf *b, double v)
-{
-	if (!isfinite(v)) {
-		tether_buf_puts(b, isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
-	} else if (v == floor(v) && fabs(v) < 1e15) {
-		tether_buf_printf(b, "%.0f", v);
-	} else if (fabs(v) >= 1e7 || fabs(v) < 1e-3) {
-		tether_buf_printf(b, "%.4g", v);
-	} else {
-		char s[64];
-		snprintf(s, sizeof s, "%.3f", v);
-		size_t n = strlen(s);
-		while (n && s[n - 1] == '0')
-			n--;
-		if (n && s[n - 1] == '.')
-			n--;
-		tether_buf_append(b, s, n);
-	}
-}
-
-void hr_link(struct tether_buf *b, const char *dir, const char *rel, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, rel);
-	bool exists = access(path, F_OK) == 0;
-	free(path);
-	if (!exists) {
-		hr_esc(b, text);
-		return;
-	}
-	/* a relative URL: the page works wherever the directory is copied */
-	tether_buf_puts(b, "<a href=\"");
-	for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("._~/-", *p))
-			tether_buf_append(b, (const char *)p, 1);
-		else
-			tether_buf_printf(b, "%%%02X", *p);
-	}
-	tether_buf_puts(b, "\">");
-	hr_esc(b, text);
-	tether_buf_puts(b, "</a>");
-}
-
-char *hr_read(const char *dir, const char *name, size_t *ret_len, int *ret_err)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	char *text = lab_read_file(path, 64u << 20, ret_len, ret_err);
-	free(path);
-	return text;
-}
-
-const char *hr_state_class(enum hr_state s)
-{
-	return s == HR_OK ? "ok" : s == HR_BAD ? "bad" : s == HR_INFO ? "info" : "none";
-}
 
 /* ---- the scenarios ------------------------------------------------------------------ */
 

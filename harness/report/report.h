@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* htmlreport.h — `harness report`: REPORT/index.html from whatever the lab
+/* report.h — `harness report`: REPORT/index.html from whatever the lab
  * left in the reports directory (see reports/README.md for who writes what).
  *
  * The page is one self-contained file: no script, no stylesheet or font from
@@ -14,13 +14,14 @@
  *
  * The parts:
  *   htmlreport.c        the command, the page, the summary, results.json/junit.xml
+ *   htmlreport_markup.c escaping, numbers, links, reading a report file
  *   htmlreport_json.c   generic JSON -> tables, stress.json and soak.json (finds
  *                       what can be plotted: percentile stats, ratios, series)
  *   htmlreport_svg.c    the plots
  *   htmlreport_files.c  coverage/ (lcov tracefile totals) and leaks/ (memcheck XML)
  */
-#ifndef TETHER_HARNESS_HTMLREPORT_H
-#define TETHER_HARNESS_HTMLREPORT_H
+#ifndef TETHER_HARNESS_REPORT_H
+#define TETHER_HARNESS_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,7 +36,7 @@ struct hr_summary {
 	char *text;   /* malloc'd, plain text (escaped when rendered) */
 };
 
-/* ---- htmlreport.c: markup helpers ----------------------------------------------- */
+/* ---- htmlreport_markup.c ---------------------------------------------------------- */
 
 /* Appends s escaped for HTML text and attribute values. */
 void hr_esc(struct tether_buf *b, const char *s);

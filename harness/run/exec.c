@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.c — runs one parsed scenario, step by step (see lab.h).
+/* exec.c — runs one parsed scenario, step by step (see run.h).
  *
  * The first failure ends the plan: the step's line and what was observed
  * become the scenario's result, and finish.c then runs the end-of-scenario
@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,37 +18,6 @@
 
 #include "common/common.h"
 #include "run/run.h"
-
-int lab_fail(struct lab *lab, unsigned line, const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		lab_die("out of memory");
-	va_end(ap);
-	if (!lab->failed) {
-		lab->failed = true;
-		lab->fail_line = line;
-		lab->fail_msg = msg;
-		return -1;
-	}
-	lab_detail(lab, "%s:%u: %s", lab->scn->path, line, msg);
-	free(msg);
-	return -1;
-}
-
-void lab_detail(struct lab *lab, const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		lab_die("out of memory");
-	va_end(ap);
-	tether_buf_printf(&lab->details, "%s%s", lab->details.len ? "\n" : "", msg);
-	free(msg);
-}
 
 static char **expand_argv(struct lab *lab, const struct step *st)
 {

@@ -68,53 +68,6 @@ static void render_json(struct tether_buf *b, const struct report *r)
 	tether_buf_puts(b, "\n]}\n");
 }
 
-void report_xml_escape(struct tether_buf *b, const char *s)
-{
-	static const char fffd[] = "\xef\xbf\xbd";
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned char c = *p;
-		if (c == '&') {
-			tether_buf_puts(b, "&amp;");
-		} else if (c == '<') {
-			tether_buf_puts(b, "&lt;");
-		} else if (c == '>') {
-			tether_buf_puts(b, "&gt;");
-		} else if (c == '"') {
-			tether_buf_puts(b, "&quot;");
-		} else if (c == '\'') {
-			tether_buf_puts(b, "&apos;");
-		} else if (c < 0x20) {
-			/* XML 1.0 has no way to write most control characters */
-			if (c == '\n' || c == '\t')
-				tether_buf_append(b, (const char *)p, 1);
-			else
-				tether_buf_puts(b, fffd);
-		} else if (c < 0x80) {
-			tether_buf_append(b, (const char *)p, 1);
-		} else {
-			/* a well-formed UTF-8 sequence (no overlongs, surrogates, U+FFFE/F), else U+FFFD */
-			size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? (c <= 0xef ? 3 : 0) : c >= 0xc2 ? 2 : 0;
-			uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-			bool ok = len > 0;
-			for (size_t k = 1; ok && k < len; k++) {
-				ok = (p[k] & 0xc0) == 0x80;
-				cp = (cp << 6) | (p[k] & 0x3f);
-			}
-			if (ok)
-				ok = !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff) || cp >= 0xfffe)) &&
-				     !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
-			if (ok) {
-				tether_buf_append(b, (const char *)p, len);
-				p += len;
-				continue;
-			}
-			tether_buf_puts(b, fffd);
-		}
-		p++;
-	}
-}
-
 static void render_junit(struct tether_buf *b, const struct report *r)
 {
 	char when[40];
@@ -128,7 +81,7 @@ static void render_junit(struct tether_buf *b, const struct report *r)
 	tether_buf_printf(b, "    <properties>\n      <property name=\"seed\" value=\"%llu\"/>\n",
 			  (unsigned long long)r->seed);
 	tether_buf_puts(b, "      <property name=\"tether\" value=\"");
-	report_xml_escape(b, r->tether ? r->tether : "");
+	lab_xml_escape(b, r->tether ? r->tether : "");
 	tether_buf_printf(b, "\"/>\n      <property name=\"valgrind\" value=\"%s\"/>\n    </properties>\n",
 			  r->valgrind ? "true" : "false");
 	for (size_t i = 0; i < r->n; i++) {
@@ -137,33 +90,33 @@ static void render_junit(struct tether_buf *b, const struct report *r)
 		const char *slash = strrchr(e->file, '/');
 		char *cls = slash ? xstrndup(e->file, (size_t)(slash - e->file)) : xstrdup(".");
 		tether_buf_puts(b, "    <testcase classname=\"");
-		report_xml_escape(b, cls);
+		lab_xml_escape(b, cls);
 		tether_buf_puts(b, "\" name=\"");
-		report_xml_escape(b, e->name);
+		lab_xml_escape(b, e->name);
 		tether_buf_puts(b, "\" file=\"");
-		report_xml_escape(b, e->file);
+		lab_xml_escape(b, e->file);
 		tether_buf_printf(b, "\" time=\"%.3f\">\n", e->res.duration_s);
 		free(cls);
 		if (e->res.status == LAB_FAIL) {
 			tether_buf_puts(b, "      <failure type=\"expectation\" message=\"");
 			if (e->res.location) {
-				report_xml_escape(b, e->res.location);
+				lab_xml_escape(b, e->res.location);
 				tether_buf_puts(b, ": ");
 			}
-			report_xml_escape(b, e->res.message ? e->res.message : "failed");
+			lab_xml_escape(b, e->res.message ? e->res.message : "failed");
 			tether_buf_puts(b, "\">");
-			report_xml_escape(b, e->res.details ? e->res.details : "");
+			lab_xml_escape(b, e->res.details ? e->res.details : "");
 			tether_buf_puts(b, "</failure>\n");
 		} else if (e->res.status == LAB_SKIP) {
 			tether_buf_puts(b, "      <skipped message=\"");
-			report_xml_escape(b, e->res.message ? e->res.message : "");
+			lab_xml_escape(b, e->res.message ? e->res.message : "");
 			tether_buf_puts(b, "\"/>\n");
 		}
 		tether_buf_puts(b, "      <system-out>run id: ");
-		report_xml_escape(b, e->run_id ? e->run_id : "-");
+		lab_xml_escape(b, e->run_id ? e->run_id : "-");
 		if (e->res.dir) {
 			tether_buf_puts(b, "\ndirectory: ");
-			report_xml_escape(b, e->res.dir);
+			lab_xml_escape(b, e->res.dir);
 		}
 		tether_buf_puts(b, "</system-out>\n    </testcase>\n");
 	}

@@ -35,9 +35,4 @@ struct report {
 /* Writes results.json and junit.xml under dir. 0 or -errno. */
 int report_write(const char *dir, const struct report *r);
 
-/* Appends s to b escaped for XML text and attributes: & < > " ' as entities,
- * control characters other than tab and newline, and invalid UTF-8, as U+FFFD. */
-struct tether_buf;
-void report_xml_escape(struct tether_buf *b, const char *s);
-
 #endif

@@ -134,6 +134,8 @@ struct lab {
 /* ---- exec.c ----------------------------------------------------------------------- */
 /* Runs steps until the end or the first failure: 0 or -1. */
 int lab_run_steps(struct lab *lab, const struct step *steps, size_t n);
+
+/* ---- fail.c ----------------------------------------------------------------------- */
 /* Records a failure at line (the first one is the scenario's result; later
  * ones go to the details). Always returns -1. */
 __attribute__((format(printf, 3, 4))) int lab_fail(struct lab *lab, unsigned line, const char *fmt, ...);
@@ -205,7 +207,7 @@ int lab_wait_cond(struct lab *lab, const struct cond *c, int64_t within, unsigne
 /* `expect COND`: 0 when it holds now, else -1 with the failure recorded. */
 int lab_expect_cond(struct lab *lab, const struct cond *c, unsigned line);
 
-/* ---- cond.c, cond_proc.c ---------------------------------------------------------- */
+/* ---- cond.c, cond_proc.c, cond_text.c --------------------------------------------- */
 enum cond_result { COND_TRUE, COND_NOT_YET, COND_FALSE };
 
 /* What a waiter should watch to see the condition change. */

@@ -378,9 +378,3 @@ void cond_free(struct cond *c)
 	free(c->gaps);
 	memset(c, 0, sizeof *c);
 }
-
-const char *cmp_op_name(enum cmp_op op)
-{
-	static const char *const names[] = {"==", "!=", "<", "<=", ">", ">="};
-	return names[op];
-}

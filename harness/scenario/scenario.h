@@ -187,6 +187,24 @@ struct parse_ctx;
  * number of words used, or -1 after reporting an error through ctx. */
 long cond_parse(struct parse_ctx *ctx, const struct line *ln, size_t start, size_t end, struct cond *ret);
 void cond_free(struct cond *c);
+const char *cmp_op_name(enum cmp_op op);
+
+/* ---- the parser's own: scenario.c, step_parse.c, cond_parse.c, parse_words.c -------- */
+
+struct parse_ctx {
+	const char *path;
+	char *error;
+	char **names;     /* processes and groups spawned so far (in file order) */
+	size_t nnames;
+	char **groups;    /* the subset that are groups (spawn xN) */
+	size_t ngroups;
+	char **vars;      /* variables defined so far */
+	size_t nvars;
+	struct step *mods;/* fault/fiu/env steps, checked for a later spawn */
+	size_t nmods;
+};
+
+/* parse_words.c: the checks of words every line's parser makes. */
 /* Reports a parse error at (line, col); always returns -1. */
 __attribute__((format(printf, 4, 5))) int parse_error(struct parse_ctx *ctx, unsigned line, unsigned col,
 						       const char *fmt, ...);
@@ -194,9 +212,27 @@ __attribute__((format(printf, 4, 5))) int parse_error(struct parse_ctx *ctx, uns
 int parse_dur_word(struct parse_ctx *ctx, const struct line *ln, size_t i, int64_t *ret);
 /* Parses an operator word. 0 or -1 after reporting. */
 int parse_op_word(struct parse_ctx *ctx, const struct line *ln, size_t i, enum cmp_op *ret);
-const char *cmp_op_name(enum cmp_op op);
 /* Notes that a process or group named name is used at (line, col): an error
  * unless a spawn/run of it came earlier in the file. */
 int parse_check_name(struct parse_ctx *ctx, const char *name, unsigned line, unsigned col);
+/* Checks that every variable a word refers to is defined by now. 0 or -1
+ * after reporting. */
+int parse_check_vars(struct parse_ctx *ctx, const struct word *w);
+/* A name for a process or a variable: letters, digits, _ and -, not a keyword. */
+bool valid_name(const char *s);
+/* Adds s to a list of names unless it is there. */
+void add_name(char ***list, size_t *n, const char *s);
+/* Copies the words of ln from index from on. */
+struct word *dup_words(const struct line *ln, size_t from, size_t *ret_n);
+/* Checks that ln has min..max words, else reports usage. 0 or -1. */
+int need(struct parse_ctx *ctx, const struct line *ln, size_t min, size_t max, const char *usage);
+
+/* step_parse.c: each fills st from ln; 0 or -1 after reporting. */
+int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st);
+int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st);
+int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st);
+int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st);
+/* timeout, step-timeout, pidfile-check, exclusive, require (top level only). */
+int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct line *ln, bool nested);
 
 #endif

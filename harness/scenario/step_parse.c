@@ -11,7 +11,6 @@
 #include "common/common.h"
 #include "parse.h"
 #include "scenario/scenario.h"
-#include "scenario/scenario_parse.h"
 
 int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {

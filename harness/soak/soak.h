@@ -11,7 +11,8 @@
  * in real time: a true soak.
  *
  * The parts:
- *   soak.c           the command: options, failures, the run's directory
+ *   soak.c           the command: options, the run's directory
+ *   soak_fail.c      failures and notes, stamped with the virtual time
  *   soak_schedule.c  PRNG, schedule, digest
  *   soak_drive.c     the loop: events, signs of progress, advancing the clock
  *   soak_tether.c    one tether incarnation: spawn, control client, settle,
@@ -186,8 +187,6 @@ void journal_free(struct soak_journal *j);
 /* Feeds the complete new lines to the model; checks the rotation bounds. */
 void journal_read(struct soak *s, struct soak_journal *j);
 unsigned journal_rotations(const struct soak_journal *j);
-/* "2026-11-25T17:00:00.250Z" (or without .mmm) -> ms since the epoch; -1. */
-int64_t journal_parse_ts(const char *ts);
 
 /* ---- the model (soak_model.c) ---------------------------------------------------- */
 
@@ -295,6 +294,8 @@ struct soak {
 /* soak_drive.c: runs the schedule (simulated or real time) to its end. */
 void soak_drive(struct soak *s);
 
+/* soak_fail.c: a failure (the first is kept; the run stops after many), a
+ * note on stderr; both stamped with s->vnow. */
 __attribute__((format(printf, 2, 3))) void soak_fail(struct soak *s, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void soak_note(struct soak *s, const char *fmt, ...);
 /* vms as "13h05m07.250s" into buf. */

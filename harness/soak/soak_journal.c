@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -66,26 +65,6 @@ void journal_free(struct soak_journal *j)
 unsigned journal_rotations(const struct soak_journal *j)
 {
 	return j->rotations;
-}
-
-int64_t journal_parse_ts(const char *ts)
-{
-	struct tm tm = {0};
-	int ms = 0, used = 0;
-	if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-			  &tm.tm_min, &tm.tm_sec, &used) != 6)
-		return -1;
-	const char *rest = ts + used;
-	if (rest[0] == '.') {
-		if (sscanf(rest, ".%3d", &ms) != 1 || strlen(rest) != 5)
-			return -1;
-	} else if (strcmp(rest, "Z") != 0) {
-		return -1;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	return t < 0 ? -1 : (int64_t)t * 1000 + ms;
 }
 
 /* Feeds every complete line of buf to the model; keeps the rest. */

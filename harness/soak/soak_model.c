@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/common.h"
 #include "soak/soak.h"
@@ -402,6 +403,28 @@ static void on_heartbeat(struct soak *s, struct soak_model *m, const struct teth
 			  m->restarts_total, active);
 }
 
+/* A journal line's "ts", "2026-11-25T17:00:00.250Z" (or without .mmm), in
+ * ms since the epoch; -1 when it is not one. */
+static int64_t parse_ts(const char *ts)
+{
+	struct tm tm = {0};
+	int ms = 0, used = 0;
+	if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+			  &tm.tm_min, &tm.tm_sec, &used) != 6)
+		return -1;
+	const char *rest = ts + used;
+	if (rest[0] == '.') {
+		if (sscanf(rest, ".%3d", &ms) != 1 || strlen(rest) != 5)
+			return -1;
+	} else if (strcmp(rest, "Z") != 0) {
+		return -1;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	return t < 0 ? -1 : (int64_t)t * 1000 + ms;
+}
+
 void model_line(struct soak *s, struct soak_model *m, const char *line, size_t len)
 {
 	struct tether_json *j;
@@ -411,7 +434,7 @@ void model_line(struct soak *s, struct soak_model *m, const char *line, size_t l
 		return;
 	}
 	const struct tether_json *ts = tether_json_get(j, "ts"), *ev = tether_json_get(j, "event");
-	int64_t ms = journal_parse_ts(ts ? ts->string : NULL);
+	int64_t ms = parse_ts(ts ? ts->string : NULL);
 	const char *e = ev && ev->string ? ev->string : "";
 	if (ms < 0 || !*e) {
 		soak_fail(s, "journal: a line without a valid ts or event: %.*s", (int)(len > 160 ? 160 : len), line);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stress.c — `harness stress`: options, the run, the progress line, failures
- * (see stress.h for the parts, harness/README.md for the user's side).
+/* stress.c — `harness stress`: options and the run (see stress.h for the
+ * parts, harness/README.md for the user's side).
  */
 #include "config.h"
 
@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +21,6 @@
 #include "common/common.h"
 #include "run/run.h"
 #include "stress/stress.h"
-
-#define FAILS_KEPT 100   /* in the report */
-#define FAILS_PRINTED 20 /* on stderr as they happen */
 
 static const char stress_usage[] =
 	"Usage: harness stress [OPTIONS]\n"
@@ -79,48 +75,6 @@ static void on_interrupt(int sig)
 	(void)sig;
 	if (the_stress)
 		the_stress->interrupted = true;
-}
-
-void stress_progress(struct stress *st, unsigned done, unsigned total, bool force)
-{
-	if (!st->tty)
-		return;
-	int64_t now = lab_now();
-	if (!force && now - st->progress_at < 100 * NS_PER_MS && done < total)
-		return;
-	st->progress_at = now;
-	double secs = (double)(now - st->phase_at) / 1e9;
-	fprintf(stderr, "\r\033[Kstress: %s %u/%u (%.1f/s), %u failure%s", st->phase, done, total,
-		secs > 0 ? done / secs : 0.0, st->nfail, st->nfail == 1 ? "" : "s");
-	fflush(stderr);
-}
-
-void stress_fail(struct stress *st, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		lab_die("out of memory");
-	va_end(ap);
-	if (st->interrupted) {
-		/* what an interrupted wait reports is the interruption, already said */
-		free(msg);
-		return;
-	}
-	st->nfail++;
-	if (st->nfail <= FAILS_PRINTED) {
-		fprintf(stderr, "%sharness stress: FAIL %s\n", st->tty ? "\r\033[K" : "", msg);
-	} else if (st->nfail == FAILS_PRINTED + 1) {
-		fprintf(stderr, "%sharness stress: further failures are only counted (and kept in the report)\n",
-			st->tty ? "\r\033[K" : "");
-	}
-	if (st->nfails_kept < FAILS_KEPT) {
-		st->fails = xrealloc(st->fails, (st->nfails_kept + 1) * sizeof *st->fails);
-		st->fails[st->nfails_kept++] = msg;
-	} else {
-		free(msg);
-	}
 }
 
 static char *absolute_exe(const char *path)

@@ -4,7 +4,8 @@
  * and the same cycles under seeded faults (SPEC §8–§9).
  *
  * The parts:
- *   stress.c          options, --help, the main loop, progress line
+ *   stress.c          options, --help, the main loop
+ *   stress_fail.c     failures as they happen, and the progress line
  *   stress_proc.c     spawning with the run marker (pidfd, NOTIFY_SOCKET, barrier),
  *                     event-driven waits, and the end-state checks (pidfile, lock, orphans)
  *   stress_cycle.c    one cycle, with or without a fault
@@ -208,6 +209,8 @@ struct stress {
 	bool interrupted;
 };
 
+/* stress_fail.c: a failure (printed while few, counted, kept for the report;
+ * nothing once the run was interrupted), and the progress line on a tty. */
 __attribute__((format(printf, 2, 3))) void stress_fail(struct stress *st, const char *fmt, ...);
 void stress_progress(struct stress *st, unsigned done, unsigned total, bool force);
 
