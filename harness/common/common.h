@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define HARNESS_COMMAND(name, summary) int harness_cmd_##name(int argc, char **argv);
 #include "commands.def"
@@ -74,6 +75,52 @@ char *lab_absolute(const char *path);
 /* The top of the tree this harness was built in (.../harness/harness -> ...),
  * where every subcommand finds src/tether, fixtures/ and reports/ by default. */
 char *lab_build_top(void);
+
+/* ---- spawn.c: starting a process, marked as the run's ------------------------------ */
+
+/* Our environment, copied (a NULL-terminated vector of malloc'd strings,
+ * free with lab_strv_free; *ret_n its count when not NULL), without what
+ * marks, talks to or faults an enclosing run or supervisor (the run
+ * marker, NOTIFY_SOCKET, WATCHDOG_*, TETHER_INSTANCE, TETHER_SCOPE, FIU_*,
+ * TETHER_FAULT*, a libfiu LD_PRELOAD) and without the entries that start
+ * with one of also_drop (NULL-terminated; may be NULL). */
+char **lab_env_inherited(const char *const *also_drop, size_t *ret_n);
+
+/* A spawned process's environment: base (less what extra sets), the run
+ * marker LAB_ENV_RUN=run_id, the spawn tag LAB_ENV_SPAWN=SEQ:NAME (when
+ * name is not NULL), NOTIFY_SOCKET=notify (when notify is not NULL and
+ * extra does not set it), then extra. envp points into base and extra,
+ * which must outlive it; lab_env_done frees what lab_env_make made. */
+struct lab_env {
+	char **envp;
+	char *own[3];
+};
+void lab_env_make(struct lab_env *ret, char *const *base, const char *run_id, unsigned seq, const char *name,
+		  const char *notify, char *const *extra);
+void lab_env_done(struct lab_env *e);
+void lab_strv_free(char **v);
+
+/* Binds the lab's end of a NOTIFY_SOCKET, "@tether-KIND/RUN/SEQ" (or
+ * "@tether-KIND/RUN" when seq is 0), its name into ret_name. The fd, or -errno. */
+int lab_notify_open(const char *kind, const char *run_id, unsigned seq, char *ret_name, size_t len);
+
+struct lab_spawn {
+	char *const *argv;
+	char *const *envp;
+	int out, err;          /* its stdout and stderr (may be the same fd); the caller keeps its own */
+	const char *cwd;       /* its working directory, or NULL: ours */
+	bool search_path;      /* argv[0] without a slash is looked up in PATH (execvpe) */
+	bool all_signals;      /* every disposition to default, not only the ones the harness sets */
+	int barrier;           /* -1, or a pipe's read end: the child waits for its EOF before exec */
+	int barrier_w;         /* ... and its write end, which the child closes first */
+	int errpipe;           /* -1, or a close-on-exec pipe's write end that gets exec's errno */
+	const char *who;       /* without errpipe: "WHO: cannot execute ..." on its stderr (NULL: silent) */
+};
+/* Forks and execs req in a process group of its own, with stdin /dev/null,
+ * fds 0-2 only (and the errpipe, as fd 3), an empty signal mask and
+ * PR_SET_PDEATHSIG(SIGKILL). 0 with *ret_pid and *ret_pidfd (it is not yet
+ * known to have exec'd: an exec failure is exit 127), or -errno of fork. */
+int lab_spawn(const struct lab_spawn *req, pid_t *ret_pid, int *ret_pidfd);
 
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);

@@ -39,13 +39,6 @@ static char **expand_argv(struct lab *lab, const struct step *st)
 	return argv;
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 static bool still_running(struct lab *lab, const char *name)
 {
 	for (size_t i = 0; i < lab->nprocs; i++) {
@@ -122,8 +115,8 @@ static int run_spawn(struct lab *lab, const struct step *st)
 	}
 out:
 	free(report);
-	strv_free(env);
-	strv_free(argv);
+	lab_strv_free(env);
+	lab_strv_free(argv);
 	return r;
 }
 

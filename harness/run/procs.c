@@ -1,22 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* procs.c — the processes a scenario spawns (see lab.h).
+/* procs.c — the processes a scenario spawns (see run.h).
  *
- * Each one gets: its own process group (so `signal NAME group SIG` reaches
- * what it forked, and a terminal's Ctrl-C never does); stdin /dev/null,
- * stdout and stderr in files of the scenario's directory (read by
- * expectations, watched by inotify); the scenario's directory as its cwd; only
+ * Each one is started by lab_spawn (common/spawn.c: its own process group,
+ * so `signal NAME group SIG` reaches what it forked; stdin /dev/null; only
  * fds 0, 1, 2; default signal dispositions and an empty mask; the run marker
- * and its spawn number in its environment; a NOTIFY_SOCKET owned by the lab
- * (an abstract datagram socket: nothing to clean up), so `wait NAME ready` is
- * the READY=1 that tether sends when all its instances are ready — every
- * datagram received there is also appended, line by line, to $DIR/NAME.notify
- * for `file` conditions (what a supervisor tells its own supervisor); and
- * PR_SET_PDEATHSIG(SIGKILL), so a lab that dies takes its supervisors along
- * (their guardians then take the trees).
+ * in its environment; PR_SET_PDEATHSIG(SIGKILL), so a lab that dies takes its
+ * supervisors along and their guardians the trees), with: stdout and stderr
+ * in files of the scenario's directory (read by expectations, watched by
+ * inotify); the scenario's directory as its cwd; its spawn number; and a
+ * NOTIFY_SOCKET owned by the lab (an abstract datagram socket: nothing to
+ * clean up), so `wait NAME ready` is the READY=1 that tether sends when all
+ * its instances are ready — every datagram received there is also appended,
+ * line by line, to $DIR/NAME.notify for `file` conditions (what a supervisor
+ * tells its own supervisor).
  *
- * The lab holds each child by a pidfd, opened right after fork: the child is
- * ours and unreaped, so its pid cannot have been reused yet. Exec failures
- * come back through a close-on-exec pipe as an errno.
+ * The lab holds each child by the pidfd lab_spawn opened right after fork.
+ * Exec failures come back through a close-on-exec pipe as an errno.
  */
 #include "config.h"
 
@@ -27,130 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "run/run.h"
-
-extern char **environ;
-
-/* Variables of the lab's own environment that must not reach a spawned
- * process: markers and sockets of an enclosing run, and fault injection meant
- * for someone else. */
-static bool inherited_ok(const char *entry)
-{
-	static const char *const dropped[] = {
-		LAB_ENV_RUN "=", LAB_ENV_SPAWN "=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-		"TETHER_INSTANCE=", "FIU_ENABLE=", "FIU_CTRL_FIFO=", "FIU_PRNG_SEED=", "TETHER_FAULT=",
-		"TETHER_FAULT_REPORT=", "TETHER_FAULT_COUNT=", NULL,
-	};
-	for (const char *const *d = dropped; *d; d++)
-		if (strncmp(entry, *d, strlen(*d)) == 0)
-			return false;
-	if (strncmp(entry, "LD_PRELOAD=", 11) == 0 && strstr(entry, "fiu"))
-		return false;
-	return true;
-}
-
-static bool overridden(const char *entry, char **extra)
-{
-	size_t klen = strcspn(entry, "=");
-	for (char **e = extra; e && *e; e++)
-		if (strncmp(*e, entry, klen) == 0 && (*e)[klen] == '=')
-			return true;
-	return false;
-}
-
-static char **build_env(struct lab *lab, const struct proc *p, const char *notify, char **extra)
-{
-	char **env = NULL;
-	size_t n = 0;
-	char *s;
-	for (char **e = environ; *e; e++) {
-		if (!inherited_ok(*e) || overridden(*e, extra))
-			continue;
-		s = xstrdup(*e);
-		xappend(&env, &n, &s, sizeof s);
-	}
-	s = xasprintf(LAB_ENV_RUN "=%s", lab->run_id);
-	xappend(&env, &n, &s, sizeof s);
-	s = xasprintf(LAB_ENV_SPAWN "=%u:%s", p->seq, p->name);
-	xappend(&env, &n, &s, sizeof s);
-	if (notify && !overridden("NOTIFY_SOCKET=", extra)) {
-		s = xasprintf("NOTIFY_SOCKET=%s", notify);
-		xappend(&env, &n, &s, sizeof s);
-	}
-	for (char **e = extra; e && *e; e++) {
-		s = xstrdup(*e);
-		xappend(&env, &n, &s, sizeof s);
-	}
-	s = NULL;
-	xappend(&env, &n, &s, sizeof s);
-	return env;
-}
-
-static void strv_free(char **v)
-{
-	for (char **e = v; e && *e; e++)
-		free(*e);
-	free(v);
-}
-
-/* The lab's end of a process's NOTIFY_SOCKET: "@tether-lab/RUN/SEQ". */
-static int notify_open(struct lab *lab, unsigned seq, char *ret_name, size_t len)
-{
-	int n = snprintf(ret_name, len, "@tether-lab/%s/%u", lab->run_id, seq);
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	return lab_notify_bind(ret_name);
-}
-
-/* In the child, between fork and exec: only plain system calls. */
-__attribute__((noreturn)) static void child_exec(struct lab *lab, pid_t parent, int devnull, int out, int err,
-						 int errpipe, int barrier, int barrier_w, char **argv, char **envp)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	setpgid(0, 0);
-	/* The lab dies: so do its children (and, through their guardians, tether's trees). */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != parent)
-		_exit(127);
-	if (barrier >= 0) {
-		/* All copies of a group start together: wait until the lab closes the
-		 * barrier's write end (EOF), after it forked the last one. */
-		char c;
-		close(barrier_w);
-		while (read(barrier, &c, 1) < 0 && errno == EINTR)
-			;
-	}
-	dup2(devnull, 0);
-	dup2(out, 1);
-	dup2(err, 2);
-	if (errpipe != 3) {
-		dup3(errpipe, 3, O_CLOEXEC);
-		errpipe = 3;
-	}
-	close_range(4, ~0U, 0);
-	int e = 0;
-	if (chdir(lab->dir) < 0)
-		e = errno;
-	else
-		execvpe(argv[0], argv, envp);
-	if (!e)
-		e = errno;
-	while (write(errpipe, &e, sizeof e) < 0 && errno == EINTR)
-		;
-	_exit(127);
-}
 
 struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 {
@@ -179,55 +59,47 @@ struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 	}
 	char notify[108] = "";
 	if (!req->probe) {
-		p->notify_fd = notify_open(lab, p->seq, notify, sizeof notify);
+		p->notify_fd = lab_notify_open("lab", lab->run_id, p->seq, notify, sizeof notify);
 		if (p->notify_fd < 0) {
 			lab_fail(lab, req->line, "cannot create the NOTIFY_SOCKET of %s: %s", p->name, strerror(-p->notify_fd));
 			proc_free(p);
 			return NULL;
 		}
 	}
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	int ep[2] = {-1, -1};
-	if (devnull < 0 || out < 0 || err < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+	if (out < 0 || err < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		lab_fail(lab, req->line, "cannot prepare the spawn of %s: %s", p->name, strerror(errno));
 		goto fail;
 	}
-	char **envp = build_env(lab, p, req->probe ? NULL : notify, req->env);
+	char **base = lab_env_inherited(NULL, NULL);
+	struct lab_env env;
+	lab_env_make(&env, base, lab->run_id, p->seq, p->name, req->probe ? NULL : notify, req->env);
 	char **argv = req->argv;
 	char **wrapped = NULL;
 	if (req->is_tether && !req->probe && lab->opt->valgrind) {
 		argv = wrapped = valgrind_wrap(lab->opt, lab->scn->name, req->argv);
 		p->under_valgrind = true;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0)
-		child_exec(lab, parent, devnull, out, err, ep[1], req->barrier_fd, req->barrier_wfd, argv, envp);
-	int fork_errno = errno;
-	strv_free(envp);
-	strv_free(wrapped);
-	if (pid < 0) {
-		lab_fail(lab, req->line, "cannot fork %s: %s", p->name, strerror(fork_errno));
+	struct lab_spawn sp = {.argv = argv, .envp = env.envp, .out = out, .err = err, .cwd = lab->dir,
+			       .search_path = true, .all_signals = true, .barrier = req->barrier_fd,
+			       .barrier_w = req->barrier_wfd, .errpipe = ep[1]};
+	int r = lab_spawn(&sp, &p->pid, &p->pidfd);
+	lab_env_done(&env);
+	lab_strv_free(base);
+	lab_strv_free(wrapped);
+	if (r < 0) {
+		lab_fail(lab, req->line, "cannot fork %s: %s", p->name, strerror(-r));
 		goto fail;
 	}
-	/* Also here: a signal to the group right after spawn must not miss it. */
-	setpgid(pid, pid);
-	p->pid = pid;
 	p->t_spawn = lab_now();
-	p->pidfd = pidfd_open(pid, 0);
-	if (p->pidfd < 0)
-		lab_die("pidfd_open(%d): %s", (int)pid, strerror(errno));
 	close(ep[1]);
 	p->errpipe = ep[0];
-	close(devnull);
 	close(out);
 	close(err);
 	return p;
 fail:
-	if (devnull >= 0)
-		close(devnull);
 	if (out >= 0)
 		close(out);
 	if (err >= 0)

@@ -155,10 +155,11 @@ int st_advance(struct soak *s, struct soak_tether *t, int64_t to_ns);
 /* "fault enable POINT ERRNO" (err > 0) or "fault disable POINT" (err 0). */
 int st_fault(struct soak *s, struct soak_tether *t, const char *point, int err);
 /* Internals shared with soak_proc.c. */
-char **st_argv(const struct soak *s, const char *isolation);
-char **st_env(const struct soak *s, const char *run_id, const char *notify);
-void st_strv_free(char **v);
-pid_t st_spawn(char **argv, char **envp, const char *out, const char *err, int *ret_pidfd);
+/* Starts a `tether run` of the soak (with its isolation), marked as run_id,
+ * NOTIFY_SOCKET=notify (NULL: none), its stdout and stderr appended to out
+ * and err (lab_spawn). Its pid, and *ret_pidfd. */
+pid_t st_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify, const char *out,
+	       const char *err, int *ret_pidfd);
 /* Index of the first of fds readable before deadline (real ns), or -1. */
 int st_wait_any(const int *fds, size_t n, int64_t deadline);
 

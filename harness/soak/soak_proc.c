@@ -172,13 +172,9 @@ out:
 void st_intruder(struct soak *s, struct soak_tether *t)
 {
 	static unsigned seq;
-	char **argv = st_argv(s, t->isolation);
-	char **envp = st_env(s, t->run_id, NULL);
 	char *out = xasprintf("%s/intruder.%u.out", s->dir, ++seq), *err = xasprintf("%s/intruder.%u.err", s->dir, seq);
 	int pidfd;
-	pid_t pid = st_spawn(argv, envp, out, err, &pidfd);
-	st_strv_free(argv);
-	st_strv_free(envp);
+	pid_t pid = st_spawn(s, t->isolation, t->run_id, NULL, out, err, &pidfd);
 	if (st_wait_any(&pidfd, 1, lab_now() + INTRUDER_TIMEOUT_NS) < 0) {
 		soak_fail(s, "G1: a second tether on the pidfile of tether %d still runs after 10 s", (int)t->pid);
 		pidfd_send_signal(pidfd, SIGKILL, NULL, 0);

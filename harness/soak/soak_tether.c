@@ -5,7 +5,7 @@
  * tether is our child, held by a pidfd from the fork on: every wait here
  * polls the pidfd next to whatever it waits for, so a tether that dies (a
  * give-up, a crash of tether itself) ends the wait at once instead of
- * running into its deadline. It runs in its own process group with
+ * running into its deadline. It runs (lab_spawn) in its own process group with
  * PR_SET_PDEATHSIG(SIGKILL): if the harness dies, so does tether, and its
  * guardians take the trees.
  *
@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,59 +42,11 @@
 #include "pidfile.h"
 #include "soak/soak.h"
 
-extern char **environ;
-
 /* How long anything may take in real time before it counts as a hang: a
  * settle is a few process starts and exits. */
 #define QUERY_TIMEOUT_NS (10 * NS_PER_SEC)
 /* G2: a tree must be gone this long after its supervisor's SIGKILL. */
 #define ORPHAN_GRACE_NS (2 * NS_PER_SEC)
-
-/* What of our environment reaches tether: not the markers, sockets and fault
- * settings of an enclosing lab run. */
-static bool inherited_ok(const char *entry)
-{
-	static const char *const dropped[] = {
-		LAB_ENV_RUN "=", LAB_ENV_SPAWN "=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-		"TETHER_INSTANCE=", "FIU_ENABLE=", "FIU_CTRL_FIFO=", "TETHER_FAULT", "LD_PRELOAD=", NULL,
-	};
-	for (const char *const *d = dropped; *d; d++)
-		if (strncmp(entry, *d, strlen(*d)) == 0)
-			return false;
-	return true;
-}
-
-char **st_env(const struct soak *s, const char *run_id, const char *notify)
-{
-	char **env = NULL, *e;
-	size_t n = 0;
-	for (char **p = environ; *p; p++)
-		if (inherited_ok(*p) && strncmp(*p, "LSAN_OPTIONS=", 13) != 0) {
-			e = xstrdup(*p);
-			xappend(&env, &n, &e, sizeof e);
-		}
-	e = xasprintf(LAB_ENV_RUN "=%s", run_id);
-	xappend(&env, &n, &e, sizeof e);
-	/* A sanitizer build of tether checks its leaks at exit (a give-up); the
-	 * names libfiu copies in fiu_enable are libfiu's to keep. */
-	const char *lsan = getenv("LSAN_OPTIONS");
-	e = xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/lsan.supp", lsan ? lsan : "", lsan && *lsan ? ":" : "", s->dir);
-	xappend(&env, &n, &e, sizeof e);
-	if (notify) {
-		e = xasprintf("NOTIFY_SOCKET=%s", notify);
-		xappend(&env, &n, &e, sizeof e);
-	}
-	e = NULL;
-	xappend(&env, &n, &e, sizeof e);
-	return env;
-}
-
-void st_strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
 
 /* tether's command line: the soak's policy, and the worker behind a shell
  * that gives each instance its own ctl FIFO (the worker's --ctl does not
@@ -104,7 +55,7 @@ void st_strv_free(char **v)
  * Each worker leaves a double-forked, setsid() grandchild beside it (before
  * it opens the FIFO, so that the grandchild holds none of it): the tree that
  * G2 says must vanish is then more than one process that tether knows. */
-char **st_argv(const struct soak *s, const char *isolation)
+static char **tether_argv(const struct soak *s, const char *isolation)
 {
 	const struct soak_params *p = &s->p;
 	char **v = NULL;
@@ -157,43 +108,39 @@ char **st_argv(const struct soak *s, const char *isolation)
 	return v;
 }
 
-/* Forks argv with stdout/stderr to out/err (appended), in its own process
- * group, dying with us. *ret_pidfd holds it. */
-pid_t st_spawn(char **argv, char **envp, const char *out, const char *err, int *ret_pidfd)
+pid_t st_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify, const char *out,
+	       const char *err, int *ret_pidfd)
 {
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Our environment but for the markers, sockets and fault settings of an
+	 * enclosing lab run (lab_env_inherited), any LD_PRELOAD, and
+	 * LSAN_OPTIONS, which gets the soak's suppressions: a sanitizer build
+	 * of tether checks its leaks at exit (a give-up), and the names libfiu
+	 * copies in fiu_enable are libfiu's to keep. */
+	static const char *const drop[] = {"LD_PRELOAD=", NULL};
+	char **base = lab_env_inherited(drop, NULL);
+	const char *lsan = getenv("LSAN_OPTIONS");
+	char *lsan_supp =
+		xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/lsan.supp", lsan ? lsan : "", lsan && *lsan ? ":" : "", s->dir);
+	char *extra[] = {lsan_supp, NULL};
+	struct lab_env env;
+	lab_env_make(&env, base, run_id, 0, NULL, notify, extra);
+	char **argv = tether_argv(s, isolation);
 	int ofd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	int efd = open(err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (devnull < 0 || ofd < 0 || efd < 0)
+	if (ofd < 0 || efd < 0)
 		lab_die("soak: cannot open %s or %s: %s", out, err, strerror(errno));
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL); /* ours is ignored, and that would survive exec */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(devnull, 0);
-		dup2(ofd, 1);
-		dup2(efd, 2);
-		close_range(3, ~0U, 0);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	int e = errno;
-	close(devnull);
+	struct lab_spawn sp = {.argv = argv, .envp = env.envp, .out = ofd, .err = efd, .barrier = -1, .barrier_w = -1,
+			       .errpipe = -1, .who = "harness soak"};
+	pid_t pid;
+	int r = lab_spawn(&sp, &pid, ret_pidfd);
+	if (r < 0)
+		lab_die("soak: fork: %s", strerror(-r));
 	close(ofd);
 	close(efd);
-	if (pid < 0)
-		lab_die("soak: fork: %s", strerror(e));
-	/* Ours and unreaped: the pid cannot have been reused yet. */
-	*ret_pidfd = pidfd_open(pid, 0);
-	if (*ret_pidfd < 0)
-		lab_die("soak: pidfd_open(%d): %s", (int)pid, strerror(errno));
+	lab_env_done(&env);
+	lab_strv_free(argv);
+	lab_strv_free(base);
+	free(lsan_supp);
 	return pid;
 }
 
@@ -433,19 +380,11 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 	t->pidfile = xasprintf("%s/state/tether.pid", s->dir);
 	/* Our NOTIFY_SOCKET for tether: its READY=1 says every instance is ready. */
 	char name[108];
-	int len = snprintf(name, sizeof name, "@tether-soak/%s", t->run_id);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, name, (size_t)len);
-	sa.sun_path[0] = '\0';
-	t->notify = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (t->notify < 0 || bind(t->notify, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)len)) < 0)
-		lab_die("soak: notify socket: %s", strerror(errno));
-	char **argv = st_argv(s, isolation);
-	char **envp = st_env(s, t->run_id, name);
+	t->notify = lab_notify_open("soak", t->run_id, 0, name, sizeof name);
+	if (t->notify < 0)
+		lab_die("soak: notify socket: %s", strerror(-t->notify));
 	char *out = xasprintf("%s/tether.%u.out", s->dir, n), *err = xasprintf("%s/tether.%u.err", s->dir, n);
-	t->pid = st_spawn(argv, envp, out, err, &t->pidfd);
-	st_strv_free(argv);
-	st_strv_free(envp);
+	t->pid = st_spawn(s, isolation, t->run_id, name, out, err, &t->pidfd);
 	free(out);
 	free(err);
 	/* Ready: READY=1 on our socket (tether then holds the lock and listens). */

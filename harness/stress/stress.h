@@ -103,11 +103,11 @@ struct stress_spawn {
 
 struct stress;
 
-/* Our environment for every spawn: inherited minus markers and faults, plus
- * the run marker (st->run_id must be set). */
+/* Our environment for every spawn, prepared once: inherited minus markers
+ * and faults (each spawn adds the run marker, st->run_id). */
 void stress_env_init(struct stress *st);
 void stress_env_free(struct stress *st);
-/* Forks and execs; 0, or -1 with a failure recorded. */
+/* Forks and execs (lab_spawn); 0, or -1 with a failure recorded. */
 int sp_spawn(struct stress *st, struct sproc *p, const struct stress_spawn *req);
 /* Waits until something happens to one of ps (an exit, a READY=1) or until
  * deadline: 1 something happened (the procs are updated), 0 deadline. */
@@ -179,8 +179,7 @@ struct stress {
 	bool keep, tty;
 	double max_ratio;     /* > 0: cycle p50 / floor p50 above it fails */
 	char run_id[64];
-	char **base_env;      /* our environment minus markers, plus the run marker */
-	size_t nbase;
+	char **base_env;      /* our environment minus markers (lab_env_inherited) */
 	unsigned next_seq;
 	/* results */
 	int64_t started_mono, started_wall;

@@ -2,16 +2,15 @@
 /* stress_proc.c — the processes `harness stress` starts, its waits, and the
  * checks of a supervisor's state (see stress.h).
  *
- * A spawned process gets what the scenario lab gives its own (procs.c), in a
- * leaner form since a stress run spawns tens of thousands: its own process
- * group; stdin /dev/null and stdout+stderr in one file of the work directory
- * (truncated at each spawn of that name); only fds 0–2; an empty signal mask
- * and SIGPIPE at its default; PR_SET_PDEATHSIG(SIGKILL), so a harness that
- * dies takes its supervisors along (and their guardians the trees); the run
- * marker and its spawn number in its environment; and, for supervisors, a
- * NOTIFY_SOCKET owned by the harness (an abstract datagram socket), on which
- * tether sends READY=1 once all its instances are ready — the event a cycle
- * waits for. Exec failure shows as exit 127 with a line in its output.
+ * A spawned process is started by lab_spawn (common/spawn.c), as the
+ * scenarios' are, in a leaner form since a stress run spawns tens of
+ * thousands: stdout+stderr in one file of the work directory (truncated at
+ * each spawn of that name), only the dispositions the harness itself sets
+ * reset, the environment prepared once; the run marker and its spawn number
+ * in its environment; and, for supervisors, a NOTIFY_SOCKET owned by the
+ * harness (an abstract datagram socket), on which tether sends READY=1 once
+ * all its instances are ready — the event a cycle waits for. Exec failure
+ * shows as exit 127 with a line in its output.
  *
  * Each child is held by a pidfd opened right after fork (ours and unreaped,
  * its pid cannot have been reused), and every wait is one ppoll() over pidfds
@@ -29,7 +28,6 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,95 +42,15 @@
 #include "proc.h"
 #include "stress/stress.h"
 
-/* Variables of our own environment that must not reach a spawned process:
- * markers and sockets of an enclosing run, fault injection meant for someone
- * else (a cycle adds its own). */
-static bool inherited_ok(const char *entry)
-{
-	static const char *const dropped[] = {
-		LAB_ENV_RUN "=", LAB_ENV_SPAWN "=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-		"TETHER_INSTANCE=", "TETHER_SCOPE=", "FIU_ENABLE=", "FIU_CTRL_FIFO=", "FIU_PRNG_SEED=",
-		"TETHER_FAULT=", "TETHER_FAULT_REPORT=", NULL,
-	};
-	for (const char *const *d = dropped; *d; d++)
-		if (strncmp(entry, *d, strlen(*d)) == 0)
-			return false;
-	return !(strncmp(entry, "LD_PRELOAD=", 11) == 0 && strstr(entry, "fiu"));
-}
-
 void stress_env_init(struct stress *st)
 {
-	extern char **environ;
-	for (char **e = environ; *e; e++) {
-		if (!inherited_ok(*e))
-			continue;
-		char *s = xstrdup(*e);
-		xappend(&st->base_env, &st->nbase, &s, sizeof s);
-	}
-	char *s = xasprintf(LAB_ENV_RUN "=%s", st->run_id);
-	xappend(&st->base_env, &st->nbase, &s, sizeof s);
+	st->base_env = lab_env_inherited(NULL, NULL);
 }
 
 void stress_env_free(struct stress *st)
 {
-	for (size_t i = 0; i < st->nbase; i++)
-		free(st->base_env[i]);
-	free(st->base_env);
+	lab_strv_free(st->base_env);
 	st->base_env = NULL;
-	st->nbase = 0;
-}
-
-/* Is entry's key set by one of extra? */
-static bool overridden(const char *entry, char **extra)
-{
-	size_t klen = strcspn(entry, "=");
-	for (char **e = extra; e && *e; e++)
-		if (strncmp(*e, entry, klen) == 0 && (*e)[klen] == '=')
-			return true;
-	return false;
-}
-
-static int notify_open(struct stress *st, unsigned seq, char *ret_name, size_t len)
-{
-	int n = snprintf(ret_name, len, "@tether-stress/%s/%u", st->run_id, seq);
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	return lab_notify_bind(ret_name);
-}
-
-/* In the child, between fork and exec: plain system calls only. */
-__attribute__((noreturn)) static void child_exec(pid_t parent, int devnull, int out, const struct stress_spawn *req,
-						 char **envp)
-{
-	/* Every signal is blocked since before the fork: the harness's own
-	 * dispositions (SIGPIPE ignored, an interrupt handler for SIGINT and
-	 * SIGTERM) are reset before one can be delivered here, so a signal sent
-	 * to a process that has not exec'd yet acts as on the program itself
-	 * (an ignored disposition would even survive exec). */
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != parent)
-		_exit(127);
-	if (req->barrier >= 0) {
-		/* released together: the harness closes the write end after the last fork */
-		char c;
-		close(req->barrier_w);
-		while (read(req->barrier, &c, 1) < 0 && errno == EINTR)
-			;
-	}
-	dup2(devnull, 0);
-	dup2(out, 1);
-	dup2(out, 2);
-	close_range(3, ~0U, 0);
-	execve(req->argv[0], req->argv, envp);
-	dprintf(2, "harness stress: cannot execute %s: %s\n", req->argv[0], strerror(errno));
-	_exit(127);
 }
 
 int sp_spawn(struct stress *st, struct sproc *p, const struct stress_spawn *req)
@@ -142,68 +60,35 @@ int sp_spawn(struct stress *st, struct sproc *p, const struct stress_spawn *req)
 	unsigned seq = ++st->next_seq;
 	char notify[108] = "";
 	if (req->notify) {
-		p->notify_fd = notify_open(st, seq, notify, sizeof notify);
+		p->notify_fd = lab_notify_open("stress", st->run_id, seq, notify, sizeof notify);
 		if (p->notify_fd < 0) {
 			stress_fail(st, "%s: cannot create its NOTIFY_SOCKET: %s", p->name, strerror(-p->notify_fd));
 			return -1;
 		}
 	}
 	p->out_path = xasprintf("%s/%s.out", st->workdir, req->name);
-	/* the environment: ours (prepared once) + spawn number + socket + extra */
-	size_t nextra = 0;
-	while (req->env && req->env[nextra])
-		nextra++;
-	char **envp = xcalloc(st->nbase + nextra + 3, sizeof *envp);
-	size_t k = 0;
-	for (size_t i = 0; i < st->nbase; i++)
-		if (!nextra || !overridden(st->base_env[i], req->env))
-			envp[k++] = st->base_env[i];
-	char *tag = xasprintf(LAB_ENV_SPAWN "=%u:%s", seq, req->name);
-	char *sock = req->notify ? xasprintf("NOTIFY_SOCKET=%s", notify) : NULL;
-	envp[k++] = tag;
-	if (sock)
-		envp[k++] = sock;
-	for (size_t i = 0; i < nextra; i++)
-		envp[k++] = req->env[i];
-	envp[k] = NULL;
-
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* the environment: ours (prepared once) + marker + spawn number + socket + extra */
+	struct lab_env env;
+	lab_env_make(&env, st->base_env, st->run_id, seq, req->name, req->notify ? notify : NULL, req->env);
 	int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	int rc = -1;
-	if (devnull < 0 || out < 0) {
+	if (out < 0) {
 		stress_fail(st, "%s: cannot open %s: %s", p->name, p->out_path, strerror(errno));
 		goto out;
 	}
-	pid_t parent = getpid();
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	struct lab_spawn sp = {.argv = req->argv, .envp = env.envp, .out = out, .err = out, .barrier = req->barrier,
+			       .barrier_w = req->barrier_w, .errpipe = -1, .who = "harness stress"};
 	p->t_spawn = lab_now();
-	pid_t pid = fork();
-	if (pid == 0)
-		child_exec(parent, devnull, out, req, envp);
-	int fork_errno = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = fork_errno;
-	if (pid < 0) {
-		stress_fail(st, "%s: cannot fork: %s", p->name, strerror(errno));
+	int r = lab_spawn(&sp, &p->pid, &p->pidfd);
+	if (r < 0) {
+		stress_fail(st, "%s: cannot fork: %s", p->name, strerror(-r));
 		goto out;
 	}
-	/* Also here: a signal to its group right after spawn must not miss it. */
-	setpgid(pid, pid);
-	p->pid = pid;
-	p->pidfd = pidfd_open(pid, 0);
-	if (p->pidfd < 0)
-		lab_die("pidfd_open(%d): %s", (int)pid, strerror(errno));
 	rc = 0;
 out:
-	if (devnull >= 0)
-		close(devnull);
 	if (out >= 0)
 		close(out);
-	free(tag);
-	free(sock);
-	free(envp);
+	lab_env_done(&env);
 	if (rc < 0 && p->notify_fd >= 0) {
 		close(p->notify_fd);
 		p->notify_fd = -1;
