@@ -122,6 +122,32 @@ struct lab_spawn {
  * known to have exec'd: an exec failure is exit 127), or -errno of fork. */
 int lab_spawn(const struct lab_spawn *req, pid_t *ret_pid, int *ret_pidfd);
 
+/* ---- orphans.c: what carries a run's marker ------------------------------------- */
+
+struct marked {
+	pid_t pid;
+	pid_t pgid;
+	char comm[64];
+	unsigned seq;        /* from TETHER_LAB_SPAWN, 0 if unreadable */
+	char spawn[80];      /* its value */
+};
+/* Does pid carry LAB_ENV_RUN=run_id in its environment? */
+bool lab_has_marker(pid_t pid, const char *run_id);
+/* Every live (non-zombie) process but ourselves carrying LAB_ENV_RUN=run_id. */
+size_t orphans_scan(const char *run_id, struct marked **ret);
+/* Waits until no process but ourselves carries the marker, or until
+ * deadline: holds the ones found by pidfds, waits for all of them to exit,
+ * looks again (one may have forked meanwhile). Returns how many are left,
+ * listed in *ret (malloc'd, NULL when none). */
+size_t orphans_wait_gone(const char *run_id, int64_t deadline, struct marked **ret);
+/* SIGKILLs each listed process through a pidfd, after checking (with the
+ * pidfd held) that it still carries the marker; returns the pidfds of those
+ * signalled (for waiting), in *ret_fds. */
+size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **ret_fds);
+/* Kills everything carrying the marker until nothing is left or deadline:
+ * returns how many survived. */
+size_t orphans_kill_all(const char *run_id, int64_t deadline);
+
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);
 const char *lab_errno_name(int err);

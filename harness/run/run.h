@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/common.h"
 #include "json.h"
 #include "scenario/scenario.h"
 
@@ -234,26 +235,10 @@ int cond_text_test(struct lab *lab, const struct cond *c, unsigned line, const c
 bool cond_compare_json(const struct tether_json *j, enum cmp_op op, const char *value, char **ret_got);
 bool cond_compare_num(int64_t got, enum cmp_op op, int64_t want);
 
-/* ---- orphans.c -------------------------------------------------------------------- */
-struct marked {
-	pid_t pid;
-	pid_t pgid;
-	char comm[64];
-	unsigned seq;        /* from TETHER_LAB_SPAWN, 0 if unreadable */
-	char spawn[80];      /* its value */
-};
-/* Every live (non-zombie) process but ourselves carrying LAB_ENV_RUN=run_id. */
-size_t orphans_scan(const char *run_id, struct marked **ret);
+/* ---- finish.c: the orphan scan in the lab's event loop (common/orphans.c) ------------- */
 /* Waits until one of m's processes exits, the deadline passes or another
  * event of the lab comes (pidfd + poll). */
 void lab_wait_marked(struct lab *lab, const struct marked *m, size_t n, int64_t deadline);
-/* SIGKILLs each listed process through a pidfd, after checking (with the
- * pidfd held) that it still carries the marker; returns the pidfds of those
- * signalled (for waiting), in *ret_fds. */
-size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **ret_fds);
-/* Kills everything carrying the marker until nothing is left or deadline:
- * returns how many survived. */
-size_t orphans_kill_all(const char *run_id, int64_t deadline);
 
 /* ---- faults.c --------------------------------------------------------------------- */
 /* Adds the environment for the fault/fiu/env steps in mods to *env. Returns

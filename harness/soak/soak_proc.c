@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "run/run.h"
 #include "proc.h"
 #include "soak/soak.h"
 

@@ -38,7 +38,6 @@
 
 #include "control.h"
 #include "common/common.h"
-#include "run/run.h"
 #include "pidfile.h"
 #include "soak/soak.h"
 
@@ -450,45 +449,24 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 /* G2: everything that carries the run marker must be gone by deadline. */
 static void check_orphans(struct soak *s, struct soak_tether *t, const char *why, int64_t since)
 {
-	int64_t deadline = since + ORPHAN_GRACE_NS;
-	for (;;) {
-		struct marked *m;
-		size_t n = orphans_scan(t->run_id, &m);
-		if (n == 0) {
-			free(m);
-			int64_t took = lab_now() - since;
-			if (took > s->g2_max_ns)
-				s->g2_max_ns = took;
-			return;
-		}
-		if (lab_now() >= deadline) {
-			struct tether_buf b;
-			tether_buf_init(&b);
-			for (size_t i = 0; i < n && i < 8; i++)
-				tether_buf_printf(&b, "%s%d (%s)", i ? ", " : "", (int)m[i].pid, m[i].comm);
-			soak_fail(s, "G2: %zu process(es) of tether #%u (%s) alive 2 s after %s: %s", n, t->n,
-				  t->isolation, why, b.data ? b.data : "");
-			tether_buf_free(&b);
-			s->orphans += (unsigned)n;
-			free(m);
-			orphans_kill_all(t->run_id, lab_now() + ORPHAN_GRACE_NS);
-			return;
-		}
-		/* Wait for any of them to exit, then look again (one may have
-		 * forked meanwhile). */
-		int fds[4];
-		size_t nf = 0;
-		for (size_t i = 0; i < n && nf < 4; i++) {
-			int fd = pidfd_open(m[i].pid, 0);
-			if (fd >= 0)
-				fds[nf++] = fd;
-		}
-		free(m);
-		if (nf)
-			st_wait_any(fds, nf, deadline);
-		for (size_t i = 0; i < nf; i++)
-			close(fds[i]);
+	struct marked *m;
+	size_t n = orphans_wait_gone(t->run_id, since + ORPHAN_GRACE_NS, &m);
+	if (n == 0) {
+		int64_t took = lab_now() - since;
+		if (took > s->g2_max_ns)
+			s->g2_max_ns = took;
+		return;
 	}
+	struct tether_buf b;
+	tether_buf_init(&b);
+	for (size_t i = 0; i < n && i < 8; i++)
+		tether_buf_printf(&b, "%s%d (%s)", i ? ", " : "", (int)m[i].pid, m[i].comm);
+	soak_fail(s, "G2: %zu process(es) of tether #%u (%s) alive 2 s after %s: %s", n, t->n, t->isolation, why,
+		  b.data ? b.data : "");
+	tether_buf_free(&b);
+	s->orphans += (unsigned)n;
+	free(m);
+	orphans_kill_all(t->run_id, lab_now() + ORPHAN_GRACE_NS);
 }
 
 static void st_free(struct soak_tether *t)

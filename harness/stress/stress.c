@@ -19,7 +19,6 @@
 #include "clock.h"
 #include "fault.h"
 #include "common/common.h"
-#include "run/run.h"
 #include "stress/stress.h"
 
 static const char stress_usage[] =

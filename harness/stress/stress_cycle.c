@@ -34,7 +34,6 @@
 
 #include "control.h"
 #include "common/common.h"
-#include "run/run.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "stress/stress.h"

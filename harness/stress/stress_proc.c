@@ -37,7 +37,6 @@
 
 #include "control.h"
 #include "common/common.h"
-#include "run/run.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "stress/stress.h"
@@ -251,12 +250,6 @@ const char *sp_outcome(const struct sproc *p, char *buf, size_t len)
 
 /* ---- checks --------------------------------------------------------------------------- */
 
-static bool carries_marker(struct stress *st, pid_t pid)
-{
-	char v[96];
-	return tether_proc_environ_get(pid, LAB_ENV_RUN, v, sizeof v) == 1 && strcmp(v, st->run_id) == 0;
-}
-
 /* Does pid hold an exclusive flock on (dev, ino)? Read from its
  * /proc/PID/fdinfo "lock:" lines, which the kernel prints under the file's
  * own lock, unlike /proc/locks (which takes file_rwsem for writing and waits
@@ -370,7 +363,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 		    !pid->is_int || pid->integer <= 1)
 			continue;
 		/* a live process of this run, not a stale number */
-		if (!carries_marker(st, (pid_t)pid->integer)) {
+		if (!lab_has_marker((pid_t)pid->integer, st->run_id)) {
 			stress_fail(st, "%s: instance %zu reports pid %lld, which is not a live process of this run", what,
 				    i, (long long)pid->integer);
 			rc = -1;
@@ -434,54 +427,11 @@ int stress_check_clean(struct stress *st, const char *what, const char *pidfile,
 	return rc;
 }
 
-/* Waits until every pidfd in fds is readable (its process exited) or deadline. */
-static void wait_gone(int *fds, size_t n, int64_t deadline)
-{
-	struct pollfd *pfd = xcalloc(n, sizeof *pfd);
-	for (size_t i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-	size_t left = n;
-	while (left > 0) {
-		int64_t rem = deadline - lab_now();
-		if (rem <= 0)
-			break;
-		struct timespec ts = {.tv_sec = rem / NS_PER_SEC, .tv_nsec = rem % NS_PER_SEC};
-		if (ppoll(pfd, n, &ts, NULL) <= 0)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (pfd[i].fd >= 0 && pfd[i].revents) {
-				pfd[i].fd = -1;
-				left--;
-			}
-	}
-	free(pfd);
-}
-
 size_t stress_check_orphans(struct stress *st, const char *what, int64_t grace, int64_t *ret_wait)
 {
-	int64_t t0 = lab_now(), deadline = t0 + grace;
-	struct marked *m = NULL;
-	size_t n;
-	for (;;) {
-		n = orphans_scan(st->run_id, &m);
-		if (n == 0 || lab_now() >= deadline)
-			break;
-		/* hold each by a pidfd and wait for them to exit; then look again,
-		 * since one may have forked meanwhile */
-		int *fds = xcalloc(n, sizeof *fds);
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			int fd = pidfd_open(m[i].pid, 0);
-			if (fd >= 0)
-				fds[k++] = fd;
-		}
-		wait_gone(fds, k, deadline);
-		for (size_t i = 0; i < k; i++)
-			close(fds[i]);
-		free(fds);
-		free(m);
-		m = NULL;
-	}
+	int64_t t0 = lab_now();
+	struct marked *m;
+	size_t n = orphans_wait_gone(st->run_id, t0 + grace, &m);
 	if (ret_wait)
 		*ret_wait = lab_now() - t0;
 	if (n > 0) {

@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "run/run.h"
 #include "stress/stress.h"
 
 #define RACE_TIMEOUT (60 * NS_PER_SEC)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* orphans.c — finding and killing what a scenario left behind, through /proc.
+/* orphans.c — finding, awaiting and killing what a run left behind (a
+ * scenario, a stress cycle, a soak incarnation), through /proc.
  *
- * Every process the lab starts carries the scenario's run marker
- * (TETHER_LAB_RUN=<run id>) in its environment, and everything they start
- * inherits it: tether passes its environment to its workers, and workers to
- * their children. So whatever still carries the marker after the scenario is
- * an orphan, whichever way it escaped (double fork, setsid, a new process
+ * Every process the lab starts carries its run's marker (TETHER_LAB_RUN=<run
+ * id>, lab_env_make) in its environment, and everything they start inherits
+ * it: tether passes its environment to its workers, and workers to their
+ * children. So whatever still carries the marker after the run is an
+ * orphan, whichever way it escaped (double fork, setsid, a new process
  * group). A process that scrubs its environment (env -i) would escape this
  * scan; none of the fixtures does.
  *
@@ -22,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
-#include "run/run.h"
 #include "proc.h"
 
 struct scan {
@@ -35,7 +36,7 @@ struct scan {
 	size_t n;
 };
 
-static bool has_marker(pid_t pid, const char *run_id)
+bool lab_has_marker(pid_t pid, const char *run_id)
 {
 	char value[128];
 	return tether_proc_environ_get(pid, LAB_ENV_RUN, value, sizeof value) == 1 && strcmp(value, run_id) == 0;
@@ -44,7 +45,7 @@ static bool has_marker(pid_t pid, const char *run_id)
 static int scan_one(pid_t pid, void *userdata)
 {
 	struct scan *s = userdata;
-	if (pid == s->self || !has_marker(pid, s->run_id))
+	if (pid == s->self || !lab_has_marker(pid, s->run_id))
 		return 0;
 	struct tether_procstat st;
 	/* a zombie is dead already: only its parent's wait() is missing */
@@ -76,7 +77,7 @@ size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **
 		int fd = pidfd_open(m[i].pid, 0);
 		if (fd < 0)
 			continue; /* gone already */
-		if (!has_marker(m[i].pid, run_id)) {
+		if (!lab_has_marker(m[i].pid, run_id)) {
 			close(fd);
 			continue;
 		}
@@ -91,9 +92,9 @@ size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **
 }
 
 /* Waits until every pidfd is readable (its process exited) or the deadline. */
-static void wait_all(int *fds, size_t n, int64_t deadline)
+static void wait_all(const int *fds, size_t n, int64_t deadline)
 {
-	struct pollfd *pfd = xcalloc(n, sizeof *pfd);
+	struct pollfd *pfd = xcalloc(n ? n : 1, sizeof *pfd);
 	for (size_t i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 	size_t left = n;
@@ -101,7 +102,8 @@ static void wait_all(int *fds, size_t n, int64_t deadline)
 		int64_t rem = deadline - lab_now();
 		if (rem <= 0)
 			break;
-		if (poll(pfd, n, (int)(rem / NS_PER_MS) + 1) <= 0)
+		struct timespec ts = {.tv_sec = rem / NS_PER_SEC, .tv_nsec = rem % NS_PER_SEC};
+		if (ppoll(pfd, n, &ts, NULL) <= 0)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			if (pfd[i].fd >= 0 && pfd[i].revents) {
@@ -111,6 +113,30 @@ static void wait_all(int *fds, size_t n, int64_t deadline)
 		}
 	}
 	free(pfd);
+}
+
+size_t orphans_wait_gone(const char *run_id, int64_t deadline, struct marked **ret)
+{
+	for (;;) {
+		struct marked *m;
+		size_t n = orphans_scan(run_id, &m);
+		if (n == 0 || lab_now() >= deadline) {
+			*ret = m;
+			return n;
+		}
+		int *fds = xcalloc(n, sizeof *fds);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			int fd = pidfd_open(m[i].pid, 0);
+			if (fd >= 0)
+				fds[k++] = fd;
+		}
+		free(m);
+		wait_all(fds, k, deadline);
+		for (size_t i = 0; i < k; i++)
+			close(fds[i]);
+		free(fds);
+	}
 }
 
 size_t orphans_kill_all(const char *run_id, int64_t deadline)
