@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "json.h"
+
 #define HARNESS_COMMAND(name, summary) int harness_cmd_##name(int argc, char **argv);
 #include "commands.def"
 #undef HARNESS_COMMAND
@@ -147,6 +149,47 @@ size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **
 /* Kills everything carrying the marker until nothing is left or deadline:
  * returns how many survived. */
 size_t orphans_kill_all(const char *run_id, int64_t deadline);
+
+/* ---- jobs.c: work in forked children, a pool of them ----------------------------- */
+
+/* A run's marker: "lab-PID-N-RANDOM", or "lab-KIND-PID-N-RANDOM". Malloc'd. */
+char *lab_run_id(const char *kind, unsigned long n);
+
+struct lab_job {
+	bool busy;
+	pid_t pid;
+	int pidfd, pipe_fd;
+	struct tether_buf out;  /* what the child wrote to its end of the pipe */
+	bool eof, exited, termed;
+	int status;             /* its wait status, once exited */
+	int64_t deadline;       /* SIGTERM then, SIGKILL 10 s later (termed) */
+	const char *run_id;     /* the marker of what it starts (the caller's string) */
+	void *data;             /* the caller's; kept across the job's runs */
+};
+
+struct lab_jobs {
+	struct lab_job *job;    /* size slots, busy of them running */
+	size_t size, busy;
+	int sig_fd;             /* INT, TERM and HUP (blocked), forwarded to each job as SIGTERM */
+	bool interrupted;       /* one of them came */
+};
+
+/* size idle slots; blocks INT, TERM and HUP for the pool's signalfd. */
+void lab_jobs_init(struct lab_jobs *p, size_t size);
+void lab_jobs_done(struct lab_jobs *p);
+/* An idle slot, or NULL. */
+struct lab_job *lab_jobs_idle(struct lab_jobs *p);
+/* Forks into the idle slot j a child that calls work(fd, arg), fd the
+ * write end of its pipe, then exits 0. deadline: absolute (lab_now). */
+void lab_job_start(struct lab_jobs *p, struct lab_job *j, const char *run_id, int64_t deadline,
+		   void (*work)(int fd, void *arg), void *arg);
+/* Waits until one of the running jobs (there must be one) has exited, all
+ * it wrote read into its out, and returns it. Meanwhile enforces deadlines
+ * and forwards INT, TERM and HUP (p->interrupted). */
+struct lab_job *lab_jobs_wait(struct lab_jobs *p);
+/* Ends an exited job once its out is read: kills whatever carries its
+ * marker (up to 5 s) and frees the slot. Returns how many survived that. */
+size_t lab_job_end(struct lab_jobs *p, struct lab_job *j);
 
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);

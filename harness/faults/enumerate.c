@@ -21,19 +21,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,7 +233,7 @@ static void report_run(struct enum_ctx *c, const struct chain *ch, unsigned long
 
 static struct chain *next_chain(struct enum_ctx *c, struct chain *chains, size_t n)
 {
-	if (c->interrupted || c->runs >= c->max_runs)
+	if (c->pool.interrupted || c->runs >= c->max_runs)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (!chains[i].done && !chains[i].running)
@@ -247,36 +243,26 @@ static struct chain *next_chain(struct enum_ctx *c, struct chain *chains, size_t
 
 static void run_chains(struct enum_ctx *c, struct chain *chains, size_t n)
 {
-	struct slot *slots = xcalloc(c->jobs, sizeof *slots);
-	size_t busy = 0;
 	for (;;) {
-		for (size_t i = 0; i < c->jobs; i++) {
-			struct chain *ch;
-			if (slots[i].busy || !(ch = next_chain(c, chains, n)))
-				continue;
+		struct chain *ch;
+		while (c->pool.busy < c->pool.size && (ch = next_chain(c, chains, n))) {
 			char *rule = xasprintf("%s:%d:%lu:%s", ch->point, ch->err, ch->k, ch->from ? "from" : "once");
 			ch->running = true;
-			slots[i].chain = ch;
-			slots[i].k = ch->k;
-			enum_start_run(c, &slots[i], rule, NULL);
+			enum_start_run(c, ch, rule, NULL);
 			free(rule);
-			busy++;
 		}
-		if (!busy)
+		if (!c->pool.busy)
 			break;
-		struct slot *s = enum_wait_any(c, slots, c->jobs);
-		struct chain *ch = s->chain;
-		unsigned long k = s->k;
-		char *rule = xstrdup(s->rule);
 		struct judgement j;
-		enum_end_run(s, &j);
+		struct slot *s = enum_end_run(c, lab_jobs_wait(&c->pool), &j);
+		ch = s->chain;
+		unsigned long k = s->k;
 		bool fired = j.fired.lines > 0;
-		busy--;
 		ch->running = false;
-		if (!c->interrupted)
-			report_run(c, ch, k, rule, &j);
+		if (!c->pool.interrupted)
+			report_run(c, ch, k, s->rule, &j);
 		enum_judgement_clear(&j);
-		free(rule);
+		enum_slot_free(s);
 		if (!fired || ch->single) {
 			ch->done = true;
 		} else if (c->max_k && k >= c->max_k) {
@@ -286,7 +272,6 @@ static void run_chains(struct enum_ctx *c, struct chain *chains, size_t n)
 			ch->k = k + 1;
 		}
 	}
-	free(slots);
 }
 
 /* ---- the command ------------------------------------------------------------------------- */
@@ -344,7 +329,7 @@ int harness_cmd_faults(int argc, char **argv)
 		{"known", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
-	struct enum_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .sig_fd = -1};
+	struct enum_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1}};
 	c.opt.grace = 2 * NS_PER_SEC;
 	const char *globs = "tether/sys/*,posix/*", *only = NULL;
 	int only_errno = 0, ch;
@@ -472,13 +457,7 @@ int harness_cmd_faults(int argc, char **argv)
 		if (named && !excluded(own, *p) && (!preload || *FIU_POSIX_PRELOAD))
 			xappend(&cands, &ncands, p, sizeof *p);
 	}
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	c.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	lab_jobs_init(&c.pool, c.jobs);
 	/* a marker inherited from an enclosing run would be ours by mistake */
 	unsetenv(LAB_ENV_RUN);
 	unsetenv(LAB_ENV_SPAWN);
@@ -539,11 +518,11 @@ int harness_cmd_faults(int argc, char **argv)
 	if (c.truncated)
 		printf("# %lu chains cut at --max-k %lu (their point is called more often)\n", c.truncated, c.max_k);
 	if (unfinished)
-		printf("# %lu chains not finished (%s)\n", unfinished, c.interrupted ? "interrupted" : "--max-runs reached");
+		printf("# %lu chains not finished (%s)\n", unfinished, c.pool.interrupted ? "interrupted" : "--max-runs reached");
 	if (c.known)
 		printf("# %lu known failures (TODO: --known)\n", c.known);
 	printf("%lu passed, %lu failed\n", c.passed, c.failed);
-	rc = c.failed || c.interrupted ? 1 : 0;
+	rc = c.failed || c.pool.interrupted ? 1 : 0;
 	free(chains);
 out_points:
 	free(reached);
@@ -552,8 +531,7 @@ out_points:
 		free(*p);
 	free(own);
 out:
-	if (c.sig_fd >= 0)
-		close(c.sig_fd);
+	lab_jobs_done(&c.pool);
 	for (size_t i = 0; i < c.nknowns; i++) {
 		free(c.knowns[i].point);
 		free(c.knowns[i].finding);

@@ -4,21 +4,17 @@
  * cannot take the enumeration along), which runs the plan with the rule in
  * every tether, judges it (enum_after_plan) and sends the judgement back as
  * JSON through a pipe. The parent waits on pipes, pidfds and a signalfd —
- * never blindly — and enforces a deadline per run. Discovery is a run too:
- * unfaulted, counting the calls of every candidate point.
+ * never blindly — and enforces a deadline per run (the pool of
+ * common/jobs.c). Discovery is a run too: unfaulted, counting the calls of
+ * every candidate point.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,111 +22,78 @@
 #include "common/common.h"
 #include "run/run.h"
 
-void enum_start_run(struct enum_ctx *c, struct slot *s, const char *rule, const char *count_path)
+/* In the run's own process (a job of the pool): the plan with the rule in
+ * every tether, judged (enum_after_plan); the judgement goes to fd. */
+struct run_arg {
+	const struct enum_ctx *c;
+	const struct slot *s;
+	const char *count_path;
+};
+
+static void run_one(int fd, void *arg)
 {
-	uint32_t rnd = 0;
-	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		rnd = (uint32_t)lab_now();
-	c->seq++;
-	s->run_id = xasprintf("lab-faults-%d-%u-%08x", (int)getpid(), c->seq, rnd);
+	const struct run_arg *a = arg;
+	struct judgement j = {0};
+	struct lab_options o = a->c->opt;
+	o.tether_fault = a->s->rule;
+	o.fault_count = a->count_path;
+	o.after_plan = enum_after_plan;
+	o.after_plan_data = &j;
+	struct lab_result r;
+	lab_run_scenario(a->c->scn, &o, a->s->run_id, &r);
+	if (!j.summary) /* the plan never ran: the lab could not set up */
+		enum_judgement_add(&j, "lab: %s", r.message ? r.message : "the scenario did not run");
+	j.lab_details = r.details;
+	j.dir = r.dir;
+	r.details = r.dir = NULL;
+	lab_result_clear(&r);
+	struct tether_buf b;
+	tether_buf_init(&b);
+	enum_judgement_write(&j, &b);
+	if (!b.oom)
+		lab_write_all(fd, b.data, b.len);
+}
+
+void enum_start_run(struct enum_ctx *c, struct chain *ch, const char *rule, const char *count_path)
+{
+	struct slot *s = xcalloc(1, sizeof *s);
+	s->chain = ch;
+	s->k = ch ? ch->k : 0;
+	s->run_id = lab_run_id("faults", ++c->seq);
 	s->rule = xstrdup(rule);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		lab_die("pipe: %s", strerror(errno));
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0)
-		lab_die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		close(c->sig_fd);
-		struct judgement j = {0};
-		struct lab_options o = c->opt;
-		o.tether_fault = s->rule;
-		o.fault_count = count_path;
-		o.after_plan = enum_after_plan;
-		o.after_plan_data = &j;
-		struct lab_result r;
-		lab_run_scenario(c->scn, &o, s->run_id, &r);
-		if (!j.summary) /* the plan never ran: the lab could not set up */
-			enum_judgement_add(&j, "lab: %s", r.message ? r.message : "the scenario did not run");
-		j.lab_details = r.details;
-		j.dir = r.dir;
-		r.details = r.dir = NULL;
-		lab_result_clear(&r);
-		struct tether_buf b;
-		tether_buf_init(&b);
-		enum_judgement_write(&j, &b);
-		if (!b.oom)
-			lab_write_all(p[1], b.data, b.len);
-		_exit(0);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	s->pid = pid;
-	s->pipe_fd = p[0];
-	s->busy = true;
-	s->eof = s->exited = s->termed = false;
-	s->pidfd = pidfd_open(pid, 0);
-	if (s->pidfd < 0)
-		lab_die("pidfd_open: %s", strerror(errno));
-	tether_buf_init(&s->out);
+	struct lab_job *job = lab_jobs_idle(&c->pool);
+	job->data = s;
+	struct run_arg a = {c, s, count_path};
 	/* the scenario's limit, its teardown (enumerate_judge.c) and clean-up */
-	s->deadline = lab_now() + c->scn->timeout + 60 * NS_PER_SEC;
+	lab_job_start(&c->pool, job, s->run_id, lab_now() + c->scn->timeout + 60 * NS_PER_SEC, run_one, &a);
 	c->runs++;
 }
 
-/* Reads what is there, reaps, enforces the deadline (SIGTERM, then SIGKILL
- * 10 s later). Returns whether the run is over. */
-static bool poll_run(struct slot *s)
+struct slot *enum_end_run(struct enum_ctx *c, struct lab_job *job, struct judgement *j)
 {
-	char buf[8192];
-	if (!s->exited) {
-		siginfo_t wi = {0};
-		if (waitid(P_PID, (id_t)s->pid, &wi, WEXITED | WNOHANG) == 0 && wi.si_pid) {
-			s->exited = true;
-			s->status = wi.si_code == CLD_EXITED ? W_EXITCODE(wi.si_status, 0) : wi.si_status;
-		}
-	}
-	while (!s->eof) {
-		ssize_t got = read(s->pipe_fd, buf, sizeof buf);
-		if (got > 0)
-			tether_buf_append(&s->out, buf, (size_t)got);
-		else if (got == 0)
-			s->eof = true;
-		else if (errno != EINTR)
-			break;
-	}
-	if (!s->exited && lab_now() >= s->deadline) {
-		pidfd_send_signal(s->pidfd, s->termed ? SIGKILL : SIGTERM, NULL, 0);
-		s->deadline = lab_now() + 10 * NS_PER_SEC;
-		s->termed = true;
-	}
-	return s->exited;
-}
-
-void enum_end_run(struct slot *s, struct judgement *j)
-{
-	if (!s->out.len || s->out.oom || enum_judgement_read(s->out.data, s->out.len, j) < 0) {
+	struct slot *s = job->data;
+	if (!job->out.len || job->out.oom || enum_judgement_read(job->out.data, job->out.len, j) < 0) {
 		memset(j, 0, sizeof *j);
-		if (WIFSIGNALED(s->status))
+		if (WIFSIGNALED(job->status))
 			enum_judgement_add(j, "lab: the run's process died by SIG%s before reporting%s",
-					   lab_signal_name(WTERMSIG(s->status)), s->termed ? " (it overran its timeout)" : "");
+					   lab_signal_name(WTERMSIG(job->status)),
+					   job->termed ? " (it overran its timeout)" : "");
 		else
-			enum_judgement_add(j, "lab: the run's process exited %d before reporting", WEXITSTATUS(s->status));
+			enum_judgement_add(j, "lab: the run's process exited %d before reporting",
+					   WEXITSTATUS(job->status));
 	}
-	/* belt and braces, as `harness run` does: nothing of it may outlive it */
-	size_t left = orphans_kill_all(s->run_id, lab_now() + 5 * NS_PER_SEC);
+	size_t left = lab_job_end(&c->pool, job);
 	if (left)
 		enum_judgement_add(j, "lab: %zu processes with the run's marker survived SIGKILL", left);
-	close(s->pipe_fd);
-	close(s->pidfd);
-	tether_buf_free(&s->out);
+	job->data = NULL;
+	return s;
+}
+
+void enum_slot_free(struct slot *s)
+{
 	free(s->run_id);
 	free(s->rule);
-	s->chain = NULL;
-	s->busy = false;
+	free(s);
 }
 
 char *enum_normalize(const char *finding)
@@ -155,37 +118,6 @@ char *enum_normalize(const char *finding)
 	return b.data ? b.data : xstrdup("");
 }
 
-struct slot *enum_wait_any(struct enum_ctx *c, struct slot *slots, size_t nslots)
-{
-	for (;;) {
-		for (size_t i = 0; i < nslots; i++)
-			if (slots[i].busy && poll_run(&slots[i]))
-				return &slots[i];
-		struct pollfd *pfd = xcalloc(2 * nslots + 1, sizeof *pfd);
-		int64_t until = INT64_MAX;
-		for (size_t i = 0; i < nslots; i++) {
-			struct slot *s = &slots[i];
-			pfd[2 * i] = (struct pollfd){.fd = s->busy && !s->eof ? s->pipe_fd : -1, .events = POLLIN};
-			/* once exited, its pidfd stays readable: the pipe's EOF is what is left */
-			pfd[2 * i + 1] = (struct pollfd){.fd = s->busy && !s->exited ? s->pidfd : -1, .events = POLLIN};
-			if (s->busy && s->deadline < until)
-				until = s->deadline;
-		}
-		pfd[2 * nslots] = (struct pollfd){.fd = c->sig_fd, .events = POLLIN};
-		int64_t left = until - lab_now();
-		poll(pfd, 2 * nslots + 1, until == INT64_MAX ? -1 : left <= 0 ? 0 : (int)(left / NS_PER_MS) + 1);
-		free(pfd);
-		struct signalfd_siginfo si;
-		while (read(c->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-			/* each run cleans up on SIGTERM (lab_run_scenario's signalfd) */
-			c->interrupted = true;
-			for (size_t i = 0; i < nslots; i++)
-				if (slots[i].busy)
-					pidfd_send_signal(slots[i].pidfd, SIGTERM, NULL, 0);
-		}
-	}
-}
-
 /* ---- discovery ------------------------------------------------------------------------- */
 
 int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, struct reached **ret, size_t *ret_n)
@@ -195,13 +127,11 @@ int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, s
 	for (size_t i = 0; i < ncands; i++)
 		tether_buf_printf(&rules, "%s%s:%d:%llu:once", i ? ";" : "", cands[i], EIO, (unsigned long long)UINT64_MAX);
 	char *count_path = xasprintf("%s/discovery.count", c->work);
-	struct slot s = {0};
 	int64_t t0 = lab_now();
-	enum_start_run(c, &s, rules.data ? rules.data : "", count_path);
+	enum_start_run(c, NULL, rules.data ? rules.data : "", count_path);
 	tether_buf_free(&rules);
-	enum_wait_any(c, &s, 1);
 	struct judgement j;
-	enum_end_run(&s, &j);
+	enum_slot_free(enum_end_run(c, lab_jobs_wait(&c->pool), &j));
 	c->runs--; /* the baseline is not an injection */
 	char d[32];
 	printf("# discovery (unfaulted, counting): %s, %s\n", j.summary ? j.summary : "?",

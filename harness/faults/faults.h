@@ -10,7 +10,7 @@
  *   enumerate_judge.c   in the scenario's process, after its plan: stop what
  *                       still runs, then check orphans, pidfiles, locks,
  *                       exits (the judgement)
- *   enumerate_run.c     the runs: each in a forked process of its own (as
+ *   enumerate_run.c     the runs: each in a job of its own (common/jobs.c, as
  *                       under `harness run`) calling lab_run_scenario with
  *                       lab_options.tether_fault = one rule and
  *                       lab_options.after_plan = enum_after_plan; the
@@ -107,20 +107,13 @@ struct chain {
 	bool single;          /* --only: this k and no other */
 };
 
-/* A run in flight: a forked process running the scenario once. */
+/* A run in flight: a job of the pool (common/jobs.c) running the scenario
+ * once; its job's data. */
 struct slot {
-	bool busy;
 	struct chain *chain;  /* NULL for the discovery run */
 	unsigned long k;
 	char *rule, *run_id;
-	pid_t pid;
-	int pidfd, pipe_fd;
-	struct tether_buf out;
-	bool eof, exited, termed;
-	int status;
-	int64_t deadline;
 };
-
 
 /* A known failure (--known): a run whose every finding matches one is TODO. */
 struct known {
@@ -147,20 +140,20 @@ struct enum_ctx {
 	bool keep;            /* the directories of failed runs */
 	struct known *knowns;
 	size_t nknowns;
-	int sig_fd;
-	bool interrupted;
+	struct lab_jobs pool;  /* --jobs runs at once; pool.interrupted by INT, TERM or HUP */
 	unsigned seq;
 	/* tallies */
 	unsigned long runs, tap, passed, failed, known, clean, degraded, unaffected, quiet_runs, truncated;
 };
 
-/* Forks a run of the scenario with rule in every tether (and count_path as
- * TETHER_FAULT_COUNT when not NULL). */
-void enum_start_run(struct enum_ctx *c, struct slot *s, const char *rule, const char *count_path);
-/* Waits until a run ends (or a signal comes: runs are then told to stop). */
-struct slot *enum_wait_any(struct enum_ctx *c, struct slot *slots, size_t nslots);
-/* Collects the ended run's judgement and frees the slot. */
-void enum_end_run(struct slot *s, struct judgement *j);
+/* Starts a run of the scenario (in an idle job of c->pool) with rule in
+ * every tether, and count_path as TETHER_FAULT_COUNT when not NULL; ch: the
+ * chain it belongs to (its k), NULL for the discovery. */
+void enum_start_run(struct enum_ctx *c, struct chain *ch, const char *rule, const char *count_path);
+/* Collects the judgement of an ended run (lab_jobs_wait), ends its job and
+ * returns its slot (free with enum_slot_free). */
+struct slot *enum_end_run(struct enum_ctx *c, struct lab_job *job, struct judgement *j);
+void enum_slot_free(struct slot *s);
 
 /* A finding without what differs between runs (pids, the directory's
  * random name), to recognise the unfaulted run's. Malloc'd. */

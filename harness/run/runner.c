@@ -1,24 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* runner.c — see runner.h.
  *
- * The parent never waits blindly: one poll() over every running scenario's
- * result pipe and pidfd, and a signalfd for INT/TERM/HUP (forwarded as
- * SIGTERM, which each scenario process turns into a failure and a clean-up).
- * A scenario process that outlives its timeout by a margin gets SIGTERM, then
- * SIGKILL; whatever carried its marker is then killed here.
+ * Each scenario runs in a job of the pool (common/jobs.c): a process of its
+ * own, which sends its result back as JSON. The pool never waits blindly,
+ * forwards INT/TERM/HUP as SIGTERM (which each scenario process turns into
+ * a failure and a clean-up), gives a scenario process that outlives its
+ * timeout by a margin SIGTERM, then SIGKILL, and kills whatever carried its
+ * marker once it ended.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,17 +28,6 @@ struct entry {
 	char *run_id;
 	struct lab_result res;
 	bool done;
-};
-
-struct job {
-	size_t idx;
-	pid_t pid;
-	int pidfd;
-	int pipe_fd;
-	struct tether_buf out;
-	bool eof, exited, exclusive, termed;
-	int status;
-	int64_t deadline;
 };
 
 static void serialize(const struct lab_result *r, struct tether_buf *b)
@@ -82,46 +65,39 @@ static int deserialize(const char *buf, size_t len, struct lab_result *r)
 	return 0;
 }
 
-static void start_job(const struct runner_config *rc, struct entry *e, size_t idx, struct job *job, int sig_fd)
+/* In the scenario's own process (a job of the pool): runs it, sends the result. */
+struct job_arg {
+	const struct scenario *scn;
+	const struct lab_options *opt;
+	const char *run_id;
+};
+
+static void run_one(int fd, void *arg)
 {
-	uint32_t rnd = 0;
-	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		rnd = (uint32_t)lab_now();
-	e->run_id = xasprintf("lab-%d-%zu-%08x", (int)getpid(), idx + 1, rnd);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		lab_die("pipe: %s", strerror(errno));
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0)
-		lab_die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		close(sig_fd);
-		struct lab_result r;
-		lab_run_scenario(e->scn, rc->opt, e->run_id, &r);
-		struct tether_buf b;
-		tether_buf_init(&b);
-		serialize(&r, &b);
-		if (!b.oom)
-			lab_write_all(p[1], b.data, b.len);
-		/* _exit: the parent's stdio buffers are not ours to flush */
-		_exit(0);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	*job = (struct job){.idx = idx, .pid = pid, .pipe_fd = p[0], .exclusive = e->scn->exclusive};
-	job->pidfd = pidfd_open(pid, 0);
-	if (job->pidfd < 0)
-		lab_die("pidfd_open: %s", strerror(errno));
-	tether_buf_init(&job->out);
-	/* the scenario's own limit, plus time for its clean-up (and memcheck) */
-	job->deadline = lab_now() + e->scn->timeout * (rc->opt->valgrind ? 4 : 1) + 30 * NS_PER_SEC;
+	const struct job_arg *a = arg;
+	struct lab_result r;
+	lab_run_scenario(a->scn, a->opt, a->run_id, &r);
+	struct tether_buf b;
+	tether_buf_init(&b);
+	serialize(&r, &b);
+	if (!b.oom)
+		lab_write_all(fd, b.data, b.len);
 }
 
-static void finish_job(struct entry *e, struct job *job)
+static void start_job(const struct runner_config *rc, struct entry *e, size_t idx, struct lab_jobs *pool)
 {
+	e->run_id = lab_run_id(NULL, idx + 1);
+	struct job_arg a = {e->scn, rc->opt, e->run_id};
+	struct lab_job *j = lab_jobs_idle(pool);
+	j->data = e;
+	/* the scenario's own limit, plus time for its clean-up (and memcheck) */
+	int64_t deadline = lab_now() + e->scn->timeout * (rc->opt->valgrind ? 4 : 1) + 30 * NS_PER_SEC;
+	lab_job_start(pool, j, e->run_id, deadline, run_one, &a);
+}
+
+static void finish_job(struct lab_jobs *pool, struct lab_job *job)
+{
+	struct entry *e = job->data;
 	if (!job->out.len || job->out.oom || deserialize(job->out.data, job->out.len, &e->res) < 0) {
 		lab_result_clear(&e->res);
 		e->res.status = LAB_FAIL;
@@ -134,16 +110,12 @@ static void finish_job(struct entry *e, struct job *job)
 			e->res.message = xasprintf("the scenario's process exited %d before reporting",
 						   WEXITSTATUS(job->status));
 	}
-	/* belt and braces: nothing with its marker may outlive it */
-	size_t left = orphans_kill_all(e->run_id, lab_now() + 5 * NS_PER_SEC);
+	size_t left = lab_job_end(pool, job);
 	if (left && e->res.status != LAB_FAIL) {
 		e->res.status = LAB_FAIL;
 		free(e->res.message);
 		e->res.message = xasprintf("%zu processes with its run marker survived", left);
 	}
-	close(job->pipe_fd);
-	close(job->pidfd);
-	tether_buf_free(&job->out);
 	e->done = true;
 }
 
@@ -198,25 +170,18 @@ int runner_run(const struct runner_config *rc)
 	       rc->opt->valgrind ? ", under valgrind" : "");
 	for (size_t i = 0; i < n; i++)
 		entries[i].scn = scenario_parse(rc->files[i], &entries[i].parse_error);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct job *jobs = xcalloc(rc->jobs, sizeof *jobs);
-	size_t running = 0, next = 0, printed = 0;
-	bool interrupted = false;
+	struct lab_jobs pool;
+	lab_jobs_init(&pool, rc->jobs);
+	size_t next = 0, printed = 0;
 	while (printed < n) {
 		/* start what may start */
-		while (next < n && running < rc->jobs) {
+		while (next < n && pool.busy < rc->jobs) {
 			struct entry *e = &entries[next];
-			if (interrupted || !e->scn) {
+			if (pool.interrupted || !e->scn) {
 				e->res.status = LAB_FAIL;
 				e->res.location = xstrdup(rc->files[next]);
-				e->res.message = interrupted ? xstrdup("not run: interrupted") : NULL;
-				if (!interrupted) {
+				e->res.message = pool.interrupted ? xstrdup("not run: interrupted") : NULL;
+				if (!pool.interrupted) {
 					/* "FILE:LINE:COL: msg": the location is all before the message */
 					free(e->res.location);
 					e->res.location = NULL;
@@ -235,74 +200,25 @@ int runner_run(const struct runner_config *rc)
 				continue;
 			}
 			bool exclusive_running = false;
-			for (size_t k = 0; k < running; k++)
-				exclusive_running = exclusive_running || jobs[k].exclusive;
-			if (exclusive_running || (e->scn->exclusive && running > 0))
+			for (size_t k = 0; k < pool.size; k++)
+				exclusive_running = exclusive_running ||
+						    (pool.job[k].busy && ((struct entry *)pool.job[k].data)->scn->exclusive);
+			if (exclusive_running || (e->scn->exclusive && pool.busy > 0))
 				break;
-			start_job(rc, e, next, &jobs[running++], sig_fd);
+			start_job(rc, e, next, &pool);
 			next++;
 		}
 		while (printed < n && entries[printed].done) {
 			print_tap(printed + 1, &entries[printed], rc->files[printed]);
 			printed++;
 		}
+		/* Nothing runs only when every entry is done (then all are printed):
+		 * an idle pool with entries left starts one above. */
 		if (printed == n)
 			break;
-		/* wait for any job's output, exit, deadline, or a signal */
-		struct pollfd *pfd = xcalloc(2 * running + 1, sizeof *pfd);
-		int64_t until = INT64_MAX;
-		for (size_t k = 0; k < running; k++) {
-			pfd[2 * k] = (struct pollfd){.fd = jobs[k].eof ? -1 : jobs[k].pipe_fd, .events = POLLIN};
-			pfd[2 * k + 1] = (struct pollfd){.fd = jobs[k].exited ? -1 : jobs[k].pidfd, .events = POLLIN};
-			if (jobs[k].deadline < until)
-				until = jobs[k].deadline;
-		}
-		pfd[2 * running] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
-		int64_t left = until - lab_now();
-		poll(pfd, 2 * running + 1, until == INT64_MAX ? -1 : left <= 0 ? 0 : (int)(left / NS_PER_MS) + 1);
-		free(pfd);
-		struct signalfd_siginfo si;
-		while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-			interrupted = true;
-			for (size_t k = 0; k < running; k++)
-				kill(jobs[k].pid, SIGTERM);
-		}
-		for (size_t k = 0; k < running;) {
-			struct job *j = &jobs[k];
-			siginfo_t wi = {0};
-			if (!j->exited && waitid(P_PID, (id_t)j->pid, &wi, WEXITED | WNOHANG) == 0 && wi.si_pid) {
-				j->exited = true;
-				j->status = wi.si_code == CLD_EXITED ? W_EXITCODE(wi.si_status, 0) : wi.si_status;
-			}
-			/* non-blocking: take what is there (after the exit check, so that an
-			 * exited job's last words are read below in this same round) */
-			char buf[8192];
-			while (!j->eof) {
-				ssize_t got = read(j->pipe_fd, buf, sizeof buf);
-				if (got > 0)
-					tether_buf_append(&j->out, buf, (size_t)got);
-				else if (got == 0)
-					j->eof = true;
-				else if (errno != EINTR)
-					break;
-			}
-			if (!j->exited && lab_now() >= j->deadline) {
-				/* first SIGTERM (the scenario cleans up), then SIGKILL */
-				pidfd_send_signal(j->pidfd, j->termed ? SIGKILL : SIGTERM, NULL, 0);
-				j->deadline = lab_now() + 10 * NS_PER_SEC;
-				j->termed = true;
-			}
-			/* Once it has exited, what it wrote is all in the pipe (read above):
-			 * no need to wait for an EOF that a leaked descriptor could delay. */
-			if (j->exited) {
-				finish_job(&entries[j->idx], j);
-				jobs[k] = jobs[--running];
-				continue;
-			}
-			k++;
-		}
+		finish_job(&pool, lab_jobs_wait(&pool));
 	}
-	close(sig_fd);
+	lab_jobs_done(&pool);
 	unsigned passed = 0, failed = 0, skipped = 0;
 	struct report rep = {.started_wall_ns = (int64_t)wall.tv_sec * NS_PER_SEC + wall.tv_nsec,
 			     .seed = rc->opt->seed, .tether = rc->opt->tether, .valgrind = rc->opt->valgrind,
@@ -339,6 +255,5 @@ int runner_run(const struct runner_config *rc)
 	free(names);
 	free(rep.entries);
 	free(entries);
-	free(jobs);
 	return wr < 0 ? -1 : (int)failed;
 }
