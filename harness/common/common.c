@@ -316,23 +316,17 @@ int lab_mkdir_p(const char *path)
 	return r;
 }
 
+int lab_mkdtemp(const char *name, char **ret)
+{
+	const char *tmp = getenv("TMPDIR");
+	*ret = xasprintf("%s/tether-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	return mkdtemp(*ret) ? 0 : -errno;
+}
+
 char *lab_absolute(const char *path)
 {
 	char buf[PATH_MAX];
 	return realpath(path, buf) ? xstrdup(buf) : NULL;
-}
-
-char *lab_build_top(void)
-{
-	char *top = lab_absolute("/proc/self/exe");
-	if (!top)
-		return xstrdup(".");
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(top, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return top;
 }
 
 ssize_t lab_recv_notify(int fd, char *buf, size_t len)

@@ -72,11 +72,38 @@ bool lab_write_all(int fd, const void *buf, size_t len);
 ssize_t lab_recv_notify(int fd, char *buf, size_t len);
 /* mkdir -p (mode 0755): 0 or -errno of the last component. */
 int lab_mkdir_p(const char *path);
+/* Creates a private directory $TMPDIR/tether-NAME.XXXXXX (/tmp without
+ * TMPDIR): 0 or -errno; *ret its path (malloc'd, also on failure). */
+int lab_mkdtemp(const char *name, char **ret);
 /* realpath() into a malloc'd string; NULL when path does not resolve. */
 char *lab_absolute(const char *path);
-/* The top of the tree this harness was built in (.../harness/harness -> ...),
- * where every subcommand finds src/tether, fixtures/ and reports/ by default. */
-char *lab_build_top(void);
+
+/* ---- options.c: what every subcommand's options share ----------------------------- */
+
+/* Where a subcommand finds what it works on. TOP is the build tree this
+ * harness was built in (.../harness/harness -> ...). */
+struct lab_paths {
+	char *tether;        /* --tether, else $TETHER, else TOP/src/tether: absolute and
+			      * executable, or NULL (then tether_asked says what was looked at) */
+	char *tether_asked;
+	char *fixtures;      /* $HARNESS_FIXTURES, else TOP/fixtures */
+	char *worker;        /* --worker, else FIXTURES/worker: absolute and executable, or NULL */
+	char *worker_asked;
+	char *report;        /* --report, else TOP/reports when this harness runs from a build
+			      * (next to the tether it would test), else ./reports; not created */
+	const char *srcdir;  /* $TETHER_SRCDIR, else the source tree this harness was built from */
+};
+/* Each *_arg may be NULL (not given). */
+void lab_paths_find(struct lab_paths *ret, const char *tether_arg, const char *worker_arg, const char *report_arg);
+void lab_paths_done(struct lab_paths *p);
+/* The source tree (lab_paths.srcdir), for what needs nothing else. */
+const char *lab_srcdir(void);
+
+/* --seed S: a decimal number, 0 to 2^64-1. 0, or -1 when s is not one. */
+int lab_seed_parse(const char *s, uint64_t *ret);
+/* The seed of a run that was given none: random, below 10^9 (short to read
+ * in a report and to type into a replay). */
+uint64_t lab_seed_random(void);
 
 /* ---- spawn.c: starting a process, marked as the run's ------------------------------ */
 

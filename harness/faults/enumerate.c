@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -359,8 +358,7 @@ int harness_cmd_faults(int argc, char **argv)
 		case 'o': only = optarg; break;
 		case 't': c.tether_arg = optarg; break;
 		case 's':
-			c.opt.seed = strtoull(optarg, &end, 10);
-			if (*end || !*optarg)
+			if (lab_seed_parse(optarg, &c.opt.seed) < 0)
 				return usage_error("--seed takes a number, not '%s'", optarg);
 			have_seed = true;
 			break;
@@ -394,25 +392,18 @@ int harness_cmd_faults(int argc, char **argv)
 
 	char *self = lab_absolute("/proc/self/exe");
 	c.self = self ? self : xstrdup("harness");
-	char *top = lab_build_top();
-	char *fallback = xasprintf("%s/src/tether", top);
-	const char *t = c.tether_arg ? c.tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
-	char *tether = lab_absolute(t);
-	if (!tether || access(tether, X_OK) < 0) {
-		fprintf(stderr, "harness faults: no executable tether at %s (--tether PATH or TETHER=PATH)\n", t);
+	struct lab_paths where;
+	lab_paths_find(&where, c.tether_arg, NULL, NULL);
+	if (!where.tether) {
+		fprintf(stderr, "harness faults: no executable tether at %s (--tether PATH or TETHER=PATH)\n",
+			where.tether_asked);
 		return 64;
 	}
-	c.opt.tether = tether;
-	char *fixtures = getenv("HARNESS_FIXTURES") ? xstrdup(getenv("HARNESS_FIXTURES")) : xasprintf("%s/fixtures", top);
-	c.opt.fixtures = fixtures;
-	const char *srcdir = getenv("TETHER_SRCDIR") && *getenv("TETHER_SRCDIR") ? getenv("TETHER_SRCDIR") : HARNESS_SRCDIR;
-	c.opt.srcdir = srcdir;
-	if (!have_seed) {
-		uint64_t r = 0;
-		if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-			r = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-		c.opt.seed = r % 1000000000ULL;
-	}
+	c.opt.tether = where.tether;
+	c.opt.fixtures = where.fixtures;
+	c.opt.srcdir = where.srcdir;
+	if (!have_seed)
+		c.opt.seed = lab_seed_random();
 	char *perr = NULL;
 	c.scn = scenario_parse(c.scn_arg, &perr);
 	if (!c.scn) {
@@ -420,10 +411,9 @@ int harness_cmd_faults(int argc, char **argv)
 		free(perr);
 		return 1;
 	}
-	const char *tmp = getenv("TMPDIR");
-	c.work = xasprintf("%s/tether-faults.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(c.work))
-		lab_die("cannot create %s: %s", c.work, strerror(errno));
+	int r = lab_mkdtemp("faults", &c.work);
+	if (r < 0)
+		lab_die("cannot create %s: %s", c.work, strerror(-r));
 	c.opt.report_dir = c.work;
 	char *why = lab_requirements_unmet(c.scn, &c.opt);
 	if (!why && (!tether_fault_available() || !*FIU_RUN_PRELOAD || access(FIU_RUN_PRELOAD, R_OK) < 0))
@@ -440,7 +430,7 @@ int harness_cmd_faults(int argc, char **argv)
 		c.scn->step_timeout = step_timeout;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# harness faults --enumerate %s: tether %s, seed %llu\n", c.scn_arg, tether,
+	printf("# harness faults --enumerate %s: tether %s, seed %llu\n", c.scn_arg, c.opt.tether,
 	       (unsigned long long)c.opt.seed);
 	/* candidates: selected, not faulted by the scenario itself, and loadable */
 	char **own = enum_scenario_points(c.scn);
@@ -548,9 +538,6 @@ out:
 	free(c.work);
 	scenario_free(c.scn);
 	free(c.self);
-	free(top);
-	free(fallback);
-	free(tether);
-	free(fixtures);
+	lab_paths_done(&where);
 	return rc;
 }

@@ -282,11 +282,10 @@ int harness_cmd_report(int argc, char **argv)
 		fputs(report_usage, stderr);
 		return 64;
 	}
-	char *top = lab_build_top(), *tether = xasprintf("%s/src/tether", top);
-	char *dir = report_arg ? xstrdup(report_arg)
-		    : access(tether, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
-	free(top);
-	free(tether);
+	struct lab_paths where;
+	lab_paths_find(&where, NULL, NULL, report_arg);
+	char *dir = xstrdup(where.report);
+	lab_paths_done(&where);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "harness report: cannot create %s: %s\n", dir, strerror(errno));
 		free(dir);

@@ -353,12 +353,13 @@ void lab_run_scenario(const struct scenario *scn, const struct lab_options *opt,
 	tether_buf_init(&lab.details);
 	snprintf(lab.run_id, sizeof lab.run_id, "%s", run_id);
 	int64_t t0 = lab_now();
-	const char *tmp = getenv("TMPDIR");
-	lab.dir = xasprintf("%s/tether-lab.%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", scn->name);
-	if (!mkdtemp(lab.dir)) {
+	char *name = xasprintf("lab.%s", scn->name);
+	int r = lab_mkdtemp(name, &lab.dir);
+	free(name);
+	if (r < 0) {
 		ret->status = LAB_FAIL;
 		ret->location = xasprintf("%s", scn->path);
-		ret->message = xasprintf("cannot create %s: %s", lab.dir, strerror(errno));
+		ret->message = xasprintf("cannot create %s: %s", lab.dir, strerror(-r));
 		lab_free(&lab);
 		return;
 	}

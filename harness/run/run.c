@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,8 +108,7 @@ int harness_cmd_run(int argc, char **argv)
 		case 'r': report_arg = optarg; break;
 		case 'V': opt.valgrind = true; break;
 		case 's':
-			opt.seed = strtoull(optarg, &end, 10);
-			if (*end || !*optarg) {
+			if (lab_seed_parse(optarg, &opt.seed) < 0) {
 				fprintf(stderr, "harness run: --seed takes a number\n");
 				return 64;
 			}
@@ -127,23 +125,18 @@ int harness_cmd_run(int argc, char **argv)
 		fputs(run_usage, stderr);
 		return 64;
 	}
-	char *top = lab_build_top();
-	char *fallback = xasprintf("%s/src/tether", top);
-	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
-	char *tether = lab_absolute(t);
-	if (!tether || access(tether, X_OK) < 0) {
-		fprintf(stderr, "harness run: no executable tether at %s (--tether PATH or TETHER=PATH)\n", t);
+	struct lab_paths where;
+	lab_paths_find(&where, tether_arg, NULL, report_arg);
+	if (!where.tether) {
+		fprintf(stderr, "harness run: no executable tether at %s (--tether PATH or TETHER=PATH)\n",
+			where.tether_asked);
 		return 64;
 	}
-	opt.tether = tether;
-	char *fixtures = getenv("HARNESS_FIXTURES") ? xstrdup(getenv("HARNESS_FIXTURES")) : xasprintf("%s/fixtures", top);
-	opt.fixtures = fixtures;
-	const char *srcdir = getenv("TETHER_SRCDIR") && *getenv("TETHER_SRCDIR") ? getenv("TETHER_SRCDIR") : HARNESS_SRCDIR;
+	opt.tether = where.tether;
+	opt.fixtures = where.fixtures;
+	const char *srcdir = where.srcdir;
 	opt.srcdir = srcdir;
-	/* Reports: --report; else the build tree's reports/ when this harness runs
-	 * from a build (next to the tether it would test), else ./reports. */
-	char *report = report_arg ? xstrdup(report_arg)
-		       : access(fallback, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
+	const char *report = where.report;
 	char *leaks = xasprintf("%s/leaks", report);
 	if (lab_mkdir_p(report) < 0 || (opt.valgrind && lab_mkdir_p(leaks) < 0)) {
 		fprintf(stderr, "harness run: cannot create %s: %s\n", report, strerror(errno));
@@ -157,12 +150,8 @@ int harness_cmd_run(int argc, char **argv)
 		fprintf(stderr, "harness run: %s: %s\n", supp, strerror(errno));
 		return 64;
 	}
-	if (!have_seed) {
-		uint64_t r = 0;
-		if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-			r = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-		opt.seed = r % 1000000000ULL;
-	}
+	if (!have_seed)
+		opt.seed = lab_seed_random();
 	char **files = NULL;
 	size_t nfiles = 0;
 	for (int i = optind; i < argc; i++)
@@ -178,11 +167,7 @@ int harness_cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);
-	free(top);
-	free(fallback);
-	free(tether);
-	free(fixtures);
-	free(report);
+	lab_paths_done(&where);
 	free(leaks);
 	free(report_abs);
 	free(supp);

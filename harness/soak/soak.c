@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,7 +124,7 @@ int harness_cmd_soak(int argc, char **argv)
 			s.real = !strcmp(optarg, "real");
 			break;
 		case 's':
-			if (tether_parse_uint(optarg, 0, UINT64_MAX, &s.seed) < 0)
+			if (lab_seed_parse(optarg, &s.seed) < 0)
 				goto usage;
 			have_seed = true;
 			break;
@@ -163,12 +162,8 @@ int harness_cmd_soak(int argc, char **argv)
 		fprintf(stderr, "harness soak: --scale above 60 makes real-clock timers too short to judge\n");
 		return 64;
 	}
-	if (!have_seed) {
-		uint32_t r = 0;
-		if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-			r = (uint32_t)lab_now();
-		s.seed = r;
-	}
+	if (!have_seed)
+		s.seed = lab_seed_random();
 	s.duration = ns / NS_PER_MS;
 	s.duration_arg = duration_arg;
 	soak_schedule_make(s.seed, s.duration, instances, &s.sched);
@@ -188,26 +183,19 @@ int harness_cmd_soak(int argc, char **argv)
 		s.sched.ev[i].at /= s.scale;
 		s.sched.ev[i].len = s.sched.ev[i].len / s.scale > 0 || !s.sched.ev[i].len ? s.sched.ev[i].len / s.scale : 1;
 	}
-	char *top = lab_build_top();
-	char *tether_default = xasprintf("%s/src/tether", top);
-	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : tether_default;
-	char *worker_default = getenv("HARNESS_FIXTURES") ? xasprintf("%s/worker", getenv("HARNESS_FIXTURES"))
-							   : xasprintf("%s/fixtures/worker", top);
-	char *tether = lab_absolute(t), *worker = lab_absolute(worker_arg ? worker_arg : worker_default);
-	if (!tether || access(tether, X_OK) < 0 || !worker || access(worker, X_OK) < 0) {
-		fprintf(stderr, "harness soak: no executable tether at %s or worker at %s (--tether, --worker)\n", t,
-			worker_arg ? worker_arg : worker_default);
+	struct lab_paths where;
+	lab_paths_find(&where, tether_arg, worker_arg, report_arg);
+	if (!where.tether || !where.worker) {
+		fprintf(stderr, "harness soak: no executable tether at %s or worker at %s (--tether, --worker)\n",
+			where.tether_asked, where.worker_asked);
 		return 64;
 	}
-	s.tether = tether;
-	s.worker = worker;
-	char *report = report_arg ? xstrdup(report_arg)
-		       : access(tether_default, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
-	s.report_dir = report;
-	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	s.dir = xasprintf("%s/tether-soak.XXXXXX", tmp);
-	if (!mkdtemp(s.dir))
-		lab_die("soak: mkdtemp %s: %s", s.dir, strerror(errno));
+	s.tether = where.tether;
+	s.worker = where.worker;
+	s.report_dir = where.report;
+	int e = lab_mkdtemp("soak", &s.dir);
+	if (e < 0)
+		lab_die("soak: mkdtemp %s: %s", s.dir, strerror(-e));
 	char *state = xasprintf("%s/state", s.dir);
 	mkdir(state, 0755);
 	free(state);
@@ -236,12 +224,7 @@ int harness_cmd_soak(int argc, char **argv)
 	free(s.fail_msg);
 	free(s.journal_path);
 	free(s.dir);
-	free(report);
-	free(tether);
-	free(worker);
-	free(tether_default);
-	free(worker_default);
-	free(top);
+	lab_paths_done(&where);
 	return rc;
 usage:
 	fputs(usage_text, stderr);

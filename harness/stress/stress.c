@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,12 +73,6 @@ static void on_interrupt(int sig)
 	(void)sig;
 	if (the_stress)
 		the_stress->interrupted = true;
-}
-
-static char *absolute_exe(const char *path)
-{
-	char buf[PATH_MAX];
-	return realpath(path, buf) && access(buf, X_OK) == 0 ? xstrdup(buf) : NULL;
 }
 
 static bool parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *ret)
@@ -157,9 +150,8 @@ static int parse_options(struct stress *st, int argc, char **argv, const char **
 			*floor_n = (unsigned)v;
 			break;
 		case 's':
-			if (!parse_uint(optarg, 0, UINT64_MAX, &v))
+			if (lab_seed_parse(optarg, &st->seed) < 0)
 				err = "--seed takes a number";
-			st->seed = v;
 			*have_seed = true;
 			break;
 		case 'x': {
@@ -242,32 +234,24 @@ int harness_cmd_stress(int argc, char **argv)
 		stress_mix_free(&st->mix);
 		return r == 1 ? 0 : r;
 	}
-	if (!have_seed) {
-		uint64_t rnd = 0;
-		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-			rnd = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-		st->seed = rnd % 1000000000ULL;
-	}
+	if (!have_seed)
+		st->seed = lab_seed_random();
 	if (schedule) {
 		r = print_schedule(st);
 		stress_mix_free(&st->mix);
 		return r;
 	}
 
-	char *top = lab_build_top();
-	char *fallback = xasprintf("%s/src/tether", top);
-	const char *t = tether_arg ? tether_arg : getenv("TETHER") && *getenv("TETHER") ? getenv("TETHER") : fallback;
-	char *wdef = getenv("HARNESS_FIXTURES") ? xasprintf("%s/worker", getenv("HARNESS_FIXTURES"))
-						 : xasprintf("%s/fixtures/worker", top);
-	const char *w = worker_arg ? worker_arg : wdef;
-	st->tether = absolute_exe(t);
-	st->worker = absolute_exe(w);
-	if (!st->tether || !st->worker) {
-		fprintf(stderr, "harness stress: no executable %s at %s (--%s PATH)\n", st->tether ? "worker" : "tether",
-			st->tether ? w : t, st->tether ? "worker" : "tether");
+	struct lab_paths where;
+	lab_paths_find(&where, tether_arg, worker_arg, report_arg);
+	if (!where.tether || !where.worker) {
+		fprintf(stderr, "harness stress: no executable %s at %s (--%s PATH)\n", where.tether ? "worker" : "tether",
+			where.tether ? where.worker_asked : where.tether_asked, where.tether ? "worker" : "tether");
 		r = 64;
 		goto early;
 	}
+	st->tether = where.tether;
+	st->worker = where.worker;
 	bool faulty = false;
 	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
 		faulty = faulty || (k != SF_SIGKILL && k != SF_SIGTERM && st->mix.share[k] > 0);
@@ -277,19 +261,15 @@ int harness_cmd_stress(int argc, char **argv)
 		r = 64;
 		goto early;
 	}
-	char *report = report_arg ? xstrdup(report_arg)
-		       : access(fallback, X_OK) == 0 ? xasprintf("%s/reports", top) : xstrdup("reports");
-	if (lab_mkdir_p(report) < 0) {
-		fprintf(stderr, "harness stress: cannot create %s: %s\n", report, strerror(errno));
-		free(report);
+	if (lab_mkdir_p(where.report) < 0) {
+		fprintf(stderr, "harness stress: cannot create %s: %s\n", where.report, strerror(errno));
 		r = 64;
 		goto early;
 	}
-	st->report_dir = report;
-	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	st->workdir = xasprintf("%s/tether-stress.XXXXXX", tmp);
-	if (!mkdtemp(st->workdir))
-		lab_die("mkdtemp %s: %s", st->workdir, strerror(errno));
+	st->report_dir = where.report;
+	int e = lab_mkdtemp("stress", &st->workdir);
+	if (e < 0)
+		lab_die("mkdtemp %s: %s", st->workdir, strerror(-e));
 	char *sub = xasprintf("%s/race", st->workdir);
 	mkdir(sub, 0755);
 	free(sub);
@@ -344,12 +324,13 @@ int harness_cmd_stress(int argc, char **argv)
 	free(st->up), free(st->down), free(st->cyc), free(st->by_cmd), free(st->fds), free(st->rss);
 	free(st->kill_clean), free(st->eagain_up), free(st->floor);
 	free(st->race_start.lat), free(st->race_stop.lat);
-	free(st->tether), free(st->worker), free(st->workdir), free(report), free(top), free(fallback), free(wdef);
+	free(st->workdir);
+	lab_paths_done(&where);
 	the_stress = NULL;
 	return r < 0 ? 70 : passed ? 0 : 1;
 
 early: /* refused before anything ran */
 	stress_mix_free(&st->mix);
-	free(st->tether), free(st->worker), free(top), free(fallback), free(wdef);
+	lab_paths_done(&where);
 	return r;
 }

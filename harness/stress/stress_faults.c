@@ -237,10 +237,8 @@ void stress_fault_env(const struct stress_plan *p, const char *report_path, char
 		/* ... and its LeakSanitizer must not count libfiu's own leak
 		 * (harness/lsan.supp, as harness/run/fault_env.c does) */
 		const char *lsan = getenv("LSAN_OPTIONS");
-		const char *src = getenv("TETHER_SRCDIR") && *getenv("TETHER_SRCDIR") ? getenv("TETHER_SRCDIR")
-											: HARNESS_SRCDIR;
 		add(env, n, xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/harness/lsan.supp", lsan ? lsan : "",
-				      lsan && *lsan ? ":" : "", src));
+				      lsan && *lsan ? ":" : "", lab_srcdir()));
 		break;
 	}
 	default:
