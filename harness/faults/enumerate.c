@@ -71,7 +71,7 @@ static const char faults_usage[] =
 /* ---- known failures --------------------------------------------------------------------- */
 
 /* Lines "POINT-GLOB FINDING-GLOB  # why" (fnmatch); '#' at the start: a comment. */
-static int load_known(struct enum_ctx *c, const char *path)
+static int load_known(struct faults_ctx *c, const char *path)
 {
 	int err;
 	char *text = lab_read_file(path, 1u << 20, NULL, &err), **lines;
@@ -100,7 +100,7 @@ static int load_known(struct enum_ctx *c, const char *path)
 }
 
 /* The known failure that explains every finding of the run, or NULL. */
-static const struct known *known_failure(const struct enum_ctx *c, const char *point, const struct judgement *j)
+static const struct known *known_failure(const struct faults_ctx *c, const char *point, const struct judgement *j)
 {
 	const struct known *first = NULL;
 	for (size_t f = 0; f < j->nfindings; f++) {
@@ -142,7 +142,7 @@ static bool cleanup_point(const char *point)
 	       fnmatch("*/remove", point, 0) == 0;
 }
 
-static void print_replay(struct enum_ctx *c, const char *rule)
+static void print_replay(struct faults_ctx *c, const char *rule)
 {
 	printf("#   reproduce: %s faults --enumerate %s%s%s%s%s --only '%s'\n", c->self, c->scn_arg,
 	       c->tether_arg ? " --tether " : "", c->tether_arg ? c->tether_arg : "",
@@ -151,14 +151,14 @@ static void print_replay(struct enum_ctx *c, const char *rule)
 	       c->tether_arg ? c->tether_arg : "", rule, c->scn_arg);
 }
 
-static void report_run(struct enum_ctx *c, const struct chain *ch, unsigned long k, const char *rule,
+static void report_run(struct faults_ctx *c, const struct chain *ch, unsigned long k, const char *rule,
 		       struct judgement *j)
 {
 	const struct fired *f = &j->fired;
 	/* what the unfaulted run shows already is not this fault's doing */
 	size_t kept = 0;
 	for (size_t i = 0; i < j->nfindings; i++) {
-		char *n = enum_normalize(j->findings[i]);
+		char *n = faults_normalize(j->findings[i]);
 		if (in_list(c->base_findings, c->nbase_findings, n))
 			free(j->findings[i]);
 		else
@@ -173,11 +173,11 @@ static void report_run(struct enum_ctx *c, const struct chain *ch, unsigned long
 	for (size_t i = 0; i < j->nartifacts; i++)
 		if (!ends_with(j->artifacts[i], ".lock") && !in_list(c->base_artifacts, c->nbase, j->artifacts[i]) &&
 		    !j->sigkilled && !cleanup_point(ch->point))
-			enum_judgement_add(j, "G3: %s left behind (the unfaulted run leaves no such file)", j->artifacts[i]);
+			faults_judgement_add(j, "G3: %s left behind (the unfaulted run leaves no such file)", j->artifacts[i]);
 	/* G8's spirit for every call: a failing call is not retried in a loop */
 	if (f->max_k >= BUSY_CALLS)
-		enum_judgement_add(j, "busy loop: %s failed up to its %lu-th call in pid %d (the unfaulted run makes %lu)",
-				   ch->point, f->max_k, (int)f->max_pid, ch->count);
+		faults_judgement_add(j, "busy loop: %s failed up to its %lu-th call in pid %d (the unfaulted run makes %lu)",
+				     ch->point, f->max_k, (int)f->max_pid, ch->count);
 	unsigned long fired = f->lines;
 	if (!fired && !j->nfindings) {
 		c->quiet_runs++;
@@ -230,7 +230,7 @@ static void report_run(struct enum_ctx *c, const struct chain *ch, unsigned long
 
 /* ---- the chains ----------------------------------------------------------------------- */
 
-static struct chain *next_chain(struct enum_ctx *c, struct chain *chains, size_t n)
+static struct chain *next_chain(struct faults_ctx *c, struct chain *chains, size_t n)
 {
 	if (c->pool.interrupted || c->runs >= c->max_runs)
 		return NULL;
@@ -240,28 +240,28 @@ static struct chain *next_chain(struct enum_ctx *c, struct chain *chains, size_t
 	return NULL;
 }
 
-static void run_chains(struct enum_ctx *c, struct chain *chains, size_t n)
+static void run_chains(struct faults_ctx *c, struct chain *chains, size_t n)
 {
 	for (;;) {
 		struct chain *ch;
 		while (c->pool.busy < c->pool.size && (ch = next_chain(c, chains, n))) {
 			char *rule = xasprintf("%s:%d:%lu:%s", ch->point, ch->err, ch->k, ch->from ? "from" : "once");
 			ch->running = true;
-			enum_start_run(c, ch, rule, NULL);
+			faults_start_run(c, ch, rule, NULL);
 			free(rule);
 		}
 		if (!c->pool.busy)
 			break;
 		struct judgement j;
-		struct slot *s = enum_end_run(c, lab_jobs_wait(&c->pool), &j);
+		struct slot *s = faults_end_run(c, lab_jobs_wait(&c->pool), &j);
 		ch = s->chain;
 		unsigned long k = s->k;
 		bool fired = j.fired.lines > 0;
 		ch->running = false;
 		if (!c->pool.interrupted)
 			report_run(c, ch, k, s->rule, &j);
-		enum_judgement_clear(&j);
-		enum_slot_free(s);
+		faults_judgement_clear(&j);
+		faults_slot_free(s);
 		if (!fired || ch->single) {
 			ch->done = true;
 		} else if (c->max_k && k >= c->max_k) {
@@ -293,7 +293,7 @@ static int parse_only(const char *spec, struct chain *ret)
 	int err = n == 4 ? lab_errno_parse(f[1]) : -1;
 	char *end;
 	unsigned long k = n == 4 ? strtoul(f[2], &end, 10) : 0;
-	const char *const *all = enum_all_points();
+	const char *const *all = faults_all_points();
 	while (*all && (n != 4 || strcmp(*all, f[0]) != 0))
 		all++;
 	int r = -1;
@@ -328,7 +328,7 @@ int harness_cmd_faults(int argc, char **argv)
 		{"known", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
-	struct enum_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1}};
+	struct faults_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1}};
 	c.opt.grace = 2 * NS_PER_SEC;
 	const char *globs = "tether/sys/*,posix/*", *only = NULL;
 	int only_errno = 0, ch;
@@ -375,7 +375,7 @@ int harness_cmd_faults(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(faults_usage, stdout);
-			enum_print_errno_table(stdout, "  ");
+			faults_print_errno_table(stdout, "  ");
 			return 0;
 		default:
 			fputs(faults_usage, stderr);
@@ -433,14 +433,14 @@ int harness_cmd_faults(int argc, char **argv)
 	printf("# harness faults --enumerate %s: tether %s, seed %llu\n", c.scn_arg, c.opt.tether,
 	       (unsigned long long)c.opt.seed);
 	/* candidates: selected, not faulted by the scenario itself, and loadable */
-	char **own = enum_scenario_points(c.scn);
+	char **own = faults_scenario_points(c.scn);
 	const char **cands = NULL;
 	size_t ncands = 0;
-	for (const char *const *p = enum_all_points(); *p; p++) {
+	for (const char *const *p = faults_all_points(); *p; p++) {
 		bool preload = strncmp(*p, "tether/", 7) != 0;
-		bool named = only ? strcmp(*p, one.point) == 0 : enum_glob_match(globs, *p);
-		const char *why_not = enum_point_unrealistic(*p);
-		if (named && why_not && !only && !enum_exact_match(globs, *p)) {
+		bool named = only ? strcmp(*p, one.point) == 0 : faults_glob_match(globs, *p);
+		const char *why_not = faults_point_unrealistic(*p);
+		if (named && why_not && !only && !faults_exact_match(globs, *p)) {
 			printf("# %s: left out (%s)\n", *p, why_not);
 			continue;
 		}
@@ -457,7 +457,7 @@ int harness_cmd_faults(int argc, char **argv)
 
 	struct reached *reached = NULL;
 	size_t nreached = 0;
-	if (enum_discover(&c, cands, ncands, &reached, &nreached) < 0) {
+	if (faults_discover(&c, cands, ncands, &reached, &nreached) < 0) {
 		rc = 1;
 		goto out_points;
 	}
@@ -472,7 +472,7 @@ int harness_cmd_faults(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nreached && !only; i++) {
 		int errs[8];
-		size_t ne = only_errno ? 1 : enum_point_errnos(reached[i].point, errs, 8);
+		size_t ne = only_errno ? 1 : faults_point_errnos(reached[i].point, errs, 8);
 		if (only_errno)
 			errs[0] = only_errno;
 		for (size_t e = 0; e < ne; e++) {
@@ -494,7 +494,7 @@ int harness_cmd_faults(int argc, char **argv)
 		printf("# no tether of the plan reached a point: a tether started through another program\n"
 		       "# (sh -c '$TETHER ...', unshare ...) gets no rules: only `tether` steps do\n");
 	if (c.verbose)
-		enum_print_errno_table(stdout, "# errnos: ");
+		faults_print_errno_table(stdout, "# errnos: ");
 	run_chains(&c, chains, nchains);
 
 	unsigned long unfinished = 0;

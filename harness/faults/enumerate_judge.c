@@ -49,7 +49,7 @@
 /* What a SIGTERMed tether may take beyond its own limits (below). */
 #define TEARDOWN_MARGIN_NS (5 * NS_PER_SEC)
 
-void enum_judgement_add(struct judgement *j, const char *fmt, ...)
+void faults_judgement_add(struct judgement *j, const char *fmt, ...)
 {
 	char *s;
 	va_list ap;
@@ -293,8 +293,8 @@ static void check_single_supervisor(struct lab *lab, struct judgement *j)
 			continue;
 		for (size_t k = 0; k < ns; k++)
 			if (strcmp(pf[k], p) == 0)
-				enum_judgement_add(j, "G1: two supervisors on %s: pids %d and %d", p, (int)sup[k],
-						   (int)m[i].pid);
+				faults_judgement_add(j, "G1: two supervisors on %s: pids %d and %d", p, (int)sup[k],
+						     (int)m[i].pid);
 		sup[ns] = m[i].pid;
 		pf[ns++] = p;
 	}
@@ -385,9 +385,9 @@ static bool stop_tethers(struct lab *lab, struct judgement *j)
 	char d[32];
 	for (size_t i = 0; i < nt; i++) {
 		if (!lab->interrupted)
-			enum_judgement_add(j, "hang: %s still running %s after %s", t[i].name,
-					   lab_fmt_ns(bound, d, sizeof d),
-					   t[i].command ? "the plan's end" : "SIGTERM");
+			faults_judgement_add(j, "hang: %s still running %s after %s", t[i].name,
+					     lab_fmt_ns(bound, d, sizeof d),
+					     t[i].command ? "the plan's end" : "SIGTERM");
 		close(t[i].pidfd);
 		free(t[i].name);
 	}
@@ -432,8 +432,8 @@ static void check_orphans(struct lab *lab, struct judgement *j)
 					  p ? p->name : m[i].spawn);
 		}
 		char g[32];
-		enum_judgement_add(j, "G2: %zu orphan%s alive %s after every tether ended: %s%s", n, n == 1 ? "" : "s",
-				   lab_fmt_ns(lab->opt->grace, g, sizeof g), b.data ? b.data : "", n > 8 ? ", ..." : "");
+		faults_judgement_add(j, "G2: %zu orphan%s alive %s after every tether ended: %s%s", n, n == 1 ? "" : "s",
+				     lab_fmt_ns(lab->opt->grace, g, sizeof g), b.data ? b.data : "", n > 8 ? ", ..." : "");
 		tether_buf_free(&b);
 	}
 	free(m);
@@ -472,13 +472,13 @@ static void check_files(struct lab *lab, struct judgement *j, const char *dir, c
 			if (r == 0)
 				tether_pidrecord_clear(&rec);
 			else
-				enum_judgement_add(j, "G3: %s is neither absent nor a complete record: %s", name,
-						   strerror(-r));
+				faults_judgement_add(j, "G3: %s is neither absent nor a complete record: %s", name,
+						     strerror(-r));
 		}
 		if (ends_with(name, ".lock") && check_locks) {
 			int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
-				enum_judgement_add(j, "G3: %s is still locked after every tether ended", name);
+				faults_judgement_add(j, "G3: %s is still locked after every tether ended", name);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -509,26 +509,26 @@ static void check_exits(struct lab *lab, struct judgement *j)
 		int err;
 		char *text = lab_read_file(p->err_path, 16u << 20, NULL, &err);
 		if (p->exited && p->code < 0 && crash_signal(p->sig))
-			enum_judgement_add(j, "crash: %s (tether %s) killed by SIG%s", p->name, sub, lab_signal_name(p->sig));
+			faults_judgement_add(j, "crash: %s (tether %s) killed by SIG%s", p->name, sub, lab_signal_name(p->sig));
 		if (p->exited && p->code < 0 && p->sig == SIGKILL)
 			j->sigkilled = true;
 		for (const char *const *s = sanitizers; *s && text; s++) {
 			const char *at = strstr(text, *s);
 			if (at) {
 				char *line = lab_excerpt(at, 160);
-				enum_judgement_add(j, "crash: sanitizer report on the stderr of %s: %s", p->name, line);
+				faults_judgement_add(j, "crash: sanitizer report on the stderr of %s: %s", p->name, line);
 				free(line);
 				break;
 			}
 		}
-		if (faults_rejected(text))
-			enum_judgement_add(j, "libfiu rejected the fault rules of %s: it ran without them", p->name);
+		if (lab_fiu_rejected(text))
+			faults_judgement_add(j, "libfiu rejected the fault rules of %s: it ran without them", p->name);
 		if (p->exited && p->code >= 0 && !documented(sub, p->code))
-			enum_judgement_add(j, "exit: %s (tether %s) exited %d, not a documented code%s%s%s", p->name, sub,
-					   p->code, msg ? ": \"" : "", msg ? msg : "", msg ? "\"" : "");
+			faults_judgement_add(j, "exit: %s (tether %s) exited %d, not a documented code%s%s%s", p->name, sub,
+					     p->code, msg ? ": \"" : "", msg ? msg : "", msg ? "\"" : "");
 		else if (p->exited && p->code >= 0 && needs_message(sub, p->code) && !msg)
-			enum_judgement_add(j, "exit: %s (tether %s) exited %d without a message", p->name, sub,
-					   p->code);
+			faults_judgement_add(j, "exit: %s (tether %s) exited %d without a message", p->name, sub,
+					     p->code);
 		free(text);
 		free(msg);
 		free(sub);
@@ -581,7 +581,7 @@ static void collect_firings(struct lab *lab, struct judgement *j)
 		closedir(d);
 }
 
-void enum_after_plan(struct lab *lab, void *userdata)
+void faults_after_plan(struct lab *lab, void *userdata)
 {
 	struct judgement *j = userdata;
 	lab_pump(lab);

@@ -59,7 +59,7 @@ static const char *const preload_points[] = {
 	"libc/mm/malloc", "libc/mm/calloc", "libc/mm/realloc", "libc/str/strdup", "libc/str/strndup",
 };
 
-const char *const *enum_all_points(void)
+const char *const *faults_all_points(void)
 {
 	static const char **all;
 	if (!all) {
@@ -144,7 +144,7 @@ static const struct {
 };
 #undef E
 
-size_t enum_point_errnos(const char *point, int *ret, size_t max)
+size_t faults_point_errnos(const char *point, int *ret, size_t max)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (fnmatch(table[i].glob, point, 0) != 0)
@@ -157,7 +157,7 @@ size_t enum_point_errnos(const char *point, int *ret, size_t max)
 	return 0;
 }
 
-void enum_print_errno_table(FILE *to, const char *prefix)
+void faults_print_errno_table(FILE *to, const char *prefix)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		fprintf(to, "%s%-24s", prefix, table[i].glob);
@@ -167,7 +167,7 @@ void enum_print_errno_table(FILE *to, const char *prefix)
 	}
 }
 
-const char *enum_point_unrealistic(const char *point)
+const char *faults_point_unrealistic(const char *point)
 {
 	/* libfiu's preload fails these without calling the real function: the
 	 * descriptor stays open, which Linux never does (close releases it
@@ -180,7 +180,7 @@ const char *enum_point_unrealistic(const char *point)
 	return NULL;
 }
 
-bool enum_glob_match(const char *globs, const char *point)
+bool faults_glob_match(const char *globs, const char *point)
 {
 	char *copy = xstrdup(globs);
 	bool match = false;
@@ -190,7 +190,7 @@ bool enum_glob_match(const char *globs, const char *point)
 	return match;
 }
 
-bool enum_exact_match(const char *globs, const char *point)
+bool faults_exact_match(const char *globs, const char *point)
 {
 	char *copy = xstrdup(globs);
 	bool match = false;
@@ -217,7 +217,7 @@ static void collect(const struct step *steps, size_t n, char ***v, size_t *nv)
 			add_point(v, nv, st->point, strlen(st->point));
 		} else if (st->kind == S_FIU && st->argc > 0) {
 			/* "enable name=POINT,failinfo=..." (a pattern with * excludes
-			 * what it matches: enum_glob_match treats it as a glob) */
+			 * what it matches: faults_glob_match treats it as a glob) */
 			const char *t = st->argv[0].tmpl;
 			for (const char *p = strstr(t, "name="); p; p = strstr(p + 5, "name="))
 				add_point(v, nv, p + 5, strcspn(p + 5, ", \n"));
@@ -227,7 +227,7 @@ static void collect(const struct step *steps, size_t n, char ***v, size_t *nv)
 	}
 }
 
-char **enum_scenario_points(const struct scenario *scn)
+char **faults_scenario_points(const struct scenario *scn)
 {
 	char **v = NULL;
 	size_t n = 0;

@@ -2,7 +2,7 @@
 /* enumerate_run.c — the runs of `harness faults`: each in a forked process
  * of its own, as `harness run` runs a scenario (so a crash or a hang of one
  * cannot take the enumeration along), which runs the plan with the rule in
- * every tether, judges it (enum_after_plan) and sends the judgement back as
+ * every tether, judges it (faults_after_plan) and sends the judgement back as
  * JSON through a pipe. The parent waits on pipes, pidfds and a signalfd —
  * never blindly — and enforces a deadline per run (the pool of
  * common/jobs.c). Discovery is a run too: unfaulted, counting the calls of
@@ -23,9 +23,9 @@
 #include "run/run.h"
 
 /* In the run's own process (a job of the pool): the plan with the rule in
- * every tether, judged (enum_after_plan); the judgement goes to fd. */
+ * every tether, judged (faults_after_plan); the judgement goes to fd. */
 struct run_arg {
-	const struct enum_ctx *c;
+	const struct faults_ctx *c;
 	const struct slot *s;
 	const char *count_path;
 };
@@ -37,24 +37,24 @@ static void run_one(int fd, void *arg)
 	struct lab_options o = a->c->opt;
 	o.tether_fault = a->s->rule;
 	o.fault_count = a->count_path;
-	o.after_plan = enum_after_plan;
+	o.after_plan = faults_after_plan;
 	o.after_plan_data = &j;
 	struct lab_result r;
 	lab_run_scenario(a->c->scn, &o, a->s->run_id, &r);
 	if (!j.summary) /* the plan never ran: the lab could not set up */
-		enum_judgement_add(&j, "lab: %s", r.message ? r.message : "the scenario did not run");
+		faults_judgement_add(&j, "lab: %s", r.message ? r.message : "the scenario did not run");
 	j.lab_details = r.details;
 	j.dir = r.dir;
 	r.details = r.dir = NULL;
 	lab_result_clear(&r);
 	struct tether_buf b;
 	tether_buf_init(&b);
-	enum_judgement_write(&j, &b);
+	faults_judgement_write(&j, &b);
 	if (!b.oom)
 		lab_write_all(fd, b.data, b.len);
 }
 
-void enum_start_run(struct enum_ctx *c, struct chain *ch, const char *rule, const char *count_path)
+void faults_start_run(struct faults_ctx *c, struct chain *ch, const char *rule, const char *count_path)
 {
 	struct slot *s = xcalloc(1, sizeof *s);
 	s->chain = ch;
@@ -69,34 +69,34 @@ void enum_start_run(struct enum_ctx *c, struct chain *ch, const char *rule, cons
 	c->runs++;
 }
 
-struct slot *enum_end_run(struct enum_ctx *c, struct lab_job *job, struct judgement *j)
+struct slot *faults_end_run(struct faults_ctx *c, struct lab_job *job, struct judgement *j)
 {
 	struct slot *s = job->data;
-	if (!job->out.len || job->out.oom || enum_judgement_read(job->out.data, job->out.len, j) < 0) {
+	if (!job->out.len || job->out.oom || faults_judgement_read(job->out.data, job->out.len, j) < 0) {
 		memset(j, 0, sizeof *j);
 		if (WIFSIGNALED(job->status))
-			enum_judgement_add(j, "lab: the run's process died by SIG%s before reporting%s",
-					   lab_signal_name(WTERMSIG(job->status)),
-					   job->termed ? " (it overran its timeout)" : "");
+			faults_judgement_add(j, "lab: the run's process died by SIG%s before reporting%s",
+					     lab_signal_name(WTERMSIG(job->status)),
+					     job->termed ? " (it overran its timeout)" : "");
 		else
-			enum_judgement_add(j, "lab: the run's process exited %d before reporting",
-					   WEXITSTATUS(job->status));
+			faults_judgement_add(j, "lab: the run's process exited %d before reporting",
+					     WEXITSTATUS(job->status));
 	}
 	size_t left = lab_job_end(&c->pool, job);
 	if (left)
-		enum_judgement_add(j, "lab: %zu processes with the run's marker survived SIGKILL", left);
+		faults_judgement_add(j, "lab: %zu processes with the run's marker survived SIGKILL", left);
 	job->data = NULL;
 	return s;
 }
 
-void enum_slot_free(struct slot *s)
+void faults_slot_free(struct slot *s)
 {
 	free(s->run_id);
 	free(s->rule);
 	free(s);
 }
 
-char *enum_normalize(const char *finding)
+char *faults_normalize(const char *finding)
 {
 	/* pids and the scenario directory's random name differ from run to run */
 	struct tether_buf b;
@@ -120,7 +120,7 @@ char *enum_normalize(const char *finding)
 
 /* ---- discovery ------------------------------------------------------------------------- */
 
-int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, struct reached **ret, size_t *ret_n)
+int faults_discover(struct faults_ctx *c, const char *const *cands, size_t ncands, struct reached **ret, size_t *ret_n)
 {
 	struct tether_buf rules;
 	tether_buf_init(&rules);
@@ -128,10 +128,10 @@ int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, s
 		tether_buf_printf(&rules, "%s%s:%d:%llu:once", i ? ";" : "", cands[i], EIO, (unsigned long long)UINT64_MAX);
 	char *count_path = xasprintf("%s/discovery.count", c->work);
 	int64_t t0 = lab_now();
-	enum_start_run(c, NULL, rules.data ? rules.data : "", count_path);
+	faults_start_run(c, NULL, rules.data ? rules.data : "", count_path);
 	tether_buf_free(&rules);
 	struct judgement j;
-	enum_slot_free(enum_end_run(c, lab_jobs_wait(&c->pool), &j));
+	faults_slot_free(faults_end_run(c, lab_jobs_wait(&c->pool), &j));
 	c->runs--; /* the baseline is not an injection */
 	char d[32];
 	printf("# discovery (unfaulted, counting): %s, %s\n", j.summary ? j.summary : "?",
@@ -153,7 +153,7 @@ int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, s
 			printf("#   also: %s\n", j.findings[i]);
 		printf("#   (the injection runs do not report these again)\n");
 		for (size_t i = 0; i < j.nfindings; i++) {
-			char *n = enum_normalize(j.findings[i]);
+			char *n = faults_normalize(j.findings[i]);
 			xappend(&c->base_findings, &c->nbase_findings, &n, sizeof n);
 		}
 	}
@@ -163,7 +163,7 @@ int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, s
 	c->nbase = j.nartifacts;
 	j.artifacts = NULL;
 	j.nartifacts = 0;
-	enum_judgement_clear(&j);
+	faults_judgement_clear(&j);
 	/* "count POINT N PID": the largest N of each point */
 	int err;
 	char *text = lab_read_file(count_path, 64u << 20, NULL, &err), **lines;
@@ -211,7 +211,7 @@ static void write_str(struct tether_buf *b, const char *key, const char *s)
 	s ? tether_buf_json_string(b, s) : tether_buf_puts(b, "null");
 }
 
-void enum_judgement_write(const struct judgement *j, struct tether_buf *b)
+void faults_judgement_write(const struct judgement *j, struct tether_buf *b)
 {
 	tether_buf_printf(b, "{\"plan\":%d,\"sigkilled\":%s,\"fired\":[%lu,%u,%lu,%d]", (int)j->plan,
 			  j->sigkilled ? "true" : "false", j->fired.lines, j->fired.procs, j->fired.max_k,
@@ -242,7 +242,7 @@ static void read_strv(const struct tether_json *o, const char *key, char ***v, s
 	}
 }
 
-int enum_judgement_read(const char *text, size_t len, struct judgement *ret)
+int faults_judgement_read(const char *text, size_t len, struct judgement *ret)
 {
 	struct tether_json *o;
 	memset(ret, 0, sizeof *ret);
@@ -268,7 +268,7 @@ int enum_judgement_read(const char *text, size_t len, struct judgement *ret)
 	return 0;
 }
 
-void enum_judgement_clear(struct judgement *j)
+void faults_judgement_clear(struct judgement *j)
 {
 	for (size_t i = 0; i < j->nfindings; i++)
 		free(j->findings[i]);

@@ -13,7 +13,7 @@
  *   enumerate_run.c     the runs: each in a job of its own (common/jobs.c, as
  *                       under `harness run`) calling lab_run_scenario with
  *                       lab_options.tether_fault = one rule and
- *                       lab_options.after_plan = enum_after_plan; the
+ *                       lab_options.after_plan = faults_after_plan; the
  *                       judgement comes back as JSON; the discovery run
  */
 #ifndef TETHER_HARNESS_ENUMERATE_H
@@ -33,25 +33,25 @@
 /* Every point the discovery run may count: tether/sys/ (sys.c), then the
  * POSIX preload's (its function_list, without the /reduce variants).
  * NULL-terminated. */
-const char *const *enum_all_points(void);
+const char *const *faults_all_points(void);
 /* The errnos a point gets (ENOSPC/EIO for writes, EAGAIN/ENOMEM for fork,
  * EMFILE/EACCES for open, EINTR nearly everywhere...): fills ret (up to
  * max), returns the count. */
-size_t enum_point_errnos(const char *point, int *ret, size_t max);
+size_t faults_point_errnos(const char *point, int *ret, size_t max);
 /* Why failing point would test something that cannot happen (so it is
  * left out unless --points names it exactly), or NULL. */
-const char *enum_point_unrealistic(const char *point);
+const char *faults_point_unrealistic(const char *point);
 /* Does point match one of the comma-separated fnmatch globs? Is it one of
  * them, literally? */
-bool enum_glob_match(const char *globs, const char *point);
-bool enum_exact_match(const char *globs, const char *point);
+bool faults_glob_match(const char *globs, const char *point);
+bool faults_exact_match(const char *globs, const char *point);
 /* The points the scenario faults itself (its `fault` steps, and `name=` in
  * its `fiu` commands): a lab-wide rule on them would replace the scenario's
  * own, so they are neither counted nor enumerated. Returns a malloc'd
  * NULL-terminated vector of malloc'd names. */
-char **enum_scenario_points(const struct scenario *scn);
+char **faults_scenario_points(const struct scenario *scn);
 /* Prints the errno table (for --help and the head of a run). */
-void enum_print_errno_table(FILE *to, const char *prefix);
+void faults_print_errno_table(FILE *to, const char *prefix);
 
 /* ---- enumerate_judge.c -------------------------------------------------------------- */
 
@@ -87,12 +87,12 @@ struct judgement {
 };
 
 /* lab_options.after_plan for the runs: userdata is a struct judgement. */
-void enum_after_plan(struct lab *lab, void *userdata);
-void enum_judgement_add(struct judgement *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void enum_judgement_clear(struct judgement *j);
+void faults_after_plan(struct lab *lab, void *userdata);
+void faults_judgement_add(struct judgement *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void faults_judgement_clear(struct judgement *j);
 /* One JSON object, and back (enumerate_run.c): 0 or -1 (malformed). */
-void enum_judgement_write(const struct judgement *j, struct tether_buf *b);
-int enum_judgement_read(const char *text, size_t len, struct judgement *ret);
+void faults_judgement_write(const struct judgement *j, struct tether_buf *b);
+int faults_judgement_read(const char *text, size_t len, struct judgement *ret);
 
 /* ---- enumerate.c, enumerate_run.c: the runs ------------------------------------------- */
 
@@ -122,7 +122,7 @@ struct known {
 	char *why;
 };
 
-struct enum_ctx {
+struct faults_ctx {
 	struct scenario *scn;
 	const char *scn_arg;
 	struct lab_options opt;
@@ -149,15 +149,15 @@ struct enum_ctx {
 /* Starts a run of the scenario (in an idle job of c->pool) with rule in
  * every tether, and count_path as TETHER_FAULT_COUNT when not NULL; ch: the
  * chain it belongs to (its k), NULL for the discovery. */
-void enum_start_run(struct enum_ctx *c, struct chain *ch, const char *rule, const char *count_path);
+void faults_start_run(struct faults_ctx *c, struct chain *ch, const char *rule, const char *count_path);
 /* Collects the judgement of an ended run (lab_jobs_wait), ends its job and
- * returns its slot (free with enum_slot_free). */
-struct slot *enum_end_run(struct enum_ctx *c, struct lab_job *job, struct judgement *j);
-void enum_slot_free(struct slot *s);
+ * returns its slot (free with faults_slot_free). */
+struct slot *faults_end_run(struct faults_ctx *c, struct lab_job *job, struct judgement *j);
+void faults_slot_free(struct slot *s);
 
 /* A finding without what differs between runs (pids, the directory's
  * random name), to recognise the unfaulted run's. Malloc'd. */
-char *enum_normalize(const char *finding);
+char *faults_normalize(const char *finding);
 
 struct reached {
 	const char *point;
@@ -165,7 +165,7 @@ struct reached {
 };
 /* The unfaulted run that counts the candidates' calls: 0 and the points
  * reached, or -1 when the scenario fails without faults (said as Bail out!). */
-int enum_discover(struct enum_ctx *c, const char *const *cands, size_t ncands, struct reached **ret,
-		  size_t *ret_n);
+int faults_discover(struct faults_ctx *c, const char *const *cands, size_t ncands, struct reached **ret,
+		    size_t *ret_n);
 
 #endif

@@ -66,33 +66,33 @@ static void scenario_row(struct tether_buf *b, const struct tether_json *sc, siz
 	status = status ? status : "?";
 	const char *cls = !strcmp(status, "pass") ? "ok" : !strcmp(status, "fail") ? "bad" : "skip";
 	tether_buf_printf(b, "<tr id=\"s-%zu\" class=\"%s\"><td class=\"n\">%zu</td><td title=\"", i, cls, i + 1);
-	hr_esc(b, file ? file : "");
+	report_esc(b, file ? file : "");
 	tether_buf_puts(b, "\">");
-	hr_esc(b, name ? name : file ? file : "?");
+	report_esc(b, name ? name : file ? file : "?");
 	tether_buf_puts(b, "</td><td>");
-	hr_esc(b, status);
+	report_esc(b, status);
 	tether_buf_puts(b, "</td><td class=\"n\">");
 	if (dur && dur->type == TETHER_JSON_NUMBER) {
 		double frac = max_s > 0 ? dur->number / max_s : 0;
 		tether_buf_printf(b, "<span class=\"meter\"><span class=\"info\" style=\"width:%.0f%%\"></span></span> ",
 				  100 * (frac < 0 ? 0 : frac > 1 ? 1 : frac));
-		hr_num(b, dur->number);
+		report_num(b, dur->number);
 		tether_buf_puts(b, " s");
 	}
 	tether_buf_puts(b, "</td><td>");
 	if (loc) {
 		tether_buf_puts(b, "<code>");
-		hr_esc(b, loc);
+		report_esc(b, loc);
 		tether_buf_puts(b, "</code>: ");
 	}
 	if (msg)
-		hr_esc(b, msg);
+		report_esc(b, msg);
 	if (details && details->type == TETHER_JSON_ARRAY && details->count) {
 		tether_buf_printf(b, "<details><summary>details (%zu line%s)</summary><pre>", details->count,
 				  details->count == 1 ? "" : "s");
 		for (size_t k = 0; k < details->count; k++)
 			if (details->items[k]->type == TETHER_JSON_STRING) {
-				hr_esc(b, details->items[k]->string);
+				report_esc(b, details->items[k]->string);
 				tether_buf_puts(b, "\n");
 			}
 		tether_buf_puts(b, "</pre></details>");
@@ -101,7 +101,7 @@ static void scenario_row(struct tether_buf *b, const struct tether_json *sc, siz
 	if (extras) {
 		/* fields added to results.json after this page was written */
 		tether_buf_puts(b, "<td>");
-		hr_json_members(b, sc, known_scenario_keys);
+		report_json_members(b, sc, known_scenario_keys);
 		tether_buf_puts(b, "</td>");
 	}
 	tether_buf_puts(b, "</tr>\n");
@@ -112,9 +112,9 @@ static void junit_line(struct tether_buf *b, const char *dir, size_t n_results, 
 {
 	size_t len;
 	int err;
-	char *x = hr_read(dir, "junit.xml", &len, &err);
+	char *x = report_read(dir, "junit.xml", &len, &err);
 	tether_buf_puts(b, "<p>");
-	hr_link(b, dir, "junit.xml", "junit.xml");
+	report_link(b, dir, "junit.xml", "junit.xml");
 	if (!x) {
 		tether_buf_printf(b, ": %s.</p>\n", err == ENOENT ? "not written" : strerror(err));
 		return;
@@ -132,15 +132,15 @@ static void junit_line(struct tether_buf *b, const char *dir, size_t n_results, 
 	free(x);
 }
 
-static struct hr_summary section_scenarios(struct tether_buf *b, const char *dir)
+static struct report_summary section_scenarios(struct tether_buf *b, const char *dir)
 {
-	struct hr_summary s = {.state = HR_NOT_RUN};
+	struct report_summary s = {.state = REPORT_NOT_RUN};
 	tether_buf_puts(b, "<section id=\"scenarios\"><h2>Scenarios <span class=\"src\">(");
-	hr_link(b, dir, "results.json", "results.json");
+	report_link(b, dir, "results.json", "results.json");
 	tether_buf_puts(b, ", harness run)</span></h2>\n");
 	size_t len;
 	int err;
-	char *text = hr_read(dir, "results.json", &len, &err);
+	char *text = report_read(dir, "results.json", &len, &err);
 	struct tether_json *root = NULL;
 	int r = text ? tether_json_parse(text, len, 64, &root) : -err;
 	const struct tether_json *list = root ? tether_json_get(root, "scenarios") : NULL;
@@ -151,7 +151,7 @@ static struct hr_summary section_scenarios(struct tether_buf *b, const char *dir
 	} else if (r < 0 || !list || list->type != TETHER_JSON_ARRAY) {
 		tether_buf_printf(b, "<p class=\"bad\">results.json cannot be read: %s.</p>\n",
 				  r < 0 ? strerror(-r) : "no \"scenarios\" array");
-		s = (struct hr_summary){HR_BAD, xstrdup("results.json unreadable")};
+		s = (struct report_summary){REPORT_BAD, xstrdup("results.json unreadable")};
 	} else {
 		size_t pass = 0, fail = 0, skip = 0, other = 0;
 		double max_s = 0, total_s = 0;
@@ -171,17 +171,17 @@ static struct hr_summary section_scenarios(struct tether_buf *b, const char *dir
 				extras |= !known_key(sc->keys[k]);
 		}
 		/* a status this page does not know is not a pass */
-		s.state = fail || other ? HR_BAD : HR_OK;
+		s.state = fail || other ? REPORT_BAD : REPORT_OK;
 		s.text = other ? xasprintf("%zu passed, %zu failed, %zu skipped, %zu with no known status", pass, fail,
 					   skip, other)
 			       : xasprintf("%zu passed, %zu failed, %zu skipped", pass, fail, skip);
-		tether_buf_printf(b, "<p class=\"%s verdict\">", hr_state_class(s.state));
-		hr_esc(b, s.text);
+		tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(s.state));
+		report_esc(b, s.text);
 		tether_buf_puts(b, " <span class=\"note\">(scenario time ");
-		hr_num(b, total_s);
+		report_num(b, total_s);
 		tether_buf_puts(b, " s)</span></p>\n");
 		static const char *const not_here[] = {"scenarios", NULL};
-		hr_json_members(b, root, not_here);
+		report_json_members(b, root, not_here);
 		junit_line(b, dir, list->count, fail);
 		if (fail) {
 			tether_buf_puts(b, "<p><b>failed:</b> ");
@@ -190,7 +190,7 @@ static struct hr_summary section_scenarios(struct tether_buf *b, const char *dir
 				if (!st || strcmp(st, "fail"))
 					continue;
 				tether_buf_printf(b, "%s<a href=\"#s-%zu\">", k++ ? ", " : "", i);
-				hr_esc(b, nm ? nm : "?");
+				report_esc(b, nm ? nm : "?");
 				tether_buf_puts(b, "</a>");
 			}
 			tether_buf_puts(b, "</p>\n");
@@ -229,7 +229,7 @@ static const char css[] =
 	"figure{margin:.6em 0}svg{max-width:100%;height:auto}"
 	"table.summary td,table.summary th{padding:4px 10px}.first{margin:.5em 0}";
 
-static void page(struct tether_buf *b, const char *dir, struct tether_buf *body, const struct hr_summary *sum)
+static void page(struct tether_buf *b, const char *dir, struct tether_buf *body, const struct report_summary *sum)
 {
 	static const struct {
 		const char *id, *name;
@@ -245,15 +245,15 @@ static void page(struct tether_buf *b, const char *dir, struct tether_buf *body,
 	tether_buf_puts(b, css);
 	tether_buf_puts(b, "</style>\n</head>\n<body>\n<h1>tether lab report</h1>\n<p class=\"meta\">");
 	tether_buf_printf(b, "generated %s by <code>harness report</code> from <code>", when);
-	hr_esc(b, dir);
+	report_esc(b, dir);
 	tether_buf_puts(b, "</code></p>\n<table class=\"summary\"><tbody>\n");
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		const char *st = sum[i].state == HR_OK ? "pass" : sum[i].state == HR_BAD ? "FAIL"
-			       : sum[i].state == HR_INFO ? "" : "not run";
+		const char *st = sum[i].state == REPORT_OK ? "pass" : sum[i].state == REPORT_BAD ? "FAIL"
+			       : sum[i].state == REPORT_INFO ? "" : "not run";
 		tether_buf_printf(b, "<tr class=\"%s\"><th><a href=\"#%s\">%s</a></th><td class=\"%s\">%s</td><td>",
-				  sum[i].state == HR_BAD ? "bad" : "", parts[i].id, parts[i].name,
-				  hr_state_class(sum[i].state), st);
-		hr_esc(b, sum[i].text ? sum[i].text : "");
+				  sum[i].state == REPORT_BAD ? "bad" : "", parts[i].id, parts[i].name,
+				  report_state_class(sum[i].state), st);
+		report_esc(b, sum[i].text ? sum[i].text : "");
 		tether_buf_puts(b, "</td></tr>\n");
 	}
 	tether_buf_puts(b, "</tbody></table>\n");
@@ -294,12 +294,12 @@ int harness_cmd_report(int argc, char **argv)
 	struct tether_buf body, out;
 	tether_buf_init(&body);
 	tether_buf_init(&out);
-	struct hr_summary sum[5];
+	struct report_summary sum[5];
 	sum[0] = section_scenarios(&body, dir);
-	sum[1] = hr_section_bench(&body, dir, "stress.json", "stress", "Stress");
-	sum[2] = hr_section_bench(&body, dir, "soak.json", "soak", "Soak");
-	sum[3] = hr_section_coverage(&body, dir);
-	sum[4] = hr_section_leaks(&body, dir);
+	sum[1] = report_section_bench(&body, dir, "stress.json", "stress", "Stress");
+	sum[2] = report_section_bench(&body, dir, "soak.json", "soak", "Soak");
+	sum[3] = report_section_coverage(&body, dir);
+	sum[4] = report_section_leaks(&body, dir);
 	page(&out, dir, &body, sum);
 	static const char *const names[] = {"scenarios", "stress", "soak", "coverage", "leaks"};
 	for (int i = 0; i < 5; i++) {

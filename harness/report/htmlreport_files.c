@@ -98,24 +98,24 @@ static size_t parse_tracefile(char *text, struct cov_file **ret)
 	return n;
 }
 
-struct hr_summary hr_section_coverage(struct tether_buf *b, const char *dir)
+struct report_summary report_section_coverage(struct tether_buf *b, const char *dir)
 {
-	struct hr_summary s = {.state = HR_NOT_RUN};
+	struct report_summary s = {.state = REPORT_NOT_RUN};
 	tether_buf_puts(b, "<section id=\"coverage\"><h2>Coverage <span class=\"src\">(");
-	hr_link(b, dir, "coverage/index.html", "coverage/");
+	report_link(b, dir, "coverage/index.html", "coverage/");
 	tether_buf_puts(b, ", ci/coverage)</span></h2>\n");
 	size_t len;
 	int err;
-	char *text = hr_read(dir, "coverage/lcov.info", &len, &err);
+	char *text = report_read(dir, "coverage/lcov.info", &len, &err);
 	if (!text) {
 		char *idx = xasprintf("%s/coverage/index.html", dir);
 		bool pages = access(idx, R_OK) == 0;
 		free(idx);
 		if (pages) {
 			tether_buf_puts(b, "<p>no coverage/lcov.info: the totals are in ");
-			hr_link(b, dir, "coverage/index.html", "genhtml's pages");
+			report_link(b, dir, "coverage/index.html", "genhtml's pages");
 			tether_buf_puts(b, ".</p>");
-			s = (struct hr_summary){HR_INFO, xstrdup("see coverage/index.html")};
+			s = (struct report_summary){REPORT_INFO, xstrdup("see coverage/index.html")};
 		} else {
 			tether_buf_puts(b, "<p class=\"none\">not run: no coverage/ here (ci/coverage makes it).</p>");
 			s.text = xstrdup("not run");
@@ -138,7 +138,7 @@ struct hr_summary hr_section_coverage(struct tether_buf *b, const char *dir)
 		}
 	}
 	const struct cov_file *tot = nsrc ? &src : &all;
-	s.state = HR_INFO;
+	s.state = REPORT_INFO;
 	s.text = xasprintf("%s: lines %.1f%%, branches %.1f%%", nsrc ? "src/" : "all files",
 			   tot->lf ? 100.0 * (double)tot->lh / (double)tot->lf : 0,
 			   tot->brf ? 100.0 * (double)tot->brh / (double)tot->brf : 0);
@@ -163,7 +163,7 @@ struct hr_summary hr_section_coverage(struct tether_buf *b, const char *dir)
 		const char *shown = short_path(f->path);
 		char *page = xasprintf("coverage/%s.gcov.html", shown);
 		tether_buf_puts(b, "<tr><th>");
-		hr_link(b, dir, page, shown);
+		report_link(b, dir, page, shown);
 		tether_buf_printf(b, "</th><td class=\"n\">%ld</td>", f->lf - f->lh);
 		pct(b, f->lh, f->lf);
 		pct(b, f->brh, f->brf);
@@ -256,9 +256,9 @@ static void leak_row(struct tether_buf *b, const char *dir, const struct leak_fi
 	bool bad = f->errors || f->definite || f->fds;
 	char *xml = xasprintf("leaks/%s", f->name), *log = xasprintf("leaks/%.*s.log", (int)strlen(f->name) - 4, f->name);
 	tether_buf_printf(b, "<tr class=\"%s\"><th>", bad ? "bad" : "ok");
-	hr_link(b, dir, xml, f->name);
+	report_link(b, dir, xml, f->name);
 	tether_buf_puts(b, " ");
-	hr_link(b, dir, log, "(log)");
+	report_link(b, dir, log, "(log)");
 	tether_buf_printf(b, "</th><td class=\"n\">%u</td><td class=\"n\">%u", f->errors, f->definite);
 	if (f->definite)
 		tether_buf_printf(b, " (%llu bytes)", f->definite_bytes);
@@ -271,11 +271,11 @@ static void leak_row(struct tether_buf *b, const char *dir, const struct leak_fi
 	free(log);
 }
 
-struct hr_summary hr_section_leaks(struct tether_buf *b, const char *dir)
+struct report_summary report_section_leaks(struct tether_buf *b, const char *dir)
 {
-	struct hr_summary s = {.state = HR_NOT_RUN};
+	struct report_summary s = {.state = REPORT_NOT_RUN};
 	tether_buf_puts(b, "<section id=\"leaks\"><h2>Leaks <span class=\"src\">(");
-	hr_link(b, dir, "leaks", "leaks/");
+	report_link(b, dir, "leaks", "leaks/");
 	tether_buf_puts(b, ", harness run --valgrind)</span></h2>\n");
 	char *ldir = xasprintf("%s/leaks", dir);
 	struct dirent **list = NULL;
@@ -298,13 +298,13 @@ struct hr_summary hr_section_leaks(struct tether_buf *b, const char *dir)
 		size_t len;
 		int err;
 		char *rel = xasprintf("leaks/%s", f->name);
-		char *xml = hr_read(dir, rel, &len, &err);
+		char *xml = report_read(dir, rel, &len, &err);
 		free(rel);
 		if (xml)
 			count_xml(xml, f);
 		free(xml);
 		rel = xasprintf("leaks/%.*s.log", (int)strlen(f->name) - 4, f->name);
-		char *log = f->complete ? hr_read(dir, rel, &len, &err) : NULL;
+		char *log = f->complete ? report_read(dir, rel, &len, &err) : NULL;
 		free(rel);
 		if (log)
 			f->fds = count_log_fds(log);
@@ -316,12 +316,12 @@ struct hr_summary hr_section_leaks(struct tether_buf *b, const char *dir)
 		nbad += f->errors || f->definite || f->fds;
 	}
 	free(list);
-	s.state = nbad ? HR_BAD : HR_OK;
+	s.state = nbad ? REPORT_BAD : REPORT_OK;
 	s.text = xasprintf("%d report%s: %u error%s, %u definite leak%s, %u leaked fd%s%s", k, k == 1 ? "" : "s", errors,
 			   errors == 1 ? "" : "s", definite, definite == 1 ? "" : "s", fds, fds == 1 ? "" : "s",
 			   killed ? " (some processes were killed: incomplete)" : "");
-	tether_buf_printf(b, "<p class=\"%s verdict\">", hr_state_class(s.state));
-	hr_esc(b, s.text);
+	tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(s.state));
+	report_esc(b, s.text);
 	tether_buf_puts(b, "</p>\n");
 	static const char head[] = "<table class=\"grid\"><thead><tr><th>report</th><th>errors</th><th>definite leaks</th>"
 				   "<th>other leaks</th><th>open fds</th><th>final report</th></tr></thead><tbody>";

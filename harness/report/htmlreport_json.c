@@ -60,15 +60,15 @@ static void scalar(struct tether_buf *b, const struct tether_json *j)
 		if (j->is_int)
 			tether_buf_printf(b, "%lld", (long long)j->integer);
 		else
-			hr_num(b, j->number);
+			report_num(b, j->number);
 		break;
 	case TETHER_JSON_STRING:
 		if (strchr(j->string, '\n') || strlen(j->string) > 160) {
 			tether_buf_puts(b, "<pre>");
-			hr_esc(b, j->string);
+			report_esc(b, j->string);
 			tether_buf_puts(b, "</pre>");
 		} else {
-			hr_esc(b, j->string);
+			report_esc(b, j->string);
 		}
 		break;
 	default: break;
@@ -104,14 +104,14 @@ static void object_table(struct tether_buf *b, struct tether_json *const *items,
 	tether_buf_puts(b, names ? "<th></th>" : "<th>#</th>");
 	for (size_t k = 0; k < nk; k++) {
 		tether_buf_puts(b, "<th>");
-		hr_esc(b, keys[k]);
+		report_esc(b, keys[k]);
 		tether_buf_puts(b, "</th>");
 	}
 	tether_buf_puts(b, "</tr></thead><tbody>");
 	for (size_t i = 0; i < shown; i++) {
 		tether_buf_puts(b, "<tr><th>");
 		if (names)
-			hr_esc(b, names[i]);
+			report_esc(b, names[i]);
 		else
 			tether_buf_printf(b, "%zu", i);
 		tether_buf_puts(b, "</th>");
@@ -119,7 +119,7 @@ static void object_table(struct tether_buf *b, struct tether_json *const *items,
 			const struct tether_json *v = tether_json_get(items[i], keys[k]);
 			tether_buf_puts(b, v && v->type == TETHER_JSON_NUMBER ? "<td class=\"n\">" : "<td>");
 			if (v)
-				hr_json_value(b, v, depth + 1);
+				report_json_value(b, v, depth + 1);
 			tether_buf_puts(b, "</td>");
 		}
 		tether_buf_puts(b, "</tr>");
@@ -162,7 +162,7 @@ static void array(struct tether_buf *b, const struct tether_json *j, unsigned de
 		tether_buf_puts(b, "<ol start=\"0\">");
 		for (size_t i = 0; i < shown; i++) {
 			tether_buf_puts(b, "<li>");
-			hr_json_value(b, j->items[i], depth + 1);
+			report_json_value(b, j->items[i], depth + 1);
 			tether_buf_puts(b, "</li>");
 		}
 		tether_buf_puts(b, "</ol>");
@@ -233,9 +233,9 @@ static void object(struct tether_buf *b, const struct tether_json *j, const char
 			continue;
 		}
 		tether_buf_puts(b, "<tr><th>");
-		hr_esc(b, j->keys[i]);
+		report_esc(b, j->keys[i]);
 		tether_buf_puts(b, v->type == TETHER_JSON_NUMBER ? "</th><td class=\"n\">" : "</th><td>");
-		hr_json_value(b, v, depth + 1);
+		report_json_value(b, v, depth + 1);
 		tether_buf_puts(b, "</td></tr>");
 	}
 	tether_buf_puts(b, "</tbody></table>");
@@ -244,14 +244,14 @@ static void object(struct tether_buf *b, const struct tether_json *j, const char
 	free(group);
 }
 
-void hr_json_value(struct tether_buf *b, const struct tether_json *j, unsigned depth)
+void report_json_value(struct tether_buf *b, const struct tether_json *j, unsigned depth)
 {
 	if (depth > MAX_DEPTH && !is_scalar(j)) {
 		struct tether_buf c;
 		tether_buf_init(&c);
 		tether_json_render(j, &c);
 		tether_buf_puts(b, "<code>");
-		hr_esc(b, c.oom ? "(out of memory)" : c.data);
+		report_esc(b, c.oom ? "(out of memory)" : c.data);
 		tether_buf_puts(b, "</code>");
 		tether_buf_free(&c);
 	} else if (j->type == TETHER_JSON_OBJECT) {
@@ -266,7 +266,7 @@ void hr_json_value(struct tether_buf *b, const struct tether_json *j, unsigned d
 	}
 }
 
-void hr_json_members(struct tether_buf *b, const struct tether_json *obj, const char *const *skip)
+void report_json_members(struct tether_buf *b, const struct tether_json *obj, const char *const *skip)
 {
 	if (obj && obj->type == TETHER_JSON_OBJECT)
 		object(b, obj, skip, 0);
@@ -276,7 +276,7 @@ void hr_json_members(struct tether_buf *b, const struct tether_json *obj, const 
 
 struct ladder_group {
 	char *unit;
-	struct hr_ladder_row *rows;
+	struct report_ladder_row *rows;
 	size_t n;
 };
 
@@ -326,7 +326,7 @@ static const char *unit_of(const char *path)
 
 static void add_ladder_row(struct finder *f, const char *path, const struct tether_json *o)
 {
-	struct hr_ladder_row r = {.n = num_or_nan(o, "n"), .min = num_or_nan(o, "min"), .p50 = num_or_nan(o, "p50"),
+	struct report_ladder_row r = {.n = num_or_nan(o, "n"), .min = num_or_nan(o, "min"), .p50 = num_or_nan(o, "p50"),
 				  .p99 = num_or_nan(o, "p99"), .max = num_or_nan(o, "max"), .mean = num_or_nan(o, "mean")};
 	if (r.n == 0)   /* an empty distribution: nothing to draw */
 		return;
@@ -396,7 +396,7 @@ static void series_of_objects(struct finder *f, const char *path, const struct t
 		if (numeric < 2 || other)
 			continue;
 		char *title = xasprintf("%s: %s", path, key);
-		hr_svg_line(f->b, title, xl, x, y, a->count);
+		report_svg_line(f->b, title, xl, x, y, a->count);
 		free(title);
 		charts++;
 		f->plots++;
@@ -431,7 +431,7 @@ static void series_of_numbers(struct finder *f, const char *path, const struct t
 			x[i] = xa->items[i]->type == TETHER_JSON_NUMBER ? xa->items[i]->number : NAN;
 	}
 	char *xl = x ? x_label(xkey, x, a->count) : xstrdup(xkey);
-	hr_svg_line(f->b, path, xl, x, y, a->count);
+	report_svg_line(f->b, path, xl, x, y, a->count);
 	f->plots++;
 	free(xl);
 	free(x);
@@ -469,7 +469,7 @@ static void find(struct finder *f, const char *path, const struct tether_json *j
 			double target = num_or_nan(j, tkey);
 			if (!isfinite(target))
 				target = num_or_nan(j, "ratio_target");
-			hr_svg_ratio(f->b, sub, v->number, target);
+			report_svg_ratio(f->b, sub, v->number, target);
 			f->plots++;
 			free(tkey);
 		} else {
@@ -479,7 +479,7 @@ static void find(struct finder *f, const char *path, const struct tether_json *j
 	}
 }
 
-unsigned hr_json_plots(struct tether_buf *b, const struct tether_json *root)
+unsigned report_json_plots(struct tether_buf *b, const struct tether_json *root)
 {
 	/* The walk draws ratios and series as it meets them, into a buffer of
 	 * its own, and collects the distributions: those come first on the page,
@@ -490,7 +490,7 @@ unsigned hr_json_plots(struct tether_buf *b, const struct tether_json *root)
 	find(&f, "", root, NULL);
 	for (size_t g = 0; g < f.ngroups; g++) {
 		struct ladder_group *lg = &f.groups[g];
-		hr_svg_ladder(b, *lg->unit ? "distributions" : "distributions (counts)", lg->unit, lg->rows, lg->n);
+		report_svg_ladder(b, *lg->unit ? "distributions" : "distributions (counts)", lg->unit, lg->rows, lg->n);
 		f.plots++;
 		for (size_t i = 0; i < lg->n; i++)
 			free(lg->rows[i].label);
@@ -538,7 +538,7 @@ static char *summary_text(const struct tether_json *root, const char *verdict)
 		if (v->is_int)   /* a seed must read exactly as it replays */
 			tether_buf_printf(&t, "%lld", (long long)v->integer);
 		else
-			hr_num(&t, v->number);
+			report_num(&t, v->number);
 		if (*headline[i].unit)
 			tether_buf_printf(&t, " %s", headline[i].unit);
 	}
@@ -547,18 +547,18 @@ static char *summary_text(const struct tether_json *root, const char *verdict)
 	return t.data;
 }
 
-struct hr_summary hr_section_bench(struct tether_buf *b, const char *dir, const char *file, const char *id,
-				   const char *title)
+struct report_summary report_section_bench(struct tether_buf *b, const char *dir, const char *file, const char *id,
+					   const char *title)
 {
-	struct hr_summary s = {.state = HR_NOT_RUN};
+	struct report_summary s = {.state = REPORT_NOT_RUN};
 	tether_buf_printf(b, "<section id=\"%s\"><h2>", id);
-	hr_esc(b, title);
+	report_esc(b, title);
 	tether_buf_puts(b, " <span class=\"src\">(");
-	hr_link(b, dir, file, file);
+	report_link(b, dir, file, file);
 	tether_buf_puts(b, ")</span></h2>\n");
 	size_t len;
 	int err;
-	char *text = hr_read(dir, file, &len, &err);
+	char *text = report_read(dir, file, &len, &err);
 	struct tether_json *root = NULL;
 	int r = text ? tether_json_parse(text, len, 64, &root) : -err;
 	if (!text && err == ENOENT) {
@@ -567,16 +567,16 @@ struct hr_summary hr_section_bench(struct tether_buf *b, const char *dir, const 
 	} else if (r < 0 || root->type != TETHER_JSON_OBJECT) {
 		tether_buf_printf(b, "<p class=\"bad\">%s cannot be read: %s.</p>", file,
 				  r < 0 ? strerror(-r) : "not a JSON object");
-		s.state = HR_BAD;
+		s.state = REPORT_BAD;
 		s.text = xasprintf("%s unreadable", file);
 	} else {
 		const struct tether_json *passed = tether_json_get(root, "passed");
 		bool known = passed && passed->type == TETHER_JSON_BOOL;
-		s.state = !known ? HR_INFO : passed->boolean ? HR_OK : HR_BAD;
+		s.state = !known ? REPORT_INFO : passed->boolean ? REPORT_OK : REPORT_BAD;
 		const char *verdict = !known ? "no verdict" : passed->boolean ? "PASS" : "FAIL";
 		s.text = summary_text(root, verdict);
-		tether_buf_printf(b, "<p class=\"%s verdict\">", hr_state_class(s.state));
-		hr_esc(b, s.text);
+		tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(s.state));
+		report_esc(b, s.text);
 		tether_buf_puts(b, "</p>\n");
 		/* the failure and the replay command, where a reader looks first */
 		for (size_t i = 0; i < root->count; i++) {
@@ -585,22 +585,22 @@ struct hr_summary hr_section_bench(struct tether_buf *b, const char *dir, const 
 			    (v->type != TETHER_JSON_STRING && v->type != TETHER_JSON_OBJECT))
 				continue;
 			tether_buf_puts(b, "<div class=\"first\"><b>");
-			hr_esc(b, root->keys[i]);
+			report_esc(b, root->keys[i]);
 			tether_buf_puts(b, "</b>");
 			if (v->type == TETHER_JSON_STRING) {
 				tether_buf_puts(b, "<pre>");
-				hr_esc(b, v->string);
+				report_esc(b, v->string);
 				tether_buf_puts(b, "</pre>");
 			} else {
-				hr_json_value(b, v, 1);
+				report_json_value(b, v, 1);
 			}
 			tether_buf_puts(b, "</div>\n");
 		}
 		tether_buf_puts(b, "<div class=\"plots\">");
-		if (hr_json_plots(b, root) == 0)
+		if (report_json_plots(b, root) == 0)
 			tether_buf_puts(b, "<p class=\"note\">nothing to plot in this file.</p>");
 		tether_buf_puts(b, "</div>\n<details open=\"open\"><summary>every field</summary>");
-		hr_json_value(b, root, 0);
+		report_json_value(b, root, 0);
 		tether_buf_puts(b, "</details>\n");
 	}
 	tether_buf_puts(b, "</section>\n");

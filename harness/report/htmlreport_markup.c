@@ -17,12 +17,12 @@
 #include "common/common.h"
 #include "report/report.h"
 
-void hr_esc(struct tether_buf *b, const char *s)
+void report_esc(struct tether_buf *b, const char *s)
 {
 	lab_xml_escape(b, s);
 }
 
-void hr_num(struct tether_buf *b, double v)
+void report_num(struct tether_buf *b, double v)
 {
 	if (!isfinite(v)) {
 		tether_buf_puts(b, isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
@@ -42,13 +42,13 @@ void hr_num(struct tether_buf *b, double v)
 	}
 }
 
-void hr_link(struct tether_buf *b, const char *dir, const char *rel, const char *text)
+void report_link(struct tether_buf *b, const char *dir, const char *rel, const char *text)
 {
 	char *path = xasprintf("%s/%s", dir, rel);
 	bool exists = access(path, F_OK) == 0;
 	free(path);
 	if (!exists) {
-		hr_esc(b, text);
+		report_esc(b, text);
 		return;
 	}
 	/* a relative URL: the page works wherever the directory is copied */
@@ -61,11 +61,11 @@ void hr_link(struct tether_buf *b, const char *dir, const char *rel, const char 
 			tether_buf_printf(b, "%%%02X", *p);
 	}
 	tether_buf_puts(b, "\">");
-	hr_esc(b, text);
+	report_esc(b, text);
 	tether_buf_puts(b, "</a>");
 }
 
-char *hr_read(const char *dir, const char *name, size_t *ret_len, int *ret_err)
+char *report_read(const char *dir, const char *name, size_t *ret_len, int *ret_err)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	char *text = lab_read_file(path, 64u << 20, ret_len, ret_err);
@@ -73,7 +73,7 @@ char *hr_read(const char *dir, const char *name, size_t *ret_len, int *ret_err)
 	return text;
 }
 
-const char *hr_state_class(enum hr_state s)
+const char *report_state_class(enum report_state s)
 {
-	return s == HR_OK ? "ok" : s == HR_BAD ? "bad" : s == HR_INFO ? "info" : "none";
+	return s == REPORT_OK ? "ok" : s == REPORT_BAD ? "bad" : s == REPORT_INFO ? "info" : "none";
 }

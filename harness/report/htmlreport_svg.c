@@ -90,14 +90,14 @@ static const char *text_style(const char *cls)
 static void text(struct tether_buf *b, double x, double y, const char *anchor, const char *cls, const char *s)
 {
 	tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" %s>", x, y, anchor, text_style(cls));
-	hr_esc(b, s);
+	report_esc(b, s);
 	tether_buf_puts(b, "</text>");
 }
 
 static void text_num(struct tether_buf *b, double x, double y, const char *anchor, double v)
 {
 	tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#666\">", x, y, anchor);
-	hr_num(b, v);
+	report_num(b, v);
 	tether_buf_puts(b, "</text>");
 }
 
@@ -106,7 +106,7 @@ static void svg_open(struct tether_buf *b, double h, const char *title)
 	tether_buf_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
 			     "width=\"%.0f\" height=\"%.0f\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\"><title>",
 			  W, h, W, h);
-	hr_esc(b, title);
+	report_esc(b, title);
 	tether_buf_puts(b, "</title>");
 	text(b, 8, 16, "start", "ttl", title);
 }
@@ -144,7 +144,7 @@ static void x_ticks(struct tether_buf *b, const struct axis *a, double y0, doubl
 }
 
 /* "p50 1.2 · p99 3.4": the numbers of a row, for its tooltip and its label. */
-static void row_numbers(struct tether_buf *b, const struct hr_ladder_row *r, const char *unit)
+static void row_numbers(struct tether_buf *b, const struct report_ladder_row *r, const char *unit)
 {
 	static const char *const names[] = {"n", "min", "p50", "p99", "max", "mean"};
 	const double v[] = {r->n, r->min, r->p50, r->p99, r->max, r->mean};
@@ -153,18 +153,18 @@ static void row_numbers(struct tether_buf *b, const struct hr_ladder_row *r, con
 		if (!isfinite(v[i]))
 			continue;
 		tether_buf_printf(b, "%s%s ", first ? "" : ", ", names[i]);
-		hr_num(b, v[i]);
+		report_num(b, v[i]);
 		first = false;
 	}
 	if (*unit) {
 		tether_buf_puts(b, " (");
-		hr_esc(b, unit);
+		report_esc(b, unit);
 		tether_buf_puts(b, ")");
 	}
 }
 
-void hr_svg_ladder(struct tether_buf *b, const char *title, const char *unit, const struct hr_ladder_row *rows,
-		   size_t n)
+void report_svg_ladder(struct tether_buf *b, const char *title, const char *unit, const struct report_ladder_row *rows,
+		       size_t n)
 {
 	const double row_h = 24, top = 28, label_w = 205, right_w = 90;
 	double lo = INFINITY, hi = -INFINITY;
@@ -197,10 +197,10 @@ void hr_svg_ladder(struct tether_buf *b, const char *title, const char *unit, co
 	free(full);
 	x_ticks(b, &a, top, plot_bottom);
 	for (size_t i = 0; i < n; i++) {
-		const struct hr_ladder_row *r = &rows[i];
+		const struct report_ladder_row *r = &rows[i];
 		double y = top + row_h * (double)i + row_h / 2;
 		tether_buf_puts(b, "<g><title>");
-		hr_esc(b, r->label);
+		report_esc(b, r->label);
 		tether_buf_puts(b, ": ");
 		row_numbers(b, r, unit);
 		tether_buf_puts(b, "</title>");
@@ -227,7 +227,7 @@ void hr_svg_ladder(struct tether_buf *b, const char *title, const char *unit, co
 					  axis_map(&a, r->mean), y);
 		tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">p50 ", W - right_w + 8, y + 4);
 		if (isfinite(r->p50))
-			hr_num(b, r->p50);
+			report_num(b, r->p50);
 		else
 			tether_buf_puts(b, "-");
 		tether_buf_puts(b, "</text></g>");
@@ -238,7 +238,7 @@ void hr_svg_ladder(struct tether_buf *b, const char *title, const char *unit, co
 	svg_close(b);
 }
 
-void hr_svg_ratio(struct tether_buf *b, const char *title, double ratio, double target)
+void report_svg_ratio(struct tether_buf *b, const char *title, double ratio, double target)
 {
 	if (!isfinite(ratio))
 		return;
@@ -255,17 +255,17 @@ void hr_svg_ratio(struct tether_buf *b, const char *title, double ratio, double 
 	bool met = !has_target || ratio <= target;
 	tether_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", a.x0, y,
 			  fmax(axis_map(&a, ratio) - a.x0, 1), bh, met ? "#6fbf7f" : "#e07080");
-	hr_num(b, ratio);
+	report_num(b, ratio);
 	tether_buf_puts(b, "</title></rect>");
 	tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">", axis_map(&a, ratio) + 4, y + 13);
-	hr_num(b, ratio);
+	report_num(b, ratio);
 	tether_buf_puts(b, "</text>");
 	if (has_target) {
 		double x = axis_map(&a, target);
 		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#b00020\" stroke-dasharray=\"4 3\"/>", x, y - 8, x,
 				  y + bh + 8);
 		tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#666\">target ", x, y - 10);
-		hr_num(b, target);
+		report_num(b, target);
 		tether_buf_puts(b, "</text>");
 	}
 	svg_close(b);
@@ -308,8 +308,8 @@ static size_t reduce(const double *x, const double *y, size_t n, double *ox, dou
 	return m;
 }
 
-void hr_svg_line(struct tether_buf *b, const char *title, const char *xlabel, const double *x, const double *y,
-		 size_t n)
+void report_svg_line(struct tether_buf *b, const char *title, const char *xlabel, const double *x, const double *y,
+		     size_t n)
 {
 	double *xs = xcalloc(n ? n : 1, sizeof *xs);
 	for (size_t i = 0; i < n; i++)
@@ -353,13 +353,13 @@ void hr_svg_line(struct tether_buf *b, const char *title, const char *xlabel, co
 		tether_buf_printf(b, "%s%.1f,%.1f", i ? " " : "", axis_map(&ax, px[i]), axis_map(&ay, py[i]));
 	tether_buf_puts(b, "\"><title>");
 	tether_buf_printf(b, "%zu points; min ", n);
-	hr_num(b, ylo);
+	report_num(b, ylo);
 	tether_buf_puts(b, ", max ");
-	hr_num(b, yhi);
+	report_num(b, yhi);
 	tether_buf_printf(b, "; first ");
-	hr_num(b, py[0]);
+	report_num(b, py[0]);
 	tether_buf_puts(b, ", last ");
-	hr_num(b, py[m - 1]);
+	report_num(b, py[m - 1]);
 	tether_buf_puts(b, "</title></polyline>");
 	svg_close(b);
 out:

@@ -29,66 +29,66 @@
 #include "json.h"
 
 /* What a part of the report amounts to, for the summary table at the top. */
-enum hr_state { HR_NOT_RUN, HR_OK, HR_BAD, HR_INFO };
+enum report_state { REPORT_NOT_RUN, REPORT_OK, REPORT_BAD, REPORT_INFO };
 
-struct hr_summary {
-	enum hr_state state;
+struct report_summary {
+	enum report_state state;
 	char *text;   /* malloc'd, plain text (escaped when rendered) */
 };
 
 /* ---- htmlreport_markup.c ---------------------------------------------------------- */
 
 /* Appends s escaped for HTML text and attribute values. */
-void hr_esc(struct tether_buf *b, const char *s);
+void report_esc(struct tether_buf *b, const char *s);
 /* Appends a number the way a reader wants it: integers exactly, others with
  * at most 3 decimals (or 4 significant digits when tiny or huge). */
-void hr_num(struct tether_buf *b, double v);
+void report_num(struct tether_buf *b, double v);
 /* <a href="rel">text</a> when dir/rel exists, else the text alone. */
-void hr_link(struct tether_buf *b, const char *dir, const char *rel, const char *text);
+void report_link(struct tether_buf *b, const char *dir, const char *rel, const char *text);
 /* Reads dir/name (at most 64 MiB). NULL and *ret_err (errno) if it cannot. */
-char *hr_read(const char *dir, const char *name, size_t *ret_len, int *ret_err);
+char *report_read(const char *dir, const char *name, size_t *ret_len, int *ret_err);
 /* A short CSS class for a state: "ok", "bad", "none", "info". */
-const char *hr_state_class(enum hr_state s);
+const char *report_state_class(enum report_state s);
 
 /* ---- htmlreport_json.c ---------------------------------------------------------- */
 
 /* Any JSON value as HTML: scalars inline, objects as key/value tables (a
  * table with a row per member when the members are alike), arrays of
  * objects as tables (the first rows when long). */
-void hr_json_value(struct tether_buf *b, const struct tether_json *j, unsigned depth);
+void report_json_value(struct tether_buf *b, const struct tether_json *j, unsigned depth);
 /* The members of an object as a key/value table, but for the keys in skip
  * (NULL-terminated; skip may be NULL). Nothing when none is left. */
-void hr_json_members(struct tether_buf *b, const struct tether_json *obj, const char *const *skip);
+void report_json_members(struct tether_buf *b, const struct tether_json *obj, const char *const *skip);
 /* The plots that can be found in a benchmark's JSON: percentile statistics
  * (objects with p50 and p99/max) as ladders, grouped by unit; ratio fields
  * against their target; arrays of samples (numbers, or objects with numeric
  * fields) as lines over cycles or time. Returns how many plots it drew. */
-unsigned hr_json_plots(struct tether_buf *b, const struct tether_json *root);
+unsigned report_json_plots(struct tether_buf *b, const struct tether_json *root);
 /* The section for stress.json or soak.json: file "stress.json", title. */
-struct hr_summary hr_section_bench(struct tether_buf *b, const char *dir, const char *file, const char *id,
-				   const char *title);
+struct report_summary report_section_bench(struct tether_buf *b, const char *dir, const char *file, const char *id,
+					   const char *title);
 
 /* ---- htmlreport_svg.c ----------------------------------------------------------- */
 
 /* One row of a percentile ladder: a line from min to max, a box from p50
  * to p99, a tick at the mean (each may be absent: NaN). */
-struct hr_ladder_row {
+struct report_ladder_row {
 	char *label;
 	double n, min, p50, p99, max, mean;
 };
-void hr_svg_ladder(struct tether_buf *b, const char *title, const char *unit, const struct hr_ladder_row *rows,
-		   size_t n);
+void report_svg_ladder(struct tether_buf *b, const char *title, const char *unit, const struct report_ladder_row *rows,
+		       size_t n);
 
 /* A ratio against a target (target NaN: none): a bar with the target line. */
-void hr_svg_ratio(struct tether_buf *b, const char *title, double ratio, double target);
+void report_svg_ratio(struct tether_buf *b, const char *title, double ratio, double target);
 
 /* A line chart of y over x (n points; x may be NULL: 0, 1, ...). */
-void hr_svg_line(struct tether_buf *b, const char *title, const char *xlabel, const double *x, const double *y,
-		 size_t n);
+void report_svg_line(struct tether_buf *b, const char *title, const char *xlabel, const double *x, const double *y,
+		     size_t n);
 
 /* ---- htmlreport_files.c --------------------------------------------------------- */
 
-struct hr_summary hr_section_coverage(struct tether_buf *b, const char *dir);
-struct hr_summary hr_section_leaks(struct tether_buf *b, const char *dir);
+struct report_summary report_section_coverage(struct tether_buf *b, const char *dir);
+struct report_summary report_section_leaks(struct tether_buf *b, const char *dir);
 
 #endif

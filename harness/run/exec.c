@@ -67,7 +67,7 @@ static int run_spawn(struct lab *lab, const struct step *st)
 	size_t nenv = 0;
 	unsigned fiu_line = 0;
 	char *report = xasprintf("%s/%s.faults", lab->dir, st->name);
-	int r = faults_env(lab, lab->mods, lab->nmods, st->name, is_tether, report, &env, &nenv, &fiu_line);
+	int r = lab_fault_env(lab, lab->mods, lab->nmods, st->name, is_tether, report, &env, &nenv, &fiu_line);
 	size_t kept = 0;
 	for (size_t i = 0; i < lab->nmods; i++)
 		if (strcmp(lab->mods[i]->name, st->name) != 0)

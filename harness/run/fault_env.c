@@ -15,7 +15,7 @@
  * number it requires: `failinfo=ENOSPC` would silently mean "a random errno".
  * libfiu reports a rejected FIU_ENABLE only as one line on stderr and then
  * runs without faults, so the lab fails any scenario whose faulted process
- * printed it (faults_rejected).
+ * printed it (lab_fiu_rejected).
  */
 #include "config.h"
 
@@ -33,8 +33,8 @@ static bool libc_point(const char *point)
 	return strncmp(point, "posix/", 6) == 0 || strncmp(point, "libc/", 5) == 0;
 }
 
-int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const char *name, bool is_tether,
-	       const char *report_path, char ***env, size_t *nenv, unsigned *ret_fiu_line)
+int lab_fault_env(struct lab *lab, const struct step *const *mods, size_t n, const char *name, bool is_tether,
+		  const char *report_path, char ***env, size_t *nenv, unsigned *ret_fiu_line)
 {
 	struct tether_buf fiu, counted;
 	tether_buf_init(&fiu);
@@ -149,7 +149,7 @@ int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const 
 	return rc;
 }
 
-bool faults_rejected(const char *text)
+bool lab_fiu_rejected(const char *text)
 {
 	return text && strstr(text, FIU_REJECTED) != NULL;
 }

@@ -299,7 +299,7 @@ static void finish(struct lab *lab)
 		struct proc *p = lab->procs[i];
 		int err;
 		char *text = p->fiu_line ? lab_read_file(p->err_path, 16u << 20, NULL, &err) : NULL;
-		if (faults_rejected(text))
+		if (lab_fiu_rejected(text))
 			fail_first(lab, p->fiu_line,
 				   xasprintf("libfiu rejected the FIU_ENABLE commands of %s (\"Error applying FIU_ENABLE "
 					     "commands\" on its stderr): it ran without its faults", p->name));

@@ -26,7 +26,7 @@ static void json_str_or_null(struct tether_buf *b, const char *s)
 		tether_buf_puts(b, "null");
 }
 
-static void render_json(struct tether_buf *b, const struct report *r)
+static void render_json(struct tether_buf *b, const struct results *r)
 {
 	char when[40];
 	tether_format_iso8601(r->started_wall_ns, false, when, sizeof when);
@@ -37,7 +37,7 @@ static void render_json(struct tether_buf *b, const struct report *r)
 	tether_buf_printf(b, ",\"valgrind\":%s,\"jobs\":%u,\"passed\":%u,\"failed\":%u,\"skipped\":%u,\"scenarios\":[",
 			  r->valgrind ? "true" : "false", r->jobs, r->passed, r->failed, r->skipped);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct report_entry *e = &r->entries[i];
+		const struct results_entry *e = &r->entries[i];
 		tether_buf_printf(b, "%s\n{\"name\":", i ? "," : "");
 		tether_buf_json_string(b, e->name);
 		tether_buf_puts(b, ",\"file\":");
@@ -68,7 +68,7 @@ static void render_json(struct tether_buf *b, const struct report *r)
 	tether_buf_puts(b, "\n]}\n");
 }
 
-static void render_junit(struct tether_buf *b, const struct report *r)
+static void render_junit(struct tether_buf *b, const struct results *r)
 {
 	char when[40];
 	tether_format_iso8601(r->started_wall_ns, false, when, sizeof when);
@@ -85,7 +85,7 @@ static void render_junit(struct tether_buf *b, const struct report *r)
 	tether_buf_printf(b, "\"/>\n      <property name=\"valgrind\" value=\"%s\"/>\n    </properties>\n",
 			  r->valgrind ? "true" : "false");
 	for (size_t i = 0; i < r->n; i++) {
-		const struct report_entry *e = &r->entries[i];
+		const struct results_entry *e = &r->entries[i];
 		/* classname: the scenario's directory, as CI tools group by it */
 		const char *slash = strrchr(e->file, '/');
 		char *cls = slash ? xstrndup(e->file, (size_t)(slash - e->file)) : xstrdup(".");
@@ -138,7 +138,7 @@ static int write_atomic(const char *dir, const char *name, const struct tether_b
 	return r;
 }
 
-int report_write(const char *dir, const struct report *r)
+int results_write(const char *dir, const struct results *r)
 {
 	struct tether_buf b;
 	tether_buf_init(&b);

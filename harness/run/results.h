@@ -13,26 +13,26 @@
 
 #include "run/run.h"
 
-struct report_entry {
+struct results_entry {
 	const char *name;
 	const char *file;
 	const char *run_id;
 	struct lab_result res;
 };
 
-struct report {
+struct results {
 	int64_t started_wall_ns;
 	double duration_s;
 	uint64_t seed;
 	const char *tether;
 	bool valgrind;
 	unsigned jobs;
-	struct report_entry *entries;
+	struct results_entry *entries;
 	size_t n;
 	unsigned passed, failed, skipped;
 };
 
 /* Writes results.json and junit.xml under dir. 0 or -errno. */
-int report_write(const char *dir, const struct report *r);
+int results_write(const char *dir, const struct results *r);
 
 #endif

@@ -245,10 +245,10 @@ void lab_wait_marked(struct lab *lab, const struct marked *m, size_t n, int64_t 
  * 0, or -1 with a failure recorded (e.g. a counted fault for a program that
  * is not tether). *ret_fiu_line: the line of the first step that went into
  * FIU_ENABLE (0: none). */
-int faults_env(struct lab *lab, const struct step *const *mods, size_t n, const char *name, bool is_tether,
-	       const char *report_path, char ***env, size_t *nenv, unsigned *ret_fiu_line);
+int lab_fault_env(struct lab *lab, const struct step *const *mods, size_t n, const char *name, bool is_tether,
+		  const char *report_path, char ***env, size_t *nenv, unsigned *ret_fiu_line);
 /* Does this stderr text say libfiu rejected its FIU_ENABLE commands? */
-bool faults_rejected(const char *text);
+bool lab_fiu_rejected(const char *text);
 
 /* ---- valgrind.c ------------------------------------------------------------------- */
 /* argv under memcheck (malloc'd vector and strings). */

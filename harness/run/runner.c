@@ -220,7 +220,7 @@ int runner_run(const struct runner_config *rc)
 	}
 	lab_jobs_done(&pool);
 	unsigned passed = 0, failed = 0, skipped = 0;
-	struct report rep = {.started_wall_ns = (int64_t)wall.tv_sec * NS_PER_SEC + wall.tv_nsec,
+	struct results rep = {.started_wall_ns = (int64_t)wall.tv_sec * NS_PER_SEC + wall.tv_nsec,
 			     .seed = rc->opt->seed, .tether = rc->opt->tether, .valgrind = rc->opt->valgrind,
 			     .jobs = rc->jobs, .n = n};
 	rep.entries = xcalloc(n, sizeof *rep.entries);
@@ -231,14 +231,14 @@ int runner_run(const struct runner_config *rc)
 		failed += e->res.status == LAB_FAIL;
 		skipped += e->res.status == LAB_SKIP;
 		names[i] = file_name(rc->files[i]);
-		rep.entries[i] = (struct report_entry){.name = names[i],
+		rep.entries[i] = (struct results_entry){.name = names[i],
 						       .file = rc->files[i], .run_id = e->run_id, .res = e->res};
 	}
 	rep.passed = passed;
 	rep.failed = failed;
 	rep.skipped = skipped;
 	rep.duration_s = (double)(lab_now() - t0) / 1e9;
-	int wr = report_write(rc->opt->report_dir, &rep);
+	int wr = results_write(rc->opt->report_dir, &rep);
 	if (wr < 0)
 		fprintf(stderr, "harness: cannot write the reports in %s: %s\n", rc->opt->report_dir, strerror(-wr));
 	if (skipped)

@@ -142,7 +142,7 @@ int parse_check_vars(struct parse_ctx *ctx, const struct word *w)
 	return 0;
 }
 
-bool valid_name(const char *s)
+bool parse_valid_name(const char *s)
 {
 	static const char *const reserved[] = {"file", "status", "processes", "fds", "gaps", "elapsed", "fault",
 					       "no-orphans", "pid", "group", "env", "of", NULL};
@@ -157,7 +157,7 @@ bool valid_name(const char *s)
 	return true;
 }
 
-void add_name(char ***list, size_t *n, const char *s)
+void parse_add_name(char ***list, size_t *n, const char *s)
 {
 	if (!in_list(*list, *n, s, strlen(s))) {
 		char *copy = xstrdup(s);
@@ -165,7 +165,7 @@ void add_name(char ***list, size_t *n, const char *s)
 	}
 }
 
-struct word *dup_words(const struct line *ln, size_t from, size_t *ret_n)
+struct word *parse_dup_words(const struct line *ln, size_t from, size_t *ret_n)
 {
 	size_t n = ln->n - from;
 	struct word *w = xcalloc(n, sizeof *w);
@@ -175,7 +175,7 @@ struct word *dup_words(const struct line *ln, size_t from, size_t *ret_n)
 	return w;
 }
 
-int need(struct parse_ctx *ctx, const struct line *ln, size_t min, size_t max, const char *usage)
+int parse_need(struct parse_ctx *ctx, const struct line *ln, size_t min, size_t max, const char *usage)
 {
 	if (ln->n >= min && ln->n <= max)
 		return 0;

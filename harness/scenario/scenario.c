@@ -88,43 +88,44 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 	}
 	if (!strcmp(kw, "set") || !strcmp(kw, "log")) {
 		st->kind = kw[0] == 's' ? S_SET : S_LOG;
-		if (need(ctx, ln, st->kind == S_SET ? 2 : 1, (size_t)-1, kw[0] == 's' ? "set VAR WORD..." : "log WORD...") < 0)
+		if (parse_need(ctx, ln, st->kind == S_SET ? 2 : 1, (size_t)-1, kw[0] == 's' ? "set VAR WORD..." : "log WORD...") < 0)
 			return -1;
 		if (st->kind == S_SET) {
-			if (!valid_name(ln->words[1].tmpl) || strchr(ln->words[1].tmpl, '-'))
+			if (!parse_valid_name(ln->words[1].tmpl) || strchr(ln->words[1].tmpl, '-'))
 				return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a variable",
 						   ln->words[1].tmpl);
 			st->name = xstrdup(ln->words[1].tmpl);
-			add_name(&ctx->vars, &ctx->nvars, st->name);
+			parse_add_name(&ctx->vars, &ctx->nvars, st->name);
 		}
-		st->argv = dup_words(ln, st->kind == S_SET ? 2 : 1, &st->argc);
+		st->argv = parse_dup_words(ln, st->kind == S_SET ? 2 : 1, &st->argc);
 		return 0;
 	}
 	if (!strcmp(kw, "let")) {
 		st->kind = S_LET;
 		if (parse_let(ctx, ln, st) < 0)
 			return -1;
-		add_name(&ctx->vars, &ctx->nvars, st->name);
+		parse_add_name(&ctx->vars, &ctx->nvars, st->name);
 		return 0;
 	}
 	if (!strcmp(kw, "mark")) {
 		st->kind = S_MARK;
-		if (need(ctx, ln, 2, 2, "mark LABEL") < 0)
+		if (parse_need(ctx, ln, 2, 2, "mark LABEL") < 0)
 			return -1;
-		st->argv = dup_words(ln, 1, &st->argc);
+		st->argv = parse_dup_words(ln, 1, &st->argc);
 		return 0;
 	}
 	if (!strcmp(kw, "pause")) {
 		st->kind = S_PAUSE;
-		if (need(ctx, ln, 2, 2, "pause DUR") < 0)
+		if (parse_need(ctx, ln, 2, 2, "pause DUR") < 0)
 			return -1;
 		return parse_dur_word(ctx, ln, 1, &st->pause);
 	}
 	if (!strcmp(kw, "write") || !strcmp(kw, "remove")) {
 		st->kind = kw[0] == 'w' ? S_WRITE : S_REMOVE;
-		if (need(ctx, ln, kw[0] == 'w' ? 3 : 2, kw[0] == 'w' ? 3 : 2, kw[0] == 'w' ? "write PATH TEXT" : "remove PATH") < 0)
+		if (parse_need(ctx, ln, kw[0] == 'w' ? 3 : 2, kw[0] == 'w' ? 3 : 2,
+			       kw[0] == 'w' ? "write PATH TEXT" : "remove PATH") < 0)
 			return -1;
-		st->argv = dup_words(ln, 1, &st->argc);
+		st->argv = parse_dup_words(ln, 1, &st->argc);
 		return 0;
 	}
 	if (!strcmp(kw, "fault") || !strcmp(kw, "fiu") || !strcmp(kw, "env")) {
@@ -133,14 +134,14 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 			if (parse_fault(ctx, ln, st) < 0)
 				return -1;
 		} else {
-			if (need(ctx, ln, 3, st->kind == S_FIU ? 3 : (size_t)-1,
-				 st->kind == S_FIU ? "fiu NAME \"COMMAND\"" : "env NAME KEY=VALUE...") < 0)
+			if (parse_need(ctx, ln, 3, st->kind == S_FIU ? 3 : (size_t)-1,
+				       st->kind == S_FIU ? "fiu NAME \"COMMAND\"" : "env NAME KEY=VALUE...") < 0)
 				return -1;
-			if (!valid_name(ln->words[1].tmpl))
+			if (!parse_valid_name(ln->words[1].tmpl))
 				return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a process",
 						   ln->words[1].tmpl);
 			st->name = xstrdup(ln->words[1].tmpl);
-			st->argv = dup_words(ln, 2, &st->argc);
+			st->argv = parse_dup_words(ln, 2, &st->argc);
 			for (size_t i = 0; st->kind == S_ENV && i < st->argc; i++) {
 				const char *eq = strchr(st->argv[i].tmpl, '=');
 				if (!eq || eq == st->argv[i].tmpl)
@@ -155,12 +156,12 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 		st->kind = S_REPEAT;
 		uint64_t n;
 		if (ln->n != 2 && !(ln->n == 4 && strcmp(ln->words[2].tmpl, "as") == 0))
-			return need(ctx, ln, 2, 2, "repeat N [as VAR] ... end");
+			return parse_need(ctx, ln, 2, 2, "repeat N [as VAR] ... end");
 		if (tether_parse_uint(ln->words[1].tmpl, 1, 1000000, &n) < 0)
 			return parse_error(ctx, ln->words[1].line, ln->words[1].col, "expected a repetition count");
 		st->count = (unsigned)n;
 		st->var = xstrdup(ln->n == 4 ? ln->words[3].tmpl : "i");
-		add_name(&ctx->vars, &ctx->nvars, st->var);
+		parse_add_name(&ctx->vars, &ctx->nvars, st->var);
 		return parse_block(ctx, scn, lines, nlines, pos, ln, &st->body, &st->nbody);
 	}
 	if (!strcmp(kw, "end"))

@@ -219,13 +219,13 @@ int parse_check_name(struct parse_ctx *ctx, const char *name, unsigned line, uns
  * after reporting. */
 int parse_check_vars(struct parse_ctx *ctx, const struct word *w);
 /* A name for a process or a variable: letters, digits, _ and -, not a keyword. */
-bool valid_name(const char *s);
+bool parse_valid_name(const char *s);
 /* Adds s to a list of names unless it is there. */
-void add_name(char ***list, size_t *n, const char *s);
+void parse_add_name(char ***list, size_t *n, const char *s);
 /* Copies the words of ln from index from on. */
-struct word *dup_words(const struct line *ln, size_t from, size_t *ret_n);
+struct word *parse_dup_words(const struct line *ln, size_t from, size_t *ret_n);
 /* Checks that ln has min..max words, else reports usage. 0 or -1. */
-int need(struct parse_ctx *ctx, const struct line *ln, size_t min, size_t max, const char *usage);
+int parse_need(struct parse_ctx *ctx, const struct line *ln, size_t min, size_t max, const char *usage);
 
 /* step_parse.c: each fills st from ln; 0 or -1 after reporting. */
 int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st);

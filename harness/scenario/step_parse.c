@@ -16,10 +16,10 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
 	bool is_run = st->kind == S_RUN;
 	const char *usage = is_run ? "run NAME PROGRAM [ARG...]" : "spawn NAME [xN] PROGRAM [ARG...]";
-	if (need(ctx, ln, 3, (size_t)-1, usage) < 0)
+	if (parse_need(ctx, ln, 3, (size_t)-1, usage) < 0)
 		return -1;
 	const struct word *nw = &ln->words[1];
-	if (!valid_name(nw->tmpl))
+	if (!parse_valid_name(nw->tmpl))
 		return parse_error(ctx, nw->line, nw->col,
 				   "'%s' cannot name a process (letters, digits, _ and -; not a keyword)", nw->tmpl);
 	st->name = xstrdup(nw->tmpl);
@@ -31,23 +31,23 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 			return parse_error(ctx, ln->words[2].line, ln->words[2].col, "copies: 1 to 10000");
 		st->copies = (unsigned)n;
 		from = 3;
-		if (need(ctx, ln, 4, (size_t)-1, usage) < 0)
+		if (parse_need(ctx, ln, 4, (size_t)-1, usage) < 0)
 			return -1;
-		add_name(&ctx->groups, &ctx->ngroups, st->name);
+		parse_add_name(&ctx->groups, &ctx->ngroups, st->name);
 	}
-	st->argv = dup_words(ln, from, &st->argc);
-	add_name(&ctx->names, &ctx->nnames, st->name);
+	st->argv = parse_dup_words(ln, from, &st->argc);
+	parse_add_name(&ctx->names, &ctx->nnames, st->name);
 	return 0;
 }
 
 int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
 	const char *usage = "signal NAME [group] SIG | signal pid PID SIG";
-	if (need(ctx, ln, 3, 4, usage) < 0)
+	if (parse_need(ctx, ln, 3, 4, usage) < 0)
 		return -1;
 	size_t i = 1;
 	if (strcmp(ln->words[1].tmpl, "pid") == 0) {
-		if (need(ctx, ln, 4, 4, usage) < 0)
+		if (parse_need(ctx, ln, 4, 4, usage) < 0)
 			return -1;
 		st->by_pid = true;
 		st->pid = word_dup(&ln->words[2]);
@@ -63,7 +63,7 @@ int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 		}
 	}
 	if (i + 1 != ln->n)
-		return need(ctx, ln, i + 1, i + 1, usage);
+		return parse_need(ctx, ln, i + 1, i + 1, usage);
 	st->sig = lab_signal_parse(ln->words[i].tmpl);
 	if (st->sig <= 0)
 		return parse_error(ctx, ln->words[i].line, ln->words[i].col, "unknown signal '%s'", ln->words[i].tmpl);
@@ -73,9 +73,9 @@ int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
 	const char *usage = "fault NAME POINT ERRNO [once | call K | from call K | probability P]";
-	if (need(ctx, ln, 4, 7, usage) < 0)
+	if (parse_need(ctx, ln, 4, 7, usage) < 0)
 		return -1;
-	if (!valid_name(ln->words[1].tmpl))
+	if (!parse_valid_name(ln->words[1].tmpl))
 		return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a process",
 				   ln->words[1].tmpl);
 	st->name = xstrdup(ln->words[1].tmpl);
@@ -124,9 +124,9 @@ int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
 	const char *usage = "let VAR = status PIDFILE JSONPATH | let VAR = file PATH json JSONPATH | "
 			    "let VAR = file PATH field LINE COLUMN | let VAR = fds NAME";
-	if (need(ctx, ln, 5, 8, usage) < 0)
+	if (parse_need(ctx, ln, 5, 8, usage) < 0)
 		return -1;
-	if (!valid_name(ln->words[1].tmpl) || strchr(ln->words[1].tmpl, '-'))
+	if (!parse_valid_name(ln->words[1].tmpl) || strchr(ln->words[1].tmpl, '-'))
 		return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a variable",
 				   ln->words[1].tmpl);
 	if (strcmp(ln->words[2].tmpl, "=") != 0)
@@ -170,12 +170,12 @@ int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct li
 	if (nested)
 		return parse_error(ctx, ln->lineno, ln->words[0].col, "'%s' applies to the whole scenario: not inside repeat", kw);
 	if (strcmp(kw, "timeout") == 0 || strcmp(kw, "step-timeout") == 0) {
-		if (need(ctx, ln, 2, 2, strcmp(kw, "timeout") == 0 ? "timeout DUR" : "step-timeout DUR") < 0)
+		if (parse_need(ctx, ln, 2, 2, strcmp(kw, "timeout") == 0 ? "timeout DUR" : "step-timeout DUR") < 0)
 			return -1;
 		return parse_dur_word(ctx, ln, 1, strcmp(kw, "timeout") == 0 ? &scn->timeout : &scn->step_timeout);
 	}
 	if (strcmp(kw, "pidfile-check") == 0) {
-		if (need(ctx, ln, 2, 2, "pidfile-check on|off") < 0)
+		if (parse_need(ctx, ln, 2, 2, "pidfile-check on|off") < 0)
 			return -1;
 		if (strcmp(ln->words[1].tmpl, "on") != 0 && strcmp(ln->words[1].tmpl, "off") != 0)
 			return parse_error(ctx, ln->words[1].line, ln->words[1].col, "expected on or off");
@@ -183,9 +183,9 @@ int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct li
 		return 0;
 	}
 	if (strcmp(kw, "exclusive") == 0)
-		return need(ctx, ln, 1, 1, "exclusive") < 0 ? -1 : (scn->exclusive = true, 0);
+		return parse_need(ctx, ln, 1, 1, "exclusive") < 0 ? -1 : (scn->exclusive = true, 0);
 	/* require WHAT... */
-	if (need(ctx, ln, 2, 16, "require root|fiu|sdnotify|no-valgrind|program NAME ...") < 0)
+	if (parse_need(ctx, ln, 2, 16, "require root|fiu|sdnotify|no-valgrind|program NAME ...") < 0)
 		return -1;
 	for (size_t i = 1; i < ln->n; i++) {
 		const char *w = ln->words[i].tmpl;

@@ -88,9 +88,9 @@ static void print_schedule(const struct soak *s)
 		const struct soak_event *e = &s->sched.ev[i];
 		char t[32];
 		printf("%s %-11s target %u", soak_fmt_vms(e->at, t, sizeof t), soak_kind_name(e->kind), e->target);
-		if (e->kind == EV_EXIT || e->kind == EV_STORM || e->kind == EV_FLOOD)
+		if (e->kind == SOAK_EV_EXIT || e->kind == SOAK_EV_STORM || e->kind == SOAK_EV_FLOOD)
 			printf(" n %u", e->n);
-		if (e->kind == EV_FLOOD)
+		if (e->kind == SOAK_EV_FLOOD)
 			printf(" fds %u", e->fds);
 		if (e->len)
 			printf(" for %s", soak_fmt_vms(e->len, t, sizeof t));
@@ -207,7 +207,7 @@ int harness_cmd_soak(int argc, char **argv)
 	s.pidns_ok = pidns_allowed();
 	/* A worker that vanishes while we write its FIFO is an EPIPE, not our end. */
 	signal(SIGPIPE, SIG_IGN);
-	s.model = model_new(&s.p);
+	s.model = soak_model_new(&s.p);
 	s.wall_start = lab_now();
 	soak_drive(&s);
 	soak_finish_report(&s);
@@ -217,8 +217,8 @@ int harness_cmd_soak(int argc, char **argv)
 		printf("soak: the run's files are in %s\n", s.dir);
 	else
 		lab_rm_rf(s.dir);
-	journal_free(s.journal);
-	model_free(s.model);
+	soak_journal_free(s.journal);
+	soak_model_free(s.model);
 	soak_schedule_free(&s.sched);
 	free(s.samples);
 	free(s.fail_msg);

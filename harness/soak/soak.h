@@ -53,16 +53,16 @@
 /* ---- the schedule (soak_schedule.c) ---------------------------------------------- */
 
 enum soak_kind {
-	EV_CRASH,     /* worker ctl `crash`: abort() */
-	EV_EXIT,      /* worker ctl `exit N`, N != 0 */
-	EV_HANG,      /* worker ctl `hang`, and no more signs: the watchdog must kill it */
-	EV_STORM,     /* a crash, then again at each of the instance's next n-1 starts */
-	EV_FLOOD,     /* n notify datagrams through the worker, and fd-passing ones from us */
-	EV_ENOSPC,    /* tether's heartbeat-log writes fail with ENOSPC for len */
-	EV_FORKFAIL,  /* tether's forks fail with EAGAIN for len; the target's guardian is killed */
-	EV_KILL,      /* SIGKILL of tether; its tree must be gone in 2 s; a fresh start */
-	EV_INTRUDER,  /* a second `tether run` on the pidfile must exit 75 */
-	EV_NKINDS
+	SOAK_EV_CRASH,     /* worker ctl `crash`: abort() */
+	SOAK_EV_EXIT,      /* worker ctl `exit N`, N != 0 */
+	SOAK_EV_HANG,      /* worker ctl `hang`, and no more signs: the watchdog must kill it */
+	SOAK_EV_STORM,     /* a crash, then again at each of the instance's next n-1 starts */
+	SOAK_EV_FLOOD,     /* n notify datagrams through the worker, and fd-passing ones from us */
+	SOAK_EV_ENOSPC,    /* tether's heartbeat-log writes fail with ENOSPC for len */
+	SOAK_EV_FORKFAIL,  /* tether's forks fail with EAGAIN for len; the target's guardian is killed */
+	SOAK_EV_KILL,      /* SIGKILL of tether; its tree must be gone in 2 s; a fresh start */
+	SOAK_EV_INTRUDER,  /* a second `tether run` on the pidfile must exit 75 */
+	SOAK_EV_NKINDS
 };
 
 struct soak_event {
@@ -124,7 +124,7 @@ struct soak_tether {
 	uint64_t wakeups;      /* its loop's wakeups at the last status */
 };
 
-struct st_clock {
+struct soak_clock {
 	int64_t now;      /* tether's clock, ns */
 	int64_t wall;     /* its wall clock, ns */
 	int64_t next;     /* its next deadline, ns (INT64_MAX: none) */
@@ -134,88 +134,88 @@ struct st_clock {
 /* Starts tether number n (isolation "pidns" or "subreaper") at s->vnow and
  * waits until all instances are ready. NULL, with a failure recorded, if it
  * cannot. */
-struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation);
+struct soak_tether *soak_tether_start(struct soak *s, unsigned n, const char *isolation);
 /* SIGKILLs tether (if alive), reaps it, checks that every process of its run
  * is gone within 2 s (G2), kills and reports any that is not. Frees t. */
-void st_kill(struct soak *s, struct soak_tether *t, const char *why);
+void soak_tether_kill(struct soak *s, struct soak_tether *t, const char *why);
 /* Reaps a tether that ended by itself (give-up): returns its exit code, then
- * checks as st_kill. Frees t. */
-int st_reap(struct soak *s, struct soak_tether *t);
+ * checks as soak_tether_kill. Frees t. */
+int soak_tether_reap(struct soak *s, struct soak_tether *t);
 /* One request and its JSON answer (free it). 0; -ESRCH when tether exited
  * meanwhile (reaped then); -ETIMEDOUT (a failure is recorded); -EPROTO for
  * an error answer. */
-int st_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret);
-int st_clock(struct soak *s, struct soak_tether *t, struct st_clock *ret);
+int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret);
+int soak_tether_clock(struct soak *s, struct soak_tether *t, struct soak_clock *ret);
 /* "settle notes-1 signs": answered once tether is quiescent with at least
  * `signs` signs; then, while an instance is starting or stopping, waits for
  * one more note each time. *ret: the clock, *ret_status: the status then. */
-int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct st_clock *ret,
-	      struct tether_json **ret_status);
-int st_advance(struct soak *s, struct soak_tether *t, int64_t to_ns);
+int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct soak_clock *ret,
+		       struct tether_json **ret_status);
+int soak_tether_advance(struct soak *s, struct soak_tether *t, int64_t to_ns);
 /* "fault enable POINT ERRNO" (err > 0) or "fault disable POINT" (err 0). */
-int st_fault(struct soak *s, struct soak_tether *t, const char *point, int err);
+int soak_tether_fault(struct soak *s, struct soak_tether *t, const char *point, int err);
 /* Internals shared with soak_proc.c. */
 /* Starts a `tether run` of the soak (with its isolation), marked as run_id,
  * NOTIFY_SOCKET=notify (NULL: none), its stdout and stderr appended to out
  * and err (lab_spawn). Its pid, and *ret_pidfd. */
-pid_t st_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify, const char *out,
-	       const char *err, int *ret_pidfd);
+pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify,
+			const char *out, const char *err, int *ret_pidfd);
 /* Index of the first of fds readable before deadline (real ns), or -1. */
-int st_wait_any(const int *fds, size_t n, int64_t deadline);
+int soak_wait_any(const int *fds, size_t n, int64_t deadline);
 
 /* soak_proc.c: the processes around tether. */
 /* Writes text (whole lines) to instance i's ctl FIFO. 0, -ENXIO when no
  * worker reads it, -ETIMEDOUT. */
-int st_ctl(struct soak *s, unsigned i, const char *text, size_t len);
+int soak_worker_ctl(struct soak *s, unsigned i, const char *text, size_t len);
 /* Sends n datagrams "X_SOAK_FLOOD=1", each passing an fd of /dev/null, to the
  * NOTIFY_SOCKET of the worker pid: a same-uid neighbour's flood. Returns how
  * many went. */
-unsigned st_notify_fds(pid_t worker, unsigned n);
+unsigned soak_notify_fds(pid_t worker, unsigned n);
 /* SIGKILLs the guardian (parent) of worker pid and checks that the worker is
  * gone within 2 s (G2 for a lost guardian). 0 or -errno. */
-int st_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker);
+int soak_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker);
 /* A second `tether run` on the same pidfile must exit 75 naming ours (G1). */
-void st_intruder(struct soak *s, struct soak_tether *t);
+void soak_intruder(struct soak *s, struct soak_tether *t);
 /* Samples tether's VmRSS and fds; checks the lock has one holder, tether
  * (G1), its loop is not spinning, and (when full) that the workers under
  * its guardians are exactly the running instances of status. */
-void st_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full);
+void soak_tether_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full);
 
 /* soak_journal.c: the heartbeat log, read as tether appends and rotates it. */
 struct soak_journal;
-struct soak_journal *journal_open(const char *path, uint64_t max_bytes, unsigned keep);
-void journal_free(struct soak_journal *j);
+struct soak_journal *soak_journal_open(const char *path, uint64_t max_bytes, unsigned keep);
+void soak_journal_free(struct soak_journal *j);
 /* Feeds the complete new lines to the model; checks the rotation bounds. */
-void journal_read(struct soak *s, struct soak_journal *j);
-unsigned journal_rotations(const struct soak_journal *j);
+void soak_journal_read(struct soak *s, struct soak_journal *j);
+unsigned soak_journal_rotations(const struct soak_journal *j);
 
 /* ---- the model (soak_model.c) ---------------------------------------------------- */
 
-enum expect_kind { X_CRASH_SIGNAL, X_CRASH_EXIT, X_WATCHDOG, X_CRASH_WATCHDOG };
+enum soak_expect { SOAK_EXPECT_CRASH_SIGNAL, SOAK_EXPECT_CRASH_EXIT, SOAK_EXPECT_WATCHDOG, SOAK_EXPECT_CRASH_WATCHDOG };
 
 struct soak_model;
-struct soak_model *model_new(const struct soak_params *p);
-void model_free(struct soak_model *m);
+struct soak_model *soak_model_new(const struct soak_params *p);
+void soak_model_free(struct soak_model *m);
 /* A new incarnation begins at vms; its journal's ms are vms + wall_offset_ms. */
-void model_incarnation(struct soak_model *m, int64_t vms, int64_t wall_offset_ms);
-void model_line(struct soak *s, struct soak_model *m, const char *line, size_t len);
+void soak_model_incarnation(struct soak_model *m, int64_t vms, int64_t wall_offset_ms);
+void soak_model_line(struct soak *s, struct soak_model *m, const char *line, size_t len);
 /* The driver caused something that must show in the journal at vms. */
-void model_expect(struct soak_model *m, enum expect_kind k, unsigned instance, int64_t vms, int detail);
+void soak_model_expect(struct soak_model *m, enum soak_expect k, unsigned instance, int64_t vms, int detail);
 /* Fault windows as the driver applies them. */
 /* ENOSPC from begin; end INT64_MAX while it lasts, then called again with it. */
-void model_loss(struct soak_model *m, int64_t begin_vms, int64_t end_vms);
+void soak_model_loss(struct soak_model *m, int64_t begin_vms, int64_t end_vms);
 /* The instance needs a fork to start (its guardian was lost) and every fork
  * fails in [begin, end] (begin -1: keeps the one given before). */
-void model_forks(struct soak_model *m, unsigned instance, int64_t begin_vms, int64_t end_vms);
+void soak_model_forks(struct soak_model *m, unsigned instance, int64_t begin_vms, int64_t end_vms);
 /* After a settle at vms: every expectation due by now must have been met. */
-void model_check_due(struct soak *s, struct soak_model *m, int64_t vms);
+void soak_model_check_due(struct soak *s, struct soak_model *m, int64_t vms);
 /* tether exited by itself with code: was a give-up due? */
-void model_check_exit(struct soak *s, struct soak_model *m, int code, int64_t vms);
+void soak_model_check_exit(struct soak *s, struct soak_model *m, int code, int64_t vms);
 /* The status answer after a settle against the model: every instance runs or
  * waits to restart, the same ones as the journal says; the crash count. */
-void model_check_status(struct soak *s, struct soak_model *m, const struct tether_json *status, int64_t vms);
+void soak_model_check_status(struct soak *s, struct soak_model *m, const struct tether_json *status, int64_t vms);
 
-struct model_counts {
+struct soak_model_counts {
 	unsigned lines, heartbeats, crashes, restarts, give_ups, watchdogs, start_failed, log_errors;
 	unsigned lost_lines, checked_delays, checked_heartbeats, checked_expectations;
 	/* FNV-1a over what the journal said (times, events, instances, reasons,
@@ -223,7 +223,7 @@ struct model_counts {
 	 * must give the same outcome, not only the same schedule. */
 	uint64_t outcome;
 };
-void model_counts(const struct soak_model *m, struct model_counts *ret);
+void soak_model_counts(const struct soak_model *m, struct soak_model_counts *ret);
 
 /* ---- the driver's shared state (soak.c) ------------------------------------------ */
 
@@ -261,7 +261,7 @@ struct soak {
 	bool pidns_ok;         /* PID namespaces may be made here */
 
 	/* what happened */
-	unsigned injected[EV_NKINDS], skipped[EV_NKINDS];
+	unsigned injected[SOAK_EV_NKINDS], skipped[SOAK_EV_NKINDS];
 	unsigned incarnations, gave_up, killed, storm_crashes;
 	unsigned notify_sent, notify_fds_sent;
 	int64_t g2_max_ns;     /* the slowest tree to vanish after a SIGKILL */
@@ -279,7 +279,7 @@ struct soak {
 	/* the driver (soak_drive.c) */
 	struct soak_journal *journal;
 	struct soak_tether *t;       /* NULL between incarnations */
-	struct st_clock clk;         /* tether's clock at the last settle */
+	struct soak_clock clk;         /* tether's clock at the last settle */
 	struct tether_json *status;  /* and its status */
 	int64_t pet_at;              /* the next round of signs from healthy workers */
 	int64_t enospc_until, fork_until; /* open fault windows (0: none) */

@@ -87,10 +87,10 @@ static int pick(const struct soak *s, unsigned from)
 
 static void tether_ended(struct soak *s)
 {
-	journal_read(s, s->journal);
-	int code = st_reap(s, s->t);
+	soak_journal_read(s, s->journal);
+	int code = soak_tether_reap(s, s->t);
 	s->t = NULL;
-	model_check_exit(s, s->model, code, s->vnow);
+	soak_model_check_exit(s, s->model, code, s->vnow);
 	if (code == 1)
 		s->gave_up++;
 	tether_json_free(s->status);
@@ -100,11 +100,11 @@ static void tether_ended(struct soak *s)
 /* What follows every settle: the journal, the model, the samples. */
 static void checks(struct soak *s)
 {
-	journal_read(s, s->journal);
-	model_check_due(s, s->model, s->vnow);
+	soak_journal_read(s, s->journal);
+	soak_model_check_due(s, s->model, s->vnow);
 	if (!s->real)
-		model_check_status(s, s->model, s->status, s->vnow);
-	st_sample(s, s->t, s->status, !s->real && s->iterations % 16 == 0);
+		soak_model_check_status(s, s->model, s->status, s->vnow);
+	soak_tether_sample(s, s->t, s->status, !s->real && s->iterations % 16 == 0);
 	for (unsigned i = 0; i < s->p.instances; i++)
 		if (s->hung[i] && s->hung[i] != (pid_t)inst_int(s, i, "pid"))
 			s->hung[i] = 0; /* killed and restarted: a new, healthy worker */
@@ -118,8 +118,8 @@ static bool settle(struct soak *s, uint64_t notes, uint64_t signs)
 {
 	tether_json_free(s->status);
 	s->status = NULL;
-	int r = s->real ? st_query(s, s->t, "status", &s->status)
-			: st_settle(s, s->t, notes, signs, &s->clk, &s->status);
+	int r = s->real ? soak_tether_query(s, s->t, "status", &s->status)
+			: soak_tether_settle(s, s->t, notes, signs, &s->clk, &s->status);
 	if (r == -ESRCH) {
 		tether_ended(s);
 		return false;
@@ -139,12 +139,12 @@ static bool start_incarnation(struct soak *s)
 	const char *iso = s->isolation;
 	if (!strcmp(iso, "mixed"))
 		iso = s->pidns_ok && n % 2 == 0 ? "pidns" : "subreaper";
-	s->t = st_start(s, n, iso);
+	s->t = soak_tether_start(s, n, iso);
 	if (!s->t) {
 		s->stop = true;
 		return false;
 	}
-	model_incarnation(s->model, s->t->vstart, s->t->wall_offset_ms);
+	soak_model_incarnation(s->model, s->t->vstart, s->t->wall_offset_ms);
 	memset(s->hung, 0, sizeof s->hung);
 	memset(s->storm_left, 0, sizeof s->storm_left);
 	memset(s->fork_window, 0, sizeof s->fork_window);
@@ -152,15 +152,15 @@ static bool start_incarnation(struct soak *s)
 	s->fds_closed_expected = 0;
 	/* tether takes fault requests with --sim-clock, when built with libfiu. */
 	if (n == 1 && !s->real) {
-		s->faults_ok = st_fault(s, s->t, WRITE_POINT, 0) == 0;
+		s->faults_ok = soak_tether_fault(s, s->t, WRITE_POINT, 0) == 0;
 		if (!s->faults_ok)
 			soak_note(s, "this tether takes no fault requests: ENOSPC and fork-failure events are skipped");
 	}
 	/* A fault window open across the restart stays open. */
 	if (s->faults_ok && s->enospc_until > s->vnow)
-		st_fault(s, s->t, WRITE_POINT, 28);
+		soak_tether_fault(s, s->t, WRITE_POINT, 28);
 	if (s->faults_ok && s->fork_until > s->vnow)
-		st_fault(s, s->t, FORK_POINT, 11);
+		soak_tether_fault(s, s->t, FORK_POINT, 11);
 	s->pet_at = s->vnow + s->p.pet_every;
 	return settle(s, 1, 0);
 }
@@ -181,15 +181,15 @@ static void say(struct soak *s, const char *what, int i)
 }
 
 /* A ctl command that ends the worker: the crash line must follow, now. */
-static void end_worker(struct soak *s, unsigned i, const char *cmd, enum expect_kind k, int detail)
+static void end_worker(struct soak *s, unsigned i, const char *cmd, enum soak_expect k, int detail)
 {
-	struct st_clock c = s->clk;
-	int r = st_ctl(s, i, cmd, strlen(cmd));
+	struct soak_clock c = s->clk;
+	int r = soak_worker_ctl(s, i, cmd, strlen(cmd));
 	if (r < 0) {
 		soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s", i, strerror(-r));
 		return;
 	}
-	model_expect(s->model, k, i, s->vnow, detail);
+	soak_model_expect(s->model, k, i, s->vnow, detail);
 	settle(s, c.notes + 1, c.signs);
 }
 
@@ -197,24 +197,24 @@ static void hang(struct soak *s, unsigned i)
 {
 	pid_t pid = (pid_t)inst_int(s, i, "pid");
 	int64_t age = inst_ms(s, i, "watchdog_age_s");
-	if (st_ctl(s, i, "hang\n", 5) < 0 || age < 0) {
+	if (soak_worker_ctl(s, i, "hang\n", 5) < 0 || age < 0) {
 		soak_fail(s, "instance %u runs, but cannot be told to hang", i);
 		return;
 	}
 	/* Its last sign was `age` ago: the watchdog fires --watchdog after it. */
 	int64_t at = s->vnow - age + s->p.watchdog;
-	model_expect(s->model, X_WATCHDOG, i, at, 0);
-	model_expect(s->model, X_CRASH_WATCHDOG, i, at, 0);
+	soak_model_expect(s->model, SOAK_EXPECT_WATCHDOG, i, at, 0);
+	soak_model_expect(s->model, SOAK_EXPECT_CRASH_WATCHDOG, i, at, 0);
 	s->hung[i] = pid;
 }
 
 static void flood(struct soak *s, unsigned i, const struct soak_event *e)
 {
-	struct st_clock c = s->clk;
+	struct soak_clock c = s->clk;
 	pid_t pid = (pid_t)inst_int(s, i, "pid");
 	/* The neighbour's datagrams first: the worker's last WATCHDOG=1, counted
 	 * by the settle, then comes after all of them in tether's queue. */
-	unsigned fds = st_notify_fds(pid, e->fds);
+	unsigned fds = soak_notify_fds(pid, e->fds);
 	struct tether_buf b;
 	tether_buf_init(&b);
 	unsigned signs = 0, ignored = fds, last_status = 0;
@@ -229,7 +229,7 @@ static void flood(struct soak *s, unsigned i, const struct soak_event *e)
 	}
 	tether_buf_puts(&b, "notify WATCHDOG=1\n");
 	signs++;
-	int r = b.oom ? -ENOMEM : st_ctl(s, i, b.data, b.len);
+	int r = b.oom ? -ENOMEM : soak_worker_ctl(s, i, b.data, b.len);
 	tether_buf_free(&b);
 	s->notify_sent += e->n + 1;
 	s->notify_fds_sent += fds;
@@ -256,21 +256,21 @@ static void flood(struct soak *s, unsigned i, const struct soak_event *e)
 
 static void forkfail(struct soak *s, unsigned i, int64_t len)
 {
-	struct st_clock c = s->clk;
+	struct soak_clock c = s->clk;
 	pid_t pid = (pid_t)inst_int(s, i, "pid");
-	if (st_fault(s, s->t, FORK_POINT, 11) < 0)
+	if (soak_tether_fault(s, s->t, FORK_POINT, 11) < 0)
 		return;
 	if (s->vnow + len > s->fork_until)
 		s->fork_until = s->vnow + len;
 	/* Its guardian dies: its next start needs a fork, which fails until the
 	 * window closes. Every other instance keeps its guardian. */
 	s->fork_window[i] = true;
-	model_forks(s->model, i, s->vnow, s->fork_until);
+	soak_model_forks(s->model, i, s->vnow, s->fork_until);
 	for (unsigned k = 0; k < s->p.instances; k++)
 		if (s->fork_window[k] && k != i)
-			model_forks(s->model, k, -1, s->fork_until);
-	model_expect(s->model, X_CRASH_SIGNAL, i, s->vnow, 9);
-	if (st_kill_guardian(s, s->t, pid) < 0) {
+			soak_model_forks(s->model, k, -1, s->fork_until);
+	soak_model_expect(s->model, SOAK_EXPECT_CRASH_SIGNAL, i, s->vnow, 9);
+	if (soak_kill_guardian(s, s->t, pid) < 0) {
 		soak_fail(s, "cannot find the guardian of instance %u (worker %d)", i, (int)pid);
 		return;
 	}
@@ -281,13 +281,13 @@ static void inject(struct soak *s, const struct soak_event *e)
 {
 	enum soak_kind k = e->kind;
 	int i = -1;
-	if (k <= EV_FLOOD || k == EV_FORKFAIL) {
+	if (k <= SOAK_EV_FLOOD || k == SOAK_EV_FORKFAIL) {
 		i = pick(s, e->target);
-		if (i < 0 || ((k == EV_FORKFAIL) && !s->faults_ok)) {
+		if (i < 0 || ((k == SOAK_EV_FORKFAIL) && !s->faults_ok)) {
 			s->skipped[k]++;
 			return;
 		}
-	} else if (k == EV_ENOSPC && !s->faults_ok) {
+	} else if (k == SOAK_EV_ENOSPC && !s->faults_ok) {
 		s->skipped[k]++;
 		return;
 	}
@@ -295,49 +295,49 @@ static void inject(struct soak *s, const struct soak_event *e)
 	say(s, soak_kind_name(k), i);
 	char cmd[32];
 	switch (k) {
-	case EV_CRASH:
-		end_worker(s, (unsigned)i, "crash\n", X_CRASH_SIGNAL, 6);
+	case SOAK_EV_CRASH:
+		end_worker(s, (unsigned)i, "crash\n", SOAK_EXPECT_CRASH_SIGNAL, 6);
 		break;
-	case EV_EXIT:
+	case SOAK_EV_EXIT:
 		snprintf(cmd, sizeof cmd, "exit %u\n", e->n);
-		end_worker(s, (unsigned)i, cmd, X_CRASH_EXIT, (int)e->n);
+		end_worker(s, (unsigned)i, cmd, SOAK_EXPECT_CRASH_EXIT, (int)e->n);
 		break;
-	case EV_STORM:
+	case SOAK_EV_STORM:
 		s->storm_left[i] = e->n - 1;
 		s->storm_pid[i] = (pid_t)inst_int(s, (unsigned)i, "pid");
 		s->storm_crashes++;
-		end_worker(s, (unsigned)i, "crash\n", X_CRASH_SIGNAL, 6);
+		end_worker(s, (unsigned)i, "crash\n", SOAK_EXPECT_CRASH_SIGNAL, 6);
 		break;
-	case EV_HANG:
+	case SOAK_EV_HANG:
 		hang(s, (unsigned)i);
 		break;
-	case EV_FLOOD:
+	case SOAK_EV_FLOOD:
 		flood(s, (unsigned)i, e);
 		break;
-	case EV_ENOSPC:
-		if (st_fault(s, s->t, WRITE_POINT, 28) < 0)
+	case SOAK_EV_ENOSPC:
+		if (soak_tether_fault(s, s->t, WRITE_POINT, 28) < 0)
 			break;
 		if (!s->enospc_until)
-			model_loss(s->model, s->vnow, NEVER);
+			soak_model_loss(s->model, s->vnow, NEVER);
 		if (s->vnow + e->len > s->enospc_until)
 			s->enospc_until = s->vnow + e->len;
 		break;
-	case EV_FORKFAIL:
+	case SOAK_EV_FORKFAIL:
 		forkfail(s, (unsigned)i, e->len);
 		break;
-	case EV_KILL:
-		journal_read(s, s->journal);
-		model_check_due(s, s->model, s->vnow);
-		st_kill(s, s->t, "scheduled");
+	case SOAK_EV_KILL:
+		soak_journal_read(s, s->journal);
+		soak_model_check_due(s, s->model, s->vnow);
+		soak_tether_kill(s, s->t, "scheduled");
 		s->t = NULL;
 		s->killed++;
 		tether_json_free(s->status);
 		s->status = NULL;
 		break;
-	case EV_INTRUDER:
-		st_intruder(s, s->t);
+	case SOAK_EV_INTRUDER:
+		soak_intruder(s, s->t);
 		break;
-	case EV_NKINDS:
+	case SOAK_EV_NKINDS:
 		break;
 	}
 }
@@ -352,7 +352,7 @@ static bool storm_due(struct soak *s)
 			s->storm_pid[i] = pid;
 			s->storm_crashes++;
 			say(s, "storm: crash again", (int)i);
-			end_worker(s, i, "crash\n", X_CRASH_SIGNAL, 6);
+			end_worker(s, i, "crash\n", SOAK_EXPECT_CRASH_SIGNAL, 6);
 			return true;
 		}
 	}
@@ -365,15 +365,15 @@ static bool window_due(struct soak *s)
 	if (s->enospc_until && s->enospc_until <= s->vnow) {
 		say(s, "enospc ends", -1);
 		s->enospc_until = 0;
-		if (st_fault(s, s->t, WRITE_POINT, 0) == 0)
-			model_loss(s->model, 0, s->vnow);
+		if (soak_tether_fault(s, s->t, WRITE_POINT, 0) == 0)
+			soak_model_loss(s->model, 0, s->vnow);
 		return true;
 	}
 	if (s->fork_until && s->fork_until <= s->vnow) {
 		say(s, "fork failures end", -1);
 		s->fork_until = 0;
 		memset(s->fork_window, 0, sizeof s->fork_window);
-		st_fault(s, s->t, FORK_POINT, 0);
+		soak_tether_fault(s, s->t, FORK_POINT, 0);
 		return true;
 	}
 	return false;
@@ -382,12 +382,12 @@ static bool window_due(struct soak *s)
 /* A round of signs from every healthy worker. */
 static void pet(struct soak *s)
 {
-	struct st_clock c = s->clk;
+	struct soak_clock c = s->clk;
 	unsigned n = 0;
 	for (unsigned i = 0; i < s->p.instances; i++) {
 		if (!healthy(s, i))
 			continue;
-		int r = st_ctl(s, i, "notify WATCHDOG=1\n", 18);
+		int r = soak_worker_ctl(s, i, "notify WATCHDOG=1\n", 18);
 		if (r < 0)
 			soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s", i, strerror(-r));
 		else
@@ -420,7 +420,7 @@ static void advance(struct soak *s, int64_t next_event)
 		s->stop = true;
 		return;
 	}
-	int r = st_advance(s, t, t->base + (target - t->vstart) * NS_PER_MS);
+	int r = soak_tether_advance(s, t, t->base + (target - t->vstart) * NS_PER_MS);
 	if (r == -ESRCH) {
 		tether_ended(s);
 		return;
@@ -477,22 +477,22 @@ static void drive_real(struct soak *s)
 		int64_t until = min64(s->duration, s->vnow + REAL_TICK_NS / NS_PER_MS);
 		if (next < s->sched.n)
 			until = min64(until, s->sched.ev[next].at);
-		if (st_wait_any(&s->t->pidfd, 1, s->wall_start + until * NS_PER_MS) == 0)
+		if (soak_wait_any(&s->t->pidfd, 1, s->wall_start + until * NS_PER_MS) == 0)
 			tether_ended(s);
 	}
 }
 
 void soak_drive(struct soak *s)
 {
-	s->journal = journal_open(s->journal_path, s->p.log_max_bytes, s->p.log_keep);
+	s->journal = soak_journal_open(s->journal_path, s->p.log_max_bytes, s->p.log_keep);
 	if (s->real)
 		drive_real(s);
 	else
 		drive_sim(s);
 	if (s->t) {
-		journal_read(s, s->journal);
-		model_check_due(s, s->model, s->vnow);
-		st_kill(s, s->t, "the end of the soak");
+		soak_journal_read(s, s->journal);
+		soak_model_check_due(s, s->model, s->vnow);
+		soak_tether_kill(s, s->t, "the end of the soak");
 		s->t = NULL;
 	}
 	tether_json_free(s->status);

@@ -40,7 +40,7 @@ struct soak_journal {
 	size_t longest;            /* longest line seen */
 };
 
-struct soak_journal *journal_open(const char *path, uint64_t max_bytes, unsigned keep)
+struct soak_journal *soak_journal_open(const char *path, uint64_t max_bytes, unsigned keep)
 {
 	struct soak_journal *j = xcalloc(1, sizeof *j);
 	j->path = xstrdup(path);
@@ -51,7 +51,7 @@ struct soak_journal *journal_open(const char *path, uint64_t max_bytes, unsigned
 	return j;
 }
 
-void journal_free(struct soak_journal *j)
+void soak_journal_free(struct soak_journal *j)
 {
 	if (!j)
 		return;
@@ -62,7 +62,7 @@ void journal_free(struct soak_journal *j)
 	free(j);
 }
 
-unsigned journal_rotations(const struct soak_journal *j)
+unsigned soak_journal_rotations(const struct soak_journal *j)
 {
 	return j->rotations;
 }
@@ -78,7 +78,7 @@ static void feed(struct soak *s, struct soak_journal *j, const char *data, size_
 		size_t n = (size_t)(nl - start);
 		if (n > j->longest)
 			j->longest = n;
-		model_line(s, s->model, start, n);
+		soak_model_line(s, s->model, start, n);
 		start = nl + 1;
 	}
 	size_t rest = (size_t)(end - start);
@@ -141,7 +141,7 @@ static void check_bounds(struct soak *s, struct soak_journal *j)
 	}
 }
 
-void journal_read(struct soak *s, struct soak_journal *j)
+void soak_journal_read(struct soak *s, struct soak_journal *j)
 {
 	char name[4096];
 	struct stat st;
@@ -181,5 +181,5 @@ void journal_read(struct soak *s, struct soak_journal *j)
 	j->rotations++;
 	close(j->fd);
 	j->fd = -1;
-	journal_read(s, j); /* the new PATH */
+	soak_journal_read(s, j); /* the new PATH */
 }

@@ -11,7 +11,7 @@
  *     `give_up` (and tether's exit 1); the instance's next `start` comes
  *     exactly that delay after the crash; heartbeats come every interval, and
  *     their counts agree with the logs;
- *   - the driver's own actions (model_expect): every crash, exit, hang and
+ *   - the driver's own actions (soak_model_expect): every crash, exit, hang and
  *     lost guardian it caused must show as the matching `crash` (and
  *     `watchdog`) line at the virtual time it predicted, and no other crash may
  *     show at all — except a failed start inside a fork-failure window.
@@ -54,7 +54,7 @@ struct minst {
 };
 
 struct expectation {
-	enum expect_kind kind;
+	enum soak_expect kind;
 	unsigned inst;
 	int64_t at;
 	int detail;
@@ -80,10 +80,10 @@ struct soak_model {
 	size_t nx;
 	struct window *loss;
 	size_t nloss;
-	struct model_counts c;
+	struct soak_model_counts c;
 };
 
-struct soak_model *model_new(const struct soak_params *p)
+struct soak_model *soak_model_new(const struct soak_params *p)
 {
 	struct soak_model *m = xcalloc(1, sizeof *m);
 	m->p = *p;
@@ -125,7 +125,7 @@ static void hash_line(struct soak_model *m, const struct tether_json *j, const c
 	m->c.outcome += h;
 }
 
-void model_free(struct soak_model *m)
+void soak_model_free(struct soak_model *m)
 {
 	if (!m)
 		return;
@@ -137,7 +137,7 @@ void model_free(struct soak_model *m)
 	free(m);
 }
 
-void model_counts(const struct soak_model *m, struct model_counts *ret)
+void soak_model_counts(const struct soak_model *m, struct soak_model_counts *ret)
 {
 	*ret = m->c;
 }
@@ -180,7 +180,7 @@ static bool edge_ambiguous(const int64_t *log, size_t n, int64_t now, const stru
 	return false;
 }
 
-void model_incarnation(struct soak_model *m, int64_t vms, int64_t wall_offset_ms)
+void soak_model_incarnation(struct soak_model *m, int64_t vms, int64_t wall_offset_ms)
 {
 	for (unsigned i = 0; i < SOAK_MAX_INSTANCES; i++) {
 		free(m->in[i].crashes);
@@ -199,7 +199,7 @@ void model_incarnation(struct soak_model *m, int64_t vms, int64_t wall_offset_ms
 	m->degraded_until = m->nloss && m->loss[m->nloss - 1].end == NEVER ? NEVER : 0;
 }
 
-void model_expect(struct soak_model *m, enum expect_kind k, unsigned instance, int64_t vms, int detail)
+void soak_model_expect(struct soak_model *m, enum soak_expect k, unsigned instance, int64_t vms, int detail)
 {
 	struct expectation e = {.kind = k, .inst = instance, .at = vms, .detail = detail};
 	xappend(&m->x, &m->nx, &e, sizeof e);
@@ -213,7 +213,7 @@ static int64_t heartbeat_after(const struct soak_model *m, int64_t t)
 	return m->inc_start + (k < 1 ? 1 : k) * hb + m->p.tolerance;
 }
 
-void model_loss(struct soak_model *m, int64_t begin_vms, int64_t end_vms)
+void soak_model_loss(struct soak_model *m, int64_t begin_vms, int64_t end_vms)
 {
 	if (end_vms == NEVER) {
 		struct window w = {.begin = begin_vms, .end = NEVER, .lost_until = NEVER};
@@ -228,7 +228,7 @@ void model_loss(struct soak_model *m, int64_t begin_vms, int64_t end_vms)
 	m->degraded_until = w->lost_until + m->p.crash_window + m->p.tolerance;
 }
 
-void model_forks(struct soak_model *m, unsigned instance, int64_t begin_vms, int64_t end_vms)
+void soak_model_forks(struct soak_model *m, unsigned instance, int64_t begin_vms, int64_t end_vms)
 {
 	if (begin_vms >= 0) /* else: the window grows, from where it began */
 		m->in[instance].fork_begin = begin_vms;
@@ -256,11 +256,11 @@ static bool matches(const struct soak_model *m, const struct expectation *e, int
 {
 	if (near(m, e->at, vms))
 		return true;
-	bool watchdog = e->kind == X_WATCHDOG || e->kind == X_CRASH_WATCHDOG;
+	bool watchdog = e->kind == SOAK_EXPECT_WATCHDOG || e->kind == SOAK_EXPECT_CRASH_WATCHDOG;
 	return m->p.tolerance && watchdog && vms >= e->at && vms - e->at <= m->p.tolerance + m->p.pet_every;
 }
 
-static bool take_expectation(struct soak_model *m, enum expect_kind k, unsigned inst, int64_t vms, int detail)
+static bool take_expectation(struct soak_model *m, enum soak_expect k, unsigned inst, int64_t vms, int detail)
 {
 	for (size_t i = 0; i < m->nx; i++) {
 		struct expectation *e = &m->x[i];
@@ -309,11 +309,11 @@ static void on_crash(struct soak *s, struct soak_model *m, const struct tether_j
 	m->c.crashes++;
 	bool explained;
 	if (!strcmp(r, "signal"))
-		explained = take_expectation(m, X_CRASH_SIGNAL, i, vms, (int)jint(j, "signal", -1));
+		explained = take_expectation(m, SOAK_EXPECT_CRASH_SIGNAL, i, vms, (int)jint(j, "signal", -1));
 	else if (!strcmp(r, "exit"))
-		explained = take_expectation(m, X_CRASH_EXIT, i, vms, (int)jint(j, "code", -1));
+		explained = take_expectation(m, SOAK_EXPECT_CRASH_EXIT, i, vms, (int)jint(j, "code", -1));
 	else if (!strcmp(r, "watchdog"))
-		explained = take_expectation(m, X_CRASH_WATCHDOG, i, vms, 0);
+		explained = take_expectation(m, SOAK_EXPECT_CRASH_WATCHDOG, i, vms, 0);
 	else if (!strcmp(r, "start_failed")) {
 		m->c.start_failed++;
 		explained = in->fork_begin != NEVER && vms >= in->fork_begin - m->p.tolerance &&
@@ -425,7 +425,7 @@ static int64_t parse_ts(const char *ts)
 	return t < 0 ? -1 : (int64_t)t * 1000 + ms;
 }
 
-void model_line(struct soak *s, struct soak_model *m, const char *line, size_t len)
+void soak_model_line(struct soak *s, struct soak_model *m, const char *line, size_t len)
 {
 	struct tether_json *j;
 	m->c.lines++;
@@ -463,7 +463,7 @@ void model_line(struct soak *s, struct soak_model *m, const char *line, size_t l
 	} else if (!strcmp(e, "watchdog") && has_inst) {
 		m->c.watchdogs++;
 		int64_t silent = jnum_ms(j, "silent_s");
-		if (!take_expectation(m, X_WATCHDOG, (unsigned)inst, vms, 0))
+		if (!take_expectation(m, SOAK_EXPECT_WATCHDOG, (unsigned)inst, vms, 0))
 			soak_fail(s, "watchdog killed instance %lld at %s, which was not hung", (long long)inst,
 				  soak_fmt_vms(vms, t, sizeof t));
 		else if (silent < m->p.watchdog || silent > m->p.watchdog + m->p.tolerance + m->p.pet_every * (m->p.tolerance > 0))
@@ -486,16 +486,16 @@ void model_line(struct soak *s, struct soak_model *m, const char *line, size_t l
 	tether_json_free(j);
 }
 
-void model_check_due(struct soak *s, struct soak_model *m, int64_t vms)
+void soak_model_check_due(struct soak *s, struct soak_model *m, int64_t vms)
 {
 	static const char *const what[] = {
-		[X_CRASH_SIGNAL] = "crash by signal", [X_CRASH_EXIT] = "crash by exit code",
-		[X_WATCHDOG] = "watchdog kill", [X_CRASH_WATCHDOG] = "crash by the watchdog",
+		[SOAK_EXPECT_CRASH_SIGNAL] = "crash by signal", [SOAK_EXPECT_CRASH_EXIT] = "crash by exit code",
+		[SOAK_EXPECT_WATCHDOG] = "watchdog kill", [SOAK_EXPECT_CRASH_WATCHDOG] = "crash by the watchdog",
 	};
 	char t[32];
 	for (size_t i = 0; i < m->nx;) {
 		struct expectation *e = &m->x[i];
-		int64_t late = e->at + m->p.tolerance + (e->kind >= X_WATCHDOG && m->p.tolerance ? m->p.pet_every : 0);
+		int64_t late = e->at + m->p.tolerance + (e->kind >= SOAK_EXPECT_WATCHDOG && m->p.tolerance ? m->p.pet_every : 0);
 		if (late > vms) {
 			i++;
 			continue;
@@ -507,7 +507,7 @@ void model_check_due(struct soak *s, struct soak_model *m, int64_t vms)
 	}
 }
 
-void model_check_exit(struct soak *s, struct soak_model *m, int code, int64_t vms)
+void soak_model_check_exit(struct soak *s, struct soak_model *m, int code, int64_t vms)
 {
 	char t[32];
 	if (code != 1 || (!m->give_up_due && !degraded(m, vms)))
@@ -517,7 +517,7 @@ void model_check_exit(struct soak *s, struct soak_model *m, int code, int64_t vm
 		soak_fail(s, "tether gave up at %s without a give_up line", soak_fmt_vms(vms, t, sizeof t));
 }
 
-void model_check_status(struct soak *s, struct soak_model *m, const struct tether_json *status, int64_t vms)
+void soak_model_check_status(struct soak *s, struct soak_model *m, const struct tether_json *status, int64_t vms)
 {
 	const struct tether_json *ins = tether_json_get(status, "instances");
 	char t[32];

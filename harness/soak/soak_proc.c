@@ -34,7 +34,7 @@
  * follows a handful of requests and worker messages. */
 #define WAKEUPS_MAX 5000
 
-int st_ctl(struct soak *s, unsigned i, const char *text, size_t len)
+int soak_worker_ctl(struct soak *s, unsigned i, const char *text, size_t len)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/ctl.%u", s->dir, i);
@@ -67,7 +67,7 @@ int st_ctl(struct soak *s, unsigned i, const char *text, size_t len)
 	return r;
 }
 
-unsigned st_notify_fds(pid_t worker, unsigned n)
+unsigned soak_notify_fds(pid_t worker, unsigned n)
 {
 	char name[128];
 	if (n == 0 || tether_proc_environ_get(worker, "NOTIFY_SOCKET", name, sizeof name) != 1 || name[0] != '@')
@@ -122,7 +122,7 @@ static pid_t parent_of(pid_t pid, char *comm, size_t len)
 	return st.ppid;
 }
 
-int st_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker)
+int soak_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker)
 {
 	/* Pin the guardian first, then check the family: the pidfd makes sure
 	 * that what we checked is what we signal. Its tree (the worker and its
@@ -150,7 +150,7 @@ int st_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker)
 		goto out;
 	}
 	for (size_t k = 0; k < nf; k++) {
-		if (st_wait_any(&fds[k], 1, since + ORPHAN_GRACE_NS) < 0) {
+		if (soak_wait_any(&fds[k], 1, since + ORPHAN_GRACE_NS) < 0) {
 			soak_fail(s, "G2: process %d of instance tree of worker %d outlived its guardian %d by 2 s (%s)",
 				  (int)kids[k], (int)worker, (int)guardian, t->isolation);
 			pidfd_send_signal(fds[k], SIGKILL, NULL, 0);
@@ -168,13 +168,13 @@ out:
 	return r;
 }
 
-void st_intruder(struct soak *s, struct soak_tether *t)
+void soak_intruder(struct soak *s, struct soak_tether *t)
 {
 	static unsigned seq;
 	char *out = xasprintf("%s/intruder.%u.out", s->dir, ++seq), *err = xasprintf("%s/intruder.%u.err", s->dir, seq);
 	int pidfd;
-	pid_t pid = st_spawn(s, t->isolation, t->run_id, NULL, out, err, &pidfd);
-	if (st_wait_any(&pidfd, 1, lab_now() + INTRUDER_TIMEOUT_NS) < 0) {
+	pid_t pid = soak_tether_spawn(s, t->isolation, t->run_id, NULL, out, err, &pidfd);
+	if (soak_wait_any(&pidfd, 1, lab_now() + INTRUDER_TIMEOUT_NS) < 0) {
 		soak_fail(s, "G1: a second tether on the pidfile of tether %d still runs after 10 s", (int)t->pid);
 		pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
 	}
@@ -292,7 +292,7 @@ static void check_workers(struct soak *s, struct soak_tether *t, const struct te
 	free(running);
 }
 
-void st_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full)
+void soak_tether_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full)
 {
 	uint64_t rss = 0;
 	int fds = tether_proc_count_fds(t->pid);

@@ -85,7 +85,7 @@ static char *replay_command(const struct soak *s)
 	return b.data;
 }
 
-static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const struct model_counts *mc,
+static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const struct soak_model_counts *mc,
 		       double wall_s, const char *replay)
 {
 	struct tether_buf b;
@@ -109,7 +109,7 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 	tether_buf_puts(&b, ",\"replay\":");
 	tether_buf_json_string(&b, replay);
 	tether_buf_puts(&b, ",\"events\":{");
-	for (int k = 0; k < EV_NKINDS; k++)
+	for (int k = 0; k < SOAK_EV_NKINDS; k++)
 		tether_buf_printf(&b, "%s\"%s\":{\"injected\":%u,\"skipped\":%u}", k ? "," : "",
 				  soak_kind_name((enum soak_kind)k), s->injected[k], s->skipped[k]);
 	tether_buf_printf(&b, "},\"storm_crashes\":%u,\"notify_datagrams\":%u,\"notify_fds\":%u,"
@@ -121,7 +121,7 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 			  s->storm_crashes, s->notify_sent, s->notify_fds_sent, s->incarnations, s->killed, s->gave_up,
 			  mc->lines, mc->heartbeats, mc->checked_heartbeats, mc->crashes, mc->restarts, mc->checked_delays,
 			  mc->give_ups, mc->watchdogs, mc->start_failed, mc->checked_expectations, mc->log_errors,
-			  mc->lost_lines, journal_rotations(s->journal), (double)s->g2_max_ns / 1e6, s->orphans);
+			  mc->lost_lines, soak_journal_rotations(s->journal), (double)s->g2_max_ns / 1e6, s->orphans);
 	for (unsigned i = 0; i < ng; i++)
 		tether_buf_printf(&b, "%s{\"incarnation\":%u,\"samples\":%zu,\"virtual_s\":%.0f,\"judged\":%s,"
 				      "\"rss_kb_early\":%llu,\"rss_kb_late\":%llu,\"fds_early\":%u,\"fds_late\":%u,\"grew\":%s}",
@@ -159,8 +159,8 @@ void soak_finish_report(struct soak *s)
 				  (unsigned long long)g[i].rss_early, (unsigned long long)g[i].rss_late, g[i].fds_early,
 				  g[i].fds_late);
 	}
-	struct model_counts mc;
-	model_counts(s->model, &mc);
+	struct soak_model_counts mc;
+	soak_model_counts(s->model, &mc);
 	double wall_s = (double)(lab_now() - s->wall_start) / 1e9;
 	char *replay = replay_command(s);
 	write_json(s, g, ng, &mc, wall_s, replay);
@@ -174,11 +174,11 @@ void soak_finish_report(struct soak *s)
 		       wall_s, wall_s > 0 ? (double)s->vnow / 1000 / wall_s : 0.0, (unsigned long long)mc.outcome,
 		       s->failed ? "FAILED" : "passed");
 	printf("  events:");
-	for (int k = 0; k < EV_NKINDS; k++) {
+	for (int k = 0; k < SOAK_EV_NKINDS; k++) {
 		printf(" %s %u", soak_kind_name((enum soak_kind)k), s->injected[k]);
 		if (s->skipped[k])
 			printf(" (+%u skipped)", s->skipped[k]);
-		putchar(k + 1 < EV_NKINDS ? ',' : '\n');
+		putchar(k + 1 < SOAK_EV_NKINDS ? ',' : '\n');
 	}
 	printf("  tether: %u incarnation(s): %u killed, %u gave up; %u crashes, %u restarts, %u watchdog kills, "
 	       "%u failed starts, %u storm crashes\n",
@@ -186,7 +186,7 @@ void soak_finish_report(struct soak *s)
 	       s->storm_crashes);
 	printf("  journal: %u lines, %u rotations, %u heartbeats (%u on time), %u backoff delays and %u predicted "
 	       "events checked, %u log_error (%u lines lost to ENOSPC)\n",
-	       mc.lines, journal_rotations(s->journal), mc.heartbeats, mc.checked_heartbeats, mc.checked_delays,
+	       mc.lines, soak_journal_rotations(s->journal), mc.heartbeats, mc.checked_heartbeats, mc.checked_delays,
 	       mc.checked_expectations, mc.log_errors, mc.lost_lines);
 	printf("  G2: every tree gone at most %.1f ms after its supervisor's or guardian's SIGKILL; %u orphan(s)\n",
 	       (double)s->g2_max_ns / 1e6, s->orphans);

@@ -73,26 +73,26 @@ static uint64_t rng_below(struct rng *r, uint64_t n)
  * day with a handful of everything: crashes every few minutes somewhere in
  * the pool, a hang an hour, storms long enough to give up about once a day,
  * two or three tether kills, a few ENOSPC and fork-failure spells. */
-static const int64_t mean_gap[EV_NKINDS] = {
-	[EV_CRASH] = 20 * MS_PER_MIN,
-	[EV_EXIT] = 30 * MS_PER_MIN,
-	[EV_HANG] = 60 * MS_PER_MIN,
-	[EV_STORM] = 150 * MS_PER_MIN,
-	[EV_FLOOD] = 60 * MS_PER_MIN,
-	[EV_ENOSPC] = 6 * MS_PER_HOUR,
-	[EV_FORKFAIL] = 4 * MS_PER_HOUR,
-	[EV_KILL] = 8 * MS_PER_HOUR,
-	[EV_INTRUDER] = 6 * MS_PER_HOUR,
+static const int64_t mean_gap[SOAK_EV_NKINDS] = {
+	[SOAK_EV_CRASH] = 20 * MS_PER_MIN,
+	[SOAK_EV_EXIT] = 30 * MS_PER_MIN,
+	[SOAK_EV_HANG] = 60 * MS_PER_MIN,
+	[SOAK_EV_STORM] = 150 * MS_PER_MIN,
+	[SOAK_EV_FLOOD] = 60 * MS_PER_MIN,
+	[SOAK_EV_ENOSPC] = 6 * MS_PER_HOUR,
+	[SOAK_EV_FORKFAIL] = 4 * MS_PER_HOUR,
+	[SOAK_EV_KILL] = 8 * MS_PER_HOUR,
+	[SOAK_EV_INTRUDER] = 6 * MS_PER_HOUR,
 };
 
 const char *soak_kind_name(enum soak_kind k)
 {
-	static const char *const names[EV_NKINDS] = {
-		[EV_CRASH] = "crash",     [EV_EXIT] = "exit",         [EV_HANG] = "hang",
-		[EV_STORM] = "storm",     [EV_FLOOD] = "flood",       [EV_ENOSPC] = "enospc",
-		[EV_FORKFAIL] = "forkfail", [EV_KILL] = "kill_tether", [EV_INTRUDER] = "intruder",
+	static const char *const names[SOAK_EV_NKINDS] = {
+		[SOAK_EV_CRASH] = "crash",     [SOAK_EV_EXIT] = "exit",         [SOAK_EV_HANG] = "hang",
+		[SOAK_EV_STORM] = "storm",     [SOAK_EV_FLOOD] = "flood",       [SOAK_EV_ENOSPC] = "enospc",
+		[SOAK_EV_FORKFAIL] = "forkfail", [SOAK_EV_KILL] = "kill_tether", [SOAK_EV_INTRUDER] = "intruder",
 	};
-	return (unsigned)k < EV_NKINDS ? names[k] : "?";
+	return (unsigned)k < SOAK_EV_NKINDS ? names[k] : "?";
 }
 
 /* The details of one event of kind k, drawn from its stream. */
@@ -101,23 +101,23 @@ static void draw(struct rng *r, enum soak_kind k, unsigned instances, struct soa
 	static const unsigned exit_codes[] = {1, 2, 3, 42, 70, 255};
 	e->target = (unsigned)rng_below(r, instances);
 	switch (k) {
-	case EV_EXIT:
+	case SOAK_EV_EXIT:
 		e->n = exit_codes[rng_below(r, sizeof exit_codes / sizeof exit_codes[0])];
 		break;
-	case EV_STORM:
+	case SOAK_EV_STORM:
 		/* Mostly short bursts; one in eight runs past any crash limit up
 		 * to 8 (with backoff 1s..60s, nine crashes of one instance take
 		 * about 3 minutes, inside the 5-minute window): a give-up. */
 		e->n = rng_below(r, 8) == 0 ? 9 + (unsigned)rng_below(r, 4) : 2 + (unsigned)rng_below(r, 5);
 		break;
-	case EV_FLOOD:
+	case SOAK_EV_FLOOD:
 		e->n = 100 + (unsigned)rng_below(r, 1900);
 		e->fds = (unsigned)rng_below(r, 256);
 		break;
-	case EV_ENOSPC:
+	case SOAK_EV_ENOSPC:
 		e->len = 2 * MS_PER_MIN + (int64_t)rng_below(r, (uint64_t)(38 * MS_PER_MIN));
 		break;
-	case EV_FORKFAIL:
+	case SOAK_EV_FORKFAIL:
 		e->len = 5 * MS_PER_SEC + (int64_t)rng_below(r, (uint64_t)(40 * MS_PER_SEC));
 		break;
 	default:
@@ -147,7 +147,7 @@ void soak_schedule_make(uint64_t seed, int64_t duration_ms, unsigned instances, 
 {
 	struct soak_event *ev = NULL;
 	size_t n = 0;
-	for (int k = 0; k < EV_NKINDS; k++) {
+	for (int k = 0; k < SOAK_EV_NKINDS; k++) {
 		struct rng r;
 		rng_seed(&r, seed ^ (UINT64_C(0x5851f42d4c957f2d) * (uint64_t)(k + 1)));
 		/* Gaps uniform in [1, 2 * mean]: the mean rate, and no libm. */

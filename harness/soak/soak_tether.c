@@ -107,8 +107,8 @@ static char **tether_argv(const struct soak *s, const char *isolation)
 	return v;
 }
 
-pid_t st_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify, const char *out,
-	       const char *err, int *ret_pidfd)
+pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char *run_id, const char *notify,
+			const char *out, const char *err, int *ret_pidfd)
 {
 	/* Our environment but for the markers, sockets and fault settings of an
 	 * enclosing lab run (lab_env_inherited), any LD_PRELOAD, and
@@ -145,11 +145,11 @@ pid_t st_spawn(const struct soak *s, const char *isolation, const char *run_id, 
 
 /* Waits for one of fds (at most 4) to become readable until deadline (real
  * ns). Returns the index, or -1 at the deadline. */
-int st_wait_any(const int *fds, size_t n, int64_t deadline)
+int soak_wait_any(const int *fds, size_t n, int64_t deadline)
 {
 	struct pollfd pfd[4];
 	if (n > 4)
-		lab_die("soak: st_wait_any takes at most 4 fds");
+		lab_die("soak: soak_wait_any takes at most 4 fds");
 	for (size_t i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 	for (;;) {
@@ -200,7 +200,7 @@ static int control_open(struct soak_tether *t, const char *pidfile)
 	return 0;
 }
 
-int st_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret)
+int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret)
 {
 	*ret = NULL;
 	if (t->reaped)
@@ -209,7 +209,7 @@ int st_query(struct soak *s, struct soak_tether *t, const char *req, struct teth
 	if (sendto(t->sock, req, strlen(req), MSG_NOSIGNAL, (struct sockaddr *)&t->addr, t->addrlen) < 0) {
 		/* ECONNREFUSED: its control socket is closed, which it does last
 		 * before it exits. */
-		if (errno == ECONNREFUSED && st_wait_any(&t->pidfd, 1, deadline) == 0) {
+		if (errno == ECONNREFUSED && soak_wait_any(&t->pidfd, 1, deadline) == 0) {
 			reap(t);
 			return -ESRCH;
 		}
@@ -218,7 +218,7 @@ int st_query(struct soak *s, struct soak_tether *t, const char *req, struct teth
 	}
 	int fds[2] = {t->sock, t->pidfd};
 	for (;;) {
-		int which = st_wait_any(fds, 2, deadline);
+		int which = soak_wait_any(fds, 2, deadline);
 		if (which < 0) {
 			soak_fail(s, "tether (pid %d) did not answer \"%s\" within %llds of real time", (int)t->pid, req,
 				  (long long)(QUERY_TIMEOUT_NS / NS_PER_SEC));
@@ -265,7 +265,7 @@ static int64_t jint(const struct tether_json *j, const char *key, int64_t dflt)
 	return v && v->type == TETHER_JSON_NUMBER && v->is_int ? v->integer : dflt;
 }
 
-static void clock_from(const struct tether_json *j, struct st_clock *c)
+static void clock_from(const struct tether_json *j, struct soak_clock *c)
 {
 	c->now = jint(j, "now", 0);
 	c->wall = jint(j, "wall", 0);
@@ -274,10 +274,10 @@ static void clock_from(const struct tether_json *j, struct st_clock *c)
 	c->signs = (uint64_t)jint(j, "signs", 0);
 }
 
-int st_clock(struct soak *s, struct soak_tether *t, struct st_clock *ret)
+int soak_tether_clock(struct soak *s, struct soak_tether *t, struct soak_clock *ret)
 {
 	struct tether_json *j;
-	int r = st_query(s, t, "clock", &j);
+	int r = soak_tether_query(s, t, "clock", &j);
 	if (r == 0) {
 		clock_from(j, ret);
 		tether_json_free(j);
@@ -304,8 +304,8 @@ static bool transitional(const struct tether_json *status)
 	return false;
 }
 
-int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct st_clock *ret,
-	      struct tether_json **ret_status)
+int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct soak_clock *ret,
+		       struct tether_json **ret_status)
 {
 	/* "settle G" waits for more than G notes: G = notes - 1 asks for none
 	 * beyond those counted, only quiescence (and the signs). */
@@ -314,7 +314,7 @@ int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t si
 		char req[80];
 		struct tether_json *j, *status;
 		snprintf(req, sizeof req, "settle %llu %llu", (unsigned long long)after, (unsigned long long)signs);
-		int r = st_query(s, t, req, &j);
+		int r = soak_tether_query(s, t, req, &j);
 		if (r < 0)
 			return r;
 		clock_from(j, ret);
@@ -323,7 +323,7 @@ int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t si
 		 * ready, or stopping: the worker may never answer, and only the
 		 * driver knows ours will. Ask for the next note then: the clock
 		 * came first, so a note after it is still to come. */
-		r = st_query(s, t, "status", &status);
+		r = soak_tether_query(s, t, "status", &status);
 		if (r < 0)
 			return r;
 		if (!transitional(status)) {
@@ -332,7 +332,7 @@ int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t si
 			 * next "settle count" must not be satisfied by that one.
 			 * Nothing is under way now, so the count stays put until we
 			 * act. */
-			r = st_clock(s, t, ret);
+			r = soak_tether_clock(s, t, ret);
 			if (r < 0) {
 				tether_json_free(status);
 				return r;
@@ -345,17 +345,17 @@ int st_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t si
 	}
 }
 
-int st_advance(struct soak *s, struct soak_tether *t, int64_t to_ns)
+int soak_tether_advance(struct soak *s, struct soak_tether *t, int64_t to_ns)
 {
 	char req[64];
 	struct tether_json *j;
 	snprintf(req, sizeof req, "advance %lld", (long long)to_ns);
-	int r = st_query(s, t, req, &j);
+	int r = soak_tether_query(s, t, req, &j);
 	tether_json_free(j);
 	return r;
 }
 
-int st_fault(struct soak *s, struct soak_tether *t, const char *point, int err)
+int soak_tether_fault(struct soak *s, struct soak_tether *t, const char *point, int err)
 {
 	char req[160];
 	struct tether_json *j;
@@ -363,12 +363,12 @@ int st_fault(struct soak *s, struct soak_tether *t, const char *point, int err)
 		snprintf(req, sizeof req, "fault enable %s %d", point, err);
 	else
 		snprintf(req, sizeof req, "fault disable %s", point);
-	int r = st_query(s, t, req, &j);
+	int r = soak_tether_query(s, t, req, &j);
 	tether_json_free(j);
 	return r;
 }
 
-struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
+struct soak_tether *soak_tether_start(struct soak *s, unsigned n, const char *isolation)
 {
 	struct soak_tether *t = xcalloc(1, sizeof *t);
 	t->n = n;
@@ -383,20 +383,20 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 	if (t->notify < 0)
 		lab_die("soak: notify socket: %s", strerror(-t->notify));
 	char *out = xasprintf("%s/tether.%u.out", s->dir, n), *err = xasprintf("%s/tether.%u.err", s->dir, n);
-	t->pid = st_spawn(s, isolation, t->run_id, name, out, err, &t->pidfd);
+	t->pid = soak_tether_spawn(s, isolation, t->run_id, name, out, err, &t->pidfd);
 	free(out);
 	free(err);
 	/* Ready: READY=1 on our socket (tether then holds the lock and listens). */
 	int64_t deadline = lab_now() + QUERY_TIMEOUT_NS;
 	int fds[2] = {t->notify, t->pidfd};
 	for (bool ready = false; !ready;) {
-		int which = st_wait_any(fds, 2, deadline);
+		int which = soak_wait_any(fds, 2, deadline);
 		if (which != 0) {
 			if (which == 1)
 				reap(t);
 			soak_fail(s, "tether #%u (pid %d) %s before all instances were ready (see %s/tether.%u.err)", n,
 				  (int)t->pid, which < 0 ? "took more than 10 s" : "exited", s->dir, n);
-			st_kill(s, t, "failed start");
+			soak_tether_kill(s, t, "failed start");
 			return NULL;
 		}
 		char buf[512];
@@ -408,7 +408,7 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 	}
 	if (control_open(t, t->pidfile) < 0) {
 		soak_fail(s, "tether #%u is ready but its lock file is missing", n);
-		st_kill(s, t, "failed start");
+		soak_tether_kill(s, t, "failed start");
 		return NULL;
 	}
 	/* It took the pidfile over from whatever run came before (a SIGKILLed
@@ -433,11 +433,11 @@ struct soak_tether *st_start(struct soak *s, unsigned n, const char *isolation)
 	/* Nobody but us moves its clock: now is still its start. Journal "ts"
 	 * is floor(wall / 1 ms), and every virtual time we reach is the start
 	 * plus whole milliseconds, so "ts" - vms is one constant. */
-	struct st_clock c;
+	struct soak_clock c;
 	struct tether_json *status = NULL;
-	if (st_clock(s, t, &c) < 0 || st_settle(s, t, c.notes, c.signs, &c, &status) < 0) {
+	if (soak_tether_clock(s, t, &c) < 0 || soak_tether_settle(s, t, c.notes, c.signs, &c, &status) < 0) {
 		soak_fail(s, "tether #%u does not answer its control socket", n);
-		st_kill(s, t, "failed start");
+		soak_tether_kill(s, t, "failed start");
 		return NULL;
 	}
 	tether_json_free(status);
@@ -469,7 +469,7 @@ static void check_orphans(struct soak *s, struct soak_tether *t, const char *why
 	orphans_kill_all(t->run_id, lab_now() + ORPHAN_GRACE_NS);
 }
 
-static void st_free(struct soak_tether *t)
+static void tether_free(struct soak_tether *t)
 {
 	if (t->sock >= 0)
 		close(t->sock);
@@ -482,7 +482,7 @@ static void st_free(struct soak_tether *t)
 	free(t);
 }
 
-void st_kill(struct soak *s, struct soak_tether *t, const char *why)
+void soak_tether_kill(struct soak *s, struct soak_tether *t, const char *why)
 {
 	int64_t since = lab_now();
 	if (!t->reaped) {
@@ -492,14 +492,14 @@ void st_kill(struct soak *s, struct soak_tether *t, const char *why)
 	char what[96];
 	snprintf(what, sizeof what, "the SIGKILL of tether (%s)", why);
 	check_orphans(s, t, what, since);
-	st_free(t);
+	tether_free(t);
 }
 
-int st_reap(struct soak *s, struct soak_tether *t)
+int soak_tether_reap(struct soak *s, struct soak_tether *t)
 {
 	reap(t);
 	int code = t->exit_code;
 	check_orphans(s, t, "tether's own exit", lab_now());
-	st_free(t);
+	tether_free(t);
 	return code;
 }

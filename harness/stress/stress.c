@@ -88,7 +88,7 @@ static bool parse_uint(const char *s, unsigned long long min, unsigned long long
 
 static int print_schedule(struct stress *st)
 {
-	unsigned count[SF_KINDS] = {0}, cmd = 0;
+	unsigned count[STRESS_FAULT_KINDS] = {0}, cmd = 0;
 	printf("# seed %llu, faults %s, %u cycles\n", (unsigned long long)st->seed, st->mix.text, st->cycles);
 	for (unsigned i = 0; i < st->cycles; i++) {
 		struct stress_plan pl;
@@ -100,8 +100,8 @@ static int print_schedule(struct stress *st)
 		cmd += pl.stop_cmd;
 	}
 	printf("# none %u, enospc %u, eintr %u, eagain %u, sigkill %u, sigterm %u; stopped by command %u\n",
-	       count[SF_NONE], count[SF_ENOSPC], count[SF_EINTR], count[SF_EAGAIN], count[SF_SIGKILL],
-	       count[SF_SIGTERM], cmd);
+	       count[STRESS_FAULT_NONE], count[STRESS_FAULT_ENOSPC], count[STRESS_FAULT_EINTR],
+	       count[STRESS_FAULT_EAGAIN], count[STRESS_FAULT_SIGKILL], count[STRESS_FAULT_SIGTERM], cmd);
 	return 0;
 }
 
@@ -253,8 +253,8 @@ int harness_cmd_stress(int argc, char **argv)
 	st->tether = where.tether;
 	st->worker = where.worker;
 	bool faulty = false;
-	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
-		faulty = faulty || (k != SF_SIGKILL && k != SF_SIGTERM && st->mix.share[k] > 0);
+	for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
+		faulty = faulty || (k != STRESS_FAULT_SIGKILL && k != STRESS_FAULT_SIGTERM && st->mix.share[k] > 0);
 	if (faulty && (!tether_fault_available() || !*FIU_RUN_PRELOAD)) {
 		fprintf(stderr, "harness stress: --faults %s needs libfiu (this build has no fault injection)\n",
 			st->mix.text);

@@ -28,11 +28,19 @@
 
 /* ---- faults and the schedule (stress_faults.c) ------------------------------------- */
 
-enum stress_fault { SF_NONE, SF_ENOSPC, SF_EINTR, SF_EAGAIN, SF_SIGKILL, SF_SIGTERM, SF_KINDS };
+enum stress_fault {
+	STRESS_FAULT_NONE,
+	STRESS_FAULT_ENOSPC,
+	STRESS_FAULT_EINTR,
+	STRESS_FAULT_EAGAIN,
+	STRESS_FAULT_SIGKILL,
+	STRESS_FAULT_SIGTERM,
+	STRESS_FAULT_KINDS
+};
 
-/* The share of cycles given to each fault kind (SF_NONE unused). */
+/* The share of cycles given to each fault kind (STRESS_FAULT_NONE unused). */
 struct stress_mix {
-	double share[SF_KINDS];
+	double share[STRESS_FAULT_KINDS];
 	char *text; /* the SPEC as given, normalised (for reports) */
 };
 
@@ -70,7 +78,7 @@ uint64_t stress_mix64(uint64_t x);
 
 /* ---- processes (stress_proc.c) -------------------------------------------------------- */
 
-struct sproc {
+struct stress_proc {
 	char name[48];       /* "run", "racer.3": names its output file and its spawn tag */
 	pid_t pid;
 	int pidfd;           /* -1 once reaped */
@@ -89,8 +97,8 @@ struct sproc {
 	ino_t lock_ino;
 };
 
-/* An sproc that holds nothing (safe to sp_release). */
-#define SPROC_NONE ((struct sproc){.pidfd = -1, .notify_fd = -1, .lock_fd = -1, .code = -1, .exited = true})
+/* A stress_proc that holds nothing (safe to stress_proc_release). */
+#define STRESS_PROC_NONE ((struct stress_proc){.pidfd = -1, .notify_fd = -1, .lock_fd = -1, .code = -1, .exited = true})
 
 struct stress_spawn {
 	const char *name;
@@ -108,21 +116,21 @@ struct stress;
 void stress_env_init(struct stress *st);
 void stress_env_free(struct stress *st);
 /* Forks and execs (lab_spawn); 0, or -1 with a failure recorded. */
-int sp_spawn(struct stress *st, struct sproc *p, const struct stress_spawn *req);
+int stress_proc_spawn(struct stress *st, struct stress_proc *p, const struct stress_spawn *req);
 /* Waits until something happens to one of ps (an exit, a READY=1) or until
  * deadline: 1 something happened (the procs are updated), 0 deadline. */
-int sp_wait(struct stress *st, struct sproc *const *ps, size_t n, int64_t deadline);
+int stress_proc_wait(struct stress *st, struct stress_proc *const *ps, size_t n, int64_t deadline);
 /* Waits for p to exit (up to deadline): true when it has. */
-bool sp_wait_exit(struct stress *st, struct sproc *p, int64_t deadline);
+bool stress_proc_wait_exit(struct stress *st, struct stress_proc *p, int64_t deadline);
 /* Signals p through its pidfd: 0 or -errno. */
-int sp_signal(struct sproc *p, int sig);
+int stress_proc_signal(struct stress_proc *p, int sig);
 /* The tail of its output (malloc'd, one line, for messages). */
-char *sp_output(const struct sproc *p);
-bool sp_output_has(const struct sproc *p, const char *needle);
+char *stress_proc_output(const struct stress_proc *p);
+bool stress_proc_output_has(const struct stress_proc *p, const char *needle);
 /* Kills p if alive, reaps it and frees what it holds (the struct stays). */
-void sp_release(struct sproc *p);
+void stress_proc_release(struct stress_proc *p);
 /* "exit 0", "signal KILL", "running" */
-const char *sp_outcome(const struct sproc *p, char *buf, size_t len);
+const char *stress_proc_outcome(const struct stress_proc *p, char *buf, size_t len);
 
 /* ---- checks (stress_proc.c) ----------------------------------------------------------- */
 
@@ -136,13 +144,13 @@ const char *sp_outcome(const struct sproc *p, char *buf, size_t len);
  * 10 ms here) and switches every flock()/close() of the next grace period to
  * the slow path: done every cycle, it would disturb what the cycles measure
  * (and make a following `tether stop`, which reads it too, look cheaper). */
-int stress_check_running(struct stress *st, const char *what, struct sproc *p, const char *pidfile,
+int stress_check_running(struct stress *st, const char *what, struct stress_proc *p, const char *pidfile,
 			 unsigned instances, bool probe);
 /* Nothing is left of a supervisor that ended cleanly: no record, temp or lock
  * file, and no lock held, not even on p's lock file unlinked (p may be NULL).
  * Closes p's lock_fd.
  * 0 or -1 (failures recorded). */
-int stress_check_clean(struct stress *st, const char *what, const char *pidfile, struct sproc *p);
+int stress_check_clean(struct stress *st, const char *what, const char *pidfile, struct stress_proc *p);
 /* Waits up to grace for every process carrying the run marker (but ourselves)
  * to be gone; those still alive are failures and are killed.
  * Returns how many were left, *ret_wait how long it took to get clean. */
@@ -150,14 +158,14 @@ size_t stress_check_orphans(struct stress *st, const char *what, int64_t grace, 
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-struct stats {
+struct stress_stats {
 	size_t n;
 	double mean, p50, p99, min, max; /* in the unit of the samples */
 };
 /* Nearest-rank percentiles of v[0..n) (sorts v). */
-struct stats stats_of(int64_t *v, size_t n);
+struct stress_stats stress_stats_of(int64_t *v, size_t n);
 
-struct race_result {
+struct stress_race_result {
 	unsigned rounds, failed;
 	unsigned outcome[4];  /* start_stop: stopped before ready, after ready, stop missed, - */
 	int64_t *lat;         /* start race: spawn -> winner ready; stop race: stops launched -> all returned */
@@ -190,13 +198,13 @@ struct stress {
 	size_t nclean;
 	int64_t *fds, *rss;         /* per clean cycle, in order */
 	size_t nsample;
-	unsigned injected[SF_KINDS], fault_failed[SF_KINDS];
+	unsigned injected[STRESS_FAULT_KINDS], fault_failed[STRESS_FAULT_KINDS];
 	int64_t *kill_clean;        /* sigkill: kill -> no process of the killed run left */
 	size_t nkill_clean;
 	unsigned sigterm_outcome[2];  /* sigterm: exit 0, died by it before startup */
 	int64_t *eagain_up;         /* eagain: spawn -> ready, backoff included */
 	size_t neagain_up;
-	struct race_result race_start, race_stop, race_start_stop;
+	struct stress_race_result race_start, race_stop, race_start_stop;
 	int64_t *floor;
 	size_t nfloor;
 	bool floor_failed;

@@ -53,7 +53,7 @@ struct cycle {
 	char what[200];
 	char pidfile[PATH_MAX];
 	char report[PATH_MAX]; /* TETHER_FAULT_REPORT */
-	struct sproc run, stop;
+	struct stress_proc run, stop;
 	bool have_stop;
 	int64_t up, down;
 };
@@ -65,7 +65,7 @@ static void free_env(char **env, size_t n)
 	free(env);
 }
 
-/* Spawns `tether run` with the fault of plan pl (SF_NONE for none). */
+/* Spawns `tether run` with the fault of plan pl (STRESS_FAULT_NONE for none). */
 static int start(struct cycle *c, const struct stress_plan *pl)
 {
 	struct stress *st = c->st;
@@ -83,7 +83,7 @@ static int start(struct cycle *c, const struct stress_plan *pl)
 		argv[k++] = "--instances";
 		argv[k++] = inst;
 	}
-	if (pl->fault == SF_EAGAIN) {
+	if (pl->fault == STRESS_FAULT_EAGAIN) {
 		argv[k++] = "--backoff-initial";
 		argv[k++] = STRESS_EAGAIN_BACKOFF_ARG;
 	}
@@ -98,7 +98,7 @@ static int start(struct cycle *c, const struct stress_plan *pl)
 		xappend(&env, &nenv, &null, sizeof null);
 	struct stress_spawn req = {.name = "run", .argv = (char *const *)argv, .env = env, .notify = true,
 				   .barrier = -1, .barrier_w = -1};
-	int r = sp_spawn(st, &c->run, &req);
+	int r = stress_proc_spawn(st, &c->run, &req);
 	free_env(env, nenv);
 	return r;
 }
@@ -106,18 +106,18 @@ static int start(struct cycle *c, const struct stress_plan *pl)
 /* Waits for READY=1 or an exit, up to deadline: true once ready. */
 static bool wait_ready(struct cycle *c, int64_t deadline)
 {
-	struct sproc *one[1] = {&c->run};
-	while (!c->run.ready && !c->run.exited && sp_wait(c->st, one, 1, deadline))
+	struct stress_proc *one[1] = {&c->run};
+	while (!c->run.ready && !c->run.exited && stress_proc_wait(c->st, one, 1, deadline))
 		;
 	return c->run.ready;
 }
 
-static void fail_proc(struct cycle *c, const char *expected, const struct sproc *p)
+static void fail_proc(struct cycle *c, const char *expected, const struct stress_proc *p)
 {
 	char o[48];
-	char *out = sp_output(p);
+	char *out = stress_proc_output(p);
 	stress_fail(c->st, "%s: expected %s of %s, got %s; output: %s", c->what, expected, p->name,
-		    sp_outcome(p, o, sizeof o), out);
+		    stress_proc_outcome(p, o, sizeof o), out);
 	free(out);
 }
 
@@ -131,28 +131,28 @@ static int stop(struct cycle *c, const struct stress_plan *pl)
 		/* under eintr the stop command gets the same injections */
 		char **env = NULL;
 		size_t nenv = 0;
-		if (pl->fault == SF_EINTR)
+		if (pl->fault == STRESS_FAULT_EINTR)
 			stress_fault_env(pl, c->report, &env, &nenv);
 		char *null = NULL;
 		if (env)
 			xappend(&env, &nenv, &null, sizeof null);
 		struct stress_spawn req = {.name = "stop", .argv = (char *const *)argv, .env = env, .barrier = -1,
 					   .barrier_w = -1};
-		int r = sp_spawn(st, &c->stop, &req);
+		int r = stress_proc_spawn(st, &c->stop, &req);
 		free_env(env, nenv);
 		if (r < 0)
 			return -1;
 		c->have_stop = true;
 		t2 = c->stop.t_spawn;
-	} else if (sp_signal(&c->run, SIGTERM) < 0) {
+	} else if (stress_proc_signal(&c->run, SIGTERM) < 0) {
 		stress_fail(st, "%s: cannot send SIGTERM to tether (pid %d): %s", c->what, (int)c->run.pid,
 			    strerror(errno));
 		return -1;
 	}
-	struct sproc *both[2] = {&c->run, &c->stop};
+	struct stress_proc *both[2] = {&c->run, &c->stop};
 	size_t n = c->have_stop ? 2 : 1;
 	int64_t deadline = t2 + GONE_TIMEOUT;
-	while (!(c->run.exited && (!c->have_stop || c->stop.exited)) && sp_wait(st, both, n, deadline))
+	while (!(c->run.exited && (!c->have_stop || c->stop.exited)) && stress_proc_wait(st, both, n, deadline))
 		;
 	int rc = 0;
 	if (!c->run.exited || c->run.code != 0) {
@@ -184,9 +184,9 @@ static int end_checks(struct cycle *c, int64_t grace)
 /* After a failure: nothing of this cycle may disturb the next. */
 static void reset(struct cycle *c)
 {
-	sp_release(&c->run);
+	stress_proc_release(&c->run);
 	if (c->have_stop)
-		sp_release(&c->stop);
+		stress_proc_release(&c->stop);
 	c->have_stop = false;
 	orphans_kill_all(c->st->run_id, lab_now() + 5 * NS_PER_SEC);
 	static const char *const suffixes[] = {"", ".tmp", ".lock"};
@@ -200,9 +200,9 @@ static void reset(struct cycle *c)
 
 static void release(struct cycle *c)
 {
-	sp_release(&c->run);
+	stress_proc_release(&c->run);
 	if (c->have_stop)
-		sp_release(&c->stop);
+		stress_proc_release(&c->stop);
 	c->have_stop = false;
 }
 
@@ -219,7 +219,7 @@ static int plain_cycle(struct cycle *c, const struct stress_plan *pl, bool sampl
 	}
 	c->up = c->run.t_ready - c->run.t_spawn;
 	int rc = stress_check_running(st, c->what, &c->run, c->pidfile, st->instances, c->i % PROBE_EVERY == 0);
-	if (pl->fault == SF_EAGAIN) {
+	if (pl->fault == STRESS_FAULT_EAGAIN) {
 		/* the fault fired, and cost a failed start with its backoff */
 		char *fired = lab_read_file(c->report, 4096, &(size_t){0}, &(int){0});
 		if (!fired || !strstr(fired, "fired tether/sys/fork"))
@@ -257,10 +257,10 @@ static int enospc_cycle(struct cycle *c)
 	if (start(c, c->pl) < 0)
 		return -1;
 	int rc = 0;
-	if (!sp_wait_exit(st, &c->run, c->run.t_spawn + READY_TIMEOUT) || c->run.code != 73) {
+	if (!stress_proc_wait_exit(st, &c->run, c->run.t_spawn + READY_TIMEOUT) || c->run.code != 73) {
 		fail_proc(c, "exit 73", &c->run);
 		rc = -1;
-	} else if (!sp_output_has(&c->run, "No space left on device")) {
+	} else if (!stress_proc_output_has(&c->run, "No space left on device")) {
 		fail_proc(c, "the message \"No space left on device\"", &c->run);
 		rc = -1;
 	}
@@ -295,15 +295,15 @@ static int sigkill_cycle(struct cycle *c, const struct stress_plan *pl)
 {
 	struct stress *st = c->st;
 	struct stress_plan none = *pl;
-	none.fault = SF_NONE;
+	none.fault = STRESS_FAULT_NONE;
 	if (start(c, &none) < 0)
 		return -1;
 	int rc = 0;
 	if (pl->kill_early) {
 		/* a timed wait for the drawn moment, still watching the process */
-		struct sproc *one[1] = {&c->run};
+		struct stress_proc *one[1] = {&c->run};
 		int64_t at = c->run.t_spawn + pl->kill_delay;
-		while (!c->run.exited && sp_wait(st, one, 1, at))
+		while (!c->run.exited && stress_proc_wait(st, one, 1, at))
 			;
 	} else if (!wait_ready(c, c->run.t_spawn + READY_TIMEOUT)) {
 		fail_proc(c, "READY=1 within 10s", &c->run);
@@ -317,8 +317,8 @@ static int sigkill_cycle(struct cycle *c, const struct stress_plan *pl)
 		return -1;
 	}
 	int64_t tk = lab_now();
-	sp_signal(&c->run, SIGKILL);
-	if (!sp_wait_exit(st, &c->run, tk + 5 * NS_PER_SEC) || c->run.sig != SIGKILL) {
+	stress_proc_signal(&c->run, SIGKILL);
+	if (!stress_proc_wait_exit(st, &c->run, tk + 5 * NS_PER_SEC) || c->run.sig != SIGKILL) {
 		fail_proc(c, "death by SIGKILL", &c->run);
 		return -1;
 	}
@@ -339,7 +339,7 @@ static int sigkill_cycle(struct cycle *c, const struct stress_plan *pl)
 	if (rc < 0)
 		return rc;
 	/* a fresh supervisor over what the killed one left (record, lock file) */
-	sp_release(&c->run);
+	stress_proc_release(&c->run);
 	size_t len = strlen(c->what);
 	snprintf(c->what + len, sizeof c->what - len, ", fresh start");
 	return plain_cycle(c, &none, false);
@@ -350,22 +350,22 @@ static int sigterm_cycle(struct cycle *c, const struct stress_plan *pl)
 {
 	struct stress *st = c->st;
 	struct stress_plan none = *pl;
-	none.fault = SF_NONE;
+	none.fault = STRESS_FAULT_NONE;
 	if (start(c, &none) < 0)
 		return -1;
-	struct sproc *one[1] = {&c->run};
-	while (!c->run.exited && sp_wait(st, one, 1, c->run.t_spawn + pl->kill_delay))
+	struct stress_proc *one[1] = {&c->run};
+	while (!c->run.exited && stress_proc_wait(st, one, 1, c->run.t_spawn + pl->kill_delay))
 		;
 	if (c->run.exited) {
 		fail_proc(c, "a running tether to send SIGTERM", &c->run);
 		return -1;
 	}
 	int rc = 0;
-	sp_signal(&c->run, SIGTERM);
+	stress_proc_signal(&c->run, SIGTERM);
 	/* Exit 0, a graceful stop; or death by the signal itself when it came
 	 * before tether could block it (while it was still being exec'd and
 	 * linked): then it has published nothing, which the end checks verify. */
-	if (!sp_wait_exit(st, &c->run, lab_now() + GONE_TIMEOUT) ||
+	if (!stress_proc_wait_exit(st, &c->run, lab_now() + GONE_TIMEOUT) ||
 	    !(c->run.code == 0 || (c->run.code < 0 && c->run.sig == SIGTERM)))
 		rc = -1, fail_proc(c, "exit 0 (a graceful stop) or death by SIGTERM before startup", &c->run);
 	if (end_checks(c, ORPHAN_GRACE) < 0)
@@ -377,7 +377,7 @@ static int sigterm_cycle(struct cycle *c, const struct stress_plan *pl)
 
 int stress_cycle(struct stress *st, unsigned i, const struct stress_plan *pl)
 {
-	struct cycle c = {.st = st, .i = i, .pl = pl, .run = SPROC_NONE, .stop = SPROC_NONE};
+	struct cycle c = {.st = st, .i = i, .pl = pl, .run = STRESS_PROC_NONE, .stop = STRESS_PROC_NONE};
 	char desc[128];
 	stress_plan_describe(pl, desc, sizeof desc);
 	snprintf(c.what, sizeof c.what, "cycle %u (%s)", i, desc);
@@ -387,18 +387,18 @@ int stress_cycle(struct stress *st, unsigned i, const struct stress_plan *pl)
 	st->injected[pl->fault]++;
 	unlink(c.report); /* a firing is this cycle's, never an earlier one's */
 	switch (pl->fault) {
-	case SF_ENOSPC: rc = enospc_cycle(&c); break;
-	case SF_SIGKILL: rc = sigkill_cycle(&c, pl); break;
-	case SF_SIGTERM: rc = sigterm_cycle(&c, pl); break;
-	case SF_EAGAIN:
+	case STRESS_FAULT_ENOSPC: rc = enospc_cycle(&c); break;
+	case STRESS_FAULT_SIGKILL: rc = sigkill_cycle(&c, pl); break;
+	case STRESS_FAULT_SIGTERM: rc = sigterm_cycle(&c, pl); break;
+	case STRESS_FAULT_EAGAIN:
 		rc = plain_cycle(&c, pl, false);
 		if (rc == 0)
 			st->eagain_up[st->neagain_up++] = c.up;
 		unlink(c.report);
 		break;
-	default: rc = plain_cycle(&c, pl, pl->fault == SF_NONE); break;
+	default: rc = plain_cycle(&c, pl, pl->fault == STRESS_FAULT_NONE); break;
 	}
-	if (rc == 0 && pl->fault == SF_NONE) {
+	if (rc == 0 && pl->fault == STRESS_FAULT_NONE) {
 		st->up[st->nclean] = c.up;
 		st->down[st->nclean] = c.down;
 		st->cyc[st->nclean] = c.up + c.down;

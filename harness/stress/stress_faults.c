@@ -45,11 +45,11 @@
  * which spans a start→ready on this machine kind (a few ms) */
 #define KILL_EARLY_SPAN_NS (5 * NS_PER_MS)
 
-static const char *const kind_names[SF_KINDS] = {"none", "enospc", "eintr", "eagain", "sigkill", "sigterm"};
+static const char *const kind_names[STRESS_FAULT_KINDS] = {"none", "enospc", "eintr", "eagain", "sigkill", "sigterm"};
 
 const char *stress_fault_name(enum stress_fault f)
 {
-	return (unsigned)f < SF_KINDS ? kind_names[f] : "?";
+	return (unsigned)f < STRESS_FAULT_KINDS ? kind_names[f] : "?";
 }
 
 uint64_t stress_mix64(uint64_t x)
@@ -90,12 +90,12 @@ int stress_mix_parse(const char *spec, struct stress_mix *ret, const char **ret_
 		if (strcmp(item, "none") == 0 && !colon)
 			continue;
 		if (strcmp(item, "all") == 0) {
-			for (int k = SF_ENOSPC; k < SF_KINDS; k++)
+			for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
 				ret->share[k] = share;
 			continue;
 		}
 		int kind = -1;
-		for (int k = SF_ENOSPC; k < SF_KINDS; k++)
+		for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
 			if (strcmp(item, kind_names[k]) == 0)
 				kind = k;
 		if (kind < 0) {
@@ -107,7 +107,7 @@ int stress_mix_parse(const char *spec, struct stress_mix *ret, const char **ret_
 	}
 	free(copy);
 	double sum = 0;
-	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
+	for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
 		sum += ret->share[k];
 	if (rc == 0 && sum > 1.0 + 1e-9) {
 		*ret_err = "the shares add up to more than 1 (a cycle gets at most one fault)";
@@ -118,7 +118,7 @@ int stress_mix_parse(const char *spec, struct stress_mix *ret, const char **ret_
 	/* normalised, for the report and the replay command */
 	struct tether_buf b;
 	tether_buf_init(&b);
-	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
+	for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
 		if (ret->share[k] > 0)
 			tether_buf_printf(&b, "%s%s:%g", b.len ? "," : "", kind_names[k], ret->share[k]);
 	ret->text = xstrdup(b.len ? b.data : "none");
@@ -152,13 +152,13 @@ void stress_plan_draw(uint64_t seed, unsigned cycle, unsigned instances, const s
 		      struct stress_plan *ret)
 {
 	struct draws d = {.state = stress_mix64(seed) ^ stress_mix64(UINT64_C(0x5354524553530000) + cycle)};
-	*ret = (struct stress_plan){.fault = SF_NONE};
+	*ret = (struct stress_plan){.fault = STRESS_FAULT_NONE};
 	/* Every draw is made whatever the outcome, so adding a fault kind's
 	 * share does not shift the stop methods of the other cycles. */
 	double u = unit(&d);
 	uint64_t stop = next(&d), early = next(&d), delay = next(&d), k = next(&d), fiu = next(&d);
 	double acc = 0;
-	for (int kind = SF_ENOSPC; kind < SF_KINDS; kind++) {
+	for (int kind = STRESS_FAULT_ENOSPC; kind < STRESS_FAULT_KINDS; kind++) {
 		acc += mix->share[kind];
 		if (u < acc) {
 			ret->fault = (enum stress_fault)kind;
@@ -170,15 +170,15 @@ void stress_plan_draw(uint64_t seed, unsigned cycle, unsigned instances, const s
 	 * 10 ms), so a half-and-half mix would put the cycle p50 on the edge
 	 * between two modes; each method is reported on its own as well. */
 	ret->stop_cmd = stop % 4 == 0;
-	if (ret->fault == SF_SIGKILL) {
+	if (ret->fault == STRESS_FAULT_SIGKILL) {
 		ret->kill_early = early & 1;
 		ret->kill_delay = ret->kill_early ? (int64_t)(delay % (uint64_t)KILL_EARLY_SPAN_NS) : 0;
-	} else if (ret->fault == SF_SIGTERM) {
+	} else if (ret->fault == STRESS_FAULT_SIGTERM) {
 		ret->kill_early = true;
 		ret->kill_delay = (int64_t)(delay % (uint64_t)KILL_EARLY_SPAN_NS);
-	} else if (ret->fault == SF_EAGAIN) {
+	} else if (ret->fault == STRESS_FAULT_EAGAIN) {
 		ret->fork_k = 1 + (unsigned)(k % (instances ? instances : 1));
-	} else if (ret->fault == SF_EINTR) {
+	} else if (ret->fault == STRESS_FAULT_EINTR) {
 		/* libfiu's PRNG wants a seed that fits its 32-bit state */
 		ret->fiu_seed = (uint32_t)(fiu % 4294967291ULL);
 	}
@@ -188,18 +188,18 @@ void stress_plan_describe(const struct stress_plan *p, char *buf, size_t len)
 {
 	const char *stop = p->stop_cmd ? "stop by command" : "stop by SIGTERM";
 	switch (p->fault) {
-	case SF_NONE: snprintf(buf, len, "no fault, %s", stop); break;
-	case SF_ENOSPC: snprintf(buf, len, "enospc on the pidfile write"); break;
-	case SF_EINTR: snprintf(buf, len, "eintr (libfiu seed %u), %s", p->fiu_seed, stop); break;
-	case SF_EAGAIN: snprintf(buf, len, "eagain on fork %u, %s", p->fork_k, stop); break;
-	case SF_SIGKILL:
+	case STRESS_FAULT_NONE: snprintf(buf, len, "no fault, %s", stop); break;
+	case STRESS_FAULT_ENOSPC: snprintf(buf, len, "enospc on the pidfile write"); break;
+	case STRESS_FAULT_EINTR: snprintf(buf, len, "eintr (libfiu seed %u), %s", p->fiu_seed, stop); break;
+	case STRESS_FAULT_EAGAIN: snprintf(buf, len, "eagain on fork %u, %s", p->fork_k, stop); break;
+	case STRESS_FAULT_SIGKILL:
 		if (p->kill_early)
 			snprintf(buf, len, "sigkill during startup (+%.3fms), then a fresh start, %s",
 				 (double)p->kill_delay / 1e6, stop);
 		else
 			snprintf(buf, len, "sigkill after ready, then a fresh start, %s", stop);
 		break;
-	case SF_SIGTERM:
+	case STRESS_FAULT_SIGTERM:
 		snprintf(buf, len, "sigterm at +%.3fms", (double)p->kill_delay / 1e6);
 		break;
 	default: snprintf(buf, len, "?"); break;
@@ -214,15 +214,15 @@ static void add(char ***env, size_t *n, char *s)
 void stress_fault_env(const struct stress_plan *p, const char *report_path, char ***env, size_t *n)
 {
 	switch (p->fault) {
-	case SF_ENOSPC:
+	case STRESS_FAULT_ENOSPC:
 		add(env, n, xasprintf("TETHER_FAULT=tether/sys/write:%d:1:once", ENOSPC));
 		add(env, n, xasprintf("TETHER_FAULT_REPORT=%s", report_path));
 		break;
-	case SF_EAGAIN:
+	case STRESS_FAULT_EAGAIN:
 		add(env, n, xasprintf("TETHER_FAULT=tether/sys/fork:%d:%u:once", EAGAIN, p->fork_k));
 		add(env, n, xasprintf("TETHER_FAULT_REPORT=%s", report_path));
 		break;
-	case SF_EINTR: {
+	case STRESS_FAULT_EINTR: {
 		/* one wildcard rule: every tether/sys/ point, each call drawn anew */
 		add(env, n, xasprintf("FIU_ENABLE=enable_random name=tether/sys/*,probability=%g,failinfo=%d",
 				      STRESS_EINTR_RATE, EINTR));

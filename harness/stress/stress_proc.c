@@ -52,9 +52,9 @@ void stress_env_free(struct stress *st)
 	st->base_env = NULL;
 }
 
-int sp_spawn(struct stress *st, struct sproc *p, const struct stress_spawn *req)
+int stress_proc_spawn(struct stress *st, struct stress_proc *p, const struct stress_spawn *req)
 {
-	*p = (struct sproc){.pidfd = -1, .notify_fd = -1, .code = -1, .lock_fd = -1};
+	*p = (struct stress_proc){.pidfd = -1, .notify_fd = -1, .code = -1, .lock_fd = -1};
 	snprintf(p->name, sizeof p->name, "%s", req->name);
 	unsigned seq = ++st->next_seq;
 	char notify[108] = "";
@@ -95,7 +95,7 @@ out:
 	return rc;
 }
 
-static void drain_notify(struct sproc *p, int64_t now)
+static void drain_notify(struct stress_proc *p, int64_t now)
 {
 	if (p->notify_fd < 0)
 		return;
@@ -108,7 +108,7 @@ static void drain_notify(struct sproc *p, int64_t now)
 			}
 }
 
-static bool reap(struct sproc *p, int64_t now)
+static bool reap(struct stress_proc *p, int64_t now)
 {
 	if (p->exited || p->pidfd < 0)
 		return false;
@@ -129,12 +129,12 @@ static bool reap(struct sproc *p, int64_t now)
 	return true;
 }
 
-int sp_wait(struct stress *st, struct sproc *const *ps, size_t n, int64_t deadline)
+int stress_proc_wait(struct stress *st, struct stress_proc *const *ps, size_t n, int64_t deadline)
 {
 	struct pollfd stackfds[16], *pfd = n * 2 <= 16 ? stackfds : xcalloc(n * 2, sizeof *pfd);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct sproc *p = ps[i];
+		struct stress_proc *p = ps[i];
 		pfd[k++] = (struct pollfd){.fd = p->exited ? -1 : p->pidfd, .events = POLLIN};
 		pfd[k++] = (struct pollfd){.fd = p->ready ? -1 : p->notify_fd, .events = POLLIN};
 	}
@@ -167,22 +167,22 @@ int sp_wait(struct stress *st, struct sproc *const *ps, size_t n, int64_t deadli
 	return r;
 }
 
-bool sp_wait_exit(struct stress *st, struct sproc *p, int64_t deadline)
+bool stress_proc_wait_exit(struct stress *st, struct stress_proc *p, int64_t deadline)
 {
-	struct sproc *one[1] = {p};
-	while (!p->exited && sp_wait(st, one, 1, deadline))
+	struct stress_proc *one[1] = {p};
+	while (!p->exited && stress_proc_wait(st, one, 1, deadline))
 		;
 	return p->exited;
 }
 
-int sp_signal(struct sproc *p, int sig)
+int stress_proc_signal(struct stress_proc *p, int sig)
 {
 	if (p->exited || p->pidfd < 0)
 		return -ESRCH;
 	return pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
-char *sp_output(const struct sproc *p)
+char *stress_proc_output(const struct stress_proc *p)
 {
 	size_t len;
 	int err;
@@ -205,7 +205,7 @@ char *sp_output(const struct sproc *p)
 	return s;
 }
 
-bool sp_output_has(const struct sproc *p, const char *needle)
+bool stress_proc_output_has(const struct stress_proc *p, const char *needle)
 {
 	size_t len;
 	int err;
@@ -215,7 +215,7 @@ bool sp_output_has(const struct sproc *p, const char *needle)
 	return has;
 }
 
-void sp_release(struct sproc *p)
+void stress_proc_release(struct stress_proc *p)
 {
 	if (!p->exited && p->pidfd >= 0) {
 		pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
@@ -237,7 +237,7 @@ void sp_release(struct sproc *p)
 	p->out_path = NULL;
 }
 
-const char *sp_outcome(const struct sproc *p, char *buf, size_t len)
+const char *stress_proc_outcome(const struct stress_proc *p, char *buf, size_t len)
 {
 	if (!p->exited)
 		snprintf(buf, len, "still running");
@@ -284,7 +284,7 @@ static bool holds_flock(pid_t pid, dev_t dev, ino_t ino)
 }
 
 /* The record is complete and describes p: pid, start time, boot. */
-static int check_record(struct stress *st, const char *what, const struct sproc *p, const char *pidfile)
+static int check_record(struct stress *st, const char *what, const struct stress_proc *p, const char *pidfile)
 {
 	struct tether_pidrecord rec;
 	int r = tether_pidfile_read(pidfile, &rec);
@@ -306,7 +306,7 @@ static int check_record(struct stress *st, const char *what, const struct sproc 
 	return rc;
 }
 
-int stress_check_running(struct stress *st, const char *what, struct sproc *p, const char *pidfile,
+int stress_check_running(struct stress *st, const char *what, struct stress_proc *p, const char *pidfile,
 			 unsigned instances, bool probe)
 {
 	int rc = 0;
@@ -385,7 +385,7 @@ int stress_check_running(struct stress *st, const char *what, struct sproc *p, c
 	return rc;
 }
 
-int stress_check_clean(struct stress *st, const char *what, const char *pidfile, struct sproc *p)
+int stress_check_clean(struct stress *st, const char *what, const char *pidfile, struct stress_proc *p)
 {
 	static const char *const suffixes[] = {"", ".tmp", ".lock"};
 	int rc = 0;
@@ -404,7 +404,7 @@ int stress_check_clean(struct stress *st, const char *what, const char *pidfile,
 	/* The lock file is unlinked while locked: a process that kept (or
 	 * reopened) it would still hold the lock, invisible by path. Asked
 	 * through our own fd on that inode: a try-lock, released at once. */
-	struct sproc *mp = p;
+	struct stress_proc *mp = p;
 	struct stat s;
 	char lock[4096];
 	snprintf(lock, sizeof lock, "%s.lock", pidfile);

@@ -43,7 +43,7 @@ enum { SS_BEFORE_READY, SS_AFTER_READY, SS_STOP_MISSED };
 
 /* Forks n processes held at a barrier, then releases them together. Returns
  * the release time, or -1 when a spawn failed (those spawned are released). */
-static int64_t spawn_together(struct stress *st, struct sproc *ps, size_t n, const char *const *names,
+static int64_t spawn_together(struct stress *st, struct stress_proc *ps, size_t n, const char *const *names,
 			      char *const *const *argvs, const bool *notify)
 {
 	int b[2];
@@ -53,10 +53,10 @@ static int64_t spawn_together(struct stress *st, struct sproc *ps, size_t n, con
 	for (size_t i = 0; i < n; i++) {
 		struct stress_spawn req = {.name = names[i], .argv = argvs[i], .notify = notify[i], .barrier = b[0],
 					   .barrier_w = b[1]};
-		if (sp_spawn(st, &ps[i], &req) < 0) {
+		if (stress_proc_spawn(st, &ps[i], &req) < 0) {
 			rc = -1;
 			for (size_t k = i; k < n; k++)
-				ps[k] = SPROC_NONE;
+				ps[k] = STRESS_PROC_NONE;
 			break;
 		}
 	}
@@ -65,10 +65,10 @@ static int64_t spawn_together(struct stress *st, struct sproc *ps, size_t n, con
 	return rc < 0 ? -1 : lab_now();
 }
 
-static void cleanup(struct stress *st, struct sproc *ps, size_t n, const char *pidfile)
+static void cleanup(struct stress *st, struct stress_proc *ps, size_t n, const char *pidfile)
 {
 	for (size_t i = 0; i < n; i++)
-		sp_release(&ps[i]);
+		stress_proc_release(&ps[i]);
 	orphans_kill_all(st->run_id, lab_now() + 5 * NS_PER_SEC);
 	static const char *const suffixes[] = {"", ".tmp", ".lock"};
 	for (size_t i = 0; i < 3; i++) {
@@ -78,21 +78,21 @@ static void cleanup(struct stress *st, struct sproc *ps, size_t n, const char *p
 	}
 }
 
-static void fail_proc(struct stress *st, const char *what, const char *expected, const struct sproc *p)
+static void fail_proc(struct stress *st, const char *what, const char *expected, const struct stress_proc *p)
 {
 	char o[48];
-	char *out = sp_output(p);
-	stress_fail(st, "%s: expected %s of %s, got %s; output: %s", what, expected, p->name, sp_outcome(p, o, sizeof o),
-		    out);
+	char *out = stress_proc_output(p);
+	stress_fail(st, "%s: expected %s of %s, got %s; output: %s", what, expected, p->name,
+		    stress_proc_outcome(p, o, sizeof o), out);
 	free(out);
 }
 
 /* SIGTERM to a running supervisor: it must exit 0, leaving nothing. */
-static int stop_and_check(struct stress *st, const char *what, struct sproc *p, const char *pidfile)
+static int stop_and_check(struct stress *st, const char *what, struct stress_proc *p, const char *pidfile)
 {
 	int rc = 0;
-	sp_signal(p, SIGTERM);
-	if (!sp_wait_exit(st, p, lab_now() + RACE_TIMEOUT) || p->code != 0)
+	stress_proc_signal(p, SIGTERM);
+	if (!stress_proc_wait_exit(st, p, lab_now() + RACE_TIMEOUT) || p->code != 0)
 		rc = -1, fail_proc(st, what, "exit 0 after SIGTERM", p);
 	if (stress_check_clean(st, what, pidfile, p) < 0)
 		rc = -1;
@@ -125,7 +125,7 @@ static char *const *run_argv(struct stress *st, const char *pidfile)
 	return run_argv_buf;
 }
 
-static bool settled_start(struct sproc *ps, size_t n)
+static bool settled_start(struct stress_proc *ps, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!ps[i].exited && !ps[i].ready)
@@ -138,7 +138,7 @@ void stress_race_start(struct stress *st)
 	size_t m = st->concurrency;
 	char pidfile[PATH_MAX];
 	snprintf(pidfile, sizeof pidfile, "%s/race/start.pid", st->workdir);
-	struct sproc *ps = xcalloc(m, sizeof *ps), **pp = xcalloc(m, sizeof *pp);
+	struct stress_proc *ps = xcalloc(m, sizeof *ps), **pp = xcalloc(m, sizeof *pp);
 	const char **names = xcalloc(m, sizeof *names);
 	char *const **argvs = xcalloc(m, sizeof *argvs);
 	bool *notify = xcalloc(m, sizeof *notify);
@@ -158,14 +158,14 @@ void stress_race_start(struct stress *st)
 		int64_t t0 = spawn_together(st, ps, m, names, argvs, notify);
 		if (t0 < 0)
 			rc = -1;
-		while (rc == 0 && !settled_start(ps, m) && sp_wait(st, pp, m, t0 + RACE_TIMEOUT))
+		while (rc == 0 && !settled_start(ps, m) && stress_proc_wait(st, pp, m, t0 + RACE_TIMEOUT))
 			;
 		size_t ready = 0, winner = 0, bad = 0;
 		for (size_t i = 0; rc == 0 && i < m; i++) {
 			if (ps[i].ready) {
 				ready++;
 				winner = i;
-			} else if (!ps[i].exited || ps[i].code != 75 || !sp_output_has(&ps[i], "already running")) {
+			} else if (!ps[i].exited || ps[i].code != 75 || !stress_proc_output_has(&ps[i], "already running")) {
 				if (bad++ < 3)
 					fail_proc(st, what, "exit 75 \"already running\"", &ps[i]);
 			}
@@ -203,7 +203,7 @@ void stress_race_stop(struct stress *st)
 	char pidfile[PATH_MAX];
 	snprintf(pidfile, sizeof pidfile, "%s/race/stop.pid", st->workdir);
 	/* ps[0] the supervisor, ps[1..m] the stops */
-	struct sproc *ps = xcalloc(m + 1, sizeof *ps), **pp = xcalloc(m + 1, sizeof *pp);
+	struct stress_proc *ps = xcalloc(m + 1, sizeof *ps), **pp = xcalloc(m + 1, sizeof *pp);
 	const char **names = xcalloc(m, sizeof *names);
 	char *const **argvs = xcalloc(m, sizeof *argvs);
 	bool *notify = xcalloc(m, sizeof *notify);
@@ -221,13 +221,13 @@ void stress_race_stop(struct stress *st)
 		st->race_stop.rounds++;
 		int rc = 0;
 		for (size_t i = 0; i <= m; i++)
-			ps[i] = SPROC_NONE;
+			ps[i] = STRESS_PROC_NONE;
 		struct stress_spawn req = {.name = "stopped", .argv = run_argv(st, pidfile), .notify = true,
 					   .barrier = -1, .barrier_w = -1};
-		if (sp_spawn(st, &ps[0], &req) < 0) {
+		if (stress_proc_spawn(st, &ps[0], &req) < 0) {
 			rc = -1;
 		} else {
-			while (!ps[0].ready && !ps[0].exited && sp_wait(st, pp, 1, ps[0].t_spawn + RACE_TIMEOUT))
+			while (!ps[0].ready && !ps[0].exited && stress_proc_wait(st, pp, 1, ps[0].t_spawn + RACE_TIMEOUT))
 				;
 			if (!ps[0].ready || ps[0].exited)
 				rc = -1, fail_proc(st, what, "READY=1", &ps[0]);
@@ -242,7 +242,7 @@ void stress_race_stop(struct stress *st)
 			all = true;
 			for (size_t i = 0; i <= m; i++)
 				all = all && ps[i].exited;
-			if (!all && !sp_wait(st, pp, m + 1, t0 + RACE_TIMEOUT))
+			if (!all && !stress_proc_wait(st, pp, m + 1, t0 + RACE_TIMEOUT))
 				break;
 		}
 		if (rc == 0) {
@@ -288,8 +288,8 @@ void stress_race_start_stop(struct stress *st)
 	const bool notify[2] = {true, false};
 	unsigned rounds = st->races * 10;
 	for (unsigned r = 0; r < rounds && !st->interrupted; r++) {
-		struct sproc ps[2];
-		struct sproc *pp[2] = {&ps[0], &ps[1]};
+		struct stress_proc ps[2];
+		struct stress_proc *pp[2] = {&ps[0], &ps[1]};
 		char what[96];
 		snprintf(what, sizeof what, "start/stop race %u", r);
 		st->race_start_stop.rounds++;
@@ -298,11 +298,11 @@ void stress_race_start_stop(struct stress *st)
 		if (t0 < 0)
 			rc = -1;
 		/* first the stop's verdict, then what became of the supervisor */
-		while (rc == 0 && !ps[1].exited && sp_wait(st, pp, 2, t0 + RACE_TIMEOUT))
+		while (rc == 0 && !ps[1].exited && stress_proc_wait(st, pp, 2, t0 + RACE_TIMEOUT))
 			;
 		if (rc == 0 && (!ps[1].exited || ps[1].code != 0))
 			rc = -1, fail_proc(st, what, "exit 0", &ps[1]);
-		while (rc == 0 && !ps[0].exited && !ps[0].ready && sp_wait(st, pp, 1, lab_now() + RACE_TIMEOUT))
+		while (rc == 0 && !ps[0].exited && !ps[0].ready && stress_proc_wait(st, pp, 1, lab_now() + RACE_TIMEOUT))
 			;
 		if (rc == 0 && ps[0].exited) {
 			if (ps[0].code != 0)

@@ -59,9 +59,9 @@ static double rank(const int64_t *sorted, size_t n, double q)
 	return (double)sorted[i ? i - 1 : 0];
 }
 
-struct stats stats_of(int64_t *v, size_t n)
+struct stress_stats stress_stats_of(int64_t *v, size_t n)
 {
-	struct stats s = {.n = n};
+	struct stress_stats s = {.n = n};
 	if (!n)
 		return s;
 	qsort(v, n, sizeof *v, cmp64);
@@ -77,12 +77,12 @@ struct stats stats_of(int64_t *v, size_t n)
 }
 
 /* A sorted copy of v[from..from+n): stats without disturbing the order. */
-static struct stats stats_range(const int64_t *v, size_t from, size_t n)
+static struct stress_stats stats_range(const int64_t *v, size_t from, size_t n)
 {
 	int64_t *copy = xcalloc(n ? n : 1, sizeof *copy);
 	if (n) /* v may be NULL when nothing was measured */
 		memcpy(copy, v + from, n * sizeof *copy);
-	struct stats s = stats_of(copy, n);
+	struct stress_stats s = stress_stats_of(copy, n);
 	free(copy);
 	return s;
 }
@@ -168,7 +168,7 @@ void stress_cpu_sample(struct stress_cpu *ret)
 
 struct steady {
 	bool judged, grew;
-	struct stats first, last;
+	struct stress_stats first, last;
 };
 
 static struct steady steady_of(const int64_t *v, size_t n, bool exact)
@@ -187,7 +187,7 @@ static struct steady steady_of(const int64_t *v, size_t n, bool exact)
 	return s;
 }
 
-static void json_stats(struct tether_buf *b, const char *key, const struct stats *s, double div)
+static void json_stats(struct tether_buf *b, const char *key, const struct stress_stats *s, double div)
 {
 	tether_buf_printf(b, "\"%s\":{\"n\":%zu,\"mean\":%.4f,\"p50\":%.4f,\"p99\":%.4f,\"min\":%.4f,\"max\":%.4f}", key,
 			  s->n, s->mean / div, s->p50 / div, s->p99 / div, s->min / div, s->max / div);
@@ -203,23 +203,23 @@ static void json_steady(struct tether_buf *b, const char *key, const struct stea
 	tether_buf_puts(b, "}");
 }
 
-static void json_race(struct tether_buf *b, const char *key, const struct race_result *r, unsigned m)
+static void json_race(struct tether_buf *b, const char *key, const struct stress_race_result *r, unsigned m)
 {
-	struct stats s = stats_range(r->lat, 0, r->nlat);
+	struct stress_stats s = stats_range(r->lat, 0, r->nlat);
 	tether_buf_printf(b, "\"%s\":{\"rounds\":%u,\"failed\":%u,\"concurrency\":%u,", key, r->rounds, r->failed, m);
 	json_stats(b, "latency_ms", &s, 1e6);
 	tether_buf_puts(b, "}");
 }
 
 /* vals (down or cyc) of the clean cycles after warm-up stopped one way */
-static struct stats by_stop(const struct stress *st, const int64_t *vals, size_t from, bool by_cmd)
+static struct stress_stats by_stop(const struct stress *st, const int64_t *vals, size_t from, bool by_cmd)
 {
 	int64_t *v = xcalloc(st->nclean ? st->nclean : 1, sizeof *v);
 	size_t n = 0;
 	for (size_t i = from; i < st->nclean; i++)
 		if (st->by_cmd[i] == by_cmd)
 			v[n++] = vals[i];
-	struct stats s = stats_of(v, n);
+	struct stress_stats s = stress_stats_of(v, n);
 	free(v);
 	return s;
 }
@@ -229,7 +229,7 @@ static const char *verdict(const struct steady *s)
 	return !s->judged ? "not judged (too few cycles)" : s->grew ? "GREW" : "no growth";
 }
 
-static void print_lat(const char *label, const struct stats *s)
+static void print_lat(const char *label, const struct stress_stats *s)
 {
 	printf("  %-14s %6zu %9.3f %9.3f %9.3f %9.3f\n", label, s->n, s->p50 / 1e6, s->p99 / 1e6, s->max / 1e6,
 	       s->mean / 1e6);
@@ -254,10 +254,10 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 {
 	double secs = (double)(lab_now() - st->started_mono) / 1e9;
 	size_t from = st->nclean > LAT_WARMUP ? LAT_WARMUP : 0, n = st->nclean - from;
-	struct stats up = stats_range(st->up, from, n), down = stats_range(st->down, from, n),
+	struct stress_stats up = stats_range(st->up, from, n), down = stats_range(st->down, from, n),
 		     cyc = stats_range(st->cyc, from, n), flo = stats_range(st->floor, 0, st->nfloor);
-	struct stats down_sig = by_stop(st, st->down, from, false), down_cmd = by_stop(st, st->down, from, true);
-	struct stats cyc_sig = by_stop(st, st->cyc, from, false), cyc_cmd = by_stop(st, st->cyc, from, true);
+	struct stress_stats down_sig = by_stop(st, st->down, from, false), down_cmd = by_stop(st, st->down, from, true);
+	struct stress_stats cyc_sig = by_stop(st, st->cyc, from, false), cyc_cmd = by_stop(st, st->cyc, from, true);
 	struct steady fds = steady_of(st->fds, st->nsample, true), rss = steady_of(st->rss, st->nsample, false);
 	double ratio = flo.p50 > 0 && cyc.n ? cyc.p50 / flo.p50 : 0;
 	bool ratio_ok = ratio > 0 && ratio <= (st->max_ratio > 0 ? st->max_ratio : RATIO_TARGET);
@@ -274,7 +274,7 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 		stress_fail(st, "tether's RSS grew across cycles: first decile median %.0f kB, last decile median %.0f kB",
 			    rss.first.p50, rss.last.p50);
 	unsigned failed_cycles = 0;
-	for (int k = 0; k < SF_KINDS; k++)
+	for (int k = 0; k < STRESS_FAULT_KINDS; k++)
 		failed_cycles += st->fault_failed[k];
 
 	printf("harness stress: %u cycles (%zu clean, %u failed) in %.1f s: %.1f cycles/s; seed %llu\n",
@@ -328,22 +328,22 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 		printf("  fds and VmRSS before stop: %s: %zu samples, %d needed after warm-up\n", verdict(&fds),
 		       st->nsample, STEADY_MIN);
 	}
-	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
+	for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
 		if (st->injected[k])
 			printf("  fault %-8s %u cycles, %u failed\n", stress_fault_name(k), st->injected[k],
 			       st->fault_failed[k]);
-	struct stats kc = stats_range(st->kill_clean, 0, st->nkill_clean);
-	struct stats eu = stats_range(st->eagain_up, 0, st->neagain_up);
+	struct stress_stats kc = stats_range(st->kill_clean, 0, st->nkill_clean);
+	struct stress_stats eu = stats_range(st->eagain_up, 0, st->neagain_up);
 	if (kc.n)
 		printf("  sigkill -> no process of the run left: p50 %.3f ms, max %.3f ms\n", kc.p50 / 1e6, kc.max / 1e6);
 	if (eu.n)
 		printf("  eagain: start->ready with one failed fork and backoff: p50 %.3f ms, max %.3f ms\n",
 		       eu.p50 / 1e6, eu.max / 1e6);
-	if (st->injected[SF_SIGTERM])
+	if (st->injected[STRESS_FAULT_SIGTERM])
 		printf("  sigterm: stopped gracefully (exit 0) %u, died by it before blocking it (nothing left) %u\n",
 		       st->sigterm_outcome[0], st->sigterm_outcome[1]);
-	const struct race_result *rs = &st->race_start, *rp = &st->race_stop, *rb = &st->race_start_stop;
-	struct stats rsl = stats_range(rs->lat, 0, rs->nlat), rpl = stats_range(rp->lat, 0, rp->nlat);
+	const struct stress_race_result *rs = &st->race_start, *rp = &st->race_stop, *rb = &st->race_start_stop;
+	struct stress_stats rsl = stats_range(rs->lat, 0, rs->nlat), rpl = stats_range(rp->lat, 0, rp->nlat);
 	if (rs->rounds)
 		printf("  start race (%u x tether run): %u rounds, %u failed; release -> winner ready p50 %.3f ms\n",
 		       st->concurrency, rs->rounds, rs->failed, rsl.p50 / 1e6);
@@ -395,8 +395,8 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	tether_buf_puts(&b, ",");
 	json_steady(&b, "rss_kb", &rss);
 	tether_buf_puts(&b, "},\"faults_injected\":{");
-	for (int k = SF_ENOSPC; k < SF_KINDS; k++)
-		tether_buf_printf(&b, "%s\"%s\":{\"cycles\":%u,\"failed\":%u}", k > SF_ENOSPC ? "," : "",
+	for (int k = STRESS_FAULT_ENOSPC; k < STRESS_FAULT_KINDS; k++)
+		tether_buf_printf(&b, "%s\"%s\":{\"cycles\":%u,\"failed\":%u}", k > STRESS_FAULT_ENOSPC ? "," : "",
 				  stress_fault_name(k), st->injected[k], st->fault_failed[k]);
 	tether_buf_printf(&b, "},\"sigterm_outcomes\":{\"exit_0\":%u,\"died_before_startup\":%u},",
 			  st->sigterm_outcome[0], st->sigterm_outcome[1]);
