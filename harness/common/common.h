@@ -1,23 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.h — what every part of the lab shares.
+/* common.h — what every part of the lab shares (harness/common/).
  *
  * The lab (`harness`) is a test program, not a library: allocation failure
- * ends it with a message (x* helpers), and it may print. Its parts:
- *   main.c, commands.def   subcommand dispatch (one line per subcommand)
- *   run.c, runner.c        `harness run`: options, files, --jobs, TAP, results
- *   report.c               results.json and junit.xml
- *   lexer.c, scenario.c, step_parse.c, cond_parse.c   the scenario language (scenario.h)
- *   finish.c, exec.c       one scenario: set-up, steps, end-of-scenario checks (lab.h)
- *   waitloop.c             its event loop: how `wait` waits and `expect` checks
- *   cond.c, cond_proc.c    evaluating conditions
- *   expand.c               variables
- *   procs.c                the processes a scenario spawns (pidfd, notify socket, output)
- *   orphans.c              the /proc scan for the run marker, and killing by pidfd
- *   faults.c, valgrind.c   libfiu environment per process; memcheck wrapping
- *   common.c               allocation, time, files, errno and signal names
+ * ends it with a message (x* helpers), and it may print. It is built of
+ * subsystems, a folder and a header each (harness/README.md, "Layout"):
+ *   main.c, commands.def  subcommand dispatch (one line per subcommand)
+ *   common/    this header: common.c (allocation, time, files, errno and
+ *              signal names, text), options.c (where tether, the fixtures,
+ *              the sources and the reports are; the seed), spawn.c (starting
+ *              a process marked as the run's), orphans.c (finding and killing
+ *              what carries a run's marker), jobs.c (a pool of forked jobs)
+ *   scenario/  the scenario language (scenario.h)
+ *   run/       `harness run`, and one scenario at run time (run.h)
+ *   faults/    `harness faults --enumerate` (faults.h)
+ *   stress/    `harness stress` (stress.h)
+ *   soak/      `harness soak` (soak.h)
+ *   report/    `harness report` (report.h)
+ * Every subsystem uses common/; run/ also uses scenario/, and faults/ both;
+ * nothing else crosses between them.
  */
-#ifndef TETHER_HARNESS_H
-#define TETHER_HARNESS_H
+#ifndef TETHER_HARNESS_COMMON_H
+#define TETHER_HARNESS_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +41,8 @@
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_SEC INT64_C(1000000000)
+
+/* ---- common.c ------------------------------------------------------------------- */
 
 __attribute__((noreturn, format(printf, 1, 2))) void lab_die(const char *fmt, ...);
 void *xmalloc(size_t size);
@@ -77,6 +82,22 @@ int lab_mkdir_p(const char *path);
 int lab_mkdtemp(const char *name, char **ret);
 /* realpath() into a malloc'd string; NULL when path does not resolve. */
 char *lab_absolute(const char *path);
+
+/* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
+int lab_errno_parse(const char *s);
+const char *lab_errno_name(int err);
+/* "TERM", "SIGTERM" or a number -> signal; -1 when unknown. */
+int lab_signal_parse(const char *s);
+const char *lab_signal_name(int sig);
+
+/* Splits text into lines (without the newline); *ret is malloc'd, its
+ * strings point into text, which is modified. Returns the count. */
+size_t lab_split_lines(char *text, char ***ret);
+/* Shortens s for a one-line message: first line, at most max bytes, "..." */
+char *lab_excerpt(const char *s, size_t max);
+/* Appends s to b escaped for XML text and attributes: & < > " ' as entities,
+ * control characters other than tab and newline, and invalid UTF-8, as U+FFFD. */
+void lab_xml_escape(struct tether_buf *b, const char *s);
 
 /* ---- options.c: what every subcommand's options share ----------------------------- */
 
@@ -217,22 +238,5 @@ struct lab_job *lab_jobs_wait(struct lab_jobs *p);
 /* Ends an exited job once its out is read: kills whatever carries its
  * marker (up to 5 s) and frees the slot. Returns how many survived that. */
 size_t lab_job_end(struct lab_jobs *p, struct lab_job *j);
-
-/* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
-int lab_errno_parse(const char *s);
-const char *lab_errno_name(int err);
-/* "TERM", "SIGTERM" or a number -> signal; -1 when unknown. */
-int lab_signal_parse(const char *s);
-const char *lab_signal_name(int sig);
-
-/* Splits text into lines (without the newline); *ret is malloc'd, its
- * strings point into text, which is modified. Returns the count. */
-size_t lab_split_lines(char *text, char ***ret);
-/* Shortens s for a one-line message: first line, at most max bytes, "..." */
-char *lab_excerpt(const char *s, size_t max);
-/* Appends s to b escaped for XML text and attributes: & < > " ' as entities,
- * control characters other than tab and newline, and invalid UTF-8, as U+FFFD. */
-struct tether_buf;
-void lab_xml_escape(struct tether_buf *b, const char *s);
 
 #endif

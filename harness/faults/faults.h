@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* enumerate.h — `harness faults --enumerate`: SQLite's method on a scenario.
+/* faults.h — `harness faults --enumerate`: SQLite's method on a scenario.
  *
  * For every failure point the scenario's tether processes reach, fail the
  * k-th call (once, or from the k-th call on) for k = 1, 2, ... until a run
@@ -16,8 +16,8 @@
  *                       lab_options.after_plan = faults_after_plan; the
  *                       judgement comes back as JSON; the discovery run
  */
-#ifndef TETHER_HARNESS_ENUMERATE_H
-#define TETHER_HARNESS_ENUMERATE_H
+#ifndef TETHER_HARNESS_FAULTS_H
+#define TETHER_HARNESS_FAULTS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,8 +10,8 @@
 
 #include "clock.h"
 #include "common/common.h"
+#include "run/run.h"
 #include "json.h"
-#include "run/results.h"
 
 static const char *status_name(enum lab_status s)
 {

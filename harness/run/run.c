@@ -26,8 +26,6 @@
 #include "clock.h"
 #include "common/common.h"
 #include "run/run.h"
-#include "run/results.h"
-#include "run/runner.h"
 
 static const char run_usage[] =
 	"Usage: harness run [OPTIONS] SCENARIO.scn|DIR ...\n"

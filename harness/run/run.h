@@ -1,5 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* lab.h — one scenario at run time.
+/* run.h — `harness run`, and one scenario at run time (harness/run/).
+ *
+ * The parts:
+ *   run.c          the command: options, the scenario files
+ *   runner.c       a list of scenarios: parsed, each run in a job of the pool
+ *                  (common/jobs.c; up to --jobs at once, `exclusive` ones
+ *                  alone), TAP in file order, the results files
+ *   results.c      results.json and junit.xml
+ *   finish.c       one scenario: set-up, end-of-scenario checks, clean-up
+ *   exec.c         its steps
+ *   fail.c         its failures (the first is its result)
+ *   waitloop.c     its event loop: how `wait` waits and `expect` checks
+ *   cond.c, cond_proc.c, cond_text.c   evaluating conditions
+ *   expand.c       variables
+ *   procs.c        the processes it spawns (lab_spawn, notify socket, output)
+ *   fault_env.c    a process's libfiu and TETHER_FAULT environment
+ *   valgrind.c     memcheck wrapping, and reading its reports
  *
  * The runner forks one process per scenario; in it, lab_run_scenario() owns a
  * struct lab: the scenario's private directory, its run marker, the
@@ -14,8 +30,8 @@
  * the strings in them. Results (struct lab_result) own their strings; free
  * them with lab_result_clear.
  */
-#ifndef TETHER_HARNESS_LAB_H
-#define TETHER_HARNESS_LAB_H
+#ifndef TETHER_HARNESS_RUN_H
+#define TETHER_HARNESS_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -240,7 +256,7 @@ bool cond_compare_num(int64_t got, enum cmp_op op, int64_t want);
  * event of the lab comes (pidfd + poll). */
 void lab_wait_marked(struct lab *lab, const struct marked *m, size_t n, int64_t deadline);
 
-/* ---- faults.c --------------------------------------------------------------------- */
+/* ---- fault_env.c ------------------------------------------------------------------ */
 /* Adds the environment for the fault/fiu/env steps in mods to *env. Returns
  * 0, or -1 with a failure recorded (e.g. a counted fault for a program that
  * is not tether). *ret_fiu_line: the line of the first step that went into
@@ -260,5 +276,42 @@ int valgrind_check(const struct lab_options *opt, const char *scenario, pid_t pi
 void valgrind_clear(const struct lab_options *opt, const char *scenario);
 /* Does the fd at /proc/PID/fd/FD belong to valgrind (its logs, its own range)? */
 bool valgrind_own_fd(const struct lab_options *opt, pid_t pid, int fd);
+
+/* ---- runner.c: a list of scenario files (`harness run`) ------------------------------ */
+struct runner_config {
+	const struct lab_options *opt;
+	char **files;
+	size_t nfiles;
+	unsigned jobs;
+};
+
+/* Returns the number of failed scenarios, or -1 when the reports could not
+ * be written. */
+int runner_run(const struct runner_config *rc);
+
+/* ---- results.c: REPORT/results.json (one JSON object; schema in
+ * scenarios/README.md) and REPORT/junit.xml (JUnit XML for CI), each written
+ * to a temporary name and renamed, so a reader never sees half a file. ---- */
+struct results_entry {
+	const char *name;
+	const char *file;
+	const char *run_id;
+	struct lab_result res;
+};
+
+struct results {
+	int64_t started_wall_ns;
+	double duration_s;
+	uint64_t seed;
+	const char *tether;
+	bool valgrind;
+	unsigned jobs;
+	struct results_entry *entries;
+	size_t n;
+	unsigned passed, failed, skipped;
+};
+
+/* Writes results.json and junit.xml under dir. 0 or -errno. */
+int results_write(const char *dir, const struct results *r);
 
 #endif

@@ -18,9 +18,8 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "run/run.h"
 #include "json.h"
-#include "run/results.h"
-#include "run/runner.h"
 
 struct entry {
 	struct scenario *scn;
