@@ -89,25 +89,28 @@ static bool tether_has_faults(const char *tether)
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return answer;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		execl(tether, tether, "--version", (char *)NULL);
-		_exit(127);
-	}
+	extern char **environ;
+	char *argv[] = {(char *)tether, "--version", NULL};
+	struct lab_spawn sp = {.argv = argv, .envp = environ, .out = fds[1], .err = STDERR_FILENO, .barrier = -1,
+			       .barrier_w = -1, .errpipe = -1};
+	pid_t pid;
+	int pidfd = -1;
+	int r = lab_spawn(&sp, &pid, &pidfd);
 	close(fds[1]);
 	char buf[256];
 	size_t len = 0;
 	ssize_t n;
-	while (pid > 0 && len < sizeof buf - 1 && ((n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0 ||
-						  (n < 0 && errno == EINTR)))
+	while (r == 0 && len < sizeof buf - 1 && ((n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0 ||
+						 (n < 0 && errno == EINTR)))
 		len += n > 0 ? (size_t)n : 0;
 	buf[len] = '\0';
 	close(fds[0]);
 	int status = 0;
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (r == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	answer = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(buf, "\nfault points: tether/sys/");
+	if (pidfd >= 0)
+		close(pidfd);
+	answer = r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(buf, "\nfault points: tether/sys/");
 	return answer;
 }
 

@@ -88,7 +88,8 @@ static struct stress_stats stats_range(const int64_t *v, size_t from, size_t n)
 }
 
 /* One fork+execve+waitpid of the worker in --exit 0 mode: its time in ns,
- * or -1 (a failure, reported). */
+ * or -1 (a failure, reported). Bare system calls, not lab_spawn: the floor
+ * is what the system costs, with nothing of the harness's in it. */
 static int64_t floor_once(struct stress *st)
 {
 	extern char **environ;
