@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* common.c — see harness.h: allocation, time, files, errno and signal names. */
+/* common.c — see common.h: allocation, time, files, errno and signal names, text. */
 #include "config.h"
 
 #include <dirent.h>

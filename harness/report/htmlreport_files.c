@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* htmlreport_files.c — the coverage and leaks parts of index.html (see
- * htmlreport.h): what ci/coverage and `harness run --valgrind` leave behind.
+ * report.h): what ci/coverage and `harness run --valgrind` leave behind.
  *
  * Coverage: the totals are computed from coverage/lcov.info (the tracefile
  * ci/coverage keeps next to genhtml's pages), not scraped from genhtml's

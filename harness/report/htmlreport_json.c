@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* htmlreport_json.c — JSON as tables, and the plots found in it (see
- * htmlreport.h).
+ * report.h).
  *
  * stress.json and soak.json are written by other parts of the lab and grow
  * fields as the lab does, so nothing here depends on their exact shape: the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* htmlreport_svg.c — the report's plots, as inline SVG (see htmlreport.h).
+/* htmlreport_svg.c — the report's plots, as inline SVG (see report.h).
  *
  * Drawn here rather than by a JavaScript library because the page must open
  * anywhere, offline, years later, from a CI artifact: a plot is a few

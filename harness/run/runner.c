@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* runner.c — see runner.h.
+/* runner.c — a list of scenario files run for `harness run` (see run.h).
  *
  * Each scenario runs in a job of the pool (common/jobs.c): a process of its
  * own, which sends its result back as JSON. The pool never waits blindly,

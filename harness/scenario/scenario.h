@@ -2,7 +2,7 @@
 /* scenario.h — the scenario language (scenarios/README.md is its manual).
  *
  * A scenario file is parsed once, in the runner, into a tree of steps; the
- * scenario's own process (exec.c) then runs it. Words keep the text as
+ * scenario's own process (run/exec.c) then runs it. Words keep the text as
  * written, as a *template*: `$NAME` and `${NAME}` are expanded when the step
  * runs (a process's pid is known only then), and a literal dollar is stored
  * as `$$`. Everything else (keywords, durations, operators, signal and errno

@@ -6,8 +6,9 @@
  * The parts:
  *   stress.c          options, --help, the main loop
  *   stress_fail.c     failures as they happen, and the progress line
- *   stress_proc.c     spawning with the run marker (pidfd, NOTIFY_SOCKET, barrier),
- *                     event-driven waits, and the end-state checks (pidfile, lock, orphans)
+ *   stress_proc.c     spawning (lab_spawn: the run marker, a pidfd, NOTIFY_SOCKET, a
+ *                     barrier), event-driven waits, and the state checks (pidfile,
+ *                     lock, instances, orphans)
  *   stress_cycle.c    one cycle, with or without a fault
  *   stress_race.c     the three races
  *   stress_faults.c   the --faults SPEC, the per-cycle schedule drawn from the seed,
