@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
+#include "common/common.h"
 
 static const struct {
 	const char *name;

@@ -10,7 +10,7 @@
  * entities, valid UTF-8, no control characters) and agree with the counts.
  * Each NAME STATUS TAP-MESSAGE triple asserts one scenario's status and its
  * "LOCATION: MESSAGE" text. Prints one line per problem; exits 0 iff none.
- * It shares no code with harness/report.c on purpose.
+ * It shares no code with harness/run/results.c on purpose.
  */
 #include "config.h"
 
