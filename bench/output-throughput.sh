@@ -28,8 +28,8 @@
 # writable tmpfs, else under ${TMPDIR:-/tmp}; removed at the end; FILE is
 # generated once in it). On tmpfs the loggers are measured, not the disk:
 # on a disk both s6-log and svlogd fsync every rotated file, and a shared
-# disk's latency then dominates (this machine, loaded: s6-log 1.4 s on
-# tmpfs, 2.6-4.3 s on ext4).
+# disk's latency then dominates (this machine, shared: s6-log 1.1-1.5 s on
+# tmpfs, 1.8-4.3 s on ext4).
 # Needs: s6 (s6-log), runit (svlogd), coreutils, awk. Output: a table, and
 # one TSV line per run in WORK/runs.tsv (kept with KEEP_WORK=1).
 set -eu
@@ -136,6 +136,7 @@ run_one() { # TOOL RUN
 		readback "$d/log" current tai 2
 		;;
 	tether)
+		mkdir -p "$d/log"
 		t0=$(now)
 		"$TETHER" run --quiet --restart never --pidfile "$d/t.pid" --min-disk 0 --min-mem 0 \
 			--output "$d/log/out" --output-max-bytes "$MAX" --output-keep "$KEEP" -- cat "$FILE"
