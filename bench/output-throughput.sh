@@ -115,6 +115,8 @@ run_one() { # TOOL RUN
 	mkdir -p "$d"
 	child_cpu >"$WORK/c0"
 	c0=$(cat "$WORK/c0")
+	# cat, not a redirection: as under tether, a writer process fills a pipe
+	# and the logger reads it
 	case $tool in
 	s6-log)
 		t0=$(now)
