@@ -62,7 +62,7 @@ cleanup() {
 	return 0
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 now() { date +%s.%N; }
 
