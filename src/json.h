@@ -19,6 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum tether_json_type {
 	TETHER_JSON_NULL,
 	TETHER_JSON_BOOL,
@@ -69,5 +73,9 @@ void tether_buf_puts(struct tether_buf *b, const char *s);
 __attribute__((format(printf, 2, 3))) void tether_buf_printf(struct tether_buf *b, const char *fmt, ...);
 /* Appends s as a quoted JSON string; bytes that are not valid UTF-8 become U+FFFD. */
 void tether_buf_json_string(struct tether_buf *b, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -38,6 +38,10 @@
 #include "json.h"
 #include "proc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A record larger than this is not ours (a 20 MB or /dev/zero "pidfile"). */
 #define TETHER_PIDFILE_MAX_BYTES (256 * 1024)
 /* The record is an object holding one array: anything deeper is hostile. */
@@ -140,5 +144,9 @@ int tether_pidfile_remove_stale(const char *path);
  * deadline, -errno. */
 int tether_pidfile_watch_open(const char *path);
 int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

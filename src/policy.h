@@ -30,6 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum tether_restart {
 	TETHER_RESTART_ON_FAILURE,
 	TETHER_RESTART_ALWAYS,
@@ -107,5 +111,9 @@ int64_t tether_policy_backoff(const struct tether_policy *p, unsigned k);
  * crash_limit above 1000000 is refused: the global crash log holds
  * crash_limit + 1 times, allocated at start. */
 int tether_policy_check(const struct tether_policy *p, const char **ret_why);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

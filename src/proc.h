@@ -16,6 +16,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TETHER_BOOT_ID_LEN 36
 
 struct tether_procstat {
@@ -82,5 +86,9 @@ int tether_proc_mem_available(uint64_t *ret_bytes);
 
 /* VmRSS of pid in kB. */
 int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -23,8 +23,18 @@
 #include <sys/types.h>
 
 #include "clock.h"
-#include "guardian.h"
 #include "policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How an instance's tree is held (README, "zero orphans"). */
+enum tether_isolation {
+	TETHER_ISOLATION_AUTO,      /* a PID namespace when permitted, else a subreaper */
+	TETHER_ISOLATION_PIDNS,     /* a PID namespace or fail */
+	TETHER_ISOLATION_SUBREAPER, /* never a namespace */
+};
 
 struct tether_config {
 	const char *pidfile;
@@ -107,5 +117,9 @@ void tether_supervisor_stop(struct tether_supervisor *sv);
 /* The next deadline of any timer on the supervisor's clock. */
 int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv);
 void tether_supervisor_free(struct tether_supervisor *sv);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
