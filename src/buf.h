@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct tether_buf {
 	char *data;   /* NUL-terminated while !oom */
 	size_t len;
@@ -27,5 +31,9 @@ void tether_buf_reset(struct tether_buf *b);
 void tether_buf_append(struct tether_buf *b, const char *s, size_t n);
 void tether_buf_puts(struct tether_buf *b, const char *s);
 __attribute__((format(printf, 2, 3))) void tether_buf_printf(struct tether_buf *b, const char *fmt, ...);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

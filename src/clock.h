@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TETHER_NEVER INT64_MAX
 #define TETHER_NSEC_PER_MSEC INT64_C(1000000)
 #define TETHER_NSEC_PER_SEC INT64_C(1000000000)
@@ -50,5 +54,9 @@ int tether_clock_poll_timeout(const struct tether_clock *c, int64_t deadline);
 /* Formats wall time ns as "2026-11-25T17:00:00Z" (or with .mmm when ms is
  * true) into buf (at least 32 bytes). Returns buf. */
 char *tether_format_iso8601(int64_t wall_ns, bool ms, char *buf, unsigned long len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -35,12 +35,7 @@
 #include <sys/types.h>
 
 #include "spawn.h"
-
-enum tether_isolation {
-	TETHER_ISOLATION_AUTO,      /* a PID namespace when permitted, else a subreaper */
-	TETHER_ISOLATION_PIDNS,     /* a PID namespace or fail */
-	TETHER_ISOLATION_SUBREAPER, /* never a namespace */
-};
+#include "supervisor.h" /* enum tether_isolation, public */
 
 enum tether_guardian_cmd {
 	TETHER_GUARDIAN_SPAWN = 1, /* fork and exec the worker (ignored while one runs) */

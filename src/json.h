@@ -19,6 +19,10 @@
 
 #include "buf.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum tether_json_type {
 	TETHER_JSON_NULL,
 	TETHER_JSON_BOOL,
@@ -55,5 +59,9 @@ void tether_json_render(const struct tether_json *j, struct tether_buf *b);
 
 /* Appends s as a quoted JSON string; bytes that are not valid UTF-8 become U+FFFD. */
 void tether_buf_json_string(struct tether_buf *b, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -92,11 +92,7 @@ size_t tether_option_usage_width(const struct tether_option *o);
  * " (default DEF)"; nothing for a hidden row. */
 void tether_option_help(const struct tether_option *o, size_t column, struct tether_buf *out);
 
-/* SPEC's defaults: every row's, and stdout/stderr for the workers. */
-void tether_config_defaults(struct tether_config *cfg);
-/* The whole configuration: a COMMAND, every row within its bounds, and the
- * rules between fields (--backoff-max not below --backoff-initial,
- * --progress-file only with --watchdog). 0, or -EINVAL with why. */
-int tether_config_check(const struct tether_config *cfg, char *why, size_t len);
+/* tether_config_defaults and tether_config_check, which read this table,
+ * are declared in supervisor.h: an embedder needs them. */
 
 #endif

@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* DUR: "250ms", "5s", "10m", "24h", "1.5s"; a plain number is seconds.
  * Range 0 .. 100 years. Returns 0 and *ret_ns, or -EINVAL / -ERANGE. */
 int tether_parse_duration(const char *s, int64_t *ret_ns);
@@ -25,5 +29,9 @@ char *tether_format_duration(int64_t ns, char *buf, unsigned long len);
 
 /* Formats a byte count for humans ("512", "64K", "1.5G") into buf. */
 char *tether_format_size(uint64_t bytes, char *buf, unsigned long len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -40,6 +40,10 @@
 #include "pidrecord.h"
 #include "proc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct tether_pidfile {
 	char *path;
 	char *lock_path;
@@ -116,5 +120,9 @@ int tether_pidfile_remove_stale(const char *path);
  * deadline, -errno. */
 int tether_pidfile_watch_open(const char *path);
 int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

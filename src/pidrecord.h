@@ -20,6 +20,10 @@
 #include "json.h"
 #include "proc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A record larger than this is not ours (a 20 MB or /dev/zero "pidfile"). */
 #define TETHER_PIDFILE_MAX_BYTES (256 * 1024)
 /* The record is an object holding one array: anything deeper is hostile. */
@@ -46,5 +50,9 @@ int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord 
 /* Renders rec as its one JSON line (with the newline). */
 void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_buf *out);
 void tether_pidrecord_done(struct tether_pidrecord *rec);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -30,6 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum tether_restart {
 	TETHER_RESTART_ON_FAILURE,
 	TETHER_RESTART_ALWAYS,
@@ -107,5 +111,9 @@ int64_t tether_policy_backoff(const struct tether_policy *p, unsigned k);
  * stops the whole pool and exits 1 at once); SPEC's default is 10. A policy's
  * fields are checked with the rest of the configuration (options.h). */
 #define TETHER_CRASH_LIMIT_MAX 100000u
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

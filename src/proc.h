@@ -16,6 +16,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TETHER_BOOT_ID_LEN 36
 
 struct tether_procstat {
@@ -81,5 +85,9 @@ int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb);
 
 /* Who holds a flock(): proclock.h. */
 #include "proclock.h"
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

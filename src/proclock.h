@@ -8,6 +8,10 @@
 
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Who holds a flock() on the inode (dev, ino)? Parses /proc/locks. 1 and
  * *ret_pid when held (the pid that took it, or 0 when it lives in a PID
  * namespace invisible to us), 0 when nobody holds it, -errno. */
@@ -20,5 +24,9 @@ int tether_proc_holds_flock(pid_t pid, dev_t dev, ino_t ino);
 /* Pure parser of one /proc/locks line (fuzzed): 1 matches a held FLOCK on
  * (dev, ino), 0 no match, -EINVAL malformed. */
 int tether_proc_parse_lock_line(const char *line, dev_t dev, ino_t ino, pid_t *ret_pid);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -36,8 +36,15 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The lab's fault rules (src/lab/fault.h) are for tether alone, never for
+ * its workers. A production build reads none of them, so it has nothing to
+ * keep from its workers either: the names stay out of the binary that
+ * people install (build-aux/check-production). */
 const char *const tether_fault_env_vars[] = {
-	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
+#ifdef TETHER_FAULT_INJECTION
+	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
+#endif
+	"FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
 };
 
 bool tether_spawn_env_filtered(const char *entry)

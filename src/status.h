@@ -12,6 +12,10 @@
 #include "json.h"
 #include "pidfile.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct tether_status {
 	enum tether_pidfile_state state;
 	struct tether_pidfile_probe probe;
@@ -26,5 +30,9 @@ void tether_status_done(struct tether_status *st);
 /* One JSON object and a newline (SPEC §3 fields). */
 void tether_status_format_json(const struct tether_status *st, struct tether_buf *out);
 void tether_status_format_text(const struct tether_status *st, const char *pidfile, struct tether_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 
 #include "clock.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum tether_stop_outcome {
 	TETHER_STOP_NOT_RUNNING, /* nothing held the lock (a stale record may have been removed) */
 	TETHER_STOP_STOPPED,     /* the supervisor exited after SIGTERM, its tree is gone */
@@ -46,5 +50,9 @@ struct tether_stop_result {
  * for failures unrelated to the supervisor (e.g. /proc unreadable). */
 int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const struct tether_clock *clock,
 		struct tether_stop_result *ret);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,12 +19,23 @@
 #define TETHER_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "clock.h"
-#include "guardian.h"
 #include "policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How an instance's tree is held (README, "zero orphans"). */
+enum tether_isolation {
+	TETHER_ISOLATION_AUTO,      /* a PID namespace when permitted, else a subreaper */
+	TETHER_ISOLATION_PIDNS,     /* a PID namespace or fail */
+	TETHER_ISOLATION_SUBREAPER, /* never a namespace */
+};
 
 /* A pool's largest size (--instances). */
 #define TETHER_MAX_INSTANCES 1024
@@ -53,6 +64,14 @@ struct tether_config {
 	bool pid1;                 /* we are PID 1: reap adopted zombies, never kill them */
 	int64_t acquire_wait;      /* how long to wait for a contended pidfile's holder to publish */
 };
+
+/* SPEC's defaults, from the options table (options.h): every option's, and
+ * stdout/stderr for the workers. */
+void tether_config_defaults(struct tether_config *cfg);
+/* The whole configuration: a COMMAND, every option within its bounds, and
+ * the rules between fields (--backoff-max not below --backoff-initial,
+ * --progress-file only with --watchdog). 0, or -EINVAL with why. */
+int tether_config_check(const struct tether_config *cfg, char *why, size_t len);
 
 enum tether_message_level { TETHER_MSG_ERROR, TETHER_MSG_WARNING, TETHER_MSG_NOTICE };
 
@@ -112,5 +131,9 @@ void tether_supervisor_stop(struct tether_supervisor *sv);
 /* The next deadline of any timer on the supervisor's clock. */
 int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv);
 void tether_supervisor_free(struct tether_supervisor *sv);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
