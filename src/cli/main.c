@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,6 @@
 #ifdef TETHER_FAULT_INJECTION
 #include "fault.h"
 #endif
-
-const char *program_name = "tether";
 
 static const char usage_text[] =
 	"Usage: tether COMMAND [OPTIONS]\n"
@@ -32,37 +29,6 @@ static const char usage_text[] =
 	"\n"
 	"'tether COMMAND --help' describes each command's options.\n"
 	"DUR: 250ms, 5s, 10m, 24h (a plain number is seconds). SIZE: 512, 64K, 10M, 1G.\n";
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: warning: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
-	return EXIT_USAGE;
-}
 
 int main(int argc, char **argv)
 {
