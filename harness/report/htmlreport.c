@@ -243,7 +243,7 @@ static const char css[] =
 	"figure{margin:8px 0;display:inline-block;vertical-align:top}svg{max-width:100%;height:auto}"
 	/* the headline cards */
 	".cards{display:flex;gap:8px;margin:8px 0 2px}"
-	".card{flex:1 1 0;min-width:0;border:1px solid #e1e4e8;border-top:4px solid #c4c9d0;border-radius:4px;"
+	".card{flex:1 1 auto;min-width:0;border:1px solid #e1e4e8;border-top:4px solid #c4c9d0;border-radius:4px;"
 	"padding:3px 9px 4px;color:inherit;background:#fafbfc}.card:hover{text-decoration:none;background:#f1f4f8}"
 	".card .k{font-size:11px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}"
 	".card .v{font-size:17px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"

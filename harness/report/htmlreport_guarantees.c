@@ -155,6 +155,7 @@ struct report_summary report_section_guarantees(struct tether_buf *b, struct rep
 			   "<col class=\"gsc\"/><col class=\"gev\"/></colgroup><thead><tr><th>verdict</th><th>id</th>"
 			   "<th>guarantee</th><th>scenarios that prove it</th><th>other evidence</th></tr></thead><tbody>\n");
 	unsigned held = 0, broken = 0, unproven = 0;
+	char *broken_ids = xstrdup(""), *unproven_ids = xstrdup("");
 	for (size_t g = 0; g < NG; g++) {
 		const char *gid = guarantees[g].id;
 		unsigned pass = 0, fail = 0, skip = 0, eok = 0, ebad = 0;
@@ -173,8 +174,10 @@ struct report_summary report_section_guarantees(struct tether_buf *b, struct rep
 		evidence_chips(&evs, c, gid, &eok, &ebad);
 		enum report_state st = fail || ebad ? REPORT_BAD : pass || eok ? REPORT_OK : REPORT_NOT_RUN;
 		held += st == REPORT_OK;
-		broken += st == REPORT_BAD;
-		unproven += st == REPORT_NOT_RUN;
+		if (st == REPORT_BAD)
+			report_append(&broken_ids, "%s%s", broken++ ? " " : "", gid);
+		if (st == REPORT_NOT_RUN)
+			report_append(&unproven_ids, "%s%s", unproven++ ? " " : "", gid);
 		const char *verdict = st == REPORT_BAD ? "FAIL" : st == REPORT_OK ? "pass" : pass + fail + skip ? "not run" : "none";
 		tether_buf_printf(b, "<tr id=\"%s\" class=\"g %s\"><td class=\"gv\"><span class=\"badge %s\">%s</span>", gid,
 				  report_state_class(st), report_state_class(st), verdict);
@@ -233,12 +236,19 @@ struct report_summary report_section_guarantees(struct tether_buf *b, struct rep
 	enum report_state st = broken ? REPORT_BAD : unproven ? REPORT_INFO : REPORT_OK;
 	char value[32];
 	snprintf(value, sizeof value, "%u / %zu", held, NG);
+	/* which ones, when they fit: "FAILED: G3 G6" */
 	char *detail = xstrdup(broken || unproven ? "" : "held, all");
-	if (broken)
+	if (broken > 3)
 		report_append(&detail, "%u FAILED", broken);
-	if (unproven)
+	else if (broken)
+		report_append(&detail, "FAILED: %s", broken_ids);
+	if (unproven > 3 || (unproven && broken > 1))
 		report_append(&detail, "%s%u unproven", broken ? " · " : "", unproven);
+	else if (unproven)
+		report_append(&detail, "%sunproven: %s", broken ? " · " : "", unproven_ids);
 	struct report_summary sum = report_summary_make(st, value, "%s", detail);
 	free(detail);
+	free(broken_ids);
+	free(unproven_ids);
 	return sum;
 }

@@ -411,17 +411,17 @@ void report_svg_hist(struct tether_buf *b, const char *title, const char *unit, 
 	double lx = HW - 12;
 	for (size_t s = n; s-- > 0;) {
 		/* the legend, right-aligned at the top */
-		const char *col = palette[s % (sizeof palette / sizeof palette[0])];
-		bool floor_series = strncmp(h[s].label, "floor", 5) == 0;
+		bool floor_series = h[s].color < 0;
+		const char *col = floor_series ? "#999" : palette[(size_t)h[s].color % (sizeof palette / sizeof palette[0])];
 		double w = 6.5 * (double)strlen(h[s].label) + 18;
 		lx -= w;
 		tether_buf_printf(b, "<rect x=\"%.1f\" y=\"23\" width=\"10\" height=\"10\" fill=\"%s\" fill-opacity=\"%s\"/>", lx,
-				  floor_series ? "#999" : col, floor_series ? "0.5" : "0.8");
+				  col, floor_series ? "0.5" : "0.8");
 		text(b, lx + 14, 32, "start", "lbl", h[s].label);
 	}
 	for (size_t s = 0; s < n; s++) {
-		bool floor_series = strncmp(h[s].label, "floor", 5) == 0;
-		const char *col = floor_series ? "#999" : palette[s % (sizeof palette / sizeof palette[0])];
+		bool floor_series = h[s].color < 0;
+		const char *col = floor_series ? "#999" : palette[(size_t)h[s].color % (sizeof palette / sizeof palette[0])];
 		double total = 0;
 		for (size_t i = 0; i < h[s].n; i++)
 			total += h[s].counts[i];

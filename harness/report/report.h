@@ -163,6 +163,7 @@ struct report_hist {
 	const double *counts;    /* n */
 	size_t n;
 	double p50;              /* marked when finite */
+	int color;               /* the series' color: its build's index (the same in every chart); -1: grey, dashed */
 };
 /* Several histograms over one log axis, each as the share of its samples
  * per bin (builds with different sample counts compare), in the order given. */
