@@ -587,9 +587,10 @@ static void bench_table(struct tether_buf *b, char *text, const char *title, con
 			continue;
 		bool head = i == 0, ours = !head && (strncmp(lines[i], "tether", 6) == 0 || strstr(lines[i], "+its guardian"));
 		tether_buf_puts(b, head ? "<thead><tr>" : ours ? "<tr class=\"ours\">" : "<tr>");
-		char *save = NULL;
+		/* strsep, not strtok: an empty cell (a row without a note) keeps its column */
+		char *rest = lines[i];
 		size_t col = 0;
-		for (char *cell = strtok_r(lines[i], "\t", &save); cell; cell = strtok_r(NULL, "\t", &save), col++) {
+		for (char *cell = strsep(&rest, "\t"); cell; cell = strsep(&rest, "\t"), col++) {
 			tether_buf_puts(b, head ? "<th>" : numeric(cell) ? "<td class=\"n\">" : col == 0 ? "<th>" : "<td>");
 			report_esc(b, cell);
 			tether_buf_puts(b, head ? "</th>" : numeric(cell) ? "</td>" : col == 0 ? "</th>" : "</td>");
@@ -619,9 +620,11 @@ struct report_summary report_section_bench(struct tether_buf *b, struct report_c
 	tether_buf_puts(b, "<p class=\"note\">");
 	for (size_t i = 0; i < nl; i++) {
 		const char *l = lines[i];
-		if (l[0] == '#' && l[1] == ' ' && i < 6) {
+		if (l[0] == '#' && l[1] == ' ' && (i < 6 || strstr(l, "WARNING"))) {
+			/* the head (date, host, load), and a warning wherever it is */
+			tether_buf_puts(b, strstr(l, "WARNING") ? "<span class=\"warn\">" : "<span>");
 			report_esc(b, l + 2);
-			tether_buf_puts(b, "<br/>");
+			tether_buf_puts(b, "</span><br/>");
 		} else if (strncmp(l, "## (", 4) == 0 && l[4] >= 'a' && l[4] <= 'z' && l[5] == ')') {
 			titles[l[4] - 'a'] = xstrdup(l + 3);
 		}
@@ -632,25 +635,31 @@ struct report_summary report_section_bench(struct tether_buf *b, struct report_c
 	struct dirent **list;
 	int k = scandir(bdir, &list, tsv_only, alphasort);
 	free(bdir);
+	/* the cycle (b) and idle (d) tables first: the comparisons people ask
+	 * for; the others folded under them */
 	bool folded = false;
-	for (int i = 0; i < k; i++) {
-		const char *name = list[i]->d_name;
-		char *rel = xasprintf("bench/%s", name);
-		char *tsv = report_read(c->dir, rel, &len, &err);
-		/* the cycle (b) and idle (d) tables are the comparisons people ask for */
-		bool main_table = name[0] == 'b' || name[0] == 'd';
-		if (!main_table && !folded) {
-			tether_buf_puts(b, "<details><summary>the other anchor tables</summary>\n");
-			folded = true;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < k; i++) {
+			const char *name = list[i]->d_name;
+			bool main_table = name[0] == 'b' || name[0] == 'd';
+			if (main_table != (pass == 0))
+				continue;
+			if (pass == 1 && !folded) {
+				tether_buf_puts(b, "<details><summary>the other anchor tables</summary>\n");
+				folded = true;
+			}
+			char *rel = xasprintf("bench/%s", name);
+			char *tsv = report_read(c->dir, rel, &len, &err);
+			if (tsv)
+				bench_table(b, tsv, name[0] >= 'a' && name[0] <= 'z' && name[1] == '-' ? titles[name[0] - 'a'] : NULL,
+					    name);
+			free(tsv);
+			free(rel);
 		}
-		if (tsv)
-			bench_table(b, tsv, name[0] >= 'a' && name[0] <= 'z' && name[1] == '-' ? titles[name[0] - 'a'] : NULL, name);
-		free(tsv);
-		free(rel);
-		free(list[i]);
-	}
 	if (folded)
 		tether_buf_puts(b, "</details>\n");
+	for (int i = 0; i < k; i++)
+		free(list[i]);
 	if (k >= 0)
 		free(list);
 	for (size_t i = 0; i < 26; i++)
