@@ -24,7 +24,8 @@
  *   htmlreport_guarantees.c the guarantee matrix (and the failures under it)
  *   htmlreport_proofs.c     mutants (mutants.json or mutants.txt), the enumeration (faults.json)
  *   htmlreport_files.c      coverage/ (lcov tracefile or lcov --summary) and leaks/ (memcheck XML)
- *   htmlreport_perf.c       stress.json of each build, soak.json, bench/, latency histograms
+ *   htmlreport_stress.c     stress.json of each build, latency histograms
+ *   htmlreport_soak.c       soak.json (its timeline), bench/ (ci/bench's tables)
  *   htmlreport_svg.c        the plots
  *   htmlreport_markup.c     escaping, numbers, links, reading and parsing the files
  */
@@ -131,7 +132,7 @@ struct report_summary report_section_enumeration(struct tether_buf *b, struct re
 struct report_summary report_section_coverage(struct tether_buf *b, struct report_ctx *c);
 struct report_summary report_section_leaks(struct tether_buf *b, struct report_ctx *c);
 
-/* ---- htmlreport_perf.c ------------------------------------------------------------ */
+/* ---- htmlreport_stress.c, htmlreport_soak.c ---------------------------------------- */
 
 /* The stress.json files of the directory (REPORT/stress.json and
  * REPORT/ * /stress.json), the production build first. */
