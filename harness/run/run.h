@@ -296,6 +296,7 @@ struct results_entry {
 	const char *name;
 	const char *file;
 	const char *run_id;
+	const struct scenario *scn;   /* its guarantees; NULL when it did not parse */
 	struct lab_result res;
 };
 

@@ -154,6 +154,12 @@ struct scenario {
 	bool exclusive;        /* runs alone even under --jobs */
 	char **requires;       /* what the scenario needs, else it is skipped */
 	size_t nrequires;
+	/* `guarantees G1 G3`: the guarantees of SPEC §8 it proves (ids of
+	 * common/guarantees.def, in the order written); `guarantees none`:
+	 * declared, proves none (a behaviour of SPEC §1-§6 only) */
+	char **guarantees;
+	size_t nguarantees;
+	bool guarantees_declared;
 	struct step *steps;
 	size_t nsteps;
 };
@@ -232,7 +238,7 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st);
-/* timeout, step-timeout, pidfile-check, exclusive, require (top level only). */
+/* timeout, step-timeout, pidfile-check, exclusive, require, guarantees (top level only). */
 int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct line *ln, bool nested);
 
 #endif
