@@ -859,7 +859,7 @@ START_TEST(usage_errors_exit_64_naming_the_option)
 		{{"kill", "--pidfile", ""}, "--pidfile"},
 		{{"status", "--pidfile", ""}, "--pidfile"},
 		{{"status", "--pidfile"}, "--pidfile"},
-		{{"kill", "--timeout", "1s", "--pidfile", p}, "--timeout"},
+		{{"kill", "--timeout", "1s", "--pidfile", p}, "--timeout is an option of 'tether stop|restart'"},
 		{{"restart", "--timeout", "bogus", "--pidfile", p}, "--timeout"},
 		{{"restart", "--timeout", "0", "--pidfile", p}, "--timeout"},
 		{{"restart", "--instance", "1024", "--pidfile", p}, "--instance"},

@@ -125,8 +125,13 @@ static int not_ours(const struct tether_option *o, const char *cmd)
 {
 	char owners[64] = "";
 	size_t off = 0;
+	/* every row of that name: stop's and restart's --timeout are two */
+	unsigned commands = o->commands;
+	for (const struct tether_option *r = cli_rows; r->name; r++)
+		if (strcmp(r->name, o->name) == 0)
+			commands |= r->commands;
 	for (unsigned bit = 1; bit <= TETHER_CMD_LAST; bit <<= 1)
-		if ((o->commands & bit) && off < sizeof owners)
+		if ((commands & bit) && off < sizeof owners)
 			off += (size_t)snprintf(owners + off, sizeof owners - off, "%s%s", off ? "|" : "",
 						command_name(bit));
 	return cli_usage_error("--%s is an option of 'tether %s', not of %s", o->name, owners, cmd);
