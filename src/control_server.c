@@ -11,7 +11,7 @@
  *   restart all|ID TIMEOUT_MS   a rolling restart, answered when every
  *                               instance asked is ready again (or at the
  *                               deadline, or when the supervisor stops):
- *                               {"restarted":[...],"ended":[...]} or
+ *                               {"ok":true,"restarted":[...],"ended":[...]} or
  *                               {"error":...,"instance":N,"restarted":[...]}
  *   signal SIG all|ID           SIG (1..64) to each instance's main process
  *                               through its guardian, answered when every
@@ -23,7 +23,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,8 +256,12 @@ static void signal_answer(struct tether_supervisor *sv, struct tether_signal_job
 				snprintf(why, sizeof why, "%s", strerror(t->err));
 			break;
 		case SIGNAL_T_NOT_RUNNING:
+			/* as status names the states (tether_istate_public_name) */
 			snprintf(why, sizeof why, "not running (%s)",
-				 t->istate == TETHER_I_DONE ? "ended" : tether_istate_name(t->istate));
+				 t->istate == TETHER_I_DONE      ? "ended"
+				 : t->istate == TETHER_I_CLEANUP ? "exited"
+				 : t->istate == TETHER_I_IDLE    ? "starting"
+								 : tether_istate_name(t->istate));
 			break;
 		case SIGNAL_T_LOST:
 			snprintf(why, sizeof why, "its guardian is gone");
