@@ -198,9 +198,47 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		emit(sv, &b);
 		break;
 	}
+	case TETHER_N_RESTART_REQUESTED:
+		/* `tether restart`: no crash, no backoff (instance.h) */
+		line_begin(sv, &b, "restart_requested");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":", in->id);
+		if (value > 0)
+			tether_buf_printf(&b, "%lld", (long long)value);
+		else
+			tether_buf_puts(&b, "null");
+		tether_buf_printf(&b, ",\"restarts_requested\":%u", in->restarts_requested);
+		emit(sv, &b);
+		if (value > 0)
+			snprintf(msg, sizeof msg, "instance %u: restart requested; stopping pid %lld", in->id,
+				 (long long)value);
+		else
+			snprintf(msg, sizeof msg, "instance %u: restart requested; starting it now", in->id);
+		tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		upward_status(sv, false);
+		break;
 	case TETHER_N_DONE:
 		break;
 	}
+}
+
+void tether_events_reopen_logs(struct tether_supervisor *sv)
+{
+	if (sv->cfg.heartbeat_log) {
+		int r = sv->journal ? tether_journal_reopen(sv->journal) : 0;
+		if (!sv->journal)
+			tether_events_open_journal(sv);
+		if (r < 0) {
+			char msg[512];
+			snprintf(msg, sizeof msg, "cannot reopen heartbeat log %s: %s (writing on to the file already open)",
+				 sv->cfg.heartbeat_log, strerror(-r));
+			tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		}
+		/* an operator's explicit nudge: a suspended log tries again now */
+		if (sv->journal)
+			tether_journal_retry(sv->journal);
+	}
+	/* The instances' output files (--output) are reopened here too, by
+	 * their own module's reopen, when that module is in. */
 }
 
 void tether_events_heartbeat(struct tether_supervisor *sv)

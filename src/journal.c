@@ -264,6 +264,25 @@ int tether_journal_write(struct tether_journal *j, const char *line, size_t len,
 	return 0;
 }
 
+int tether_journal_reopen(struct tether_journal *j)
+{
+	if (j->reopen_pending)
+		return reopen(j);
+	/* The partial line is the old file's business: cut it there, since
+	 * nothing after it would be written to that file again. */
+	if (j->trunc_pending)
+		(void)cut_partial(j);
+	uint64_t size;
+	int fd = open_log(j->path, &size);
+	if (fd < 0)
+		return fd;
+	sys_close(j->fd);
+	j->fd = fd;
+	j->size = size;
+	j->trunc_pending = false;
+	return 0;
+}
+
 void tether_journal_retry(struct tether_journal *j)
 {
 	j->suspended = false;

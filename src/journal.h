@@ -63,6 +63,11 @@ int tether_journal_open(const struct tether_journal_config *cfg, struct tether_j
  * lost and counted, nothing to report). -EINVAL, with nothing written or
  * counted, for an empty line or one with a raw newline (a caller's bug). */
 int tether_journal_write(struct tether_journal *j, const char *line, size_t len, int64_t wall_ns);
+/* Reopens PATH by name (SIGUSR1: an outside tool renamed the file away):
+ * later lines go to the new PATH, created if missing. A partial line is cut
+ * from the old file first; a rotation's pending open is finished as such.
+ * On failure (-errno) lines go on into the file already open. */
+int tether_journal_reopen(struct tether_journal *j);
 /* Ends the suspension: the next write tries again. */
 void tether_journal_retry(struct tether_journal *j);
 /* Lines lost since the last successful write. */

@@ -104,6 +104,17 @@ static void on_signal(struct tether_supervisor *sv, int sig)
 {
 	if (sig == SIGCHLD)
 		return; /* reaping happens after every wakeup */
+	if (sig == SIGUSR1) {
+		/* an outside rotation tool moved the logs away: write to new files */
+		tether_events_reopen_logs(sv);
+		return;
+	}
+	if (sig == SIGUSR2) {
+		/* a heartbeat line now; the periodic ones keep their schedule */
+		if (sv->cfg.heartbeat_log)
+			tether_events_heartbeat(sv);
+		return;
+	}
 	sv->stop_signals++;
 	if (sv->stop_signals == 1) {
 		char msg[64];
@@ -247,6 +258,7 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
 		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
 		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
+		case TETHER_GUARDIAN_SIGNALED: tether_control_signal_result(sv, s, ev.value); break;
 		default: break;
 		}
 	}
@@ -341,6 +353,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		d = sv->stop_deadline;
 	if (sv->up_watchdog_at < d)
 		d = sv->up_watchdog_at;
+	if (tether_control_next_deadline(sv) < d)
+		d = tether_control_next_deadline(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
@@ -390,7 +404,7 @@ bool tether_supervisor_quiescent(const struct tether_supervisor *sv)
 {
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		enum tether_istate st = sv->slots[i].in.state;
-		if (st == TETHER_I_STARTING || st == TETHER_I_CLEANUP)
+		if (st == TETHER_I_STARTING || st == TETHER_I_CLEANUP || st == TETHER_I_RESTARTING)
 			return false;
 	}
 	return true;
@@ -422,6 +436,7 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 		res->failed = failed;
 	}
 	tether_events_finish(sv, res);
+	tether_control_finish(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		tether_notify_done(&sv->slots[i].notify);
 		tether_memlimit_remove(sv->slots[i].cgroup_procs);
@@ -455,6 +470,7 @@ static void after_events(struct tether_supervisor *sv)
 		sv->check_ready = false;
 		tether_events_ready(sv);
 	}
+	tether_control_progress(sv);
 }
 
 int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res)

@@ -21,7 +21,8 @@ static const char *const isolation_names[] = {"auto", "pidns", "subreaper", NULL
 
 const struct tether_option tether_config_options[] = {
 	{.name = "pidfile", .kind = TETHER_OPT_PATH, .offset = CFG(pidfile, const char *),
-	 .commands = RUNS | TETHER_CMD_STOP | TETHER_CMD_KILL | TETHER_CMD_STATUS,
+	 .commands = RUNS | TETHER_CMD_STOP | TETHER_CMD_KILL | TETHER_CMD_STATUS | TETHER_CMD_RESTART |
+		     TETHER_CMD_SIGNAL,
 	 .def = "state/tether.pid", .metavar = "PATH", .help = "lock and identity record"},
 	{.name = "instances", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(instances, unsigned),
 	 .min = 1, .max = TETHER_MAX_INSTANCES, .def = "1", .metavar = "N",

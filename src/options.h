@@ -41,6 +41,9 @@ enum tether_command {
 	TETHER_CMD_STOP = 1 << 2,
 	TETHER_CMD_KILL = 1 << 3,
 	TETHER_CMD_STATUS = 1 << 4,
+	TETHER_CMD_RESTART = 1 << 5,
+	TETHER_CMD_SIGNAL = 1 << 6,
+	TETHER_CMD_LAST = TETHER_CMD_SIGNAL,
 };
 
 struct tether_option {

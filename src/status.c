@@ -89,7 +89,7 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"uptime_s\":");
 	if (st->state == TETHER_PIDFILE_RUNNING)
-		tether_buf_printf(out, "%.0f", st->uptime_s);
+		tether_buf_printf(out, "%.3f", st->uptime_s); /* milliseconds, SPEC §3 */
 	else
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"command\":");
@@ -179,6 +179,7 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 		const struct tether_json *pid = tether_json_get(in, "pid");
 		const struct tether_json *state = tether_json_get(in, "state");
 		const struct tether_json *restarts = tether_json_get(in, "restarts");
+		const struct tether_json *requested = tether_json_get(in, "restarts_requested");
 		const struct tether_json *status = tether_json_get(in, "status");
 		const struct tether_json *age = tether_json_get(in, "watchdog_age_s");
 		tether_buf_printf(out, "  instance %lld: ", id && id->is_int ? (long long)id->integer : (long long)i);
@@ -187,6 +188,8 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 		tether_buf_printf(out, "%s, %lld restarts",
 				  state && state->type == TETHER_JSON_STRING ? state->string : "?",
 				  restarts && restarts->is_int ? (long long)restarts->integer : 0LL);
+		if (requested && requested->is_int && requested->integer > 0)
+			tether_buf_printf(out, " (+%lld requested)", (long long)requested->integer);
 		if (status && status->type == TETHER_JSON_STRING && status->string[0])
 			tether_buf_printf(out, ", status \"%s\"", status->string);
 		if (age && age->type == TETHER_JSON_NUMBER) {

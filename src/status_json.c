@@ -34,11 +34,13 @@ void tether_status_instances_json(struct tether_supervisor *sv, struct tether_bu
 			tether_buf_printf(b, "%d", (int)in->pid);
 		else
 			tether_buf_puts(b, "null");
-		tether_buf_printf(b, ",\"state\":\"%s\",\"restarts\":%u,\"status\":", tether_istate_public_name(in),
-				  in->restarts);
+		tether_buf_printf(b, ",\"state\":\"%s\",\"restarts\":%u,\"restarts_requested\":%u,\"status\":",
+				  tether_istate_public_name(in), in->restarts, in->restarts_requested);
 		tether_buf_json_string(b, s->status);
+		/* null without --watchdog: no age means anything then (SPEC §3);
+		 * milliseconds, printed as such (%.3f), never a double's tail */
 		tether_buf_puts(b, ",\"watchdog_age_s\":");
-		if (in->pid > 0 && (in->state == TETHER_I_UP || in->state == TETHER_I_READY))
+		if (sv->cfg.watchdog && in->pid > 0 && (in->state == TETHER_I_UP || in->state == TETHER_I_READY))
 			tether_buf_printf(b, "%.3f", (double)(now - in->last_progress) / 1e9);
 		else
 			tether_buf_puts(b, "null");

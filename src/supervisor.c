@@ -292,6 +292,9 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		free(s->cgroup_procs);
 	}
 	free(sv->slots);
+	free(sv->restart_job.ended);
+	for (size_t k = 0; k < TETHER_SIGNAL_JOBS; k++)
+		free(sv->signal_jobs[k].targets);
 	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
@@ -395,14 +398,19 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	/* The stop signals are blocked before the record is published: from
 	 * then on `tether stop` may send SIGTERM, which must wait for the loop's
 	 * signalfd instead of killing us by its default action with the record
-	 * and the lock file left behind. SIGPIPE stays as the program set it (we
-	 * never raise it: every send uses MSG_NOSIGNAL). */
+	 * and the lock file left behind. SIGUSR1 (reopen the logs) and SIGUSR2
+	 * (a heartbeat now) are read there too: by default they would end us.
+	 * SIGPIPE stays as the program set it (we never raise it: every send
+	 * uses MSG_NOSIGNAL); the tether program ignores every other signal
+	 * whose default action ends a process (cmd_run.c). */
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (r < 0) {
 		tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot block signals: %s", strerror(-r));

@@ -2,7 +2,8 @@
 /* supervisor.h — `tether run`'s engine: one event loop over a pool of
  * instances.
  *
- * One poll() waits on everything: a signalfd (TERM, INT, HUP, CHLD), each
+ * One poll() waits on everything: a signalfd (TERM, INT, HUP: stop; USR1:
+ * reopen the logs; USR2: a heartbeat now; CHLD), each
  * instance's guardian channel and notify socket, an inotify fd for progress
  * files, the control socket; timers are deadlines on the injected clock
  * (backoff, watchdog, stop timeouts, heartbeat, our own systemd watchdog), so

@@ -40,6 +40,38 @@ struct slot {
 	bool lose_pending;            /* a command could not reach the guardian */
 };
 
+/* `tether restart` in progress (control_server.c): one instance at a time,
+ * from `next` to `last`; each must be ready again before the next is asked,
+ * so a pool never drops to zero ready. Answered when done, at the deadline,
+ * or when the supervisor stops. */
+struct tether_restart_job {
+	bool active;
+	struct tether_control_peer peer;
+	unsigned first, next, last;
+	bool asked;          /* `next` took the restart: now waiting for it to be ready */
+	bool *ended;         /* per instance: ended for good, skipped */
+	int64_t deadline;
+};
+
+/* `tether signal` waiting for the guardians' answers (control_server.c). */
+struct tether_signal_target {
+	signed char state;   /* SIGNAL_T_* in control_server.c */
+	int err;             /* the guardian's errno, or the reason it was not asked */
+	pid_t guardian;      /* the guardian asked: its answer or its end settles it */
+	enum tether_istate istate; /* the instance's state when it could not be reached */
+};
+
+struct tether_signal_job {
+	bool active;
+	uint64_t seq;        /* guardians answer in order: the oldest job waiting for one takes it */
+	struct tether_control_peer peer;
+	int sig;
+	unsigned awaiting;
+	struct tether_signal_target *targets; /* one per instance */
+};
+
+#define TETHER_SIGNAL_JOBS 8
+
 struct tether_supervisor;
 typedef void (*watch_fn)(struct tether_supervisor *sv, struct slot *s);
 /* A descriptor the loop polls and what reads it when it is ready (s: the
@@ -93,6 +125,11 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+
+	/* requests answered later (control_server.c) */
+	struct tether_restart_job restart_job;
+	struct tether_signal_job signal_jobs[TETHER_SIGNAL_JOBS];
+	uint64_t signal_seq;
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -125,6 +162,9 @@ void tether_events_stop(struct tether_supervisor *sv);
 /* Tells the program and our own supervisor, once, when every instance is ready. */
 void tether_events_ready(struct tether_supervisor *sv);
 void tether_events_finish(struct tether_supervisor *sv, const struct tether_result *res);
+/* SIGUSR1: reopen the heartbeat log (and the instances' output files) by
+ * name, for an outside rotation tool. */
+void tether_events_reopen_logs(struct tether_supervisor *sv);
 
 /* status_json.c */
 /* The status object "status" answers. */
@@ -137,5 +177,14 @@ unsigned tether_status_crashes_in_window(struct tether_supervisor *sv);
 /* control_server.c */
 /* Reads and answers the pending control requests (the control socket's watch). */
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
+/* Moves the requests answered later on (a rolling restart to its next
+ * instance) and answers those that are done; after every round's events. */
+void tether_control_progress(struct tether_supervisor *sv);
+/* A guardian's answer to a signal it was asked to send (SIGNALED). */
+void tether_control_signal_result(struct tether_supervisor *sv, struct slot *s, int err);
+/* The deadline of a request waiting on the clock (TETHER_NEVER: none). */
+int64_t tether_control_next_deadline(const struct tether_supervisor *sv);
+/* Answers every request still waiting (the supervisor ends) and frees them. */
+void tether_control_finish(struct tether_supervisor *sv);
 
 #endif

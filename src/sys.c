@@ -535,3 +535,20 @@ int sys_sigaction_default(int sig)
 	} ksa = {.handler = SIG_DFL};
 	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
 }
+
+int sys_sigaction_ignore_default(int sig)
+{
+	/* The kernel's struct, as in sys_sigaction_default. */
+	struct ksigaction {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} old = {0}, ign = {.handler = SIG_IGN};
+	int r = (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask));
+	if (r < 0)
+		return r;
+	if (old.handler != SIG_DFL)
+		return 1;
+	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof ign.mask));
+}
