@@ -31,8 +31,9 @@ struct cli_help {
 /* Parses argv (argv[0] is the command's name) for command into *opts, from
  * the defaults. run and start take "[--] COMMAND [ARG...]" after the options
  * (opts->cfg.argv) and get the whole configuration checked; the others take
- * no argument. Returns 0, or the exit code to return at once: EXIT_USAGE
- * after a message, -1 after --help (exit 0). */
+ * no argument. Returns 0 (then tether_config_done(&opts->cfg) releases what
+ * it collected), or the exit code to return at once: EXIT_USAGE after a
+ * message, -1 after --help (exit 0). */
 int cli_parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
 	      struct cli_options *opts);
 
