@@ -444,15 +444,10 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_tree
 	if (n < 0)
 		return (int)n;
 
-	/* Descriptors first, whatever we then think of the datagram: a
-	 * rejected sender must not pin any either. With MSG_CTRUNC the kernel
-	 * has already closed those that did not fit. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
-		if (c->cmsg_type == SCM_RIGHTS) {
-			closed += close_passed_fds(c);
-		} else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
+		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
 			memcpy(&cred, CMSG_DATA(c), sizeof cred);
 			have_cred = true;
 		} else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof pidfd)) {
@@ -463,15 +458,24 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_tree
 			pidfd = fd;
 		}
 	}
-	if (ret_fds_closed)
-		*ret_fds_closed = closed;
-
 	memset(ret, 0, sizeof *ret);
 	if (ret_pid)
 		*ret_pid = have_cred ? cred.pid : 0;
+	/* The sender is judged while it still waits: systemd-notify's BARRIER=1
+	 * passes a descriptor and exits once it is closed, and a sender gone
+	 * (reaped by its shell) cannot be placed any more
+	 * (scenarios/notify_setpriv_systemd_notify.scn: notify_refused 0). */
 	bool admitted = have_cred && tether_notify_in_tree(tree, cred.pid, pidfd);
 	if (pidfd >= 0)
 		sys_close(pidfd);
+	/* Then the descriptors, whatever we think of the datagram: a refused
+	 * sender must not pin any either. With MSG_CTRUNC the kernel has
+	 * already closed those that did not fit. */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			closed += close_passed_fds(c);
+	if (ret_fds_closed)
+		*ret_fds_closed = closed;
 	if (!admitted)
 		return TETHER_NOTIFY_REFUSED;
 	if (mh.msg_flags & MSG_TRUNC) {
