@@ -403,17 +403,27 @@ int tether_own_ids_read(struct tether_own_ids *ret)
 	return 0;
 }
 
+static bool has_group(const gid_t *groups, size_t n, gid_t g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+/* The same supplementary groups, the primary one aside: being in one's own
+ * primary group twice changes nothing (setpriv --clear-groups, then --user
+ * oneself). */
 static bool same_groups(const struct tether_identity *id, const struct tether_own_ids *own)
 {
-	if (own->ngroups_truncated || own->ngroups != id->ngroups)
+	if (own->ngroups_truncated)
 		return false;
-	for (size_t i = 0; i < id->ngroups; i++) {
-		bool found = false;
-		for (size_t k = 0; k < own->ngroups && !found; k++)
-			found = own->groups[k] == id->groups[i];
-		if (!found)
+	for (size_t i = 0; i < id->ngroups; i++)
+		if (id->groups[i] != id->gid && !has_group(own->groups, own->ngroups, id->groups[i]))
 			return false;
-	}
+	for (size_t k = 0; k < own->ngroups; k++)
+		if (own->groups[k] != id->gid && !has_group(id->groups, id->ngroups, own->groups[k]))
+			return false;
 	return true;
 }
 
