@@ -368,7 +368,8 @@ static const char *field(const char *text, const char *key)
 
 int tether_own_ids_read(struct tether_own_ids *ret)
 {
-	char buf[4096];
+	/* a Groups: line of hundreds of groups makes the file long */
+	char buf[16384];
 	size_t n;
 	int r = tether_proc_read_file("/proc/self/status", buf, sizeof buf, &n);
 	if (r < 0)
