@@ -24,6 +24,24 @@ void tether_events_message(struct tether_supervisor *sv, enum tether_message_lev
 		sv->hooks.message(sv->hooks.userdata, level, text);
 }
 
+void tether_events_exec_failure(const struct tether_supervisor *sv, const struct slot *s, int err, char *buf,
+				size_t len)
+{
+	const struct tether_config *cfg = &sv->cfg;
+	switch (s->exec_stage) {
+	case TETHER_SPAWN_STAGE_IDENTITY:
+		snprintf(buf, len, "cannot switch to --user %s: %s", cfg->user ? cfg->user : "?", strerror(err));
+		break;
+	case TETHER_SPAWN_STAGE_CHDIR:
+		snprintf(buf, len, "cannot enter --chdir %s%s%s: %s", cfg->chdir ? cfg->chdir : "?",
+			 cfg->user ? " as " : "", cfg->user ? cfg->user : "", strerror(err));
+		break;
+	default:
+		snprintf(buf, len, "cannot execute %s: %s", cfg->argv[0], strerror(err));
+		break;
+	}
+}
+
 /* ---- the journal -------------------------------------------------------------------- */
 
 static void line_begin(struct tether_supervisor *sv, struct tether_buf *b, const char *event)
@@ -138,12 +156,14 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		exit_fields(&b, (int)value);
 		emit(sv, &b);
 		break;
-	case TETHER_N_EXEC_FAILED:
-		snprintf(msg, sizeof msg, "instance %u: cannot execute %s: %s", in->id, sv->cfg.argv[0],
-			 strerror((int)value));
+	case TETHER_N_EXEC_FAILED: {
+		char failure[300];
+		tether_events_exec_failure(sv, &sv->slots[in->id], (int)value, failure, sizeof failure);
+		snprintf(msg, sizeof msg, "instance %u: %s", in->id, failure);
 		if (in->ever_execd)
 			tether_events_message(sv, TETHER_MSG_WARNING, msg);
 		break;
+	}
 	case TETHER_N_SPAWN_FAILED:
 		snprintf(msg, sizeof msg, "instance %u: cannot start: %s", in->id, strerror((int)value));
 		tether_events_message(sv, TETHER_MSG_WARNING, msg);

@@ -254,7 +254,11 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 		}
 		switch (ev.type) {
 		case TETHER_GUARDIAN_EXEC_OK: dispatch(sv, s, TETHER_E_EXEC_OK, ev.value); break;
-		case TETHER_GUARDIAN_EXEC_FAILED: dispatch(sv, s, TETHER_E_EXEC_FAILED, ev.value); break;
+		case TETHER_GUARDIAN_EXEC_FAILED:
+			/* the stage (--user, --chdir, the exec) is the message's */
+			s->exec_stage = tether_spawn_error_stage(ev.value);
+			dispatch(sv, s, TETHER_E_EXEC_FAILED, tether_spawn_error_errno(ev.value));
+			break;
 		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
 		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
 		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
@@ -271,6 +275,18 @@ static void sign_of_progress(struct tether_supervisor *sv, struct slot *s)
 	dispatch(sv, s, TETHER_E_PROGRESS, 0);
 }
 
+/* MAINPID= names a pid of the sender's namespace: inside a guardian's PID
+ * namespace not ours (Tor sends its own, 2 there). The common case — the
+ * sender names itself — translates to the sender's pid as we see it; another
+ * process of the namespace stays unknown (0). */
+static pid_t mainpid_in_our_namespace(const struct slot *s, pid_t sender, pid_t mainpid)
+{
+	pid_t inner;
+	if (!s->g.pidns)
+		return mainpid;
+	return tether_proc_inner_pid(sender, &inner) == 0 && inner == mainpid ? sender : 0;
+}
+
 static void read_notify(struct tether_supervisor *sv, struct slot *s)
 {
 	bool progressed = false;
@@ -280,12 +296,26 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		struct tether_notify_msg m;
 		pid_t sender = 0;
 		unsigned closed = 0;
-		r = tether_notify_recv(&s->notify, &m, &sender, &closed);
+		/* who may send: the tree of the guardian (notify.h) */
+		s->tree.guardian = s->guardian_alive ? s->g.pid : 0;
+		s->tree.pidns = s->g.pidns;
+		r = tether_notify_recv(&s->notify, &s->tree, &m, &sender, &closed);
 		sv->fds_closed += closed;
 		if (r <= 0)
 			break;
 		progressed = true;
-		if (r == 2) {
+		if (r == TETHER_NOTIFY_REFUSED) {
+			if (s->notify_refused++ == 0) {
+				char msg[200];
+				snprintf(msg, sizeof msg,
+					 "instance %u: refused a notify message from pid %d, which is not a process of "
+					 "its tree (refusals are counted in status: notify_refused)",
+					 s->in.id, (int)sender);
+				tether_events_message(sv, TETHER_MSG_WARNING, msg);
+			}
+			continue;
+		}
+		if (r == TETHER_NOTIFY_IGNORED) {
 			s->notify_rejected++;
 			continue;
 		}
@@ -295,7 +325,7 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		if (m.has_errno)
 			s->notify_errno = m.errno_value;
 		if (m.has_mainpid)
-			s->mainpid = m.mainpid;
+			s->mainpid = mainpid_in_our_namespace(s, sender, m.mainpid);
 		if (m.ready)
 			dispatch(sv, s, TETHER_E_READY, 0);
 		if (m.watchdog) {

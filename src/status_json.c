@@ -51,8 +51,10 @@ void tether_status_instances_json(struct tether_supervisor *sv, struct tether_bu
 			else
 				tether_buf_printf(b, "\"signal\":%d}", WTERMSIG(in->last_status));
 		}
-		if (s->notify_rejected || s->notify_unknown)
-			tether_buf_printf(b, ",\"notify_ignored\":%u", s->notify_rejected + s->notify_unknown);
+		/* ignored for any reason: refused senders, malformed or unknown lines */
+		unsigned ignored = s->notify_rejected + s->notify_refused + s->notify_unknown;
+		if (ignored)
+			tether_buf_printf(b, ",\"notify_ignored\":%u", ignored);
 		tether_buf_puts(b, "}");
 	}
 	tether_buf_puts(b, "]");
@@ -78,6 +80,10 @@ void tether_status_json(struct tether_supervisor *sv, struct tether_buf *out)
 	} else {
 		tether_buf_puts(out, "null");
 	}
+	unsigned refused = 0;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		refused += sv->slots[i].notify_refused;
+	tether_buf_printf(out, ",\"notify_refused\":%u", refused);
 	tether_buf_puts(out, ",\"instances\":");
 	tether_status_instances_json(sv, out);
 	tether_buf_printf(out, ",\"notify_fds_closed\":%llu,\"wakeups\":%llu,\"clock\":\"%s\"}",

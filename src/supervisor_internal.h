@@ -38,6 +38,9 @@ struct slot {
 	unsigned notify_unknown;
 	unsigned notify_failures;     /* consecutive receive errors */
 	bool lose_pending;            /* a command could not reach the guardian */
+	enum tether_spawn_stage exec_stage; /* of the last failed start (spawn.h) */
+	unsigned notify_refused;      /* datagrams from outside the instance's tree */
+	struct tether_notify_tree tree; /* who may send to it: the guardian's tree */
 };
 
 /* `tether restart` in progress (control_server.c): one instance at a time,
@@ -150,6 +153,10 @@ bool tether_loop_stuck(unsigned *count, bool progressed);
 /* "TERM" for SIGTERM (glibc's sigabbrev_np, kept here for other libcs); NULL when unknown. */
 const char *tether_sig_abbrev(int sig);
 void tether_events_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
+/* "cannot execute COMMAND: <strerror>", or what --user or --chdir could not
+ * do, for the last failed start of s (errno err). */
+void tether_events_exec_failure(const struct tether_supervisor *sv, const struct slot *s, int err, char *buf,
+				size_t len);
 void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value);
 void tether_events_open_journal(struct tether_supervisor *sv);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -444,11 +445,6 @@ int sys_execve(const char *path, char *const argv[], char *const envp[])
 	return (int)SYSCALL_RETRY(execve, execve(path, argv, envp));
 }
 
-int sys_execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	return (int)SYSCALL_RETRY(execve, execvpe(file, argv, envp));
-}
-
 int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options)
 {
 	return (int)SYSCALL_RETRY(waitid, waitid(type, id, ret_info, options));
@@ -551,4 +547,29 @@ int sys_sigaction_ignore_default(int sig)
 	if (old.handler != SIG_DFL)
 		return 1;
 	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof ign.mask));
+}
+
+int sys_setgroups(size_t n, const gid_t *groups)
+{
+	return (int)SYSCALL_RETRY(setid, setgroups(n, groups));
+}
+
+int sys_setresgid(gid_t gid)
+{
+	return (int)SYSCALL_RETRY(setid, setresgid(gid, gid, gid));
+}
+
+int sys_setresuid(uid_t uid)
+{
+	return (int)SYSCALL_RETRY(setid, setresuid(uid, uid, uid));
+}
+
+int sys_chdir(const char *path)
+{
+	return (int)SYSCALL_RETRY(chdir, chdir(path));
+}
+
+mode_t sys_umask(mode_t mask)
+{
+	return umask(mask);
 }

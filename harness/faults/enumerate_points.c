@@ -137,6 +137,8 @@ static const struct {
 	{"*/prctl", {E(EINVAL), E(EPERM), E(EINTR)}},
 	{"*/setrlimit", {E(EPERM), E(EINVAL), E(EINTR)}},
 	{"*/fchmod", {E(EPERM), E(EIO), E(EINTR)}},
+	{"*/setid", {E(EPERM), E(EAGAIN), E(EINVAL)}},
+	{"*/chdir", {E(EACCES), E(ENOENT), E(EINTR)}},
 	{"*/sig*", {E(EINVAL), E(EINTR)}},
 	{"*/fcntl", {E(EINVAL), E(EINTR)}},
 	{"*/close_range", {E(EINVAL), E(EINTR)}},

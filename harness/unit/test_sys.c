@@ -1085,12 +1085,16 @@ static long ex_execve(void)
 	char *envp[] = {NULL};
 	return CALL(sys_execve("/nonexistent/tether-test-no-such-program", argv, envp)); /* -ENOENT */
 }
-static long ex_execvpe(void)
+/* Unarmed, each sets what we already have: the test process stays itself. */
+static long ex_setgroups(void)
 {
-	char *argv[] = {"tether-test-no-such-program", NULL};
-	char *envp[] = {NULL};
-	return CALL(sys_execvpe("tether-test-no-such-program", argv, envp));
+	gid_t groups[64];
+	int n = getgroups(64, groups);
+	return n < 0 ? -errno : CALL(sys_setgroups((size_t)n, groups));
 }
+static long ex_setresgid(void) { return CALL(sys_setresgid(getegid())); }
+static long ex_setresuid(void) { return CALL(sys_setresuid(geteuid())); }
+static long ex_chdir(void) { return CALL(sys_chdir(".")); }
 static long ex_waitid(void)
 {
 	siginfo_t si;
@@ -1180,7 +1184,7 @@ static const struct exerciser {
 	{"tether/sys/fork", "sys_clone(0, pidfd)", ex_fork_pidfd},
 	{"tether/sys/fork", "sys_clone(CLONE_NEWPID)", ex_clone_newpid},
 	{"tether/sys/execve", "sys_execve", ex_execve},
-	{"tether/sys/execve", "sys_execvpe", ex_execvpe},
+
 	{"tether/sys/waitid", "sys_waitid", ex_waitid},
 	{"tether/sys/pidfd_open", "sys_pidfd_open", ex_pidfd_open},
 	{"tether/sys/pidfd_send_signal", "sys_pidfd_send_signal", ex_pidfd_send_signal},
@@ -1191,6 +1195,10 @@ static const struct exerciser {
 	{"tether/sys/prctl", "sys_prctl", ex_prctl},
 	{"tether/sys/setrlimit", "sys_setrlimit", ex_setrlimit},
 	{"tether/sys/sigaction", "sys_sigaction_default", ex_sigaction},
+	{"tether/sys/setid", "sys_setgroups", ex_setgroups},
+	{"tether/sys/setid", "sys_setresgid", ex_setresgid},
+	{"tether/sys/setid", "sys_setresuid", ex_setresuid},
+	{"tether/sys/chdir", "sys_chdir", ex_chdir},
 };
 #define N_EXERCISERS ((int)(sizeof exercisers / sizeof exercisers[0]))
 

@@ -82,5 +82,7 @@ int cmd_run(int argc, char **argv, char **full_argv)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;
 	struct tether_hooks hooks = {.userdata = &opts, .message = cli_message_hook};
-	return run_supervisor(&opts, &hooks);
+	r = run_supervisor(&opts, &hooks);
+	tether_config_done(&opts.cfg);
+	return r;
 }

@@ -137,8 +137,20 @@ static int not_ours(const struct tether_option *o, const char *cmd)
 	return cli_usage_error("--%s is an option of 'tether %s', not of %s", o->name, owners, cmd);
 }
 
+static int parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
+		 struct cli_options *opts);
+
 int cli_parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
 	      struct cli_options *opts)
+{
+	int r = parse(argc, argv, command, help, opts);
+	if (r)
+		tether_config_done(&opts->cfg); /* what --env collected */
+	return r;
+}
+
+static int parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
+		 struct cli_options *opts)
 {
 	struct row rows[MAX_ROWS];
 	struct option longopts[MAX_ROWS + 2];
@@ -221,6 +233,7 @@ void cli_report_result(const struct tether_result *res)
 		cli_usage_error("%s", res->message);
 		break;
 	case TETHER_OUTCOME_LOW_DISK:
+	case TETHER_OUTCOME_NOT_PERMITTED:
 	case TETHER_OUTCOME_PIDFILE:
 	case TETHER_OUTCOME_RUNNING:
 	case TETHER_OUTCOME_INTERNAL:

@@ -35,8 +35,9 @@ struct cli_help {
  * the defaults. run and start take "[--] COMMAND [ARG...]" after the options
  * (opts->cfg.argv) and get the whole configuration checked; signal takes one
  * SIGNAL (opts->signal_name), before or after its options; the others take
- * no argument. Returns 0, or the exit code to return at once: EXIT_USAGE
- * after a message, -1 after --help (exit 0). */
+ * no argument. Returns 0 (then tether_config_done(&opts->cfg) releases what
+ * it collected), or the exit code to return at once: EXIT_USAGE after a
+ * message, -1 after --help (exit 0). */
 int cli_parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
 	      struct cli_options *opts);
 
