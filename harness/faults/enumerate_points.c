@@ -137,6 +137,7 @@ static const struct {
 	{"*/prctl", {E(EINVAL), E(EPERM), E(EINTR)}},
 	{"*/setrlimit", {E(EPERM), E(EINVAL), E(EINTR)}},
 	{"*/fchmod", {E(EPERM), E(EIO), E(EINTR)}},
+	{"*/fchown", {E(EPERM), E(EIO), E(EINTR)}},
 	{"*/sig*", {E(EINVAL), E(EINTR)}},
 	{"*/fcntl", {E(EINVAL), E(EINTR)}},
 	{"*/close_range", {E(EINVAL), E(EINTR)}},
