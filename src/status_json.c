@@ -76,6 +76,8 @@ void tether_status_json(struct tether_supervisor *sv, struct tether_buf *out)
 	} else {
 		tether_buf_puts(out, "null");
 	}
+	tether_buf_puts(out, ",\"output_lost_lines\":");
+	tether_supervisor_output_status(sv, out);
 	tether_buf_puts(out, ",\"instances\":");
 	tether_status_instances_json(sv, out);
 	tether_buf_printf(out, ",\"notify_fds_closed\":%llu,\"wakeups\":%llu,\"clock\":\"%s\"}",

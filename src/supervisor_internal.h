@@ -15,6 +15,7 @@
 #include "control.h"
 #include "json.h"
 #include "notify.h"
+#include "output.h"
 #include "pidfile.h"
 #include "resources.h"
 #include "spawn.h"
@@ -38,6 +39,7 @@ struct slot {
 	unsigned notify_unknown;
 	unsigned notify_failures;     /* consecutive receive errors */
 	bool lose_pending;            /* a command could not reach the guardian */
+	bool output_read_failing;     /* its last output read failed (reported once) */
 };
 
 struct tether_supervisor;
@@ -93,6 +95,9 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+
+	struct tether_output *output; /* --output: the capture (supervisor_output.c), else NULL */
+	uint64_t output_lost_final;   /* lines lost, once the capture is closed */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -125,6 +130,42 @@ void tether_events_stop(struct tether_supervisor *sv);
 /* Tells the program and our own supervisor, once, when every instance is ready. */
 void tether_events_ready(struct tether_supervisor *sv);
 void tether_events_finish(struct tether_supervisor *sv, const struct tether_result *res);
+
+/* Tells what output capture reports (output.h's note hook): a file that
+ * cannot be written (a message), lines lost (an output_lost event). */
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note);
+
+/* supervisor_output.c: output capture (--output), the supervisor's side */
+/* The workers' user when it is not ours (the output pipes are given to it):
+ * true and its ids, else false. */
+bool tether_config_worker_ids(const struct tether_config *cfg, uid_t *ret_uid, gid_t *ret_gid);
+/* --min-disk on the directories of the output files: 1 with res filled when
+ * one has less free, else 0. */
+int tether_supervisor_output_check_disk(struct tether_supervisor *sv, struct tether_result *res);
+/* Opens the output files and creates the pipes: 0, or 1 with res filled. */
+int tether_supervisor_output_open(struct tether_supervisor *sv, struct tether_result *res);
+/* The stdout and stderr a guardian of s gets: its pipes, or the
+ * configuration's out_fd/err_fd without --output. */
+void tether_supervisor_output_fds(struct tether_supervisor *sv, struct slot *s, int *ret_out, int *ret_err);
+/* The read end of s's stdout (err false) or stderr for the loop's poll, or -1. */
+int tether_supervisor_output_poll_fd(struct tether_supervisor *sv, struct slot *s, bool err);
+/* When a paused output stream is polled again. */
+int64_t tether_supervisor_output_deadline(const struct tether_supervisor *sv);
+/* The loop's handlers of the two read ends. */
+void tether_supervisor_output_read_out(struct tether_supervisor *sv, struct slot *s);
+void tether_supervisor_output_read_err(struct tether_supervisor *sv, struct slot *s);
+/* s's worker died: what it wrote is read now. */
+void tether_supervisor_output_exited(struct tether_supervisor *sv, struct slot *s);
+/* s's tree is gone: the rest is read and a last line without newline written. */
+void tether_supervisor_output_ended(struct tether_supervisor *sv, struct slot *s);
+/* The end: everything still in the pipes is written, losses told, all closed. */
+void tether_supervisor_output_close(struct tether_supervisor *sv);
+/* SIGUSR1: reopen the output files (an outside tool moved them away). */
+void tether_output_reopen_all(struct tether_supervisor *sv);
+/* The heartbeat: lines lost and not yet told become output_lost events. */
+void tether_supervisor_output_report(struct tether_supervisor *sv);
+/* output_lost_lines of the status document: a count, or null without --output. */
+void tether_supervisor_output_status(struct tether_supervisor *sv, struct tether_buf *out);
 
 /* status_json.c */
 /* The status object "status" answers. */
