@@ -370,7 +370,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, then the control socket. Closed descriptors have no entry. */
+ * progress files, then the control socket, then the instances' output pipes
+ * (--output). Closed descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {
 	if (fd < 0)
@@ -398,13 +399,17 @@ static int build_pollset(struct tether_supervisor *sv)
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		watch(sv, sv->slots[i].g.chan, read_guardian, &sv->slots[i]);
 		watch(sv, sv->slots[i].notify.fd, read_notify, &sv->slots[i]);
+	}
+	watch(sv, sv->ino_fd, read_inotify, NULL);
+	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	/* Output last: whatever else is ready is handled before the round
+	 * spends its time writing lines. */
+	for (unsigned i = 0; i < sv->nslots; i++) {
 		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], false), tether_supervisor_output_read_out,
 		      &sv->slots[i]);
 		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], true), tether_supervisor_output_read_err,
 		      &sv->slots[i]);
 	}
-	watch(sv, sv->ino_fd, read_inotify, NULL);
-	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
 	return 0;
 }
 
