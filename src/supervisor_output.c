@@ -92,8 +92,10 @@ int tether_supervisor_output_open(struct tether_supervisor *sv, struct tether_re
 	if (r < 0) {
 		sv->output = NULL;
 		/* A path that cannot be opened is the command line's problem, as
-		 * an unopenable --log-file is: say which. */
-		tether_result_set(res, r == -ENOMEM ? TETHER_OUTCOME_INTERNAL : TETHER_OUTCOME_USAGE, -r, "%s", why);
+		 * an unopenable --log-file is (64, naming it); running out of
+		 * descriptors or memory is a system call supervision needs (71). */
+		bool resources = r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+		tether_result_set(res, resources ? TETHER_OUTCOME_INTERNAL : TETHER_OUTCOME_USAGE, -r, "%s", why);
 		return 1;
 	}
 	return 0;
