@@ -70,6 +70,7 @@ struct stream {
 	struct sink *sink;
 	struct tether_output_carry carry;
 	size_t capacity;       /* of the pipe, as the kernel says */
+	bool readable;         /* set up: the read end is non-blocking */
 	int64_t paused_until;  /* after a read error: not polled before */
 	int64_t backoff;
 };
@@ -351,6 +352,7 @@ static int make_pipe(struct stream *st, size_t want_size, const struct tether_ou
 	r = sys_fcntl_int(st->rfd, F_SETFL, O_NONBLOCK);
 	if (r < 0)
 		return r;
+	st->readable = true;
 	/* Larger when the kernel lets us; the default otherwise. */
 	if (want_size > PIPE_SIZE_MIN)
 		(void)sys_fcntl_int(st->rfd, F_SETPIPE_SZ, (int)want_size);
@@ -367,8 +369,10 @@ static int make_pipe(struct stream *st, size_t want_size, const struct tether_ou
 	return 0;
 }
 
-int tether_output_new(const struct tether_output_config *cfg, struct tether_output **ret, char *why, size_t len)
+int tether_output_new(const struct tether_output_config *cfg, struct tether_output **ret, char *why, size_t len,
+		      bool *ret_file_failed)
 {
+	bool file_failed = false;
 	snprintf(why, len, "out of memory");
 	if (!cfg->path || !cfg->path[0] || cfg->instances == 0)
 		return -EINVAL;
@@ -397,6 +401,7 @@ int tether_output_new(const struct tether_output_config *cfg, struct tether_outp
 		}
 		struct tether_logfile_config lc = {.path = path, .max_bytes = cfg->max_bytes, .keep = cfg->keep};
 		r = tether_logfile_open(&lc, &o->sinks[i].file);
+		file_failed = r < 0;
 		if (r < 0)
 			snprintf(why, len, "cannot open output file %s: %s", path,
 				 r == -ELOOP ? "it is a symlink (refused)"
@@ -428,6 +433,8 @@ int tether_output_new(const struct tether_output_config *cfg, struct tether_outp
 fail:
 	o->note = NULL; /* nothing happened that could be told */
 	tether_output_free(o, 0, 0);
+	if (ret_file_failed)
+		*ret_file_failed = file_failed;
 	return r;
 }
 
@@ -437,7 +444,10 @@ void tether_output_free(struct tether_output *o, int64_t now, int64_t wall)
 		return;
 	for (size_t i = 0; o->streams && o->rbuf && o->obuf && i < 2 * (size_t)o->instances; i++) {
 		struct stream *st = &o->streams[i];
-		if (st->rfd < 0)
+		/* Not when its read end could not be made non-blocking (a
+		 * failed start): we hold the write end, a read would wait for
+		 * ever. */
+		if (!st->readable)
 			continue;
 		/* Whatever is still in the pipe was written by a process that
 		 * is gone (or going): read it, and the last partial line. */

@@ -90,8 +90,10 @@ struct tether_output_config {
 struct tether_output;
 
 /* Opens every output file and creates the pipes. Returns 0, or -errno with
- * why filled ("cannot open output file PATH: REASON"). */
-int tether_output_new(const struct tether_output_config *cfg, struct tether_output **ret, char *why, size_t len);
+ * why filled ("cannot open output file PATH: REASON") and *ret_file_failed
+ * (may be NULL) telling whether it was a file that failed, not the pipes. */
+int tether_output_new(const struct tether_output_config *cfg, struct tether_output **ret, char *why, size_t len,
+		      bool *ret_file_failed);
 /* Reads and writes what the pipes still hold, tells the losses not yet
  * told, closes and frees; accepts NULL. */
 void tether_output_free(struct tether_output *o, int64_t now, int64_t wall);

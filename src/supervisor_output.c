@@ -88,14 +88,16 @@ int tether_supervisor_output_open(struct tether_supervisor *sv, struct tether_re
 	};
 	oc.chown = tether_config_worker_ids(cfg, &oc.uid, &oc.gid);
 	char why[300];
-	int r = tether_output_new(&oc, &sv->output, why, sizeof why);
+	bool file_failed = false;
+	int r = tether_output_new(&oc, &sv->output, why, sizeof why, &file_failed);
 	if (r < 0) {
 		sv->output = NULL;
 		/* A path that cannot be opened is the command line's problem, as
-		 * an unopenable --log-file is (64, naming it); running out of
-		 * descriptors or memory is a system call supervision needs (71). */
-		bool resources = r == -ENOMEM || r == -EMFILE || r == -ENFILE;
-		tether_result_set(res, resources ? TETHER_OUTCOME_INTERNAL : TETHER_OUTCOME_USAGE, -r, "%s", why);
+		 * an unopenable --log-file is (64, naming it); the pipes, or
+		 * running out of descriptors or memory, are system calls
+		 * supervision needs (71). */
+		bool usage = file_failed && r != -ENOMEM && r != -EMFILE && r != -ENFILE;
+		tether_result_set(res, usage ? TETHER_OUTCOME_USAGE : TETHER_OUTCOME_INTERNAL, -r, "%s", why);
 		return 1;
 	}
 	return 0;

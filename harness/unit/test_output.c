@@ -417,7 +417,7 @@ static struct tether_output *open_output(const char *pattern, unsigned instances
 					   .note = on_note, .note_data = ns};
 	struct tether_output *o = NULL;
 	char why[300];
-	int r = tether_output_new(&cfg, &o, why, sizeof why);
+	int r = tether_output_new(&cfg, &o, why, sizeof why, NULL);
 	ck_assert_msg(r == 0, "tether_output_new: %d: %s", r, why);
 	return o;
 }
@@ -652,7 +652,7 @@ START_TEST(pipes_belong_to_the_workers_user)
 					   .chown = true, .uid = 65534, .gid = 65533};
 	struct tether_output *o = NULL;
 	char why[300];
-	ck_assert_int_eq(tether_output_new(&cfg, &o, why, sizeof why), 0);
+	ck_assert_int_eq(tether_output_new(&cfg, &o, why, sizeof why, NULL), 0);
 	int fds[3];
 	tether_output_pipes(o, 0, &fds[0], &fds[1]);
 	fds[2] = tether_output_poll_fd(o, 0, TETHER_OUTPUT_OUT, NOW);
@@ -672,8 +672,10 @@ START_TEST(an_unopenable_file_is_named)
 	snprintf(pattern, sizeof pattern, "%s/missing/out.%%i", tu_dir);
 	struct tether_output_config cfg = {.path = pattern, .max_bytes = 1 << 20, .keep = 1, .instances = 2};
 	struct tether_output *o = NULL;
-	ck_assert_int_eq(tether_output_new(&cfg, &o, why, sizeof why), -ENOENT);
+	bool file_failed = false;
+	ck_assert_int_eq(tether_output_new(&cfg, &o, why, sizeof why, &file_failed), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(why, "/missing/out.0: No such file or directory"));
+	ck_assert(file_failed);
 	char *p = tether_output_path("a/%i/b%i%", 12);
 	ck_assert_str_eq(p, "a/12/b12%");
 	free(p);
@@ -851,6 +853,59 @@ static void enumerate_batches(const char *point, int err)
 	ck_assert_msg(fired > 0, "%s was never reached", point);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* The k-th pipe2 or fcntl of the setup fails: an error (or, for the pipe
+ * size, nothing: the default size does), never a hang — a read end that is
+ * not yet non-blocking must not be read when the half-made output is freed,
+ * we hold its write end (harness faults: tether/sys/fcntl EINVAL at k=1
+ * hung tether) — and no descriptor left open. */
+START_TEST(a_setup_that_fails_half_way_is_undone)
+{
+	static const char *const points[] = {"tether/sys/fcntl", "tether/sys/pipe"};
+	char pattern[400];
+	snprintf(pattern, sizeof pattern, "%s/out.%%i", tu_dir);
+	struct tether_output_config cfg = {.path = pattern, .max_bytes = 1 << 20, .keep = 1, .instances = 2};
+	for (size_t p = 0; p < 2; p++) {
+		int fired = 0;
+		fault_err = EINVAL;
+		for (fault_k = 1; fault_k < 50; fault_k++) {
+			int before = count_fds();
+			struct tether_output *o = NULL;
+			char why[300];
+			bool file_failed = true;
+			fault_calls = 0;
+			fiu_enable_external(points[p], 1, NULL, 0, kth_call);
+			int r = tether_output_new(&cfg, &o, why, sizeof why, &file_failed);
+			fiu_disable(points[p]);
+			if (fault_calls < fault_k) {
+				ck_assert_int_eq(r, 0);
+				tether_output_free(o, NOW, WALL);
+				break;
+			}
+			fired++;
+			if (r == 0) {
+				/* only the pipe's size may fail without failing the setup */
+				ck_assert_str_eq(points[p], "tether/sys/fcntl");
+				tether_output_free(o, NOW, WALL);
+			} else {
+				ck_assert_int_eq(r, -EINVAL);
+				ck_assert(!file_failed);
+				ck_assert_ptr_nonnull(strstr(why, "cannot create the output pipes of instance"));
+			}
+			ck_assert_int_eq(count_fds(), before);
+		}
+		ck_assert_int_gt(fired, 0);
+	}
+}
+END_TEST
+
 START_TEST(faults_at_any_call_lose_or_double_nothing_that_was_written)
 {
 	enumerate_batches("tether/sys/write", ENOSPC);
@@ -901,6 +956,7 @@ int main(void)
 	tcase_add_test(faults, a_file_that_cannot_be_written_drops_counts_and_resumes);
 	tcase_add_test(faults, a_failing_read_pauses_the_stream);
 	tcase_add_test(faults, faults_at_any_call_lose_or_double_nothing_that_was_written);
+	tcase_add_test(faults, a_setup_that_fails_half_way_is_undone);
 	suite_add_tcase(s, faults);
 #endif
 
