@@ -28,7 +28,7 @@
  * others, and supervision waits at most for this much output to be
  * written. Measured (README, "Output"): with 2 MiB per wakeup a `tether
  * status` during a full-speed flood took 8 ms at the median, with 256 KiB
- * 2.4 ms (1.8 ms when the same flood bypasses tether), for the same
+ * 2.2-2.7 ms (1.8-2.2 ms when the same flood bypasses tether), for the same
  * throughput. */
 #define READ_BUF (256u << 10)
 #define READ_BUDGET READ_BUF
