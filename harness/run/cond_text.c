@@ -122,9 +122,10 @@ struct seq_key {
 };
 
 /* sequence REGEX N: over the lines matching REGEX, each key (group 1) has
- * the numbers (group 2) 0, 1, 2, ... N-1, each once, in that order. A line
- * out of turn (a gap, a repeat, a step back) can never be mended by waiting;
- * a key short of N may still be written. */
+ * the numbers (group 2) 0, 1, 2, ... N-1, each once, in that order, and
+ * there is at least one key. A line out of turn (a gap, a repeat, a step
+ * back) can never be mended by waiting; a key short of N, or no key yet,
+ * may still be written. */
 static int sequence_test(struct lab *lab, const struct cond *c, unsigned line, const char *what, char *text,
 			 const char *re_text, char **ret_observed)
 {
@@ -175,6 +176,12 @@ static int sequence_test(struct lab *lab, const struct cond *c, unsigned line, c
 		} else {
 			keys[last].next++;
 		}
+	}
+	if (r == COND_TRUE && nkeys == 0) {
+		/* no sequence at all is not a complete one */
+		*ret_observed = xasprintf("expected the sequences of /%s/ in %s to run 0..%lld, got no line matching",
+					  re_text, what, n - 1);
+		r = COND_NOT_YET;
 	}
 	if (r == COND_TRUE) {
 		for (size_t k = 0; k < nkeys; k++)
