@@ -257,8 +257,8 @@ void tether_events_reopen_logs(struct tether_supervisor *sv)
 		if (sv->journal)
 			tether_journal_retry(sv->journal);
 	}
-	/* The instances' output files (--output) are reopened here too, by
-	 * their own module's reopen, when that module is in. */
+	/* the instances' output files (--output), for the same tool */
+	tether_output_reopen_all(sv);
 }
 
 void tether_events_heartbeat(struct tether_supervisor *sv)
@@ -268,6 +268,7 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	if (!sv->journal)
 		return;
 	tether_journal_retry(sv->journal);
+	tether_supervisor_output_report(sv);
 	struct tether_buf b;
 	line_begin(sv, &b, "heartbeat");
 	int64_t now = tether_clock_now(sv->clock);
@@ -279,6 +280,41 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	emit(sv, &b);
 	if (!sv->journal_failing)
 		sv->last_heartbeat_wall = tether_clock_wall(sv->clock);
+}
+
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note)
+{
+	char msg[600];
+	struct tether_buf b;
+	switch (note->kind) {
+	case TETHER_OUTPUT_FAILING:
+		snprintf(msg, sizeof msg,
+			 "cannot write output file %s: %s (its lines are dropped and counted until it can be written; "
+			 "supervision continues)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_REOPEN_FAILED:
+		snprintf(msg, sizeof msg, "cannot reopen output file %s: %s (lines go on into the file it had open)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_LOST:
+		line_begin(sv, &b, "output_lost");
+		tether_buf_puts(&b, ",\"path\":");
+		tether_buf_json_string(&b, note->path);
+		tether_buf_printf(&b, ",\"lines\":%llu,\"errno\":%d,\"error\":", (unsigned long long)note->lines,
+				  note->err);
+		tether_buf_json_string(&b, strerror(note->err));
+		tether_buf_printf(&b, ",\"resumed\":%s", note->resumed ? "true" : "false");
+		emit(sv, &b);
+		if (note->resumed) {
+			snprintf(msg, sizeof msg, "output file %s is written again; %llu line(s) were lost", note->path,
+				 (unsigned long long)note->lines);
+			tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		}
+		break;
+	}
 }
 
 void tether_events_low_memory(struct tether_supervisor *sv, uint64_t available)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.h — the heartbeat and event log (SPEC §6): JSON lines, size
- * rotation by rename, failures that never stop supervision.
+ * rotation by rename, failures that never stop supervision. The file and its
+ * rotation are a logfile (logfile.h, shared with the instances' output
+ * files); what follows is what that gives a journal line by line.
  *
  * A line is written with one write() on an O_APPEND descriptor. It is never
  * split: when appending it would take the file past max_bytes the file is
@@ -41,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "logfile.h"
+
 struct tether_journal;
 
 struct tether_journal_config {
@@ -50,7 +54,7 @@ struct tether_journal_config {
 };
 
 /* Each rotation makes keep renames: the bound keeps it cheap. */
-#define TETHER_JOURNAL_KEEP_MAX 1000
+#define TETHER_JOURNAL_KEEP_MAX TETHER_LOGFILE_KEEP_MAX
 
 /* Opens (creates 0644) the log. The directory must exist. Returns 0 or -errno:
  * -ELOOP for a symlink at PATH (never followed), -EINVAL for something else

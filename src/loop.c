@@ -244,6 +244,8 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 			return;
 		if (r < 0) {
 			tether_guardian_let_go(&s->g);
+			/* its tree dies with it: its output ends here */
+			tether_supervisor_output_ended(sv, s);
 			if (s->in.state != TETHER_I_DONE) {
 				tether_events_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
 				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
@@ -260,8 +262,19 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 			dispatch(sv, s, TETHER_E_EXEC_FAILED, tether_spawn_error_errno(ev.value));
 			break;
 		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
-		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
-		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
+		case TETHER_GUARDIAN_EXITED:
+			/* What the worker wrote before it died is in its pipes:
+			 * into the file before anything else is said of it. */
+			tether_supervisor_output_exited(sv, s);
+			dispatch(sv, s, TETHER_E_EXITED, ev.value);
+			break;
+		case TETHER_GUARDIAN_TREE_EMPTY:
+			/* Nothing can write to its pipes any more: a last line
+			 * without newline is complete now, before a restart's
+			 * worker writes the first bytes of its own. */
+			tether_supervisor_output_ended(sv, s);
+			dispatch(sv, s, TETHER_E_TREE_EMPTY, 0);
+			break;
 		case TETHER_GUARDIAN_SIGNALED: tether_control_signal_result(sv, s, ev.value); break;
 		default: break;
 		}
@@ -390,13 +403,15 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		if (t < d)
 			d = t;
 	}
-	return d;
+	int64_t t = tether_supervisor_output_deadline(sv);
+	return t < d ? t : d;
 }
 
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, then the control socket. Closed descriptors have no entry. */
+ * progress files, then the control socket, then the instances' output pipes
+ * (--output). Closed descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {
 	if (fd < 0)
@@ -407,7 +422,7 @@ static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct s
 
 static int build_pollset(struct tether_supervisor *sv)
 {
-	size_t need = 3 + 2 * (size_t)sv->nslots;
+	size_t need = 3 + 4 * (size_t)sv->nslots;
 	if (sv->watches_cap < need) {
 		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
 		if (p)
@@ -427,6 +442,14 @@ static int build_pollset(struct tether_supervisor *sv)
 	}
 	watch(sv, sv->ino_fd, read_inotify, NULL);
 	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	/* Output last: whatever else is ready is handled before the round
+	 * spends its time writing lines. */
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], false), tether_supervisor_output_read_out,
+		      &sv->slots[i]);
+		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], true), tether_supervisor_output_read_err,
+		      &sv->slots[i]);
+	}
 	return 0;
 }
 
@@ -465,6 +488,9 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 							      : "every instance has ended");
 		res->failed = failed;
 	}
+	/* Every tree is gone: what is left in the pipes is written (and what
+	 * was lost told) while the journal is still open. */
+	tether_supervisor_output_close(sv);
 	tether_events_finish(sv, res);
 	tether_control_finish(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "logfile.h"
 #include "options.h"
 #include "parse.h"
 #include "workerenv.h"
@@ -92,6 +93,13 @@ const struct tether_option tether_config_options[] = {
 	 .offset = TETHER_OPT_ENUM_FIELD(struct tether_config, isolation), .choices = isolation_names, .def = "auto",
 	 .metavar = "MODE",
 	 .help = "auto, pidns or subreaper: how an instance's tree is\nheld (see the README's \"zero orphans\")"},
+	{.name = "output", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(output, const char *),
+	 .metavar = "PATH", .help = "capture the instances' stdout and stderr in PATH,\ntimestamped lines (%i = instance)"},
+	{.name = "output-max-bytes", .kind = TETHER_OPT_SIZE, .commands = RUNS,
+	 .offset = CFG(output_max_bytes, uint64_t), .min = 1024, .def = "10M", .metavar = "SIZE",
+	 .help = "rotate an output file beyond SIZE"},
+	{.name = "output-keep", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(output_keep, unsigned),
+	 .max = TETHER_LOGFILE_KEEP_MAX, .def = "3", .metavar = "N", .help = "rotated output files kept"},
 	{0},
 };
 
@@ -409,6 +417,10 @@ int tether_config_check(const struct tether_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--backoff-max (%s) is less than --backoff-initial (%s)",
 			 tether_format_duration(cfg->policy.backoff_max, a, sizeof a),
 			 tether_format_duration(cfg->policy.backoff_initial, b, sizeof b));
+		return -EINVAL;
+	}
+	if (cfg->output && cfg->heartbeat_log && strcmp(cfg->output, cfg->heartbeat_log) == 0) {
+		snprintf(why, len, "--output and --heartbeat-log name the same file (%s)", cfg->output);
 		return -EINVAL;
 	}
 	if (cfg->progress_file && !cfg->watchdog) {

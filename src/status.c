@@ -114,6 +114,8 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	live_field(st, "last_heartbeat_at", "null", out);
 	tether_buf_puts(out, ",\"notify_refused\":");
 	live_field(st, "notify_refused", running ? "0" : "null", out);
+	tether_buf_puts(out, ",\"output_lost_lines\":");
+	live_field(st, "output_lost_lines", "null", out);
 	tether_buf_puts(out, ",\"instances\":");
 	live_field(st, "instances", "[]", out);
 	if (p->why[0] && st->state != TETHER_PIDFILE_RUNNING) {
@@ -179,6 +181,12 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 	if (nr && nr->is_int && nr->integer > 0)
 		tether_buf_printf(out, "  notify: %lld message(s) refused from outside the instances' trees\n",
 				  (long long)nr->integer);
+	const struct tether_json *lost = tether_json_get(st->live, "output_lost_lines");
+	if (lost && lost->is_int && lost->integer > 0)
+		tether_buf_printf(out, "  output: %lld line(s) lost (an output file could not be written)\n",
+				  (long long)lost->integer);
+	else if (lost && lost->is_int)
+		tether_buf_puts(out, "  output: no line lost\n");
 	for (size_t i = 0; inst && inst->type == TETHER_JSON_ARRAY && i < inst->count; i++) {
 		const struct tether_json *in = inst->items[i];
 		const struct tether_json *id = tether_json_get(in, "id");

@@ -84,6 +84,8 @@ void tether_status_json(struct tether_supervisor *sv, struct tether_buf *out)
 	for (unsigned i = 0; i < sv->nslots; i++)
 		refused += sv->slots[i].notify_refused;
 	tether_buf_printf(out, ",\"notify_refused\":%u", refused);
+	tether_buf_puts(out, ",\"output_lost_lines\":");
+	tether_supervisor_output_status(sv, out);
 	tether_buf_puts(out, ",\"instances\":");
 	tether_status_instances_json(sv, out);
 	tether_buf_printf(out, ",\"notify_fds_closed\":%llu,\"wakeups\":%llu,\"clock\":\"%s\"}",

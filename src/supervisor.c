@@ -62,7 +62,9 @@ static int ensure_guardian(struct tether_supervisor *sv, struct slot *s)
 {
 	if (s->g.chan >= 0)
 		return 0;
-	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, sv->cfg.out_fd, sv->cfg.err_fd, &s->g);
+	int out_fd, err_fd;
+	tether_supervisor_output_fds(sv, s, &out_fd, &err_fd);
+	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, out_fd, err_fd, &s->g);
 	if (r < 0)
 		return r;
 	s->guardian_alive = true;
@@ -317,6 +319,8 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
 		sys_close(sv->ino_fd);
+	/* before the journal: what it still reads may be told there */
+	tether_supervisor_output_close(sv);
 	tether_journal_free(sv->journal);
 	tether_pidfile_free(sv->pidfile);
 	if (sv->up_fd >= 0)
@@ -452,6 +456,8 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			return 1;
 		}
 	}
+	if (tether_supervisor_output_check_disk(sv, res))
+		return 1;
 
 	/* One supervisor per pidfile. A record left by a SIGKILLed run is read
 	 * before ours replaces it: it dates the processes the sweep may end.
@@ -502,6 +508,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	if (cfg->min_mem && tether_proc_mem_available(&avail) == 0 && avail < cfg->min_mem)
 		tether_events_low_memory(sv, avail);
 
+	if (tether_supervisor_output_open(sv, res)) {
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
+		sv->pidfile = NULL;
+		return 1;
+	}
 	if (cfg->heartbeat_log)
 		tether_events_open_journal(sv);
 	tether_events_started(sv);

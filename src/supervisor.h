@@ -77,6 +77,9 @@ struct tether_config {
 	int64_t heartbeat_interval;
 	uint64_t log_max_bytes;
 	unsigned log_keep;
+	const char *output;        /* NULL: the workers' output goes to out_fd/err_fd; "%i" stands for the instance */
+	uint64_t output_max_bytes;
+	unsigned output_keep;
 	uint64_t min_disk;
 	uint64_t min_mem;
 	uint64_t memory_limit;     /* 0: none */

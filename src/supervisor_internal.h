@@ -15,6 +15,7 @@
 #include "control.h"
 #include "json.h"
 #include "notify.h"
+#include "output.h"
 #include "pidfile.h"
 #include "resources.h"
 #include "spawn.h"
@@ -41,6 +42,7 @@ struct slot {
 	enum tether_spawn_stage exec_stage; /* of the last failed start (spawn.h) */
 	unsigned notify_refused;      /* datagrams from outside the instance's tree */
 	struct tether_notify_tree tree; /* who may send to it: the guardian's tree */
+	bool output_read_failing;     /* its last output read failed (reported once) */
 };
 
 /* `tether restart` in progress (control_server.c): one instance at a time,
@@ -133,6 +135,8 @@ struct tether_supervisor {
 	struct tether_restart_job restart_job;
 	struct tether_signal_job signal_jobs[TETHER_SIGNAL_JOBS];
 	uint64_t signal_seq;
+	struct tether_output *output; /* --output: the capture (supervisor_output.c), else NULL */
+	uint64_t output_lost_final;   /* lines lost, once the capture is closed */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -172,6 +176,38 @@ void tether_events_finish(struct tether_supervisor *sv, const struct tether_resu
 /* SIGUSR1: reopen the heartbeat log (and the instances' output files) by
  * name, for an outside rotation tool. */
 void tether_events_reopen_logs(struct tether_supervisor *sv);
+
+/* Tells what output capture reports (output.h's note hook): a file that
+ * cannot be written (a message), lines lost (an output_lost event). */
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note);
+
+/* --min-disk on the directories of the output files: 1 with res filled when
+ * one has less free, else 0. */
+int tether_supervisor_output_check_disk(struct tether_supervisor *sv, struct tether_result *res);
+/* Opens the output files and creates the pipes: 0, or 1 with res filled. */
+int tether_supervisor_output_open(struct tether_supervisor *sv, struct tether_result *res);
+/* The stdout and stderr a guardian of s gets: its pipes, or the
+ * configuration's out_fd/err_fd without --output. */
+void tether_supervisor_output_fds(struct tether_supervisor *sv, struct slot *s, int *ret_out, int *ret_err);
+/* The read end of s's stdout (err false) or stderr for the loop's poll, or -1. */
+int tether_supervisor_output_poll_fd(struct tether_supervisor *sv, struct slot *s, bool err);
+/* When a paused output stream is polled again. */
+int64_t tether_supervisor_output_deadline(const struct tether_supervisor *sv);
+/* The loop's handlers of the two read ends. */
+void tether_supervisor_output_read_out(struct tether_supervisor *sv, struct slot *s);
+void tether_supervisor_output_read_err(struct tether_supervisor *sv, struct slot *s);
+/* s's worker died: what it wrote is read now. */
+void tether_supervisor_output_exited(struct tether_supervisor *sv, struct slot *s);
+/* s's tree is gone: the rest is read and a last line without newline written. */
+void tether_supervisor_output_ended(struct tether_supervisor *sv, struct slot *s);
+/* The end: everything still in the pipes is written, losses told, all closed. */
+void tether_supervisor_output_close(struct tether_supervisor *sv);
+/* SIGUSR1: reopen the output files (an outside tool moved them away). */
+void tether_output_reopen_all(struct tether_supervisor *sv);
+/* The heartbeat: lines lost and not yet told become output_lost events. */
+void tether_supervisor_output_report(struct tether_supervisor *sv);
+/* output_lost_lines of the status document: a count, or null without --output. */
+void tether_supervisor_output_status(struct tether_supervisor *sv, struct tether_buf *out);
 
 /* status_json.c */
 /* The status object "status" answers. */

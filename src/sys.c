@@ -234,6 +234,11 @@ int sys_chmod_fd(int fd, mode_t mode)
 	return (int)SYSCALL_RETRY(fchmod, fchmod(fd, mode));
 }
 
+int sys_fchown(int fd, uid_t uid, gid_t gid)
+{
+	return (int)SYSCALL_RETRY(fchown, fchown(fd, uid, gid));
+}
+
 off_t sys_lseek(int fd, off_t off, int whence)
 {
 	return (off_t)SYSCALL_RETRY(lseek, lseek(fd, off, whence));

@@ -62,6 +62,7 @@ int sys_dup3(int oldfd, int newfd, int flags);
 int sys_close_range(unsigned first, unsigned last, int flags);
 int sys_pipe2(int fds[2], int flags);
 int sys_chmod_fd(int fd, mode_t mode);
+int sys_fchown(int fd, uid_t uid, gid_t gid);
 off_t sys_lseek(int fd, off_t off, int whence);
 int sys_ftruncate(int fd, off_t len);
 

@@ -139,6 +139,7 @@ static const struct {
 	{"*/fchmod", {E(EPERM), E(EIO), E(EINTR)}},
 	{"*/setid", {E(EPERM), E(EAGAIN), E(EINVAL)}},
 	{"*/chdir", {E(EACCES), E(ENOENT), E(EINTR)}},
+	{"*/fchown", {E(EPERM), E(EIO), E(EINTR)}},
 	{"*/sig*", {E(EINVAL), E(EINTR)}},
 	{"*/fcntl", {E(EINVAL), E(EINTR)}},
 	{"*/close_range", {E(EINVAL), E(EINTR)}},

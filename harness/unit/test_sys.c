@@ -935,6 +935,13 @@ static long ex_fchmod(void)
 	close(fd);
 	return r;
 }
+static long ex_fchown(void)
+{
+	int fd = tmpfile_fd();
+	long r = CALL(sys_fchown(fd, getuid(), getgid()));
+	close(fd);
+	return r;
+}
 static long ex_lseek(void)
 {
 	int fd = tmpfile_fd();
@@ -1161,6 +1168,7 @@ static const struct exerciser {
 	{"tether/sys/close_range", "sys_close_range", ex_close_range},
 	{"tether/sys/pipe", "sys_pipe2", ex_pipe},
 	{"tether/sys/fchmod", "sys_chmod_fd", ex_fchmod},
+	{"tether/sys/fchown", "sys_fchown", ex_fchown},
 	{"tether/sys/lseek", "sys_lseek", ex_lseek},
 	{"tether/sys/ftruncate", "sys_ftruncate", ex_ftruncate},
 	{"tether/sys/socket", "sys_socket", ex_socket},
