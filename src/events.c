@@ -24,6 +24,24 @@ void tether_events_message(struct tether_supervisor *sv, enum tether_message_lev
 		sv->hooks.message(sv->hooks.userdata, level, text);
 }
 
+void tether_events_exec_failure(const struct tether_supervisor *sv, const struct slot *s, int err, char *buf,
+				size_t len)
+{
+	const struct tether_config *cfg = &sv->cfg;
+	switch (s->exec_stage) {
+	case TETHER_SPAWN_STAGE_IDENTITY:
+		snprintf(buf, len, "cannot switch to --user %s: %s", cfg->user ? cfg->user : "?", strerror(err));
+		break;
+	case TETHER_SPAWN_STAGE_CHDIR:
+		snprintf(buf, len, "cannot enter --chdir %s%s%s: %s", cfg->chdir ? cfg->chdir : "?",
+			 cfg->user ? " as " : "", cfg->user ? cfg->user : "", strerror(err));
+		break;
+	default:
+		snprintf(buf, len, "cannot execute %s: %s", cfg->argv[0], strerror(err));
+		break;
+	}
+}
+
 /* ---- the journal -------------------------------------------------------------------- */
 
 static void line_begin(struct tether_supervisor *sv, struct tether_buf *b, const char *event)
@@ -138,12 +156,14 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		exit_fields(&b, (int)value);
 		emit(sv, &b);
 		break;
-	case TETHER_N_EXEC_FAILED:
-		snprintf(msg, sizeof msg, "instance %u: cannot execute %s: %s", in->id, sv->cfg.argv[0],
-			 strerror((int)value));
+	case TETHER_N_EXEC_FAILED: {
+		char failure[300];
+		tether_events_exec_failure(sv, &sv->slots[in->id], (int)value, failure, sizeof failure);
+		snprintf(msg, sizeof msg, "instance %u: %s", in->id, failure);
 		if (in->ever_execd)
 			tether_events_message(sv, TETHER_MSG_WARNING, msg);
 		break;
+	}
 	case TETHER_N_SPAWN_FAILED:
 		snprintf(msg, sizeof msg, "instance %u: cannot start: %s", in->id, strerror((int)value));
 		tether_events_message(sv, TETHER_MSG_WARNING, msg);
@@ -198,9 +218,47 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		emit(sv, &b);
 		break;
 	}
+	case TETHER_N_RESTART_REQUESTED:
+		/* `tether restart`: no crash, no backoff (instance.h) */
+		line_begin(sv, &b, "restart_requested");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":", in->id);
+		if (value > 0)
+			tether_buf_printf(&b, "%lld", (long long)value);
+		else
+			tether_buf_puts(&b, "null");
+		tether_buf_printf(&b, ",\"restarts_requested\":%u", in->restarts_requested);
+		emit(sv, &b);
+		if (value > 0)
+			snprintf(msg, sizeof msg, "instance %u: restart requested; stopping pid %lld", in->id,
+				 (long long)value);
+		else
+			snprintf(msg, sizeof msg, "instance %u: restart requested; starting it now", in->id);
+		tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		upward_status(sv, false);
+		break;
 	case TETHER_N_DONE:
 		break;
 	}
+}
+
+void tether_events_reopen_logs(struct tether_supervisor *sv)
+{
+	if (sv->cfg.heartbeat_log) {
+		int r = sv->journal ? tether_journal_reopen(sv->journal) : 0;
+		if (!sv->journal)
+			tether_events_open_journal(sv);
+		if (r < 0) {
+			char msg[512];
+			snprintf(msg, sizeof msg, "cannot reopen heartbeat log %s: %s (writing on to the file already open)",
+				 sv->cfg.heartbeat_log, strerror(-r));
+			tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		}
+		/* an operator's explicit nudge: a suspended log tries again now */
+		if (sv->journal)
+			tether_journal_retry(sv->journal);
+	}
+	/* the instances' output files (--output), for the same tool */
+	tether_output_reopen_all(sv);
 }
 
 void tether_events_heartbeat(struct tether_supervisor *sv)
@@ -210,6 +268,7 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	if (!sv->journal)
 		return;
 	tether_journal_retry(sv->journal);
+	tether_supervisor_output_report(sv);
 	struct tether_buf b;
 	line_begin(sv, &b, "heartbeat");
 	int64_t now = tether_clock_now(sv->clock);
@@ -221,6 +280,41 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	emit(sv, &b);
 	if (!sv->journal_failing)
 		sv->last_heartbeat_wall = tether_clock_wall(sv->clock);
+}
+
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note)
+{
+	char msg[600];
+	struct tether_buf b;
+	switch (note->kind) {
+	case TETHER_OUTPUT_FAILING:
+		snprintf(msg, sizeof msg,
+			 "cannot write output file %s: %s (its lines are dropped and counted until it can be written; "
+			 "supervision continues)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_REOPEN_FAILED:
+		snprintf(msg, sizeof msg, "cannot reopen output file %s: %s (lines go on into the file it had open)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_LOST:
+		line_begin(sv, &b, "output_lost");
+		tether_buf_puts(&b, ",\"path\":");
+		tether_buf_json_string(&b, note->path);
+		tether_buf_printf(&b, ",\"lines\":%llu,\"errno\":%d,\"error\":", (unsigned long long)note->lines,
+				  note->err);
+		tether_buf_json_string(&b, strerror(note->err));
+		tether_buf_printf(&b, ",\"resumed\":%s", note->resumed ? "true" : "false");
+		emit(sv, &b);
+		if (note->resumed) {
+			snprintf(msg, sizeof msg, "output file %s is written again; %llu line(s) were lost", note->path,
+				 (unsigned long long)note->lines);
+			tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		}
+		break;
+	}
 }
 
 void tether_events_low_memory(struct tether_supervisor *sv, uint64_t available)

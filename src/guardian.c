@@ -149,6 +149,20 @@ static __attribute__((noreturn)) void die_with_tree(struct gstate *g)
 	tether_child_exit(0);
 }
 
+/* `tether signal`: to the worker alone, which is our child and not yet
+ * reaped (reap() clears g->worker when it is), so its pid is its own even if
+ * it has exited: a zombie takes the signal harmlessly. Reaped already: ESRCH,
+ * and its EXITED report is on its way. */
+static void signal_worker(struct gstate *g, int sig)
+{
+	int r = -ESRCH;
+	if (g->worker > 0 && sig > 0 && sig < NSIG)
+		r = sys_kill(g->worker, sig);
+	else if (g->worker > 0)
+		r = -EINVAL;
+	report(g, TETHER_GUARDIAN_SIGNALED, r < 0 ? -r : 0);
+}
+
 static void spawn(struct gstate *g)
 {
 	if (g->worker)
@@ -268,7 +282,7 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 				die_with_tree(g); /* the lifeline broke: tether is gone */
 			if (n != (ssize_t)sizeof cmd)
 				continue;
-			switch (cmd) {
+			switch (cmd & 0xff) {
 			case TETHER_GUARDIAN_SPAWN: spawn(g); break;
 			case TETHER_GUARDIAN_TERM:
 				signal_tree(g, SIGTERM);
@@ -276,6 +290,7 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 				break;
 			case TETHER_GUARDIAN_KILL: signal_tree(g, SIGKILL); break;
 			case TETHER_GUARDIAN_QUIT: die_with_tree(g);
+			case TETHER_GUARDIAN_SIGNAL: signal_worker(g, (int)((cmd >> 8) & 0xff)); break;
 			default: break;
 			}
 			tree_check(g);
@@ -343,6 +358,13 @@ int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n = sys_sendmsg(g->chan, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	return n < 0 ? (int)n : 0;
+}
+
+int tether_guardian_send_signal(struct tether_guardian *g, int sig)
+{
+	if (sig <= 0 || sig > 0xff)
+		return -EINVAL;
+	return tether_guardian_send(g, (enum tether_guardian_cmd)(TETHER_GUARDIAN_SIGNAL | (uint32_t)sig << 8));
 }
 
 /* The worker's pid in our namespace: the guardian sent it as the message's

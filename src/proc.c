@@ -471,9 +471,7 @@ int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb)
 	return meminfo_field(path, "VmRSS", ret_kb);
 }
 
-/* Last field of the NSpid line of /proc/PID/status: the pid as its own
- * namespace sees it. */
-static int inner_pid(pid_t pid, pid_t *ret)
+int tether_proc_inner_pid(pid_t pid, pid_t *ret)
 {
 	char path[64], buf[4096];
 	size_t len;
@@ -508,7 +506,7 @@ int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid)
 	r = -ESRCH;
 	for (size_t i = 0; i < n; i++) {
 		pid_t inner;
-		if (inner_pid(kids[i], &inner) == 0 && inner == nspid) {
+		if (tether_proc_inner_pid(kids[i], &inner) == 0 && inner == nspid) {
 			*ret_pid = kids[i];
 			r = 0;
 			break;

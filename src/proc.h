@@ -71,6 +71,10 @@ int tether_proc_count_fds(pid_t pid);
  * fit in cap-1 bytes. */
 int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_len);
 
+/* pid as its own PID namespace sees it: the last field of the NSpid line of
+ * /proc/PID/status. */
+int tether_proc_inner_pid(pid_t pid, pid_t *ret);
+
 /* The child of parent (a host pid) whose pid in its own PID namespace is
  * nspid (the last field of NSpid in /proc/PID/status): how a supervisor
  * outside a namespace names a process that only knows its inner pid.

@@ -60,7 +60,7 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 			return -1;
 	(*pos)++;
 	if (!strcmp(kw, "timeout") || !strcmp(kw, "step-timeout") || !strcmp(kw, "require") ||
-	    !strcmp(kw, "pidfile-check") || !strcmp(kw, "exclusive"))
+	    !strcmp(kw, "pidfile-check") || !strcmp(kw, "exclusive") || !strcmp(kw, "guarantees"))
 		return parse_directive(ctx, scn, ln, nested) < 0 ? -1 : 1;
 	if (!strcmp(kw, "spawn") || !strcmp(kw, "run")) {
 		st->kind = kw[0] == 's' ? S_SPAWN : S_RUN;
@@ -169,7 +169,7 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 	return parse_error(ctx, ln->lineno, ln->words[0].col,
 			   "unknown step '%s' (spawn, run, signal, wait, expect, no-orphans, set, let, mark, pause, "
 			   "repeat, write, remove, fault, fiu, env, log, or a directive: timeout, step-timeout, "
-			   "require, pidfile-check, exclusive)", kw);
+			   "require, pidfile-check, exclusive, guarantees)", kw);
 }
 
 static int parse_block(struct parse_ctx *ctx, struct scenario *scn, const struct line *lines, size_t nlines,
@@ -324,6 +324,9 @@ void scenario_free(struct scenario *s)
 	for (size_t i = 0; i < s->nrequires; i++)
 		free(s->requires[i]);
 	free(s->requires);
+	for (size_t i = 0; i < s->nguarantees; i++)
+		free(s->guarantees[i]);
+	free(s->guarantees);
 	free(s->path);
 	free(s->name);
 	free(s);

@@ -221,6 +221,7 @@ int harness_cmd_soak(int argc, char **argv)
 	soak_model_free(s.model);
 	soak_schedule_free(&s.sched);
 	free(s.samples);
+	free(s.marks);
 	free(s.fail_msg);
 	free(s.journal_path);
 	free(s.dir);

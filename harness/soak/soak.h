@@ -74,6 +74,14 @@ struct soak_event {
 	int64_t len;      /* ENOSPC and fork windows, ms */
 };
 
+/* One event of the timeline: an injected event (its kind), or a give-up
+ * of tether (kind SOAK_EV_NKINDS). */
+struct soak_mark {
+	int64_t vms;
+	int kind;
+	int instance;     /* -1: none or tether itself */
+};
+
 struct soak_schedule {
 	struct soak_event *ev;
 	size_t n;
@@ -268,6 +276,8 @@ struct soak {
 	unsigned orphans;
 	struct soak_sample *samples;
 	size_t nsamples;
+	struct soak_mark *marks;   /* what happened when: soak.json's timeline */
+	size_t nmarks;
 
 	/* the first failure (and a count of the rest) */
 	bool failed;

@@ -91,8 +91,11 @@ static void tether_ended(struct soak *s)
 	int code = soak_tether_reap(s, s->t);
 	s->t = NULL;
 	soak_model_check_exit(s, s->model, code, s->vnow);
-	if (code == 1)
+	if (code == 1) {
 		s->gave_up++;
+		struct soak_mark m = {.vms = s->vnow, .kind = SOAK_EV_NKINDS, .instance = -1};
+		xappend(&s->marks, &s->nmarks, &m, sizeof m);
+	}
 	tether_json_free(s->status);
 	s->status = NULL;
 }
@@ -292,6 +295,8 @@ static void inject(struct soak *s, const struct soak_event *e)
 		return;
 	}
 	s->injected[k]++;
+	struct soak_mark m = {.vms = s->vnow, .kind = (int)k, .instance = i};
+	xappend(&s->marks, &s->nmarks, &m, sizeof m);
 	say(s, soak_kind_name(k), i);
 	char cmd[32];
 	switch (k) {

@@ -135,6 +135,16 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 		tether_buf_printf(&b, "%s{\"vms\":%lld,\"incarnation\":%u,\"rss_kb\":%llu,\"fds\":%u}", i ? "," : "",
 				  (long long)s->samples[i].vms, s->samples[i].incarnation,
 				  (unsigned long long)s->samples[i].rss_kb, s->samples[i].fds);
+	/* what happened when: every injected event and give-up, in order */
+	tether_buf_puts(&b, "],\"timeline\":[");
+	for (size_t i = 0; i < s->nmarks; i++) {
+		const struct soak_mark *m = &s->marks[i];
+		tether_buf_printf(&b, "%s{\"vms\":%lld,\"event\":\"%s\"", i ? "," : "", (long long)m->vms,
+				  m->kind == SOAK_EV_NKINDS ? "give_up" : soak_kind_name((enum soak_kind)m->kind));
+		if (m->instance >= 0)
+			tether_buf_printf(&b, ",\"instance\":%d", m->instance);
+		tether_buf_puts(&b, "}");
+	}
 	tether_buf_puts(&b, "]}\n");
 	if (b.oom)
 		lab_die("out of memory");

@@ -25,6 +25,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@ static const char *event_name(uint32_t type)
 	case TETHER_GUARDIAN_SPAWN_FAILED: return "SPAWN_FAILED";
 	case TETHER_GUARDIAN_EXITED: return "EXITED";
 	case TETHER_GUARDIAN_TREE_EMPTY: return "TREE_EMPTY";
+	case TETHER_GUARDIAN_SIGNALED: return "SIGNALED";
 	default: return "?";
 	}
 }
@@ -328,6 +330,59 @@ START_TEST(term_and_kill_reach_a_setsid_grandchild)
 	gt_expect(&t, TETHER_GUARDIAN_TREE_EMPTY);
 	tree_assert_gone(&tr, use_kill ? "KILL" : "TERM");
 	/* the guardian itself stays, ready for the next start */
+	ck_assert(!gone_within(t.gpidfd, 0));
+	gt_send(&t, TETHER_GUARDIAN_QUIT);
+	gt_reap(&t);
+	gt_done(&t);
+}
+END_TEST
+
+/* ---- a signal for the worker (`tether signal`) ----------------------------------------- */
+
+/* SIGNAL reaches the worker alone, not the rest of its tree (a setsid'd
+ * grandchild with the default disposition would die of it), and is answered
+ * 0; a signal that ends the worker is then an exit like any other; with no
+ * worker the answer is ESRCH, and the guardian lives on. */
+START_TEST(signal_reaches_the_worker_alone)
+{
+	struct gt t;
+	char *argv[] = {TETHER_WORKER,  "--setsid-grandchild", (char *)tu_path("gc.pid"), "--on-signal", "USR1",
+			"--record",     (char *)tu_path("rec"), NULL};
+	tu_write_file(tu_path("rec"), "", 0, 0644);
+	if (!gt_start(&t, _i, argv, NULL, "signal_reaches_the_worker_alone"))
+		return;
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), ESRCH); /* no worker yet */
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
+	track_if_ours(worker);
+	ck_assert_msg(pt_wait_file_size(tu_path("rec"), 1, 15000), "the worker never recorded its exec");
+	pid_t gc = host_pid(&t, read_pid_file(tu_path("gc.pid")));
+	pt_track(gc);
+	int gc_fd = open_pidfd(gc);
+	struct stat st;
+	ck_assert_int_eq(stat(tu_path("rec"), &st), 0);
+	size_t before = (size_t)st.st_size;
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), 0);
+	ck_assert_msg(pt_wait_file_size(tu_path("rec"), before + 1, 15000), "the worker never noted SIGUSR1");
+	char *rec = tu_read_file(tu_path("rec"), NULL);
+	ck_assert_msg(strstr(rec, "\nsignal USR1 ") != NULL, "record: %s", rec);
+	free(rec);
+	/* the grandchild dies of USR1 by default: it must not have had one */
+	ck_assert_msg(!gone_within(gc_fd, 200), "the signal reached the worker's grandchild too");
+	/* a signal that ends the worker: its exit, then its tree's end */
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGINT), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), 0);
+	int32_t status = gt_expect(&t, TETHER_GUARDIAN_EXITED);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT, "EXITED status 0x%x, want SIGINT", status);
+	gt_expect(&t, TETHER_GUARDIAN_TREE_EMPTY);
+	ck_assert(gone_within(gc_fd, 15000));
+	close(gc_fd);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), ESRCH);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, 0), -EINVAL);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, 256), -EINVAL);
 	ck_assert(!gone_within(t.gpidfd, 0));
 	gt_send(&t, TETHER_GUARDIAN_QUIT);
 	gt_reap(&t);
@@ -709,6 +764,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, pt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, term_and_kill_reach_a_setsid_grandchild, 0, 4);
+	tcase_add_loop_test(tc, signal_reaches_the_worker_alone, 0, 2);
 	tcase_add_loop_test(tc, closed_lifeline_kills_the_tree, 0, 2);
 	tcase_add_loop_test(tc, signalled_guardian_kills_its_tree, 0, 4);
 	tcase_add_loop_test(tc, parent_sigkill_kills_the_tree, 0, 2);

@@ -273,7 +273,7 @@ START_TEST(parser_is_strict)
 	struct tether_pidrecord rec;
 	static const char *bad[] = {
 		"", "\n", "garbage", "-1", "0", "1", "1\n", "99999999999999999999", "4194305", "12 13",
-		"12x", "{}", "[]", "{\"pid\":1,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
+		"12x", "{}", "[]", "{\"pid\":0,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\"}",
 		"{\"pid\":\"12\",\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\"}",
@@ -300,6 +300,15 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(tether_pidrecord_parse(good, strlen(good), &rec), 0);
 	ck_assert_int_eq(rec.pid, 12);
 	ck_assert_str_eq(rec.argv[0], "a");
+	tether_pidrecord_done(&rec);
+	/* PID 1: tether as a container's entrypoint (SPEC §3), a record to read
+	 * like any other (stop and kill refuse to signal it, stop.c); as a
+	 * legacy record ("1" above) nothing could verify it */
+	const char *init = "{\"pid\":1,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
+			   "\"started_at\":\"2026-11-25T17:00:00Z\",\"argv\":[],\"version\":\"1\"}\n";
+	ck_assert_int_eq(tether_pidrecord_parse(init, strlen(init), &rec), 0);
+	ck_assert_int_eq(rec.pid, 1);
+	ck_assert(!rec.legacy);
 	tether_pidrecord_done(&rec);
 }
 END_TEST

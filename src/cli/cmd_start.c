@@ -74,6 +74,8 @@ static const struct cli_help start_help = {
 	.epilogue = CLI_RUN_EPILOGUE,
 };
 
+static int start(struct cli_options *opts);
+
 int cmd_start(int argc, char **argv, char **full_argv)
 {
 	struct cli_options opts;
@@ -81,6 +83,14 @@ int cmd_start(int argc, char **argv, char **full_argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;
+	r = start(&opts);
+	tether_config_done(&opts.cfg);
+	return r;
+}
+
+static int start(struct cli_options *popts)
+{
+	struct cli_options opts = *popts;
 	const char *log = opts.log_file;
 	int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (log_fd < 0) {
