@@ -86,7 +86,8 @@ char *lab_absolute(const char *path);
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);
 const char *lab_errno_name(int err);
-/* "TERM", "SIGTERM" or a number -> signal; -1 when unknown. */
+/* "TERM", "SIGTERM", "PWR", "RTMIN+2", "RTMAX-1" or a number (1-64) ->
+ * signal; -1 when unknown. lab_signal_name is the inverse ("RTMIN+2"). */
 int lab_signal_parse(const char *s);
 const char *lab_signal_name(int sig);
 
