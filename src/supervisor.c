@@ -194,6 +194,30 @@ static char *expand_instance(const char *pattern, unsigned id)
 	return b.data;
 }
 
+/* Each instance's progress file can be watched: its directory exists (the
+ * watch is on the directory, so that a file written by rename is seen too).
+ * Said before anything starts, as a usage error naming the option
+ * (scenarios/progress_file_missing_dir.scn), rather than as a failed setup
+ * after the pidfile was taken. */
+static int check_progress_dirs(const struct tether_supervisor *sv, struct tether_result *res)
+{
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		const char *dir = sv->slots[i].progress_dir;
+		struct stat st;
+		int r = dir ? sys_stat(dir, &st) : 0;
+		if (r == 0 && dir && !S_ISDIR(st.st_mode))
+			r = -ENOTDIR;
+		if (r < 0) {
+			tether_result_set(res, TETHER_OUTCOME_USAGE, -r,
+					  "invalid value for --progress-file: '%s' (directory %s: %s)",
+					  sv->cfg.progress_file, dir,
+					  r == -ENOENT ? "does not exist" : strerror(-r));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res)
@@ -258,6 +282,10 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 			if (!s->progress_dir || !s->progress_name)
 				goto oom;
 		}
+	}
+	if (check_progress_dirs(sv, res) < 0) {
+		tether_supervisor_free(sv);
+		return -EINVAL;
 	}
 	const char *up = getenv("NOTIFY_SOCKET");
 	if (up && *up) {

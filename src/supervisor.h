@@ -114,7 +114,8 @@ int tether_result_exit_code(const struct tether_result *res);
 struct tether_supervisor;
 
 /* Validates cfg and builds the supervisor (nothing started). Returns 0, or
- * -EINVAL with res filled (USAGE), -ENOMEM. cfg's strings, the clock and
+ * -EINVAL with res filled (USAGE; also a --progress-file whose directory does
+ * not exist), -ENOMEM. cfg's strings, the clock and
  * the hooks' lab must outlive it. */
 int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
