@@ -13,7 +13,8 @@
  *     and systemd's variables meant for tether itself, plus TETHER_INSTANCE,
  *     NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (its own pid, formatted
  *     after fork: in a PID namespace only the child knows it);
- *   - gets the memory limit (RLIMIT_AS, or joins its cgroup);
+ *   - gets the memory limit (RLIMIT_AS, or joins its cgroup), and the
+ *     RLIMIT_NOFILE tether was started with (tether may have raised its own);
  *   - execs COMMAND (PATH search); any failure on the way is written as an int
  *     errno to the close-on-exec error pipe and the child exits 127, so the
  *     parent learns exec failures as errno (libuv's pattern).
@@ -34,6 +35,9 @@ struct tether_spawn_spec {
 	char *cgroup_procs;   /* path of the cgroup.procs to join, or NULL (owned) */
 	bool dispositions_reset; /* the forking process already has default
 				    dispositions: the child need not reset them */
+	bool restore_nofile;  /* RLIMIT_NOFILE back to nofile_soft/nofile_hard
+				 (tether raised its own: fdlimit.h) */
+	uint64_t nofile_soft, nofile_hard;
 };
 
 struct tether_spawn_env {
