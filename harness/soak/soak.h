@@ -184,7 +184,8 @@ unsigned soak_notify_fds(pid_t worker, unsigned n);
 int soak_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker);
 /* A second `tether run` on the same pidfile must exit 75 naming ours (G1). */
 void soak_intruder(struct soak *s, struct soak_tether *t);
-/* Samples tether's VmRSS and fds; checks the lock has one holder, tether
+/* Samples tether's memory (VmRSS, and its anonymous part, which G6 judges)
+ * and fds; checks the lock has one holder, tether
  * (G1), its loop is not spinning, and (when full) that the workers under
  * its guardians are exactly the running instances of status. */
 void soak_tether_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full);
@@ -238,7 +239,8 @@ void soak_model_counts(const struct soak_model *m, struct soak_model_counts *ret
 struct soak_sample {
 	int64_t vms;
 	unsigned incarnation;
-	uint64_t rss_kb;
+	uint64_t rss_kb;       /* VmRSS: shown, not judged (mostly file pages) */
+	uint64_t anon_kb;      /* RssAnon + RssShmem: what G6 judges */
 	unsigned fds;
 };
 
