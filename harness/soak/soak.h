@@ -156,7 +156,9 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 int soak_tether_clock(struct soak *s, struct soak_tether *t, struct soak_clock *ret);
 /* "settle notes-1 signs": answered once tether is quiescent with at least
  * `signs` signs; then, while an instance is starting or stopping, waits for
- * one more note each time. *ret: the clock, *ret_status: the status then. */
+ * one more note each time, and settles again when a note came between the
+ * settle's answer and the status (the status may then be half of a round's
+ * work). *ret: the clock, *ret_status: the status then. */
 int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct soak_clock *ret,
 		       struct tether_json **ret_status);
 int soak_tether_advance(struct soak *s, struct soak_tether *t, int64_t to_ns);

@@ -202,7 +202,9 @@ void soak_intruder(struct soak *s, struct soak_tether *t)
 /* G1 seen from the kernel: the flocks on the lock file are held by tether
  * alone. /proc/locks is no snapshot: it is produced a page per read() and
  * the list may change in between (this machine's other lock users), so one
- * lock can be listed twice; distinct holders are what count. */
+ * lock can be listed twice, or not at all; distinct holders are what count,
+ * and tether's own lock, when the list skipped it, is confirmed in tether's
+ * descriptors (fdinfo's "lock:" lines, a look at one process). */
 static void check_lock(struct soak *s, struct soak_tether *t)
 {
 	char *text;
@@ -223,6 +225,8 @@ static void check_lock(struct soak *s, struct soak_tether *t)
 				other = pid;
 		}
 	}
+	if (!ours && tether_proc_holds_flock(t->pid, t->lock_dev, t->lock_ino) == 1)
+		ours = true;
 	if (!ours || other >= 0)
 		soak_fail(s, "G1: the lock of %s is %s (tether is %d)", t->pidfile,
 			  other < 0 ? "held by nobody" : other == 0 ? "held by a process in another PID namespace"
