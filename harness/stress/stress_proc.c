@@ -306,6 +306,49 @@ static int check_record(struct stress *st, const char *what, const struct stress
 	return rc;
 }
 
+/* Does pid show an empty environment (/proc/PID/environ of 0 bytes)? */
+static bool environ_empty(pid_t pid)
+{
+	char path[64], c;
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 0;
+}
+
+/* Is pid a live process of this run, started under tether p? Its marker
+ * says so, or, when its environment reads empty, its descent. A worker that
+ * tether reports running can be one whose exec the kernel has not finished:
+ * its guardian learns "exec done" when the close-on-exec descriptors close,
+ * early in execve, and /proc/PID/environ stays empty until the new program's
+ * stack is set up, later in the same call; a loaded machine can preempt the
+ * worker in between for longer than the guardian, tether and this check
+ * take. Such a process is found by its parents instead: its guardian's
+ * parent is this cycle's tether. A zombie, a process with an environment
+ * that lacks the marker, or one of some other tree is still refused. */
+static bool of_this_run(struct stress *st, const struct stress_proc *p, pid_t pid)
+{
+	if (lab_has_marker(pid, st->run_id))
+		return true;
+	if (!environ_empty(pid))
+		return false;
+	pid_t cur = pid;
+	for (int depth = 0; depth < 3; depth++) {
+		struct tether_procstat ps;
+		if (tether_proc_read_stat(cur, &ps) < 0 || ps.state == 'Z' || ps.state == 'X')
+			return false;
+		if (ps.ppid == p->pid)
+			return true;
+		if (ps.ppid <= 1)
+			return false;
+		cur = ps.ppid;
+	}
+	return false;
+}
+
 int stress_check_running(struct stress *st, const char *what, struct stress_proc *p, const char *pidfile,
 			 unsigned instances, bool probe)
 {
@@ -363,7 +406,7 @@ int stress_check_running(struct stress *st, const char *what, struct stress_proc
 		    !pid->is_int || pid->integer <= 1)
 			continue;
 		/* a live process of this run, not a stale number */
-		if (!lab_has_marker((pid_t)pid->integer, st->run_id)) {
+		if (!of_this_run(st, p, (pid_t)pid->integer)) {
 			stress_fail(st, "%s: instance %zu reports pid %lld, which is not a live process of this run", what,
 				    i, (long long)pid->integer);
 			rc = -1;
