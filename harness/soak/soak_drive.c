@@ -217,17 +217,31 @@ static void end_worker(struct soak *s, unsigned i, const char *cmd, enum soak_ex
 
 static void hang(struct soak *s, unsigned i)
 {
+	struct soak_clock c = s->clk;
 	pid_t pid = (pid_t)inst_int(s, i, "pid");
-	int64_t age = inst_ms(s, i, "watchdog_age_s");
-	if (soak_worker_ctl(s, i, "hang\n", 5) < 0 || age < 0) {
+	/* A last sign of its own, now, then the hang: its watchdog deadline is
+	 * this instant plus --watchdog. With its last sign from the pet round,
+	 * two instances that hang within one pet period would be killed at
+	 * one virtual instant, and the order in which tether learns of their
+	 * deaths (their crashes_in_window 1 and 2, or which one crosses the
+	 * crash limit) would be the real kernel's: a seed would not give one
+	 * outcome. No two events of a schedule share an instant. */
+	if (soak_worker_ctl(s, i, "notify WATCHDOG=1\nhang\n", 23) < 0) {
 		soak_fail(s, "instance %u runs, but cannot be told to hang", i);
+		return;
+	}
+	s->hung[i] = pid;
+	if (!settle(s, c.notes, c.signs + 1))
+		return;
+	int64_t age = inst_ms(s, i, "watchdog_age_s");
+	if (age < 0) {
+		soak_fail(s, "instance %u was told to hang, and status gives no watchdog age", i);
 		return;
 	}
 	/* Its last sign was `age` ago: the watchdog fires --watchdog after it. */
 	int64_t at = s->vnow - age + s->p.watchdog;
 	soak_model_expect(s->model, SOAK_EXPECT_WATCHDOG, i, at, 0);
 	soak_model_expect(s->model, SOAK_EXPECT_CRASH_WATCHDOG, i, at, 0);
-	s->hung[i] = pid;
 }
 
 static void flood(struct soak *s, unsigned i, const struct soak_event *e)
