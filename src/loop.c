@@ -394,8 +394,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 	int64_t d = sv->heartbeat_at;
 	if (sv->stopping && sv->stop_deadline < d)
 		d = sv->stop_deadline;
-	if (sv->up_watchdog_at < d)
-		d = sv->up_watchdog_at;
+	if (tether_events_upward_deadline(sv) < d)
+		d = tether_events_upward_deadline(sv);
 	if (tether_control_next_deadline(sv) < d)
 		d = tether_control_next_deadline(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
@@ -570,10 +570,7 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		tether_events_heartbeat(sv);
 		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
 	}
-	if (sv->up_watchdog_at <= now) {
-		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
-		sv->up_watchdog_at = now + sv->up_watchdog_interval;
-	}
+	tether_events_upward_timers(sv, now);
 	after_events(sv);
 	if (sv->hooks.lab)
 		sv->hooks.lab->round(sv->hooks.lab->data, sv);

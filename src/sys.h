@@ -123,6 +123,7 @@ int sys_setpgid(pid_t pid, pid_t pgid);
 int sys_setsid(void);
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int sys_setrlimit(int resource, const struct rlimit *rl);
+int sys_getrlimit(int resource, struct rlimit *ret_rl);
 /* SIG_IGN for sig when its disposition is SIG_DFL (a handler someone
  * installed stays); the raw system call, so libc's reserved real-time
  * signals are reached too. 0, 1 when left alone, or -errno. */

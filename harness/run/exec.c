@@ -68,6 +68,10 @@ static int run_spawn(struct lab *lab, const struct step *st)
 	unsigned fiu_line = 0;
 	char *report = xasprintf("%s/%s.faults", lab->dir, st->name);
 	int r = lab_fault_env(lab, lab->mods, lab->nmods, st->name, is_tether, report, &env, &nenv, &fiu_line);
+	const struct step *limit = NULL; /* the last `limit` for this name */
+	for (size_t i = 0; i < lab->nmods; i++)
+		if (lab->mods[i]->kind == S_LIMIT && strcmp(lab->mods[i]->name, st->name) == 0)
+			limit = lab->mods[i];
 	size_t kept = 0;
 	for (size_t i = 0; i < lab->nmods; i++)
 		if (strcmp(lab->mods[i]->name, st->name) != 0)
@@ -90,6 +94,8 @@ static int run_spawn(struct lab *lab, const struct step *st)
 			.name = name, .group = st->copies ? st->name : NULL, .batch = batch, .line = st->line,
 			.argv = argv, .env = env, .is_tether = is_tether, .fiu_line = fiu_line,
 			.barrier_fd = barrier[0], .barrier_wfd = barrier[1], .fault_report = report,
+			.nofile = limit != NULL, .nofile_soft = limit ? limit->nofile_soft : 0,
+			.nofile_hard = limit ? limit->nofile_hard : 0,
 		};
 		struct proc *p = proc_fork(lab, &req);
 		free(name);
@@ -376,6 +382,7 @@ int lab_run_steps(struct lab *lab, const struct step *steps, size_t n)
 		case S_FAULT:
 		case S_FIU:
 		case S_ENV:
+		case S_LIMIT:
 			xappend(&lab->mods, &lab->nmods, &st, sizeof st);
 			break;
 		}

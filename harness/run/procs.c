@@ -84,7 +84,8 @@ struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 	}
 	struct lab_spawn sp = {.argv = argv, .envp = env.envp, .out = out, .err = err, .cwd = lab->dir,
 			       .search_path = true, .all_signals = true, .barrier = req->barrier_fd,
-			       .barrier_w = req->barrier_wfd, .errpipe = ep[1]};
+			       .barrier_w = req->barrier_wfd, .errpipe = ep[1], .nofile = req->nofile,
+			       .nofile_soft = req->nofile_soft, .nofile_hard = req->nofile_hard};
 	/* Taken before the fork: the child may run (and a stop it sends may
 	 * start its clock) before this process is scheduled again, and a
 	 * `>= DUR` between two events must not be shortened by that delay. */

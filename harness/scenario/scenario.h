@@ -115,6 +115,7 @@ enum step_kind {
 	S_FIU,     /* fiu NAME "COMMAND" */
 	S_ENV,     /* env NAME KEY=VALUE... */
 	S_LOG,     /* log WORD...: a diagnostic line */
+	S_LIMIT,   /* limit NAME nofile SOFT:HARD */
 };
 
 enum fault_mode { FAULT_ALWAYS, FAULT_ONCE, FAULT_CALL, FAULT_FROM, FAULT_RANDOM };
@@ -151,6 +152,8 @@ struct step {
 	struct word let_key;   /* json path */
 	long let_line;         /* FILE_FIELD: 1-based, negative counts from the end */
 	unsigned let_field;
+	/* LIMIT: RLIMIT_NOFILE of the next spawn of NAME */
+	uint64_t nofile_soft, nofile_hard;
 };
 
 struct scenario {

@@ -589,17 +589,25 @@ START_TEST(guardian_holds_only_its_channel_and_stdio)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	struct gt t;
-	tu_write_file(tu_path("rec"), "", 0, 0644);
-	char *argv[] = {TETHER_WORKER, "--record", (char *)tu_path("rec"), NULL}; /* then idles */
+	/* --record, then --list-fds: the list (renamed into place after its
+	 * descriptor is closed) appears once the worker has closed the record
+	 * file too; the worker then idles. Waiting on the record alone saw its
+	 * descriptor, fd 3, in the worker under load: written, not yet closed. */
+	char *argv[] = {TETHER_WORKER, "--record", (char *)tu_path("rec"), "--list-fds", (char *)tu_path("fds"), NULL};
 	if (!gt_start(&t, _i, argv, NULL, "guardian_holds_only_its_channel_and_stdio"))
 		return;
 	gt_send(&t, TETHER_GUARDIAN_SPAWN);
 	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
 	ck_assert_int_gt(worker, 1);
 	pt_track(worker);
-	/* --record ran: the worker is past its dynamic loader (whose library
-	 * fds come and go right after exec) and idles */
-	ck_assert(pt_wait_file_size(tu_path("rec"), 1, 15000));
+	/* the worker is past its dynamic loader (whose library fds come and
+	 * go right after exec), its own files are closed, and it idles; what it
+	 * saw itself is what it inherited: 0, 1, 2 */
+	ck_assert(pt_wait_file_present(tu_path("fds"), 15000));
+	char *seen = tu_read_file(tu_path("fds"), NULL);
+	ck_assert_ptr_nonnull(seen);
+	ck_assert_str_eq(seen, "0 1 2\n");
+	free(seen);
 
 	/* The guardian: 0 (inherited stdin), 1 and 2 (out_fd/err_fd), 3 (the
 	 * channel); any other fd is one it made itself after closing the rest

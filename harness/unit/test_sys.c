@@ -1138,6 +1138,11 @@ static long ex_setrlimit(void)
 	ck_assert_int_eq(getrlimit(RLIMIT_CORE, &rl), 0);
 	return CALL(sys_setrlimit(RLIMIT_CORE, &rl));
 }
+static long ex_getrlimit(void)
+{
+	struct rlimit rl;
+	return CALL(sys_getrlimit(RLIMIT_NOFILE, &rl));
+}
 static long ex_sigaction(void) { return CALL(sys_sigaction_default(SIGUSR2)); }
 
 static const struct exerciser {
@@ -1202,6 +1207,7 @@ static const struct exerciser {
 	{"tether/sys/setsid", "sys_setsid", ex_setsid},
 	{"tether/sys/prctl", "sys_prctl", ex_prctl},
 	{"tether/sys/setrlimit", "sys_setrlimit", ex_setrlimit},
+	{"tether/sys/getrlimit", "sys_getrlimit", ex_getrlimit},
 	{"tether/sys/sigaction", "sys_sigaction_default", ex_sigaction},
 	{"tether/sys/setid", "sys_setgroups", ex_setgroups},
 	{"tether/sys/setid", "sys_setresgid", ex_setresgid},
