@@ -38,6 +38,7 @@ struct slot {
 	unsigned notify_unknown;
 	unsigned notify_failures;     /* consecutive receive errors */
 	bool lose_pending;            /* a command could not reach the guardian */
+	unsigned guardian_failures;   /* consecutive wakeups its channel gave nothing */
 };
 
 struct tether_supervisor;
@@ -93,6 +94,7 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
