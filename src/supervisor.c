@@ -428,8 +428,14 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	pid_t holder = 0;
 	r = tether_pidfile_acquire(cfg->pidfile, tether_clock_real(), cfg->acquire_wait, &sv->pidfile, &holder);
 	if (r == 0) {
-		tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
-			   (int)holder);
+		/* Busy, and nobody could be named (/proc unreadable, a holder
+		 * that never published): say so rather than name no pid. */
+		if (holder)
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, "already running (pid %d)", (int)holder);
+		else
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0,
+					  "already running (%s.lock is locked, and its holder cannot be found)",
+					  cfg->pidfile);
 		res->holder = holder;
 		return 1;
 	}
