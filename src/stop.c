@@ -54,6 +54,19 @@ static int watch_changes(const char *pidfile)
 	return fd;
 }
 
+/* Each survivor once: the supervisor's kill and the snapshot's can both
+ * name a process (a pid twice in "survived SIGKILL"). */
+static void add_survivor(struct tether_stop_result *res, pid_t pid)
+{
+	int stored = res->nsurvivors < TETHER_STOP_MAX_SURVIVORS ? res->nsurvivors : TETHER_STOP_MAX_SURVIVORS;
+	for (int i = 0; i < stored; i++)
+		if (res->survivors[i] == pid)
+			return;
+	if (res->nsurvivors < TETHER_STOP_MAX_SURVIVORS)
+		res->survivors[res->nsurvivors] = pid;
+	res->nsurvivors++;
+}
+
 /* Kills whatever of the snapshot outlived the supervisor, and below it. */
 static void finish_tree(struct tether_tree *tree, const struct tether_clock *clock,
 			struct tether_stop_result *res)
@@ -61,17 +74,17 @@ static void finish_tree(struct tether_tree *tree, const struct tether_clock *clo
 	int64_t now = tether_clock_now(clock);
 	if (tether_tree_wait(tree, clock, now + TREE_GRACE_NS) == 0)
 		return;
+	/* One deadline for every member's kill: a kill that cannot be
+	 * delivered (EPERM) made each member wait its own KILL_WAIT, and stop
+	 * took n x 5 s. */
+	int64_t deadline = tether_clock_now(clock) + KILL_WAIT_NS;
 	for (size_t i = 0; i < tree->n; i++) {
 		if (tether_pidref_exited(&tree->procs[i]) == 1)
 			continue;
 		pid_t left[TETHER_STOP_MAX_SURVIVORS];
-		int n = tether_tree_kill(&tree->procs[i], clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
-					 TETHER_STOP_MAX_SURVIVORS);
-		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++) {
-			if (res->nsurvivors < TETHER_STOP_MAX_SURVIVORS)
-				res->survivors[res->nsurvivors] = left[k];
-			res->nsurvivors++;
-		}
+		int n = tether_tree_kill(&tree->procs[i], clock, deadline, left, TETHER_STOP_MAX_SURVIVORS);
+		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++)
+			add_survivor(res, left[k]);
 	}
 }
 
@@ -114,7 +127,7 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 		int n = tether_tree_kill(&sup, clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
 					 TETHER_STOP_MAX_SURVIVORS);
 		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++)
-			res->survivors[res->nsurvivors++] = left[k];
+			add_survivor(res, left[k]);
 		/* the first snapshot may hold members the second missed */
 		finish_tree(&tree, clock, res);
 	}

@@ -1083,6 +1083,38 @@ START_TEST(g9_start_that_cannot_wait_ends_with_71)
 }
 END_TEST
 
+START_TEST(g9_kill_that_cannot_signal_names_each_survivor_once)
+{
+	/* F2, I: every signal failing (EPERM) in `tether kill`: each member's
+	 * kill waited 5 s of its own (3 members: over 20 s), and the survivors
+	 * were listed with repeats (the supervisor's kill and the snapshot's
+	 * name the same processes). One deadline, each pid once. */
+	const char *path = pidfile_path();
+	pid_t child, grandchild;
+	start_holder(path, true, &child, &grandchild);
+	char *env[] = {"TETHER_FAULT=tether/sys/kill:1:1:from;tether/sys/pidfd_send_signal:1:1:from", NULL};
+	char *argv[] = {TETHER_BIN, "kill", "--pidfile", (char *)path, NULL};
+	struct tu_result r = tu_run(argv, env, RUN_MS);
+	ck_assert_msg(r.code == 1, "tether kill: exit %d, stderr: %s", r.code, r.err);
+	ck_assert_msg(r.elapsed_ms < 15000, "tether kill took %lld ms", (long long)r.elapsed_ms);
+	const char *list = strstr(r.err, "survived SIGKILL: ");
+	ck_assert_msg(list, "stderr: %s", r.err);
+	list += strlen("survived SIGKILL: ");
+	long seen[32];
+	int n = 0;
+	for (char *end; n < 32; list = end) {
+		long pid = strtol(list, &end, 10);
+		if (end == list)
+			break;
+		for (int i = 0; i < n; i++)
+			ck_assert_msg(seen[i] != pid, "pid %ld named twice: %s", pid, r.err);
+		seen[n++] = pid;
+	}
+	ck_assert_int_ge(n, 3);
+	tu_result_free(&r);
+}
+END_TEST
+
 START_TEST(g9_busy_lock_without_a_holder_is_named)
 {
 	/* B, I: flock failing EAGAIN (busy) with nobody holding the lock:
@@ -1156,6 +1188,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, g9_start_that_cannot_wait_ends_with_71);
 	tcase_add_test(tc, g9_busy_lock_without_a_holder_is_named);
+	tcase_add_test(tc, g9_kill_that_cannot_signal_names_each_survivor_once);
 	suite_add_tcase(s, tc);
 #endif
 
