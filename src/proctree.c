@@ -82,6 +82,11 @@ int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret)
 	if (forbidden_target(pid))
 		return -EINVAL;
 	int fd = open_pidfd(pid);
+	/* No pidfd for it (EMFILE, ENOMEM...): a ref without one, as where
+	 * pidfds do not exist, rather than a descendant left out of its tree
+	 * or an orphan left unswept (it would outlive its kill). */
+	if (fd < -1 && fd != -ESRCH)
+		fd = -1;
 	if (fd < -1)
 		return fd;
 	int r = tether_proc_read_stat(pid, &st);
@@ -190,17 +195,8 @@ static int tree_add(struct tether_tree *tree, pid_t pid)
 	if (tether_tree_has(tree, pid) || forbidden_target(pid))
 		return 0;
 	int r = tether_pidref_open_current(pid, &ref);
-	if (r != 0 && r != -ESRCH) {
-		/* No pidfd for it (EMFILE, ENOMEM...): a member without one, as
-		 * where pidfds do not exist, rather than one left out of the
-		 * tree (it would outlive its kill). */
-		struct tether_procstat st;
-		r = tether_proc_read_stat(pid, &st);
-		if (r == 0)
-			ref = (struct tether_pidref){.pid = pid, .pidfd = -1, .start_time = st.start_time};
-		else if (r == -ENOENT)
-			r = -ESRCH;
-	}
+	if (r == -ENOENT)
+		r = -ESRCH;
 	if (r == -ESRCH)
 		return 0; /* exited between the scan and now */
 	if (r < 0)
