@@ -677,9 +677,9 @@ START_TEST(g9_tree_kill_ends_when_it_cannot_wait)
 {
 	/* F2: with poll failing from its first call, the kill of a whole tree
 	 * (setsid'd, double-forked members included) sends its SIGKILLs and
-	 * returns, instead of spinning until its deadline; with ENOMEM its
-	 * dead are told dead through /proc (EINTR reads as "no event", so
-	 * nothing tells them dead: only the time and the calls are bounded). */
+	 * returns, instead of spinning until its deadline. It cannot wait for
+	 * the deaths, so it may count members that are still dying: only the
+	 * time, the calls and the deaths themselves are checked. */
 	int err = _i ? ENOMEM : EINTR;
 	struct test_tree t;
 	start_tree(&t);
@@ -694,8 +694,7 @@ START_TEST(g9_tree_kill_ends_when_it_cannot_wait)
 	tu_fault_disarm();
 	ck_assert_msg(took < 2000 * MS, "tree_kill took %lld ms", (long long)(took / MS));
 	ck_assert_msg(calls <= 200, "%u polls", calls);
-	if (err == ENOMEM)
-		ck_assert_int_eq(n, 0);
+	ck_assert_int_le(n, ROLE_READY);
 	for (int i = 0; i < ROLE_READY; i++) {
 		struct pollfd p = {.fd = t.pidfd[i], .events = POLLIN};
 		ck_assert_msg(poll(&p, 1, 5000) == 1, "role %d (pid %d) survived", i, (int)t.pid[i]);
