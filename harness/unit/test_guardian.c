@@ -881,6 +881,29 @@ START_TEST(g9_pidns_kill_failing_ends_the_namespace)
 }
 END_TEST
 
+START_TEST(g9_a_report_that_fails_is_never_lost_silently)
+{
+	/* A report failing EPIPE while tether still holds the lifeline was
+	 * taken for a dead tether and dropped: the exec (or the tree's end)
+	 * was never told, and tether's stop waited for it until abandoned.
+	 * Any failed report ends the tree, which tether reads as the end. */
+	struct gt t;
+	char *argv[] = {TETHER_WORKER, NULL};
+	pre_arm("tether/sys/sendmsg");
+	if (!gt_start(&t, _i, argv, NULL, "g9_a_report_that_fails_is_never_lost_silently"))
+		return;
+	arm("tether/sys/sendmsg", EPIPE, 1, 1);
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	ck_assert_msg(gt_wait_eof(&t, 2000), "%s: the failed report was dropped and the guardian lives on",
+		      iso_name(_i));
+	gt_assert_exits_within(&t, 2000, "sendmsg failing EPIPE once");
+	ck_assert_int_eq(tu_fault_failed(), 1);
+	pid_t left[4];
+	ck_assert_int_eq(tu_marked(left, 4), 0);
+	gt_done(&t);
+}
+END_TEST
+
 START_TEST(g9_failed_setup_starts_no_worker)
 {
 	/* H: PR_SET_CHILD_SUBREAPER (subreaper) or PR_SET_PDEATHSIG (pidns)
@@ -951,6 +974,7 @@ int main(void)
 	tcase_add_loop_test(tc, g9_unreapable_worker_ends_the_tree, 0, 6);
 	tcase_add_test(tc, g9_pidns_kill_failing_ends_the_namespace);
 	tcase_add_loop_test(tc, g9_failed_setup_starts_no_worker, 0, 2);
+	tcase_add_loop_test(tc, g9_a_report_that_fails_is_never_lost_silently, 0, 2);
 	suite_add_tcase(s, tc);
 #endif
 
