@@ -84,12 +84,14 @@ int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret)
 	int fd = open_pidfd(pid);
 	/* No pidfd for it (EMFILE, ENOMEM...): a ref without one, as where
 	 * pidfds do not exist, rather than a descendant left out of its tree
-	 * or an orphan left unswept (it would outlive its kill). */
-	if (fd < -1 && fd != -ESRCH)
-		fd = -1;
+	 * or an orphan left unswept (it would outlive its kill). An ESRCH is
+	 * believed when /proc agrees (the read below). */
+	int pidfd_err = fd < -1 ? fd : 0;
 	if (fd < -1)
-		return fd;
+		fd = -1;
 	int r = tether_proc_read_stat(pid, &st);
+	if (r == 0 && pidfd_err == -ESRCH && (st.state == 'Z' || st.state == 'X'))
+		r = -ESRCH;
 	if (r < 0) {
 		if (fd >= 0)
 			sys_close(fd);
@@ -114,11 +116,12 @@ int tether_pidref_signal(const struct tether_pidref *ref, int sig)
 		return -EINVAL;
 	if (ref->pidfd >= 0) {
 		int r = sys_pidfd_send_signal(ref->pidfd, sig);
-		if (r == 0 || r == -ESRCH || r == -EINVAL)
+		if (r == 0)
 			return r;
-		/* The pidfd call failed (EPERM, ENOMEM...): a kill by number,
-		 * as without a pidfd, right after checking the start time —
-		 * a member left unsignalled would outlive its tree. */
+		/* The pidfd call failed (EPERM, ENOMEM, even ESRCH for a
+		 * process /proc still shows): a kill by number, as without a
+		 * pidfd, right after checking the start time — a member left
+		 * unsignalled would outlive its tree. */
 	}
 	if (!still_there(ref))
 		return -ESRCH;

@@ -759,6 +759,36 @@ START_TEST(g9_members_without_a_pidfd_are_still_signalled)
 	end_idlers(&k);
 }
 END_TEST
+
+START_TEST(g9_an_esrch_proc_contradicts_is_not_believed)
+{
+	/* pidfd_open or pidfd_send_signal saying ESRCH for a process that
+	 * /proc still shows with its start time: it is kept (without a pidfd)
+	 * and signalled by number, not taken for gone (a tree member left
+	 * alive for it). */
+	struct kids_arg k;
+	pid_t kids[2];
+	start_idlers(&k, 2, kids);
+	struct tether_pidref a, b;
+	tu_fault_arm("tether/sys/pidfd_open", ESRCH, 1, 0, TU_FAULT_ALL);
+	int ra = tether_pidref_open_current(kids[0], &a);
+	tu_fault_disarm();
+	ck_assert_int_eq(ra, 0);
+	ck_assert_int_eq(a.pidfd, -1);
+	ck_assert_int_eq(tether_pidref_open_current(kids[1], &b), 0);
+	ck_assert_int_ge(b.pidfd, 0);
+	tu_fault_arm("tether/sys/pidfd_send_signal", ESRCH, 1, 0, TU_FAULT_ALL);
+	int rb = tether_pidref_signal(&b, SIGKILL);
+	tu_fault_disarm();
+	ck_assert_int_eq(rb, 0);
+	ck_assert_int_eq(tether_pidref_signal(&a, SIGKILL), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(tu_wait_gone(kids[i], 5000), "kid %d survived", (int)kids[i]);
+	tether_pidref_done(&a);
+	tether_pidref_done(&b);
+	end_idlers(&k);
+}
+END_TEST
 #endif
 
 int main(void)
@@ -797,6 +827,7 @@ int main(void)
 	tcase_add_loop_test(tc, g9_tree_kill_ends_when_it_cannot_wait, 0, 2);
 	tcase_add_loop_test(tc, g9_tree_collect_goes_on_past_a_failure, 0, 3);
 	tcase_add_test(tc, g9_members_without_a_pidfd_are_still_signalled);
+	tcase_add_test(tc, g9_an_esrch_proc_contradicts_is_not_believed);
 	suite_add_tcase(s, tc);
 #endif
 
