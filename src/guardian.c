@@ -47,6 +47,7 @@ struct gstate {
 	bool awaiting_empty; /* a worker ran since the last TREE_EMPTY */
 	int setup_err;     /* a call the guarantees rest on failed: no worker runs here */
 	unsigned reap_failures;
+	int proc_fd;       /* /proc, inherited from tether (fd 4), or -1 */
 };
 
 static __attribute__((noreturn)) void die_with_tree(struct gstate *g);
@@ -100,24 +101,40 @@ struct child_scan {
 	int sig, failed;
 };
 
-/* Signals pid if it is our child, asking through a pidfd (which pins it):
- * waitid answers ECHILD for anyone else's. */
+/* Signals pid if it is our child: waitid answers ECHILD for anyone else's,
+ * and a child of ours keeps its pid until we reap it, so the kill by number
+ * that follows reaches it and nobody else. */
 static int signal_if_child(pid_t pid, void *userdata)
 {
 	struct child_scan *c = userdata;
+	siginfo_t si = {0};
 	if (pid == getpid())
 		return 0;
-	int fd = sys_pidfd_open(pid, 0);
-	if (fd < 0)
-		return 0;
-	siginfo_t si = {0};
-	if (sys_waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-		int r = sys_pidfd_send_signal(fd, c->sig);
-		if (r < 0 && r != -ESRCH)
-			c->failed = r;
+	int r = sys_waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+	if (r == -ECHILD)
+		return 0; /* not ours */
+	if (r < 0) {
+		/* waitid cannot tell: asking the next pid would not either */
+		c->failed = r;
+		return 1;
 	}
-	sys_close(fd);
+	r = sys_kill(pid, c->sig);
+	if (r < 0 && r != -ESRCH)
+		c->failed = r;
 	return 0;
+}
+
+/* Signals our own children, found without reading any /proc file: the
+ * pids /proc lists (through the descriptor tether gave us when we cannot
+ * open it any more), each asked whether it is ours. Every descendant of
+ * the tree becomes our child when its parent dies (we are its subreaper),
+ * so rounds of this alone end the whole tree. 0, or -errno. */
+static int signal_children(struct gstate *g, int sig)
+{
+	struct child_scan c = {.sig = sig};
+	int r = g->proc_fd >= 0 ? tether_proc_scan_dirfd(g->proc_fd, false, signal_if_child, &c)
+				: tether_proc_scan(signal_if_child, &c);
+	return r < 0 ? r : c.failed;
 }
 
 /* Signals every process of the tree: 0, or -errno when a signal (or, in
@@ -150,15 +167,11 @@ static int signal_tree(struct gstate *g, int sig)
 	if (r < 0) {
 		/* The walk reads /proc/PID/task/TID/children. When it cannot,
 		 * our own children — the orphans we adopted, a setsid'd
-		 * grandchild among them — are still found without reading any
-		 * file: /proc's list of pids, each asked through a pidfd. Their
-		 * own children come back to us as they die (we are their
-		 * subreaper), for the next round (scenarios/
-		 * sigkill_tether_subreaper.scn with read failing from its k-th
-		 * call). */
-		struct child_scan c = {.sig = sig};
-		int scanned = tether_proc_scan(signal_if_child, &c);
-		failed = scanned < 0 ? scanned : c.failed ? c.failed : r;
+		 * grandchild among them — are still found
+		 * (scenarios/sigkill_tether_subreaper.scn with open or read
+		 * failing from its k-th call). */
+		failed = r;
+		signal_children(g, sig);
 	}
 	for (size_t i = 0; i < tree.n; i++) {
 		if (tether_pidref_exited(&tree.procs[i]) == 1)
@@ -262,9 +275,14 @@ static __attribute__((noreturn)) void die_with_tree(struct gstate *g)
 	int gap_ms = 1;
 	unsigned wait_failures = 0;
 	for (int round = 0; round < DIE_ROUNDS; round++) {
-		/* In a namespace our own exit is the kill that cannot fail. */
+		/* In a namespace our own exit is the kill that cannot fail. As
+		 * a subreaper, our own children too each round: a walk that
+		 * read nothing (every /proc read failing ESRCH, "gone") does not
+		 * say it failed. */
 		if (signal_tree(g, SIGKILL) < 0 && g->pidns)
 			break;
+		if (!g->pidns)
+			signal_children(g, SIGKILL);
 		for (int i = 0; i < REAP_BATCH; i++) {
 			siginfo_t si = {0};
 			int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
@@ -342,16 +360,23 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 		setup(g, sys_dup3(out_fd, 1, 0));
 	if (err_fd != 2)
 		setup(g, sys_dup3(err_fd, 2, 0));
+	/* /proc goes to 4, through a copy above it that the moves below do
+	 * not clobber; without it (not given, or not copied) the guardian does
+	 * without (guardian.h). */
+	int proc_copy = g->proc_fd >= 0 ? sys_fcntl_int(g->proc_fd, F_DUPFD_CLOEXEC, 5) : -1;
+	g->proc_fd = -1;
 	if (g->chan != 3) {
 		int r = sys_dup3(g->chan, 3, O_CLOEXEC);
 		setup(g, r);
 		if (r >= 0)
 			g->chan = 3;
 	}
-	/* Unless the channel could not move to 3: then closing from 4 would
+	if (proc_copy >= 0 && sys_dup3(proc_copy, 4, O_CLOEXEC) == 4)
+		g->proc_fd = 4;
+	/* Unless the channel could not move to 3: then closing from 5 would
 	 * close it, and this guardian only reports its failure and exits. */
 	if (g->chan == 3)
-		setup(g, sys_close_range(4, ~0U, 0));
+		setup(g, sys_close_range(g->proc_fd == 4 ? 5 : 4, ~0U, 0));
 	setup(g, sys_setpgid(0, 0));
 	sys_prctl(PR_SET_NAME, (unsigned long)"tether-guard", 0, 0, 0);
 	/* Default dispositions once here, so each worker only inherits them
@@ -458,7 +483,7 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 					/* the last resort: if it cannot reach everyone,
 					 * end the tree the way that can (a namespace
 					 * dies with its init; rounds with backoff) */
-					if (signal_tree(g, SIGKILL) < 0)
+					if (signal_tree(g, SIGKILL) < 0 || (!g->pidns && signal_children(g, SIGKILL) < 0))
 						die_with_tree(g);
 					break;
 				case TETHER_GUARDIAN_QUIT: die_with_tree(g);
@@ -477,7 +502,7 @@ static __attribute__((noreturn)) void guardian_main(struct gstate *g, int out_fd
 /* ---- tether's side ----------------------------------------------------------- */
 
 int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation iso, int out_fd, int err_fd,
-			  struct tether_guardian *ret)
+			  int proc_fd, struct tether_guardian *ret)
 {
 	int sp[2];
 	int r = sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp);
@@ -516,7 +541,8 @@ int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation 
 		return pid;
 	}
 	if (pid == 0) {
-		struct gstate g = {.spec = spec, .chan = sp[1], .sfd = -1, .errpipe = -1, .pidns = pidns};
+		struct gstate g = {
+			.spec = spec, .chan = sp[1], .sfd = -1, .errpipe = -1, .pidns = pidns, .proc_fd = proc_fd};
 		sys_close(sp[0]);
 		guardian_main(&g, out_fd, err_fd);
 	}

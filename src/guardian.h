@@ -64,9 +64,12 @@ struct tether_guardian {
 };
 
 /* Forks a guardian for spec, whose stdout/stderr become out_fd/err_fd.
- * Returns 0 or -errno (-EAGAIN: fork failed). The child never returns. */
+ * proc_fd, an open /proc directory (or -1), is kept by the guardian as its
+ * fd 4: when it can open nothing any more, it still lists its own children
+ * there to kill them (subreaper mode). Returns 0 or -errno (-EAGAIN: fork
+ * failed). The child never returns. */
 int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation iso, int out_fd, int err_fd,
-			  struct tether_guardian *ret);
+			  int proc_fd, struct tether_guardian *ret);
 int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd);
 /* 1 and *ret when an event was pending, 0 when none, -EPIPE when the guardian
  * has gone (end of file), -errno. EXEC_OK's value is the worker's pid in our

@@ -61,7 +61,7 @@ static int ensure_guardian(struct tether_supervisor *sv, struct slot *s)
 {
 	if (s->g.chan >= 0)
 		return 0;
-	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, sv->cfg.out_fd, sv->cfg.err_fd, &s->g);
+	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, sv->cfg.out_fd, sv->cfg.err_fd, sv->proc_fd, &s->g);
 	if (r < 0)
 		return r;
 	s->guardian_alive = true;
@@ -212,7 +212,7 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	sv->clock = clock;
 	if (hooks)
 		sv->hooks = *hooks;
-	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = -1;
+	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = sv->proc_fd = -1;
 	sv->heartbeat_at = sv->up_watchdog_at = TETHER_NEVER;
 	sv->ops = (struct tether_instance_ops){
 		.ctx = sv,
@@ -295,6 +295,8 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
+	if (sv->proc_fd >= 0)
+		sys_close(sv->proc_fd);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
@@ -447,6 +449,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			   : strerror(-r));
 		return 1;
 	}
+	/* /proc, open for the guardians to inherit: one that can open nothing
+	 * any more (EMFILE, ENOMEM, a fault that persists) still lists the pids
+	 * there to find its own children and kill them (guardian.c). Right
+	 * after the lock, which stays descriptor 3 (proclock.c looks there
+	 * first); without it the guardians do without. */
+	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct tether_pidrecord stale = {0}, rec;
 	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);

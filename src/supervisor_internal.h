@@ -95,6 +95,7 @@ struct tether_supervisor {
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
 	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
+	int proc_fd;                  /* /proc, for the guardians; -1: none */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
