@@ -262,6 +262,26 @@ static void drain_signals(struct gstate *g)
 	}
 }
 
+/* die_with_tree's reaping: -1 when it is over (no child left, or waitid
+ * failing DIE_WAIT_FAILURES times in a row: it cannot tell), else 0. */
+static int reap_all(struct gstate *g, unsigned *wait_failures)
+{
+	for (int i = 0; i < REAP_BATCH; i++) {
+		siginfo_t si = {0};
+		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+		if (r == -ECHILD)
+			return -1;
+		if (r < 0)
+			return ++*wait_failures >= DIE_WAIT_FAILURES ? -1 : 0;
+		*wait_failures = 0;
+		if (si.si_pid == 0)
+			return 0;
+		if (si.si_pid == g->worker)
+			g->worker = 0;
+	}
+	return 0;
+}
+
 static __attribute__((noreturn)) void die_with_tree(struct gstate *g)
 {
 	/* Kill, reap, repeat until no child remains: a process that forked
@@ -275,35 +295,27 @@ static __attribute__((noreturn)) void die_with_tree(struct gstate *g)
 	int gap_ms = 1;
 	unsigned wait_failures = 0;
 	for (int round = 0; round < DIE_ROUNDS; round++) {
+		/* From the second round on, what died since is reaped first:
+		 * the tree usually ends in the first, and the scan below is for
+		 * the rounds after it. */
+		int r = round ? reap_all(g, &wait_failures) : 0;
+		if (r < 0)
+			break;
 		/* In a namespace our own exit is the kill that cannot fail. As
-		 * a subreaper, our own children too each round: a walk that
-		 * read nothing (every /proc read failing ESRCH, "gone") does not
-		 * say it failed. */
+		 * a subreaper, from the second round on our own children too:
+		 * a walk that read nothing (every /proc read failing ESRCH,
+		 * "gone") does not say it failed, and they are still there. */
 		if (signal_tree(g, SIGKILL) < 0 && g->pidns)
 			break;
-		if (!g->pidns)
+		if (round && !g->pidns)
 			signal_children(g, SIGKILL);
-		for (int i = 0; i < REAP_BATCH; i++) {
-			siginfo_t si = {0};
-			int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
-			if (r == -ECHILD)
-				goto done;
-			if (r < 0 && ++wait_failures >= DIE_WAIT_FAILURES)
-				goto done;
-			if (r < 0)
-				break;
-			wait_failures = 0;
-			if (si.si_pid == 0)
-				break;
-			if (si.si_pid == g->worker)
-				g->worker = 0;
-		}
+		if (reap_all(g, &wait_failures) < 0)
+			break;
 		struct pollfd p = {.fd = g->sfd, .events = POLLIN};
 		sys_poll(g->sfd >= 0 ? &p : NULL, g->sfd >= 0 ? 1 : 0, gap_ms);
 		drain_signals(g);
 		gap_ms = gap_ms * 2 > DIE_GAP_MAX_MS ? DIE_GAP_MAX_MS : gap_ms * 2;
 	}
-done:
 	tether_child_exit(0);
 }
 
