@@ -458,7 +458,10 @@ void tether_events_stop(struct tether_supervisor *sv)
 	tether_buf_puts(&b, ",\"reason\":");
 	tether_buf_json_string(&b, sv->end_message);
 	emit(sv, &b);
-	if (sv->end_outcome != TETHER_OUTCOME_STOPPED)
+	/* Said as it happens (a give-up, an exec failure) so the user need not
+	 * wait for the stop to read why. An abandoned loop's reason is only the
+	 * result's: the program reports it (said here too, it was read twice). */
+	if (sv->end_outcome != TETHER_OUTCOME_STOPPED && sv->end_outcome != TETHER_OUTCOME_INTERNAL)
 		tether_events_message(sv, TETHER_MSG_ERROR, sv->end_message);
 	upward_stopping(sv);
 }

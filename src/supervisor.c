@@ -64,7 +64,7 @@ static int ensure_guardian(struct tether_supervisor *sv, struct slot *s)
 		return 0;
 	int out_fd, err_fd;
 	tether_supervisor_output_fds(sv, s, &out_fd, &err_fd);
-	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, out_fd, err_fd, &s->g);
+	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, out_fd, err_fd, sv->proc_fd, &s->g);
 	if (r < 0)
 		return r;
 	s->guardian_alive = true;
@@ -253,7 +253,7 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	sv->clock = clock;
 	if (hooks)
 		sv->hooks = *hooks;
-	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = -1;
+	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = sv->proc_fd = -1;
 	sv->heartbeat_at = sv->up_watchdog_at = sv->up_retry_at = TETHER_NEVER;
 	sv->ops = (struct tether_instance_ops){
 		.ctx = sv,
@@ -350,6 +350,8 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
+	if (sv->proc_fd >= 0)
+		sys_close(sv->proc_fd);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
@@ -528,8 +530,14 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	pid_t holder = 0;
 	r = tether_pidfile_acquire(cfg->pidfile, tether_clock_real(), cfg->acquire_wait, &sv->pidfile, &holder);
 	if (r == 0) {
-		tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
-			   (int)holder);
+		/* Busy, and nobody could be named (/proc unreadable, a holder
+		 * that never published): say so rather than name no pid. */
+		if (holder)
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, "already running (pid %d)", (int)holder);
+		else
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0,
+					  "already running (%s.lock is locked, and its holder cannot be found)",
+					  cfg->pidfile);
 		res->holder = holder;
 		return 1;
 	}
@@ -541,6 +549,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			   : strerror(-r));
 		return 1;
 	}
+	/* /proc, open for the guardians to inherit: one that can open nothing
+	 * any more (EMFILE, ENOMEM, a fault that persists) still lists the pids
+	 * there to find its own children and kill them (guardian.c). Right
+	 * after the lock, which stays descriptor 3 (proclock.c looks there
+	 * first); without it the guardians do without. */
+	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct tether_pidrecord stale = {0}, rec;
 	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);

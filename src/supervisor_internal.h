@@ -44,6 +44,7 @@ struct slot {
 	unsigned notify_refused;      /* datagrams from outside the instance's tree */
 	struct tether_notify_tree tree; /* who may send to it: the guardian's tree */
 	bool output_read_failing;     /* its last output read failed (reported once) */
+	unsigned guardian_failures;   /* consecutive wakeups its channel gave nothing */
 };
 
 /* `tether restart` in progress (control_server.c): one instance at a time,
@@ -143,6 +144,8 @@ struct tether_supervisor {
 	uint64_t output_lost_final;   /* lines lost, once the capture is closed */
 
 	struct tether_fdlimit nofile; /* RLIMIT_NOFILE as given, and whether we raised it */
+	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
+	int proc_fd;                  /* /proc, for the guardians; -1: none */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,

@@ -35,7 +35,11 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#define SYS_EINTR_MAX 100
+/* Every outer bound multiplies by this under a persistent EINTR (a loop's
+ * 100 fruitless wakeups are 100 x SYS_EINTR_MAX calls), so it stays small;
+ * a real EINTR never comes this many times in a row (tether installs no
+ * signal handler: signals arrive through a signalfd). */
+#define SYS_EINTR_MAX 16
 
 /* files */
 int sys_open(const char *path, int flags, mode_t mode);
