@@ -10,10 +10,13 @@
 
 unsigned tether_fds_per_instance(const struct tether_config *cfg)
 {
-	(void)cfg;
 	unsigned n = 0;
 	n += 1; /* the guardian's channel (a socketpair's end) */
 	n += 1; /* the instance's notify socket */
+	if (cfg->output) {
+		n += 4; /* --output: both ends of its stdout and stderr pipes (output.c) */
+		n += 1; /* its own output file, when the name holds %i */
+	}
 	return n;
 }
 
