@@ -62,8 +62,8 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 	if (!strcmp(kw, "timeout") || !strcmp(kw, "step-timeout") || !strcmp(kw, "require") ||
 	    !strcmp(kw, "pidfile-check") || !strcmp(kw, "exclusive") || !strcmp(kw, "guarantees"))
 		return parse_directive(ctx, scn, ln, nested) < 0 ? -1 : 1;
-	if (!strcmp(kw, "spawn") || !strcmp(kw, "run")) {
-		st->kind = kw[0] == 's' ? S_SPAWN : S_RUN;
+	if (!strcmp(kw, "spawn") || !strcmp(kw, "run") || !strcmp(kw, "retry")) {
+		st->kind = kw[0] == 's' ? S_SPAWN : kw[1] == 'u' ? S_RUN : S_RETRY;
 		return parse_spawn(ctx, ln, st);
 	}
 	if (!strcmp(kw, "signal")) {
@@ -194,7 +194,7 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 	if (!strcmp(kw, "end"))
 		return parse_error(ctx, ln->lineno, ln->words[0].col, "'end' without 'repeat'");
 	return parse_error(ctx, ln->lineno, ln->words[0].col,
-			   "unknown step '%s' (spawn, run, signal, wait, expect, no-orphans, set, let, mark, pause, "
+			   "unknown step '%s' (spawn, run, retry, signal, wait, expect, no-orphans, set, let, mark, pause, "
 			   "repeat, write, remove, fault, fiu, env, limit, log, or a directive: timeout, step-timeout, "
 			   "require, pidfile-check, exclusive, guarantees)", kw);
 }
