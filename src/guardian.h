@@ -66,9 +66,12 @@ struct tether_guardian {
 };
 
 /* Forks a guardian for spec, whose stdout/stderr become out_fd/err_fd.
- * Returns 0 or -errno (-EAGAIN: fork failed). The child never returns. */
+ * proc_fd, an open /proc directory (or -1), is kept by the guardian as its
+ * fd 4: when it can open nothing any more, it still lists its own children
+ * there to kill them (subreaper mode). Returns 0 or -errno (-EAGAIN: fork
+ * failed). The child never returns. */
 int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation iso, int out_fd, int err_fd,
-			  struct tether_guardian *ret);
+			  int proc_fd, struct tether_guardian *ret);
 int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd);
 /* Asks the guardian to send sig (1..64) to its worker — its own child, not
  * yet reaped, so the pid cannot name anyone else (`tether signal`, SPEC §3).

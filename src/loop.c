@@ -68,8 +68,9 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
 	sv->end_requested = true;
 	sv->end_outcome = TETHER_OUTCOME_INTERNAL;
 	sv->end_err = err;
+	/* Said once, as the result's message (the program reports it): not
+	 * also as a message here, or the user reads it twice. */
 	snprintf(sv->end_message, sizeof sv->end_message, "%s", msg);
-	tether_events_message(sv, TETHER_MSG_ERROR, msg);
 	begin_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
@@ -81,17 +82,12 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
 	}
 }
 
-/* Counts consecutive failures of something the loop needs; true (once) when
- * they have gone on for too long to be anything but permanent. */
-static bool failing(unsigned *count, int r)
-{
-	/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
-	if (r >= 0 || r == -EAGAIN) {
-		*count = 0;
-		return false;
-	}
-	return ++*count == PERSISTENT_FAILURES;
-}
+/* A failed waitid is retried after 1, 2, 4 ... 64 ms, this many times in a
+ * row before the loop gives up: a guardian it cannot reap never counts as
+ * ended, and a stop waited for it until the stop was abandoned, 10 s later
+ * (scenarios/double_start.scn with waitid failing from its k-th call). */
+#define REAP_RETRIES 10
+#define REAP_GAP_FIRST_NS TETHER_NSEC_PER_MSEC
 
 void tether_supervisor_stop(struct tether_supervisor *sv)
 {
@@ -174,11 +170,18 @@ static void reap(struct tether_supervisor *sv)
 		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
 		if (r == -ECHILD)
 			r = 0;
-		if (failing(&sv->waitid_failures, r)) {
-			abandon(sv, -r, "cannot reap child processes");
-			return;
+		if (r < 0) {
+			/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
+			if (++sv->waitid_failures >= REAP_RETRIES) {
+				abandon(sv, -r, "cannot reap child processes");
+				return;
+			}
+			unsigned shift = sv->waitid_failures - 1 < 6 ? sv->waitid_failures - 1 : 6;
+			sv->reap_retry_at = tether_clock_now(sv->clock) + (REAP_GAP_FIRST_NS << shift);
+			break;
 		}
-		if (r < 0 || si.si_pid == 0)
+		sv->waitid_failures = 0;
+		if (si.si_pid == 0)
 			break;
 		struct slot *s = slot_of_guardian(sv, si.si_pid);
 		if (!s) {
@@ -227,33 +230,50 @@ static void read_signals(struct tether_supervisor *sv, struct slot *unused)
 	(void)unused;
 	struct signalfd_siginfo si;
 	bool got = false;
-	while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+	ssize_t n;
+	while ((n = sys_read(sv->sfd, &si, sizeof si)) == (ssize_t)sizeof si) {
 		got = true;
 		on_signal(sv, (int)si.ssi_signo);
 	}
+	/* the message names what the read said (EINTR, EIO, ...): a short read
+	 * is EIO */
 	if (tether_loop_stuck(&sv->signalfd_failures, got))
-		abandon(sv, EIO, "cannot read signals");
+		abandon(sv, n < 0 && n != -EAGAIN ? (int)-n : EIO, "cannot read signals");
+}
+
+/* The guardian is gone or cannot be heard: let it go (closing the lifeline
+ * makes it end its tree, or the kernel does with its namespace) and count the
+ * instance's run as lost — its restart policy applies. */
+static void lose_guardian(struct tether_supervisor *sv, struct slot *s, const char *why)
+{
+	tether_guardian_let_go(&s->g);
+	s->guardian_failures = 0;
+	/* its tree dies with it: its output ends here */
+	tether_supervisor_output_ended(sv, s);
+	if (s->in.state != TETHER_I_DONE) {
+		tether_events_message(sv, TETHER_MSG_WARNING, why);
+		dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
+	}
+	if (!s->g.pidns)
+		sweep_adopted(sv);
 }
 
 static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 {
+	bool progressed = false;
+	int r = 0;
 	for (int budget = 0; budget < 64 && s->g.chan >= 0; budget++) {
 		struct tether_guardian_event ev;
-		int r = tether_guardian_recv(&s->g, &ev);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			tether_guardian_let_go(&s->g);
-			/* its tree dies with it: its output ends here */
-			tether_supervisor_output_ended(sv, s);
-			if (s->in.state != TETHER_I_DONE) {
-				tether_events_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
-				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
-			}
-			if (!s->g.pidns)
-				sweep_adopted(sv);
+		r = tether_guardian_recv(&s->g, &ev);
+		if (r == -EPIPE || r == -EPROTO) {
+			lose_guardian(sv, s, "an instance's guardian died");
 			return;
 		}
+		/* Nothing (EAGAIN), or an error that may pass (ENOMEM): the
+		 * message stays queued and wakes us again. */
+		if (r <= 0)
+			break;
+		progressed = true;
 		switch (ev.type) {
 		case TETHER_GUARDIAN_EXEC_OK: dispatch(sv, s, TETHER_E_EXEC_OK, ev.value); break;
 		case TETHER_GUARDIAN_EXEC_FAILED:
@@ -278,6 +298,18 @@ static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 		case TETHER_GUARDIAN_SIGNALED: tether_control_signal_result(sv, s, ev.value); break;
 		default: break;
 		}
+	}
+	/* A channel poll reports readable (a message, or the guardian's end of
+	 * file) whose every receive fails would wake us at once for ever, and
+	 * nothing the guardian says — its exec, its tree's end — would ever be
+	 * read: a stop would wait for TREE_EMPTY until it is abandoned
+	 * (scenarios/double_start.scn with recvmsg failing EAGAIN from its k-th
+	 * call). Such a guardian is as good as lost. */
+	if (s->g.chan >= 0 && tether_loop_stuck(&s->guardian_failures, progressed)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "instance %u: cannot read its guardian's channel (%s); let it go", s->in.id,
+			 strerror(r < 0 ? -r : EAGAIN));
+		lose_guardian(sv, s, msg);
 	}
 }
 
@@ -394,10 +426,12 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 	int64_t d = sv->heartbeat_at;
 	if (sv->stopping && sv->stop_deadline < d)
 		d = sv->stop_deadline;
-	if (sv->up_watchdog_at < d)
-		d = sv->up_watchdog_at;
+	if (tether_events_upward_deadline(sv) < d)
+		d = tether_events_upward_deadline(sv);
 	if (tether_control_next_deadline(sv) < d)
 		d = tether_control_next_deadline(sv);
+	if (sv->waitid_failures && !sv->abandoned && sv->reap_retry_at < d)
+		d = sv->reap_retry_at;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
@@ -570,10 +604,7 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		tether_events_heartbeat(sv);
 		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
 	}
-	if (sv->up_watchdog_at <= now) {
-		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
-		sv->up_watchdog_at = now + sv->up_watchdog_interval;
-	}
+	tether_events_upward_timers(sv, now);
 	after_events(sv);
 	if (sv->hooks.lab)
 		sv->hooks.lab->round(sv->hooks.lab->data, sv);

@@ -17,6 +17,12 @@
 #define RUNS (TETHER_CMD_RUN | TETHER_CMD_START)
 #define CFG(field, ctype) TETHER_OPT_FIELD(struct tether_config, field, ctype)
 #define SEC TETHER_NSEC_PER_SEC
+/* The shortest heartbeat period: the loop writes a heartbeat when its time
+ * has come and sets the next one an interval later, so an interval shorter
+ * than a turn of the loop is a heartbeat at every turn, a busy loop writing
+ * tens of MB of log a second (scenarios/heartbeat_interval_floor.scn). The
+ * lab's own scenarios go down to 10ms. */
+#define TETHER_HEARTBEAT_MIN (10 * TETHER_NSEC_PER_MSEC)
 
 /* By value: the enums' order (policy.h, guardian.h). */
 static const char *const restart_names[] = {"on-failure", "always", "never", NULL};
@@ -64,8 +70,8 @@ const struct tether_option tether_config_options[] = {
 	{.name = "heartbeat-log", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(heartbeat_log, const char *),
 	 .metavar = "PATH", .help = "JSON-lines heartbeat and event log"},
 	{.name = "heartbeat-interval", .kind = TETHER_OPT_DUR, .commands = RUNS,
-	 .offset = CFG(heartbeat_interval, int64_t), .min = 1, .def = "5m", .metavar = "DUR",
-	 .help = "heartbeat period"},
+	 .offset = CFG(heartbeat_interval, int64_t), .min = TETHER_HEARTBEAT_MIN, .def = "5m", .metavar = "DUR",
+	 .help = "heartbeat period, at least 10ms"},
 	{.name = "log-max-bytes", .kind = TETHER_OPT_SIZE, .commands = RUNS, .offset = CFG(log_max_bytes, uint64_t),
 	 .min = 1024, .def = "10M", .metavar = "SIZE", .help = "rotate the log beyond SIZE"},
 	{.name = "log-keep", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(log_keep, unsigned),

@@ -59,6 +59,9 @@ int tether_proc_scan(tether_proc_scan_fn fn, void *userdata);
 /* The same over the numeric entries of dir (/proc/PID/fd, .../task): 0 as
  * well when allow_zero. */
 int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *userdata);
+/* The same over a directory already open (rewound first): a scan that opens
+ * nothing, for a process that may not be able to open anything any more. */
+int tether_proc_scan_dirfd(int dirfd, bool allow_zero, tether_proc_scan_fn fn, void *userdata);
 
 /* Looks up KEY in /proc/PID/environ: 1 and its value in buf (truncated to
  * len-1), 0 if absent, -errno. */

@@ -320,6 +320,12 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 		if (r < 0)
 			fail(err_fd, r);
 	}
+	if (spec->restore_nofile) {
+		struct rlimit rl = {.rlim_cur = spec->nofile_soft, .rlim_max = spec->nofile_hard};
+		r = sys_setrlimit(RLIMIT_NOFILE, &rl);
+		if (r < 0)
+			fail(err_fd, r);
+	}
 	if (spec->cgroup_procs) {
 		int fd = sys_open(spec->cgroup_procs, O_WRONLY | O_CLOEXEC, 0);
 		if (fd < 0)

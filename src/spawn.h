@@ -13,7 +13,8 @@
  *     and systemd's variables meant for tether itself, plus TETHER_INSTANCE,
  *     NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (its own pid, formatted
  *     after fork: in a PID namespace only the child knows it);
- *   - gets the memory limit (RLIMIT_AS, or joins its cgroup);
+ *   - gets the memory limit (RLIMIT_AS, or joins its cgroup), and the
+ *     RLIMIT_NOFILE tether was started with (tether may have raised its own);
  *   - takes --user's identity (setgroups, setresgid, setresuid: each needs
  *     the privilege the next gives up), and only then its parent-death
  *     signal (the kernel clears it when the ids change), --chdir's directory
@@ -50,6 +51,9 @@ struct tether_spawn_spec {
 	const char *chdir;    /* NULL: stay */
 	int umask;            /* -1: keep */
 	const char *path;     /* where COMMAND without '/' is searched (the worker's PATH) */
+	bool restore_nofile;  /* RLIMIT_NOFILE back to nofile_soft/nofile_hard
+				 (tether raised its own: fdlimit.h) */
+	uint64_t nofile_soft, nofile_hard;
 };
 
 /* What failed in the child, as the error pipe carries it with the errno. */

@@ -78,12 +78,15 @@ static void finish_tree(struct tether_tree *tree, const struct tether_clock *clo
 	int64_t now = tether_clock_now(clock);
 	if (tether_tree_wait(tree, clock, now + TREE_GRACE_NS) == 0)
 		return;
+	/* One deadline for every member's kill: a kill that cannot be
+	 * delivered (EPERM) made each member wait its own KILL_WAIT, and stop
+	 * took n x 5 s. */
+	int64_t deadline = tether_clock_now(clock) + KILL_WAIT_NS;
 	for (size_t i = 0; i < tree->n; i++) {
 		if (tether_pidref_exited(&tree->procs[i]) == 1)
 			continue;
 		pid_t left[TETHER_STOP_MAX_SURVIVORS];
-		int n = tether_tree_kill(&tree->procs[i], clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
-					 TETHER_STOP_MAX_SURVIVORS);
+		int n = tether_tree_kill(&tree->procs[i], clock, deadline, left, TETHER_STOP_MAX_SURVIVORS);
 		add_survivors(res, left, n);
 	}
 }

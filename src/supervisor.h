@@ -128,7 +128,8 @@ enum tether_outcome {
 	TETHER_OUTCOME_DONE,         /* every instance ended; `failed` tells whether one failed */
 	TETHER_OUTCOME_GAVE_UP,      /* the crash limit: exit 1 */
 	TETHER_OUTCOME_USAGE,        /* the configuration is invalid: exit 64 */
-	TETHER_OUTCOME_LOW_DISK,     /* exit 69 */
+	TETHER_OUTCOME_LOW_DISK,     /* a resource pre-check failed: too little disk, or an
+					RLIMIT_NOFILE that cannot hold the pool: exit 69 */
 	TETHER_OUTCOME_PIDFILE,      /* cannot create or write the pidfile: exit 73 */
 	TETHER_OUTCOME_RUNNING,      /* another supervisor holds the pidfile: exit 75 */
 	TETHER_OUTCOME_EXEC,         /* COMMAND cannot be executed: exit 127 */
@@ -165,7 +166,8 @@ struct tether_supervisor;
 
 /* Validates cfg, resolves its copy of it (tether_config_resolve) and builds
  * the supervisor (nothing started). Returns 0, or with res filled: -EINVAL
- * (USAGE), -EPERM (NOT_PERMITTED), -ENOMEM. cfg's strings, the clock and the
+ * (USAGE; also a --progress-file whose directory does
+ * not exist), -EPERM (NOT_PERMITTED), -ENOMEM. cfg's strings, the clock and the
  * hooks' lab must outlive it. */
 int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,

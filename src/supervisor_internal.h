@@ -13,6 +13,7 @@
 #include "guardian.h"
 #include "instance.h"
 #include "control.h"
+#include "fdlimit.h"
 #include "json.h"
 #include "notify.h"
 #include "output.h"
@@ -43,6 +44,7 @@ struct slot {
 	unsigned notify_refused;      /* datagrams from outside the instance's tree */
 	struct tether_notify_tree tree; /* who may send to it: the guardian's tree */
 	bool output_read_failing;     /* its last output read failed (reported once) */
+	unsigned guardian_failures;   /* consecutive wakeups its channel gave nothing */
 };
 
 /* `tether restart` in progress (control_server.c): one instance at a time,
@@ -130,6 +132,9 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+	unsigned up_pending;          /* TETHER_UP_READY, TETHER_UP_STOPPING: not delivered yet */
+	int64_t up_retry_at, up_retry_gap; /* ... tried again then (events.c) */
+	unsigned up_retries;
 
 	/* requests answered later (control_server.c) */
 	struct tether_restart_job restart_job;
@@ -137,6 +142,10 @@ struct tether_supervisor {
 	uint64_t signal_seq;
 	struct tether_output *output; /* --output: the capture (supervisor_output.c), else NULL */
 	uint64_t output_lost_final;   /* lines lost, once the capture is closed */
+
+	struct tether_fdlimit nofile; /* RLIMIT_NOFILE as given, and whether we raised it */
+	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
+	int proc_fd;                  /* /proc, for the guardians; -1: none */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -176,6 +185,15 @@ void tether_events_finish(struct tether_supervisor *sv, const struct tether_resu
 /* SIGUSR1: reopen the heartbeat log (and the instances' output files) by
  * name, for an outside rotation tool. */
 void tether_events_reopen_logs(struct tether_supervisor *sv);
+/* Our own supervisor's messages that must arrive (events.c, "upward"). */
+#define TETHER_UP_READY 1u
+#define TETHER_UP_STOPPING 2u
+/* The shortest period of WATCHDOG=1 pets upward, whatever WATCHDOG_USEC asks. */
+#define TETHER_UP_WATCHDOG_MIN (10 * TETHER_NSEC_PER_MSEC)
+/* The timers of what goes upward: a WATCHDOG=1 pet when due, a READY=1 or
+ * STOPPING=1 that could not be sent, again. */
+void tether_events_upward_timers(struct tether_supervisor *sv, int64_t now);
+int64_t tether_events_upward_deadline(const struct tether_supervisor *sv);
 
 /* Tells what output capture reports (output.h's note hook): a file that
  * cannot be written (a message), lines lost (an output_lost event). */

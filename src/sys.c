@@ -522,6 +522,11 @@ int sys_setrlimit(int resource, const struct rlimit *rl)
 	return (int)SYSCALL_RETRY(setrlimit, setrlimit(resource, rl));
 }
 
+int sys_getrlimit(int resource, struct rlimit *ret_rl)
+{
+	return (int)SYSCALL_RETRY(getrlimit, getrlimit(resource, ret_rl));
+}
+
 int sys_sigaction_default(int sig)
 {
 	/* The raw system call, not libc's sigaction(): glibc refuses its two

@@ -35,7 +35,11 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#define SYS_EINTR_MAX 100
+/* Every outer bound multiplies by this under a persistent EINTR (a loop's
+ * 100 fruitless wakeups are 100 x SYS_EINTR_MAX calls), so it stays small;
+ * a real EINTR never comes this many times in a row (tether installs no
+ * signal handler: signals arrive through a signalfd). */
+#define SYS_EINTR_MAX 16
 
 /* files */
 int sys_open(const char *path, int flags, mode_t mode);
@@ -123,6 +127,7 @@ int sys_setpgid(pid_t pid, pid_t pgid);
 int sys_setsid(void);
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int sys_setrlimit(int resource, const struct rlimit *rl);
+int sys_getrlimit(int resource, struct rlimit *ret_rl);
 /* SIG_IGN for sig when its disposition is SIG_DFL (a handler someone
  * installed stays); the raw system call, so libc's reserved real-time
  * signals are reached too. 0, 1 when left alone, or -errno. */

@@ -130,7 +130,8 @@ struct report_summary report_section_soak(struct tether_buf *b, struct report_ct
 				    vs / 3600);
 	const struct tether_json *g6 = tether_json_get(r, "g6");
 	unsigned judged = 0, grew = 0;
-	tether_buf_puts(b, "<tr><th>G6 per tether incarnation<div class=\"note\">RSS · fds, early → late</div></th><td>");
+	tether_buf_puts(b, "<tr><th>G6 per tether incarnation<div class=\"note\">anonymous memory · fds, early → late</div>"
+			   "</th><td>");
 	for (size_t k = 0; g6 && g6->type == TETHER_JSON_ARRAY && k < g6->count; k++) {
 		const struct tether_json *g = g6->items[k];
 		bool j = report_jbool(g, "judged") == 1, gr = report_jbool(g, "grew") == 1;
@@ -138,8 +139,12 @@ struct report_summary report_section_soak(struct tether_buf *b, struct report_ct
 		grew += gr;
 		tether_buf_printf(b, "%s<span class=\"%s\">#%.0f ", k ? " · " : "", gr ? "bad" : j ? "" : "none",
 				  report_jnum(g, "incarnation"));
+		/* what G6 judges: anonymous memory (a soak.json older than that:
+		 * its VmRSS) */
+		const char *early = tether_json_get(g, "anon_kb_early") ? "anon_kb_early" : "rss_kb_early";
+		const char *late = tether_json_get(g, "anon_kb_late") ? "anon_kb_late" : "rss_kb_late";
 		if (j)
-			tether_buf_printf(b, "%.0f → %.0f kB, %.0f → %.0f", report_jnum(g, "rss_kb_early"), report_jnum(g, "rss_kb_late"),
+			tether_buf_printf(b, "%.0f → %.0f kB, %.0f → %.0f", report_jnum(g, early), report_jnum(g, late),
 					  report_jnum(g, "fds_early"), report_jnum(g, "fds_late"));
 		else
 			tether_buf_printf(b, "(%.1f h: too short)", report_jnum(g, "virtual_s") / 3600);
@@ -147,7 +152,7 @@ struct report_summary report_section_soak(struct tether_buf *b, struct report_ct
 	}
 	tether_buf_puts(b, "</td></tr></tbody></table>\n</section>\n");
 	if (judged)
-		report_evidence_add(c, "G6", grew ? REPORT_BAD : REPORT_OK, "soak", "soak: RSS, fds %s (%u of %u judged)",
+		report_evidence_add(c, "G6", grew ? REPORT_BAD : REPORT_OK, "soak", "soak: anonymous memory, fds %s (%u of %u judged)",
 				    grew ? "GREW" : "flat", judged, (unsigned)(g6 ? g6->count : 0));
 	if (report_jnum(r, "events.intruder.injected") > 0 && passed == 1)
 		report_evidence_add(c, "G1", REPORT_OK, "soak", "soak: %.0f intruders refused",

@@ -182,6 +182,8 @@ struct spawn_req {
 	int barrier_fd;       /* read end: the child waits for its EOF before exec; -1 none */
 	int barrier_wfd;      /* the write end, which the child closes first */
 	const char *fault_report;
+	bool nofile;          /* `limit NAME nofile SOFT:HARD` */
+	uint64_t nofile_soft, nofile_hard;
 };
 /* Forks one process (not yet confirmed to have exec'd). NULL and a failure
  * recorded when the fork itself fails. */

@@ -101,6 +101,7 @@ struct cond {
 enum step_kind {
 	S_SPAWN,   /* spawn NAME [xN] PROGRAM ARG... */
 	S_RUN,     /* run NAME PROGRAM ARG...: spawn, then wait for its exit */
+	S_RETRY,   /* retry NAME [within DUR] PROGRAM ARG...: run it again until it exits 0 */
 	S_SIGNAL,  /* signal NAME [group] SIG | signal pid PID SIG */
 	S_WAIT,    /* wait COND [within DUR] */
 	S_EXPECT,  /* expect COND */
@@ -115,6 +116,7 @@ enum step_kind {
 	S_FIU,     /* fiu NAME "COMMAND" */
 	S_ENV,     /* env NAME KEY=VALUE... */
 	S_LOG,     /* log WORD...: a diagnostic line */
+	S_LIMIT,   /* limit NAME nofile SOFT:HARD */
 };
 
 enum fault_mode { FAULT_ALWAYS, FAULT_ONCE, FAULT_CALL, FAULT_FROM, FAULT_RANDOM };
@@ -126,10 +128,10 @@ struct step {
 	unsigned line;
 	char *name;            /* process/group, variable, mark label */
 	unsigned copies;       /* SPAWN: 0 = one process; N = a group of N */
-	struct word *argv;     /* SPAWN/RUN argv; SET/LOG words; WRITE path+text; REMOVE path; ENV pairs; FIU command */
+	struct word *argv;     /* SPAWN/RUN/RETRY argv; SET/LOG words; WRITE path+text; REMOVE path; ENV pairs; FIU command */
 	size_t argc;
 	struct cond cond;      /* WAIT, EXPECT */
-	int64_t within;        /* WAIT: -1 = the step timeout */
+	int64_t within;        /* WAIT, RETRY: -1 = the step timeout */
 	int sig;               /* SIGNAL */
 	bool group;            /* SIGNAL: to the process group */
 	bool by_pid;           /* SIGNAL: pid PID */
@@ -151,6 +153,8 @@ struct step {
 	struct word let_key;   /* json path */
 	long let_line;         /* FILE_FIELD: 1-based, negative counts from the end */
 	unsigned let_field;
+	/* LIMIT: RLIMIT_NOFILE of the next spawn of NAME */
+	uint64_t nofile_soft, nofile_hard;
 };
 
 struct scenario {

@@ -14,8 +14,10 @@
 
 int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
-	bool is_run = st->kind == S_RUN;
-	const char *usage = is_run ? "run NAME PROGRAM [ARG...]" : "spawn NAME [xN] PROGRAM [ARG...]";
+	bool is_run = st->kind == S_RUN, is_retry = st->kind == S_RETRY;
+	const char *usage = is_run     ? "run NAME PROGRAM [ARG...]"
+			    : is_retry ? "retry NAME [within DUR] PROGRAM [ARG...]"
+				       : "spawn NAME [xN] PROGRAM [ARG...]";
 	if (parse_need(ctx, ln, 3, (size_t)-1, usage) < 0)
 		return -1;
 	const struct word *nw = &ln->words[1];
@@ -25,7 +27,12 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 	st->name = xstrdup(nw->tmpl);
 	size_t from = 2;
 	const char *x = ln->words[2].tmpl;
-	if (!is_run && x[0] == 'x' && x[1] && strspn(x + 1, "0123456789") == strlen(x + 1)) {
+	if (is_retry && strcmp(x, "within") == 0) {
+		if (parse_need(ctx, ln, 5, (size_t)-1, usage) < 0 || parse_dur_word(ctx, ln, 3, &st->within) < 0)
+			return -1;
+		from = 4;
+	}
+	if (!is_run && !is_retry && x[0] == 'x' && x[1] && strspn(x + 1, "0123456789") == strlen(x + 1)) {
 		uint64_t n;
 		if (tether_parse_uint(x + 1, 1, 10000, &n) < 0)
 			return parse_error(ctx, ln->words[2].line, ln->words[2].col, "copies: 1 to 10000");

@@ -1077,6 +1077,95 @@ START_TEST(lab_hooks_only_in_a_lab_build)
 }
 END_TEST
 
+/* ---- G9: tether under calls that keep failing ------------------------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+START_TEST(g9_start_that_cannot_wait_ends_with_71)
+{
+	/* F6: `tether start` waited for "ready" with libc's poll retried on
+	 * EINTR without a bound (and the full timeout again each time): with
+	 * poll failing EINTR for ever it spun until killed. Now a bounded
+	 * number of interruptions ends it with 71, its supervisor stopped. */
+#if defined(__SANITIZE_ADDRESS__)
+	fprintf(stderr, "SKIP g9_start_that_cannot_wait_ends_with_71: libfiu's posix preload cannot run under ASan\n");
+	return;
+#endif
+	if (!*FIU_POSIX_PRELOAD || !*FIU_RUN_PRELOAD || !tu_exists(FIU_POSIX_PRELOAD)) {
+		fprintf(stderr, "SKIP g9_start_that_cannot_wait_ends_with_71: libfiu's preload libraries are missing\n");
+		return;
+	}
+	char preload[1024];
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s %s", FIU_RUN_PRELOAD, FIU_POSIX_PRELOAD);
+	char *env[] = {preload, "FIU_CTRL_FIFO=", "TETHER_FAULT=posix/io/net/poll:4:1:from", NULL};
+	char *argv[] = {TETHER_BIN, "start", "--pidfile", (char *)tu_path("s.pid"), "--min-disk", "0",
+			"--", TETHER_WORKER, NULL};
+	struct tu_result r = tu_run(argv, env, RUN_MS);
+	ck_assert_msg(r.code == 71, "tether start: exit %d, stderr: %s", r.code, r.err);
+	ck_assert_msg(r.elapsed_ms < 10000, "tether start took %lld ms", (long long)r.elapsed_ms);
+	tu_result_free(&r);
+	/* nothing it started is left */
+	pid_t left[4];
+	int64_t t0 = tether_clock_now(tether_clock_real());
+	int n;
+	while ((n = tu_marked(left, 4)) > 0 &&
+	       tether_clock_now(tether_clock_real()) - t0 < 5 * TETHER_NSEC_PER_SEC)
+		tu_wait_gone(left[0], 1000);
+	ck_assert_int_eq(n, 0);
+	ck_assert(!tu_exists(tu_path("s.pid")));
+}
+END_TEST
+
+START_TEST(g9_kill_that_cannot_signal_names_each_survivor_once)
+{
+	/* F2, I: every signal failing (EPERM) in `tether kill`: each member's
+	 * kill waited 5 s of its own (3 members: over 20 s), and the survivors
+	 * were listed with repeats (the supervisor's kill and the snapshot's
+	 * name the same processes). One deadline, each pid once. */
+	const char *path = pidfile_path();
+	pid_t child, grandchild;
+	start_holder(path, true, &child, &grandchild);
+	char *env[] = {"TETHER_FAULT=tether/sys/kill:1:1:from;tether/sys/pidfd_send_signal:1:1:from", NULL};
+	char *argv[] = {TETHER_BIN, "kill", "--pidfile", (char *)path, NULL};
+	struct tu_result r = tu_run(argv, env, RUN_MS);
+	ck_assert_msg(r.code == 1, "tether kill: exit %d, stderr: %s", r.code, r.err);
+	ck_assert_msg(r.elapsed_ms < 15000, "tether kill took %lld ms", (long long)r.elapsed_ms);
+	const char *list = strstr(r.err, "survived SIGKILL: ");
+	ck_assert_msg(list, "stderr: %s", r.err);
+	list += strlen("survived SIGKILL: ");
+	long seen[32];
+	int n = 0;
+	for (char *end; n < 32; list = end) {
+		long pid = strtol(list, &end, 10);
+		if (end == list)
+			break;
+		for (int i = 0; i < n; i++)
+			ck_assert_msg(seen[i] != pid, "pid %ld named twice: %s", pid, r.err);
+		seen[n++] = pid;
+	}
+	ck_assert_int_ge(n, 3);
+	tu_result_free(&r);
+}
+END_TEST
+
+START_TEST(g9_busy_lock_without_a_holder_is_named)
+{
+	/* B, I: flock failing EAGAIN (busy) with nobody holding the lock:
+	 * the acquire is paced until its patience ends, and the message says
+	 * that nobody can be named rather than "already running" alone. */
+	char *env[] = {"TETHER_FAULT=tether/sys/flock:11:1:from", NULL};
+	const char *path = tu_path("b.pid");
+	char *argv[] = {TETHER_BIN, "run", "--pidfile", (char *)path, "--min-disk", "0", "--", TETHER_WORKER, NULL};
+	struct tu_result r = tu_run(argv, env, RUN_MS);
+	ck_assert_msg(r.code == 75, "tether run: exit %d, stderr: %s", r.code, r.err);
+	ck_assert_msg(strstr(r.err, "already running (") && strstr(r.err, "b.pid.lock is locked, and its holder "
+									   "cannot be found"),
+		      "stderr: %s", r.err);
+	ck_assert_msg(r.elapsed_ms < 10000, "took %lld ms", (long long)r.elapsed_ms);
+	tu_result_free(&r);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	pt_init();
@@ -1124,6 +1213,16 @@ int main(void)
 	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, lab_hooks_only_in_a_lab_build);
 	suite_add_tcase(s, tc);
+
+#ifdef TETHER_FAULT_INJECTION
+	tc = tcase_create("g9");
+	tcase_add_checked_fixture(tc, pt_setup, pt_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, g9_start_that_cannot_wait_ends_with_71);
+	tcase_add_test(tc, g9_busy_lock_without_a_holder_is_named);
+	tcase_add_test(tc, g9_kill_that_cannot_signal_names_each_survivor_once);
+	suite_add_tcase(s, tc);
+#endif
 
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

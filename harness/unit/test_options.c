@@ -172,7 +172,10 @@ START_TEST(bad_values_are_refused_naming_the_option)
 	refused("stop-timeout", "999999999999h", "out of range");
 	refused("watchdog", "0", "must be more than 0");
 	refused("crash-window", "0ms", "must be more than 0");
-	refused("heartbeat-interval", "0", "must be more than 0");
+	refused("heartbeat-interval", "0", "at least 10ms");
+	/* a heartbeat at every turn of the loop (heartbeat_interval_floor.scn) */
+	refused("heartbeat-interval", "1us", "at least 10ms");
+	refused("heartbeat-interval", "9ms", "at least 10ms");
 	refused("log-max-bytes", "1023", "at least 1K");
 	refused("log-max-bytes", "10X", "expected e.g. 512, 64K, 10M, 1G");
 	refused("memory-limit", "0", "at least 1M");
@@ -220,6 +223,9 @@ START_TEST(config_check_uses_the_rows_bounds)
 	cfg = good_config();
 	cfg.heartbeat_interval = 0;
 	check_refuses(&cfg, "invalid value for --heartbeat-interval: '0");
+	cfg = good_config();
+	cfg.heartbeat_interval = 9 * MS;
+	check_refuses(&cfg, "invalid value for --heartbeat-interval: '9ms' (at least 10ms)");
 	cfg = good_config();
 	cfg.log_max_bytes = 100;
 	check_refuses(&cfg, "invalid value for --log-max-bytes: '100' (at least 1K)");
@@ -357,7 +363,7 @@ START_TEST(help_lines_come_from_the_rows)
 	tether_buf_reset(&b);
 	/* a column too narrow still leaves two spaces */
 	tether_option_help(row("heartbeat-interval"), 10, &b);
-	ck_assert_str_eq(b.data, "  --heartbeat-interval DUR  heartbeat period (default 5m)\n");
+	ck_assert_str_eq(b.data, "  --heartbeat-interval DUR  heartbeat period, at least 10ms (default 5m)\n");
 	tether_buf_reset(&b);
 	/* a hidden row says nothing */
 	struct tether_option hidden = *row("pidfile");

@@ -30,8 +30,8 @@
 #define CLI_RUN_EPILOGUE                                                            \
 	"DUR: 250ms, 5s, 10m, 24h (plain number = seconds). SIZE: 512, 64K, 10M, 1G.\n" \
 	"Exit status: 0 stopped or all done, 1 gave up (or an instance failed),\n"      \
-	"64 usage, 69 not enough disk, 71 a system call tether needs failed,\n"         \
-	"73 pidfile, 75 already running, 127 cannot execute.\n"
+	"64 usage, 69 not enough disk or open files, 71 a system call tether needs\n"  \
+	"failed, 73 pidfile, 75 already running, 127 cannot execute.\n"
 
 extern const char *program_name;
 
