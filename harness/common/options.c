@@ -119,10 +119,23 @@ int lab_paths_stage(struct lab_paths *p)
 	free(worker);
 	if (reach)
 		return 0;
-	const char *tmp = env_or("TMPDIR", "/tmp");
-	char *dir = xasprintf("%s/tether-lab-programs.XXXXXX", tmp);
-	if (!mkdtemp(dir) || chmod(dir, 0755) < 0 || !others_reach(dir)) {
-		free(dir);
+	/* TMPDIR may be private too (a test's own mktemp -d): then the
+	 * system's temporary directories */
+	const char *bases[] = {env_or("TMPDIR", "/tmp"), "/tmp", "/var/tmp", "/dev/shm"};
+	char *dir = NULL;
+	for (size_t i = 0; !dir && i < sizeof bases / sizeof bases[0]; i++) {
+		dir = xasprintf("%s/tether-lab-programs.XXXXXX", bases[i]);
+		if (!mkdtemp(dir)) {
+			free(dir);
+			dir = NULL;
+		} else if (chmod(dir, 0755) < 0 || !others_reach(dir)) {
+			rmdir(dir);
+			free(dir);
+			dir = NULL;
+		}
+	}
+	if (!dir) {
+		errno = EACCES;
 		return -1;
 	}
 	p->staged = dir;
