@@ -179,6 +179,45 @@ START_TEST(a_record_the_lock_holder_disowns_is_not_verified)
 }
 END_TEST
 
+/* Like expect, with extra "K=V" strings in the environment. */
+static void expect_env(int code, const char *want, char *const env[], char *const argv[])
+{
+	char *full[16] = {TETHER_BIN};
+	size_t n = 1;
+	for (; argv[n - 1] && n < 15; n++)
+		full[n] = argv[n - 1];
+	full[n] = NULL;
+	struct tu_result r = tu_run(full, env, RUN_MS);
+	assert_exited(&r, argv[0]);
+	ck_assert_msg(r.code == code, "tether %s ... exited %d, want %d; stderr: %s", argv[0], r.code, code, r.err);
+	ck_assert_msg(strstr(r.err, want), "tether %s ...: stderr lacks \"%s\": %s", argv[0], want, r.err);
+	tu_result_free(&r);
+}
+
+START_TEST(a_worker_that_cannot_enter_its_directory_is_127)
+{
+	/* SPEC §1: the directory is entered as the user, after the switch, so
+	 * a directory the user may not enter is the worker's failure to start
+	 * (127), named with the user */
+	const char *dir = tu_path("private");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	char want[700];
+	if (getuid() == 0) {
+		snprintf(want, sizeof want, "cannot enter --chdir %s as nobody: Permission denied", dir);
+		expect(127, want,
+		       (char *[]){"run", "--pidfile", (char *)pidfile_path(), "--user", "nobody", "--chdir", (char *)dir,
+				  "--", "true", NULL});
+	}
+#ifdef TETHER_FAULT_INJECTION
+	/* the same without a user: the chdir fails in the child (injected) */
+	snprintf(want, sizeof want, "cannot enter --chdir %s: Permission denied", dir);
+	expect_env(127, want, (char *[]){"TETHER_FAULT=tether/sys/chdir:13:1:from", NULL},
+		   (char *[]){"run", "--pidfile", (char *)pidfile_path(), "--chdir", (char *)dir, "--", "true", NULL});
+#endif
+	ck_assert(!tu_exists(pidfile_path()));
+}
+END_TEST
+
 int main(void)
 {
 	pt_init();
@@ -193,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, a_holder_without_a_control_socket_is_not_signalled);
 	tcase_add_test(tc, a_lock_holder_without_a_record_is_still_starting);
 	tcase_add_test(tc, a_record_the_lock_holder_disowns_is_not_verified);
+	tcase_add_test(tc, a_worker_that_cannot_enter_its_directory_is_127);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
