@@ -12,8 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "control.h"
+#include "json.h"
 #include "proctest.h"
 #include "testutil.h"
 
@@ -218,6 +222,86 @@ START_TEST(a_worker_that_cannot_enter_its_directory_is_127)
 }
 END_TEST
 
+/* The supervisor's answer to request as JSON text (its "error" alone when
+ * it has one). */
+static char *ask(const char *path, const char *request)
+{
+	struct tether_json *j = NULL;
+	int r = tether_control_query(path, request, tether_clock_real(), 10 * TETHER_NSEC_PER_SEC, &j);
+	ck_assert_msg(r == 0, "%s: %s", request, strerror(-r));
+	const struct tether_json *err = tether_json_get(j, "error");
+	struct tether_buf b;
+	tether_buf_init(&b);
+	if (err && err->type == TETHER_JSON_STRING)
+		tether_buf_puts(&b, err->string);
+	else
+		tether_json_render(j, &b);
+	char *text = strdup(b.data);
+	tether_buf_done(&b);
+	tether_json_free(j);
+	return text;
+}
+
+static void expect_answer(const char *path, const char *request, const char *want)
+{
+	char *got = ask(path, request);
+	ck_assert_msg(strstr(got, want), "%s: answered \"%s\", want \"%s\"", request, got, want);
+	free(got);
+}
+
+struct restart_arg {
+	const char *path;
+};
+
+static int restart_in_child(void *arg)
+{
+	const struct restart_arg *a = arg;
+	struct tether_json *j = NULL;
+	int r = tether_control_query(a->path, "restart all 10000", tether_clock_real(), 20 * TETHER_NSEC_PER_SEC, &j);
+	int ok = r == 0 && !tether_json_get(j, "error");
+	tether_json_free(j);
+	return ok ? 0 : 1;
+}
+
+START_TEST(the_control_socket_refuses_what_it_cannot_do)
+{
+	/* SPEC §3: requests a running supervisor refuses, each with the
+	 * reason: malformed ones, an unknown instance, one it does not know,
+	 * and a restart while another is under way */
+	const char *path = pidfile_path();
+	pid_t t = pt_tether_bg(NULL, NULL, "run", "--pidfile", path, "--instances", "2", "--stop-timeout", "300ms",
+			       "--", TETHER_WORKER, "--ignore-term", "--ready", NULL);
+	ck_assert(pt_wait_file_present(path, 10000));
+	expect_answer(path, "nonsense", "unknown request");
+	expect_answer(path, "restart all", "malformed restart request");
+	expect_answer(path, "restart all 0", "malformed restart request");
+	expect_answer(path, "restart 7 100", "no instance 7 (instances are 0 to 1)");
+	expect_answer(path, "signal 1", "malformed signal request");
+	expect_answer(path, "signal 65 all", "malformed signal request");
+	expect_answer(path, "signal 1 2", "no instance 2 (instances are 0 to 1)");
+	/* a rolling restart of workers that ignore SIGTERM takes a stop
+	 * timeout each: a second request meanwhile is refused */
+	struct restart_arg a = {.path = path};
+	pid_t first = tu_fork(restart_in_child, &a);
+	pt_track(first);
+	/* once instance 0 is being restarted (its state asked, not slept on) */
+	bool restarting = false;
+	for (int tries = 0; tries < 1000 && !restarting; tries++) {
+		struct tether_json *st = NULL;
+		ck_assert_int_eq(tether_control_query(path, "status", tether_clock_real(), 10 * TETHER_NSEC_PER_SEC, &st), 0);
+		const struct tether_json *state = tether_json_path(st, "instances.0.state");
+		restarting = state && state->type == TETHER_JSON_STRING && strcmp(state->string, "running") != 0;
+		tether_json_free(st);
+	}
+	ck_assert_msg(restarting, "instance 0 never left running");
+	expect_answer(path, "restart 1 100", "a restart is already in progress");
+	ck_assert_int_eq(tu_wait(first, 20000), 0);
+	ck_assert_int_eq(kill(t, SIGTERM), 0);
+	int st = tu_wait(t, 20000);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "tether run: status %#x", st);
+}
+END_TEST
+
 int main(void)
 {
 	pt_init();
@@ -233,6 +317,7 @@ int main(void)
 	tcase_add_test(tc, a_lock_holder_without_a_record_is_still_starting);
 	tcase_add_test(tc, a_record_the_lock_holder_disowns_is_not_verified);
 	tcase_add_test(tc, a_worker_that_cannot_enter_its_directory_is_127);
+	tcase_add_test(tc, the_control_socket_refuses_what_it_cannot_do);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -57,8 +57,8 @@ static int open_null(void)
 
 START_TEST(env_vars_are_listed)
 {
-	static const char *const want[] = {"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "TETHER_FAULT_FLUSH", "FIU_ENABLE",
-					   "FIU_CTRL_FIFO"};
+	static const char *const want[] = {"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
+					   "TETHER_FAULT_FLUSH", "FIU_ENABLE", "FIU_CTRL_FIFO"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		bool found = false;
 		for (const char *const *v = tether_fault_env_vars; *v; v++)

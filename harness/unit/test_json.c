@@ -174,7 +174,8 @@ START_TEST(every_escape_and_utf8_length_decodes)
 	struct tether_buf b;
 	tether_buf_init(&b);
 	tether_json_render(j, &b);
-	ck_assert_str_eq(b.data, "[\"\\u0008\\u000c\\r\\t\\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xe2\x82\xac\xf0\x9f\x98\x80\"]");
+	ck_assert_str_eq(b.data, "[\"\\u0008\\u000c\\r\\t\\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+				 "\xe2\x82\xac\xf0\x9f\x98\x80\"]");
 	tether_json_free(j);
 	tether_buf_done(&b);
 }
