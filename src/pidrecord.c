@@ -105,8 +105,7 @@ static int parse_legacy(const char *buf, size_t len, struct tether_pidrecord *re
 			return -EINVAL;
 		i++;
 	}
-	if (i == 0)
-		return -EINVAL;
+	/* i > 0: the caller comes here for a record that starts with a digit */
 	while (i < len && (buf[i] == '\n' || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r'))
 		i++;
 	if (i != len || v <= 1)

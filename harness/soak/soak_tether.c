@@ -123,7 +123,11 @@ pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char 
 	const char *lsan = getenv("LSAN_OPTIONS");
 	char *lsan_supp =
 		xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/lsan.supp", lsan ? lsan : "", lsan && *lsan ? ":" : "", s->dir);
-	char *extra[] = {lsan_supp, NULL};
+	/* ci/coverage: every tether of the soak ends by SIGKILL, which loses
+	 * its coverage counters unless it writes them as it goes (fault.h) */
+	const char *flush = getenv("TETHER_SOAK_FLUSH_COUNTERS");
+	char *flush_env = flush && *flush ? xasprintf("TETHER_FAULT_FLUSH=%s", flush) : NULL;
+	char *extra[] = {lsan_supp, flush_env, NULL};
 	struct lab_env env;
 	lab_env_make(&env, base, run_id, 0, NULL, notify, extra);
 	char **argv = tether_argv(s, isolation);
@@ -143,6 +147,7 @@ pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char 
 	lab_strv_free(argv);
 	lab_strv_free(base);
 	free(lsan_supp);
+	free(flush_env);
 	return pid;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,8 +57,8 @@ static int open_null(void)
 
 START_TEST(env_vars_are_listed)
 {
-	static const char *const want[] = {"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "FIU_ENABLE",
-					   "FIU_CTRL_FIFO"};
+	static const char *const want[] = {"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
+					   "TETHER_FAULT_FLUSH", "FIU_ENABLE", "FIU_CTRL_FIFO"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		bool found = false;
 		for (const char *const *v = tether_fault_env_vars; *v; v++)
@@ -330,6 +331,46 @@ START_TEST(posix_point_through_the_preload)
 }
 END_TEST
 
+#ifdef TETHER_COVERAGE
+/* Counter files (*.gcda) anywhere under dir. */
+static int count_gcda(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "find '%s' -name '*.gcda' | wc -l", dir);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	int n = -1;
+	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static int poll_once(void *arg)
+{
+	(void)arg;
+	return sys_poll(NULL, 0, 0) == 0 ? 0 : 1;
+}
+
+START_TEST(flush_writes_counters_before_poll_in_the_setup_process_only)
+{
+	/* TETHER_FAULT_FLUSH (coverage builds): the process that set up writes
+	 * its counters under DIR before it waits in poll, so that a SIGKILL
+	 * loses little; a forked child (a guardian) does not */
+	const char *dir = tu_path("flushed");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	setenv("TETHER_FAULT_FLUSH", dir, 1);
+	ck_assert_int_eq(setup_with(NULL), 0);
+	pid_t child = tu_fork(poll_once, NULL);
+	ck_assert_int_eq(tu_wait(child, 10000), 0);
+	ck_assert_int_eq(count_gcda(dir), 0);
+	ck_assert_int_eq(sys_poll(NULL, 0, 0), 0);
+	ck_assert_int_gt(count_gcda(dir), 0);
+	ck_assert_ptr_null(getenv("GCOV_PREFIX")); /* set around the dump only */
+	unsetenv("TETHER_FAULT_FLUSH");
+}
+END_TEST
+#endif
+
 #else /* !TETHER_FAULT_INJECTION */
 
 START_TEST(without_libfiu_faults_are_refused)
@@ -374,6 +415,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, rules_on_one_point_each_count);
 	tcase_add_test(tc, a_rule_beyond_any_count_only_counts);
 	tcase_add_test(tc, posix_point_through_the_preload);
+#ifdef TETHER_COVERAGE
+	tcase_add_test(tc, flush_writes_counters_before_poll_in_the_setup_process_only);
+#endif
 #else
 	fprintf(stderr, "SKIP counted-fault tests: built without libfiu (--disable-fault-injection)\n");
 	tcase_add_test(tc, without_libfiu_faults_are_refused);

@@ -44,6 +44,7 @@
 
 #include "fault.h"
 #include "proctest.h"
+#include "spawn.h"
 #include "sys.h"
 #include "testutil.h"
 
@@ -1129,7 +1130,7 @@ static long ex_setsid(void)
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(-sys_setsid() & 0xff);
+		tether_child_exit(-sys_setsid() & 0xff);
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
@@ -1269,6 +1270,51 @@ START_TEST(every_exerciser_fires_its_point)
 }
 END_TEST
 
+/* The wrappers that make their call once: an interruption is theirs to report
+ * (sys_poll reports it as a wakeup with no events, sys_close as done: the
+ * descriptor is released all the same). */
+static bool called_once(const struct exerciser *ex)
+{
+	return strcmp(ex->call, "sys_close") == 0 || strcmp(ex->call, "sys_poll") == 0 ||
+	       strcmp(ex->call, "sys_connect") == 0;
+}
+
+START_TEST(every_exerciser_bounds_eintr_and_defaults_to_eio)
+{
+	const struct exerciser *ex = &exercisers[_i];
+	sleeper = tu_start_sleeper();
+	pt_track(sleeper);
+	/* a persistent EINTR: retried exactly SYS_EINTR_MAX times (G9: bounded),
+	 * then reported, errno untouched; the once-only calls try once */
+	arm(ex->point, EINTR);
+	fs->errno_changed = 0;
+	long r = ex->fn();
+	fiu_disable(ex->point);
+	int want_calls = called_once(ex) ? 1 : SYS_EINTR_MAX;
+	long want = strcmp(ex->call, "sys_poll") == 0 || strcmp(ex->call, "sys_close") == 0 ? 0 : -EINTR;
+	ck_assert_msg(r == want, "%s under a persistent EINTR returned %ld, want %ld", ex->call, r, want);
+	ck_assert_msg(fs->calls == want_calls, "%s checked %s %d times under a persistent EINTR, want %d", ex->call,
+		      ex->point, fs->calls, want_calls);
+	ck_assert_msg(fs->errno_changed == 0, "%s changed errno to %d", ex->call, fs->errno_changed);
+	/* interrupted once, then through: the same result as unarmed */
+	arm_calls(ex->point, EINTR, 1, 1);
+	r = ex->fn();
+	fiu_disable(ex->point);
+	if (!called_once(ex)) {
+		ck_assert_msg(r != -EINTR && r != -EXDEV, "%s after one EINTR returned %ld", ex->call, r);
+		ck_assert_msg(fs->calls == 2, "%s checked %s %d times after one EINTR, want 2", ex->call, ex->point,
+			      fs->calls);
+	}
+	/* a point enabled without failinfo fails with EIO */
+	ck_assert_int_eq(fiu_enable(ex->point, 1, NULL, 0), 0);
+	r = ex->fn();
+	fiu_disable(ex->point);
+	ck_assert_msg(r == -EIO, "%s with %s enabled (no failinfo) returned %ld, want -EIO", ex->call, ex->point, r);
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+}
+END_TEST
+
 #endif /* TETHER_FAULT_INJECTION */
 
 int main(void)
@@ -1306,6 +1352,7 @@ int main(void)
 	tcase_add_test(tc, close_and_poll_are_not_retried);
 	tcase_add_test(tc, every_point_has_an_exerciser);
 	tcase_add_loop_test(tc, every_exerciser_fires_its_point, 0, N_EXERCISERS);
+	tcase_add_loop_test(tc, every_exerciser_bounds_eintr_and_defaults_to_eio, 0, N_EXERCISERS);
 	suite_add_tcase(s, tc);
 #else
 	fprintf(stderr, "SKIP fault-point tests: built without libfiu (--disable-fault-injection)\n");
