@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* control_server.c — the supervisor's side of its control socket (control.h):
- * reads the requests, answers "status" with the live state (status_json.c),
- * and hands any other request to the lab's hooks when a lab build installed
- * them (supervisor_lab.h); without them the answer is an error. */
+ * accepts connections (its own uid's and root's only), reads their requests,
+ * answers "status" with the live state (status_json.c), and hands any other
+ * request to the lab's hooks when a lab build installed them
+ * (supervisor_lab.h); without them the answer is an error. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,12 +13,21 @@
 #include "supervisor_lab.h"
 #include "sys.h"
 
+static struct tether_control_conn *conn_of(struct tether_supervisor *sv, const struct tether_control_peer *peer)
+{
+	if (peer->conn >= TETHER_CONTROL_CONNS)
+		return NULL;
+	struct tether_control_conn *c = &sv->ctl_conns[peer->conn];
+	return c->fd >= 0 && c->serial == peer->serial ? c : NULL;
+}
+
 int tether_supervisor_reply(struct tether_supervisor *sv, const struct tether_control_peer *peer, const char *msg,
 			    size_t len)
 {
-	if (sv->ctl_fd < 0)
-		return -EBADF;
-	return tether_control_reply(sv->ctl_fd, peer, msg, len);
+	struct tether_control_conn *c = conn_of(sv, peer);
+	if (!c)
+		return -ENOTCONN; /* it hung up, or its place was taken */
+	return tether_control_reply(c->fd, msg, len);
 }
 
 static void answer(struct tether_supervisor *sv, const char *request, const struct tether_control_peer *peer,
@@ -33,34 +43,99 @@ static void answer(struct tether_supervisor *sv, const char *request, const stru
 	tether_buf_puts(out, "{\"error\":\"unknown request\"}");
 }
 
-void tether_control_serve(struct tether_supervisor *sv, struct slot *unused)
+static void drop(struct tether_control_conn *c)
 {
-	(void)unused;
-	bool progressed = false;
-	/* A bounded batch per wakeup: a client flooding requests cannot starve
-	 * the instances. */
-	for (int budget = 0; budget < 16; budget++) {
-		char req[128];
-		struct tether_control_peer peer;
-		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
-		if (r == -EPERM || r == -EDESTADDRREQ || r == -EMSGSIZE || r == -EBADMSG) {
-			progressed = true; /* a bad request, consumed */
-			continue;
-		}
-		if (r < 0)
+	if (c->fd >= 0)
+		sys_close(c->fd);
+	c->fd = -1;
+}
+
+void tether_control_close_all(struct tether_supervisor *sv)
+{
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
+		drop(&sv->ctl_conns[i]);
+}
+
+/* A new connection takes a free place, else the least recently used one's:
+ * a client that holds connections open cannot shut the others out. */
+static void keep(struct tether_supervisor *sv, int fd)
+{
+	struct tether_control_conn *c = NULL;
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++) {
+		struct tether_control_conn *x = &sv->ctl_conns[i];
+		if (x->fd < 0) {
+			c = x;
 			break;
-		progressed = true;
+		}
+		if (!c || x->used < c->used)
+			c = x;
+	}
+	drop(c);
+	c->fd = fd;
+	c->serial = ++sv->ctl_serial;
+	c->used = sv->ctl_serial;
+}
+
+static void serve_conn(struct tether_supervisor *sv, unsigned i, bool *progressed)
+{
+	struct tether_control_conn *c = &sv->ctl_conns[i];
+	/* A bounded batch per wakeup: a client flooding requests cannot
+	 * starve the instances. */
+	for (int budget = 0; budget < 16 && c->fd >= 0; budget++) {
+		char req[128];
+		int r = tether_control_recv(c->fd, req, sizeof req);
+		if (r == -EAGAIN)
+			return;
+		*progressed = true;
+		if (r == -EMSGSIZE || r == -EBADMSG)
+			continue; /* a bad request, consumed */
+		if (r < 0) {
+			drop(c); /* the client closed, or the connection broke */
+			return;
+		}
+		c->used = ++sv->ctl_serial;
+		struct tether_control_peer peer = {.conn = i, .serial = c->serial};
 		struct tether_buf out;
 		tether_buf_init(&out);
 		answer(sv, req, &peer, &out);
 		/* empty: kept for later (a lab's deferred answer) */
 		if (!out.oom && out.data)
-			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
+			tether_control_reply(c->fd, out.data, out.len);
 		tether_buf_done(&out);
 	}
+}
+
+void tether_control_serve(struct tether_supervisor *sv, struct slot *unused)
+{
+	(void)unused;
+	/* The listening socket and every connection share this reader: one
+	 * pass per wakeup serves them all, however many of them poll named. */
+	if (sv->ctl_served == sv->wakeups)
+		return;
+	sv->ctl_served = sv->wakeups;
+	bool progressed = false;
+	for (int budget = 0; budget < 16 && sv->ctl_fd >= 0 && !sv->ctl_deaf; budget++) {
+		int fd = tether_control_accept(sv->ctl_fd);
+		if (fd == -EAGAIN)
+			break;
+		if (fd == -EPERM || fd == -ECONNABORTED) {
+			progressed = true; /* another user's, or gone: closed */
+			continue;
+		}
+		if (fd < 0)
+			break;
+		progressed = true;
+		keep(sv, fd);
+	}
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
+		serve_conn(sv, i, &progressed);
 	if (tether_loop_stuck(&sv->control_failures, progressed)) {
-		tether_events_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
-		sys_close(sv->ctl_fd);
-		sv->ctl_fd = -1;
+		/* The socket stays bound: it is how a newcomer finds us while
+		 * the pidfile's files are gone (ctlname.h). Only its questions
+		 * go unanswered; status still reads the pidfile. */
+		tether_events_message(sv, TETHER_MSG_WARNING,
+				      "cannot read the control socket; status answers from the pidfile only");
+		sv->ctl_deaf = true;
+		tether_control_close_all(sv);
 	}
 }

@@ -45,6 +45,7 @@ static void begin_stop(struct tether_supervisor *sv)
 	 * has still not ended STOP_GRACE later (a kill that cannot be delivered,
 	 * a guardian we cannot reap) is abandoned rather than waited for. */
 	sv->stop_deadline = tether_clock_now(sv->clock) + sv->cfg.stop_timeout + STOP_GRACE_NS;
+	tether_keeper_stop(sv);
 	tether_events_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++)
 		dispatch(sv, &sv->slots[i], TETHER_E_STOP, 0);
@@ -341,6 +342,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		d = sv->stop_deadline;
 	if (sv->up_watchdog_at < d)
 		d = sv->up_watchdog_at;
+	if (tether_keeper_deadline(sv) < d)
+		d = tether_keeper_deadline(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
@@ -352,7 +355,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, then the control socket. Closed descriptors have no entry. */
+ * progress files, the pidfile's directory, then the control socket and its
+ * connections. Closed descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {
 	if (fd < 0)
@@ -363,7 +367,7 @@ static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct s
 
 static int build_pollset(struct tether_supervisor *sv)
 {
-	size_t need = 3 + 2 * (size_t)sv->nslots;
+	size_t need = 4 + TETHER_CONTROL_CONNS + 2 * (size_t)sv->nslots;
 	if (sv->watches_cap < need) {
 		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
 		if (p)
@@ -382,7 +386,11 @@ static int build_pollset(struct tether_supervisor *sv)
 		watch(sv, sv->slots[i].notify.fd, read_notify, &sv->slots[i]);
 	}
 	watch(sv, sv->ino_fd, read_inotify, NULL);
-	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	watch(sv, sv->keep_fd, tether_keeper_read, NULL);
+	if (!sv->ctl_deaf)
+		watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
+		watch(sv, sv->ctl_conns[i].fd, tether_control_serve, NULL);
 	return 0;
 }
 
@@ -426,11 +434,17 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 		tether_notify_done(&sv->slots[i].notify);
 		tether_memlimit_remove(sv->slots[i].cgroup_procs);
 	}
+	tether_control_close_all(sv);
 	if (sv->ctl_fd >= 0) {
 		sys_close(sv->ctl_fd);
 		sv->ctl_fd = -1;
 	}
 	tether_pidfile_remove(sv->pidfile);
+	/* A start that failed (never ready, ended by an error) leaves nothing
+	 * behind, not even the directory it created (G3); a supervisor that
+	 * ran keeps it, as it found it. */
+	if (!sv->all_ready_reported && res->outcome != TETHER_OUTCOME_STOPPED && res->outcome != TETHER_OUTCOME_DONE)
+		tether_pidfile_remove_dir(sv->pidfile);
 	tether_pidfile_free(sv->pidfile);
 	sv->pidfile = NULL;
 	sv->finished = true;
@@ -455,6 +469,7 @@ static void after_events(struct tether_supervisor *sv)
 		sv->check_ready = false;
 		tether_events_ready(sv);
 	}
+	tether_keeper_step(sv);
 }
 
 int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res)

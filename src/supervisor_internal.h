@@ -13,6 +13,7 @@
 #include "guardian.h"
 #include "instance.h"
 #include "control.h"
+#include "ctlname.h"
 #include "json.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -47,6 +48,14 @@ typedef void (*watch_fn)(struct tether_supervisor *sv, struct slot *s);
 struct watch {
 	watch_fn ready;
 	struct slot *slot;
+};
+
+/* A connection to the control socket (control_server.c). */
+#define TETHER_CONTROL_CONNS 8
+struct tether_control_conn {
+	int fd;          /* -1: a free place */
+	uint64_t serial; /* tells a reused place from the connection a deferred answer was for */
+	uint64_t used;   /* when it last asked: the least recently used gives way */
 };
 
 struct tether_supervisor {
@@ -93,6 +102,24 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+
+	/* the control socket's connections (control_server.c) */
+	struct tether_control_conn ctl_conns[TETHER_CONTROL_CONNS];
+	uint64_t ctl_serial;
+	uint64_t ctl_served;          /* the wakeup in which they were last served */
+	bool ctl_deaf;                /* its reads failed for good: bound, no longer read */
+	char ctl_name[TETHER_CTLNAME_MAX + 1];
+
+	/* keeping the pidfile (keeper.c) */
+	struct tether_pidrecord record; /* what we publish, again after a restore */
+	int keep_fd, keep_wd;         /* the inotify watch on the pidfile's directory */
+	bool keep_check;              /* an event may have taken a file of ours */
+	bool keep_lost;               /* something is lost and not yet restored */
+	bool keep_warned;             /* a failure to restore was reported */
+	int64_t keep_retry_at, keep_backoff;
+	int64_t keep_event_at;        /* the directory's last event */
+	int64_t keep_lost_at;         /* when the loss was first seen */
+	unsigned keep_failures;       /* consecutive wakeups its watch gave nothing */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -135,7 +162,20 @@ unsigned tether_status_instances_active(const struct tether_supervisor *sv);
 unsigned tether_status_crashes_in_window(struct tether_supervisor *sv);
 
 /* control_server.c */
-/* Reads and answers the pending control requests (the control socket's watch). */
+/* Accepts connections, reads and answers the pending control requests (the
+ * watch of the control socket and of each connection). */
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
+void tether_control_close_all(struct tether_supervisor *sv);
+
+/* keeper.c */
+/* Watches the pidfile's directory (after the record is first written). */
+void tether_keeper_start(struct tether_supervisor *sv);
+/* The watch's reader. */
+void tether_keeper_read(struct tether_supervisor *sv, struct slot *unused);
+/* After each round's events: restores what was lost, when it is due. */
+void tether_keeper_step(struct tether_supervisor *sv);
+int64_t tether_keeper_deadline(const struct tether_supervisor *sv);
+/* Stopping: the watch goes now (see keeper.c for why not at exit). */
+void tether_keeper_stop(struct tether_supervisor *sv);
 
 #endif

@@ -162,6 +162,11 @@ int sys_unlink(const char *path)
 	return (int)SYSCALL_RETRY(unlink, unlink(path));
 }
 
+int sys_unlinkat(int dirfd, const char *name)
+{
+	return (int)SYSCALL_RETRY(unlink, unlinkat(dirfd, name, 0));
+}
+
 int sys_mkdir(const char *path, mode_t mode)
 {
 	return (int)SYSCALL_RETRY(mkdir, mkdir(path, mode));
@@ -185,6 +190,11 @@ int sys_lstat(const char *path, struct stat *ret_st)
 int sys_stat(const char *path, struct stat *ret_st)
 {
 	return (int)SYSCALL_RETRY(stat, stat(path, ret_st));
+}
+
+int sys_fstatat_nofollow(int dirfd, const char *name, struct stat *ret_st)
+{
+	return (int)SYSCALL_RETRY(stat, fstatat(dirfd, name, ret_st, AT_SYMLINK_NOFOLLOW));
 }
 
 int sys_flock(int fd, int op)
@@ -534,4 +544,39 @@ int sys_sigaction_default(int sig)
 		uint64_t mask;
 	} ksa = {.handler = SIG_DFL};
 	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
+}
+
+int sys_getrandom(void *buf, size_t len)
+{
+	/* The raw system call: musl 1.1 and older glibc have no wrapper. A short
+	 * read cannot happen below 256 bytes from the non-blocking pool once it
+	 * is initialised; the loop covers what the kernel allows anyway. */
+	unsigned char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		long n = SYSCALL_RETRY(getrandom, syscall(SYS_getrandom, p + done, len - done, 0));
+		if (n == -ENOSYS)
+			break;
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	if (done == len)
+		return 0;
+	/* a kernel older than 3.17 */
+	int fd = sys_open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = sys_read(fd, p + done, len - done);
+		if (n <= 0) {
+			sys_close(fd);
+			return n < 0 ? (int)n : -EIO;
+		}
+		done += (size_t)n;
+	}
+	sys_close(fd);
+	return 0;
 }

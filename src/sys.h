@@ -48,11 +48,15 @@ ssize_t sys_write_all(int fd, const void *buf, size_t len);
 int sys_fsync(int fd);
 int sys_rename(const char *from, const char *to);
 int sys_unlink(const char *path);
+/* unlinkat(2) with flags 0: a name in a directory held open (the unlink point). */
+int sys_unlinkat(int dirfd, const char *name);
 int sys_mkdir(const char *path, mode_t mode);
 int sys_rmdir(const char *path);
 int sys_fstat(int fd, struct stat *ret_st);
 int sys_lstat(const char *path, struct stat *ret_st);
 int sys_stat(const char *path, struct stat *ret_st);
+/* fstatat(2) without following a final symlink (the stat point). */
+int sys_fstatat_nofollow(int dirfd, const char *name, struct stat *ret_st);
 int sys_flock(int fd, int op);
 int sys_fcntl_int(int fd, int cmd, int arg);
 ssize_t sys_readlink(const char *path, char *buf, size_t len);
@@ -124,5 +128,10 @@ int sys_setsid(void);
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int sys_setrlimit(int resource, const struct rlimit *rl);
 int sys_sigaction_default(int sig);
+
+/* randomness */
+/* Fills buf with len bytes from the kernel's generator (getrandom(2), or
+ * /dev/urandom where the system call is missing). 0 or -errno. */
+int sys_getrandom(void *buf, size_t len);
 
 #endif

@@ -13,11 +13,10 @@
  * (TETHER_LAB_RUN, inherited by guardians and workers), so the orphan check
  * after a SIGKILL looks for exactly what that tether started.
  *
- * The control client is one datagram socket per incarnation, bound to an
- * address of the kernel's choosing, talking to tether's abstract control
- * socket (named after the pidfile's lock inode, control.h). An answer counts
- * only when the kernel says it comes from our tether's pid; with one request
- * outstanding at a time, answers cannot be confused.
+ * The control client is one connection per incarnation to tether's control
+ * socket, found and verified by the library (tether_control_connect: the
+ * listener's SO_PEERCRED must be our tether's pid), kept for every question;
+ * with one request outstanding at a time, answers cannot be confused.
  */
 #include "config.h"
 
@@ -186,18 +185,8 @@ static int control_open(struct soak_tether *t, const char *pidfile)
 		return -errno;
 	t->lock_dev = st.st_dev;
 	t->lock_ino = st.st_ino;
-	memset(&t->addr, 0, sizeof t->addr);
-	t->addr.sun_family = AF_UNIX;
-	int n = snprintf(t->addr.sun_path + 1, sizeof t->addr.sun_path - 1, "tether-ctl/%llx:%llx",
-			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-	t->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	t->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_un self = {.sun_family = AF_UNIX};
-	int one = 1;
-	if (t->sock < 0 || bind(t->sock, (struct sockaddr *)&self, sizeof(sa_family_t)) < 0 ||
-	    setsockopt(t->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-		lab_die("soak: control socket: %s", strerror(errno));
-	return 0;
+	t->sock = tether_control_connect(pidfile, t->pid);
+	return t->sock < 0 ? t->sock : 0;
 }
 
 int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret)
@@ -206,10 +195,10 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 	if (t->reaped)
 		return -ESRCH;
 	int64_t deadline = lab_now() + QUERY_TIMEOUT_NS;
-	if (sendto(t->sock, req, strlen(req), MSG_NOSIGNAL, (struct sockaddr *)&t->addr, t->addrlen) < 0) {
-		/* ECONNREFUSED: its control socket is closed, which it does last
-		 * before it exits. */
-		if (errno == ECONNREFUSED && soak_wait_any(&t->pidfd, 1, deadline) == 0) {
+	if (send(t->sock, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		/* EPIPE, ECONNRESET: its control socket is closed, which it does
+		 * last before it exits. */
+		if ((errno == EPIPE || errno == ECONNRESET) && soak_wait_any(&t->pidfd, 1, deadline) == 0) {
 			reap(t);
 			return -ESRCH;
 		}
@@ -228,21 +217,18 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 			reap(t);
 			return -ESRCH;
 		}
-		union {
-			char b[CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} cm;
-		struct iovec iov = {.iov_base = t->buf, .iov_len = TETHER_CONTROL_MAX_MSG};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
-		ssize_t n = recvmsg(t->sock, &mh, MSG_DONTWAIT);
-		if (n < 0)
+		ssize_t n = recv(t->sock, t->buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		struct ucred cred = {0};
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
-			memcpy(&cred, CMSG_DATA(c), sizeof cred);
-		if (cred.pid != t->pid)
-			continue; /* only our tether may answer */
+		if (n <= 0) {
+			/* it closed the connection: it is exiting */
+			if (soak_wait_any(&t->pidfd, 1, deadline) == 0) {
+				reap(t);
+				return -ESRCH;
+			}
+			soak_fail(s, "tether (pid %d) closed its control connection without exiting", (int)t->pid);
+			return -EIO;
+		}
 		t->buf[n] = '\0';
 		if (tether_json_parse(t->buf, (size_t)n, 16, ret) < 0) {
 			soak_fail(s, "tether answered \"%s\" with malformed JSON: %.200s", req, t->buf);

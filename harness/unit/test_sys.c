@@ -845,6 +845,16 @@ static long ex_unlink(void)
 	unlink(tu_path("u"));
 	return r;
 }
+static long ex_unlinkat(void)
+{
+	tu_write_file(tu_path("ua"), "u", 1, 0600);
+	int dir = open(tu_path("."), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dir, 0);
+	long r = CALL(sys_unlinkat(dir, "ua"));
+	close(dir);
+	unlink(tu_path("ua"));
+	return r;
+}
 static long ex_mkdir(void)
 {
 	long r = CALL(sys_mkdir(tu_path("d"), 0700));
@@ -875,6 +885,16 @@ static long ex_lstat(void)
 {
 	struct stat st;
 	return CALL(sys_lstat("/", &st));
+}
+static long ex_fstatat(void)
+{
+	struct stat st;
+	return CALL(sys_fstatat_nofollow(AT_FDCWD, "/", &st));
+}
+static long ex_getrandom(void)
+{
+	unsigned char b[16];
+	return CALL(sys_getrandom(b, sizeof b));
 }
 static long ex_flock(void)
 {
@@ -1143,11 +1163,13 @@ static const struct exerciser {
 	{"tether/sys/fsync", "sys_fsync", ex_fsync},
 	{"tether/sys/rename", "sys_rename", ex_rename},
 	{"tether/sys/unlink", "sys_unlink", ex_unlink},
+	{"tether/sys/unlink", "sys_unlinkat", ex_unlinkat},
 	{"tether/sys/mkdir", "sys_mkdir", ex_mkdir},
 	{"tether/sys/rmdir", "sys_rmdir", ex_rmdir},
 	{"tether/sys/fstat", "sys_fstat", ex_fstat},
 	{"tether/sys/stat", "sys_stat", ex_stat},
 	{"tether/sys/stat", "sys_lstat", ex_lstat},
+	{"tether/sys/stat", "sys_fstatat_nofollow", ex_fstatat},
 	{"tether/sys/flock", "sys_flock", ex_flock},
 	{"tether/sys/fcntl", "sys_fcntl_int", ex_fcntl},
 	{"tether/sys/readlink", "sys_readlink", ex_readlink},
@@ -1191,6 +1213,7 @@ static const struct exerciser {
 	{"tether/sys/prctl", "sys_prctl", ex_prctl},
 	{"tether/sys/setrlimit", "sys_setrlimit", ex_setrlimit},
 	{"tether/sys/sigaction", "sys_sigaction_default", ex_sigaction},
+	{"tether/sys/getrandom", "sys_getrandom", ex_getrandom},
 };
 #define N_EXERCISERS ((int)(sizeof exercisers / sizeof exercisers[0]))
 
