@@ -135,6 +135,10 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 	ssize_t w = sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w < 0)
 		return (int)w;
+	/* One question: the supervisor reads our end of file right after it
+	 * answers, and closes its side in the same wakeup, instead of holding
+	 * a descriptor until it next looks. */
+	sys_shutdown(fd, SHUT_WR);
 	char *buf = malloc(TETHER_CONTROL_MAX_MSG);
 	if (!buf)
 		return -ENOMEM;

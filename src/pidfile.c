@@ -281,10 +281,24 @@ static bool names_inode(int r, const struct stat *st, dev_t dev, ino_t ino)
 	return r == 0 && st->st_dev == dev && st->st_ino == ino;
 }
 
-static bool lock_is_here(const struct tether_pidfile *pf)
+/* Does PATH.lock name the lock we hold? 1 yes, 0 no (nothing there, or
+ * another file), -errno cannot tell (then callers act as if it did: a
+ * failing lstat must neither start a restore nor keep a stop from removing
+ * our files). */
+static int lock_here(const struct tether_pidfile *pf)
 {
 	struct stat st;
-	return names_inode(sys_lstat(pf->lock_path, &st), &st, pf->lock_dev, pf->lock_ino);
+	int r = sys_lstat(pf->lock_path, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	return names_inode(r, &st, pf->lock_dev, pf->lock_ino);
+}
+
+static bool lock_is_here(const struct tether_pidfile *pf)
+{
+	return lock_here(pf) != 0;
 }
 
 /* Removes name from the directory we locked in (dir_fd: wherever it is now)
@@ -725,7 +739,8 @@ int tether_pidfile_check(const struct tether_pidfile *pf)
 	int lost = 0;
 	if (!lock_is_here(pf))
 		lost |= TETHER_PIDFILE_LOST_LOCK;
-	if (pf->have_rec && !names_inode(sys_lstat(pf->path, &st), &st, pf->rec_dev, pf->rec_ino))
+	int r = pf->have_rec ? sys_lstat(pf->path, &st) : 0;
+	if (pf->have_rec && (r == -ENOENT || (r == 0 && !names_inode(r, &st, pf->rec_dev, pf->rec_ino))))
 		lost |= TETHER_PIDFILE_LOST_RECORD;
 	if (lost && !directory_is_here(pf))
 		lost |= TETHER_PIDFILE_LOST_DIR;

@@ -4,7 +4,8 @@
  * gone (found by its name); the client believes only the lock holder — a
  * forger of our own user that listens under the pidfile's key and claims the
  * holder's pid is never asked (SO_PEERCRED), another user's listener is not
- * even connected to; a silent server is a timeout that neither fires early
+ * even connected to; a server that closes unanswered is -ECONNRESET at once;
+ * a silent server is a timeout that neither fires early
  * (signals) nor late; nobody holding the lock is -ECONNREFUSED at once;
  * names are drawn afresh (and again when taken); requests are cut at their
  * first line; a foreign uid's connection is closed at accept.
@@ -280,11 +281,12 @@ END_TEST
 START_TEST(a_first_line_longer_than_the_buffer_is_refused)
 {
 	/* cut inside its first line, a request could read as another (a prefix
-	 * of it): it is dropped, and the client times out */
+	 * of it): it is dropped unanswered, and the connection, which the
+	 * client shut after its one question, is closed */
 	const char *path = tu_path("t.pid");
 	start_server(path, SRV_ECHO, 16);
 	struct tether_json *j = NULL;
-	ck_assert_int_eq(query(path, "status-and-then-some-more", 300, &j), -ETIMEDOUT);
+	ck_assert_int_eq(query(path, "status-and-then-some-more", 5000, &j), -ECONNRESET);
 	ck_assert(pt_wait_file_size(tu_path("server.log"), 1, 5000));
 	char *log = server_log();
 	ck_assert_msg(strncmp(log, "err ", 4) == 0, "server log: \"%s\"", log);
@@ -587,13 +589,14 @@ static int connect_as_main(void *arg)
 	struct connect_as *c = arg;
 	struct sockaddr_un sa;
 	socklen_t len = tether_ctlname_addr(c->name, &sa);
-	if (c->uid != getuid() && (setgid(c->uid) < 0 || setuid(c->uid) < 0))
+	bool foreign = c->uid != getuid();
+	if (foreign && (setgid(c->uid) < 0 || setuid(c->uid) < 0))
 		return 2;
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, len) < 0)
 		return 3;
 	/* a foreign connection may be closed before this send: EPIPE then */
-	if (send(s, "status", 6, MSG_NOSIGNAL) != 6 && c->uid == getuid())
+	if (send(s, "status", 6, MSG_NOSIGNAL) != 6 && !foreign)
 		return 4;
 	/* wait until the server has decided: closed (foreign) or kept */
 	char b;
@@ -679,6 +682,56 @@ START_TEST(another_users_listener_is_never_asked)
 }
 END_TEST
 
+/* Waits (inotify on its directory) until path exists. */
+static bool wait_exists(const char *path, int ms)
+{
+	int w = tether_pidfile_watch_open(path);
+	ck_assert_int_ge(w, 0);
+	int64_t deadline = tether_clock_now(tether_clock_real()) + (int64_t)ms * TETHER_NSEC_PER_MSEC;
+	bool there;
+	while (!(there = tu_exists(path)) && tether_pidfile_watch_wait(w, tether_clock_real(), deadline) > 0)
+		;
+	close(w);
+	return there || tu_exists(path);
+}
+
+START_TEST(idle_connections_cannot_shut_others_out)
+{
+	/* a real supervisor: 12 connections kept open and silent, more than
+	 * it holds (8); the least recently used give way, and a question on
+	 * a new connection is still answered */
+	const char *path = tu_path("t.pid");
+	pid_t t = pt_tether_bg(NULL, tu_path("t.err"), "run", "--pidfile", path, "--", TETHER_WORKER, "--ready", NULL);
+	ck_assert_msg(wait_exists(path, 10000), "tether wrote no record");
+	int idle[12];
+	for (int i = 0; i < 12; i++) {
+		idle[i] = tether_control_connect(path, t);
+		ck_assert_msg(idle[i] >= 0, "connect: %s", strerror(-idle[i]));
+	}
+	struct tether_json *j = NULL;
+	ck_assert_int_eq(query(path, "status", 10000, &j), 0);
+	ck_assert_ptr_nonnull(tether_json_get(j, "instances"));
+	tether_json_free(j);
+	/* the first ones were closed to make room: end of file */
+	for (int i = 0; i < 4; i++) {
+		struct pollfd p = {.fd = idle[i], .events = POLLIN};
+		ck_assert_int_eq(poll(&p, 1, 10000), 1);
+		char b;
+		ck_assert_int_eq(recv(idle[i], &b, 1, MSG_DONTWAIT), 0);
+	}
+	/* the most recent one still works */
+	ck_assert_int_eq(send(idle[11], "status", 6, MSG_NOSIGNAL), 6);
+	struct pollfd p = {.fd = idle[11], .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	char buf[4096];
+	ck_assert_int_gt(recv(idle[11], buf, sizeof buf, 0), 0);
+	for (int i = 0; i < 12; i++)
+		close(idle[i]);
+	kill(t, SIGTERM);
+	ck_assert_int_eq(tu_wait(t, 10000), 0);
+}
+END_TEST
+
 static void setup(void)
 {
 	pt_setup();
@@ -706,6 +759,7 @@ int main(void)
 	tcase_add_test(tc, a_taken_name_is_drawn_again);
 	tcase_add_test(tc, server_drops_foreign_uids);
 	tcase_add_test(tc, another_users_listener_is_never_asked);
+	tcase_add_test(tc, idle_connections_cannot_shut_others_out);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
