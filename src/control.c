@@ -135,10 +135,6 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 	ssize_t w = sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w < 0)
 		return (int)w;
-	/* One question: the supervisor reads our end of file right after it
-	 * answers, and closes its side in the same wakeup, instead of holding
-	 * a descriptor until it next looks. */
-	sys_shutdown(fd, SHUT_WR);
 	char *buf = malloc(TETHER_CONTROL_MAX_MSG);
 	if (!buf)
 		return -ENOMEM;
@@ -175,6 +171,24 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 		break;
 	}
 	free(buf);
+	/* The supervisor closes a connection once it has answered: wait for
+	 * that (its end of file, at once), so that when a query returns the
+	 * supervisor holds nothing of it — a caller that counts its
+	 * descriptors next sees them all settled. */
+	while (r == 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int wait_ms = tether_clock_poll_timeout(clock, deadline);
+		int p = sys_poll(&pfd, 1, wait_ms);
+		if (p == 0 && wait_ms != 0)
+			continue; /* interrupted, or woken early */
+		if (p <= 0)
+			break; /* the deadline: the answer is what counts */
+		char c;
+		struct iovec ci = {.iov_base = &c, .iov_len = 1};
+		struct msghdr cm = {.msg_iov = &ci, .msg_iovlen = 1};
+		if (sys_recvmsg(fd, &cm, MSG_DONTWAIT) != -EWOULDBLOCK)
+			break; /* its end of file */
+	}
 	return r;
 }
 

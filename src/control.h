@@ -11,11 +11,14 @@
  * listens (it must be the verified supervisor) and the server the uid that
  * connected (its own or root; any other is closed at once).
  *
- * A request is one message ("status", its first line counts); the answer is
- * one message of JSON (or {"error":...}) on the same connection. A client may
- * ask several times on one connection (the lab's soak keeps one open); the
- * supervisor holds a few connections, closing the least recently used one
- * when a new one needs its place, so no client can shut others out.
+ * A connection carries one request (a message, "status"; its first line
+ * counts) and its answer (a message of JSON, or {"error":...}); the
+ * supervisor then closes it, and the client waits for that close before it
+ * returns, so a query leaves nothing behind in the supervisor when it
+ * returns. The supervisor holds a few connections whose question has not
+ * come yet (or whose answer is deferred: the lab's), closing the least
+ * recently used one when a new one needs its place: no client can shut
+ * others out by connecting and saying nothing.
  */
 #ifndef TETHER_CONTROL_H
 #define TETHER_CONTROL_H

@@ -21,13 +21,23 @@ static struct tether_control_conn *conn_of(struct tether_supervisor *sv, const s
 	return c->fd >= 0 && c->serial == peer->serial ? c : NULL;
 }
 
+static void drop(struct tether_control_conn *c)
+{
+	if (c->fd >= 0)
+		sys_close(c->fd);
+	c->fd = -1;
+	c->deferred = false;
+}
+
 int tether_supervisor_reply(struct tether_supervisor *sv, const struct tether_control_peer *peer, const char *msg,
 			    size_t len)
 {
 	struct tether_control_conn *c = conn_of(sv, peer);
 	if (!c)
 		return -ENOTCONN; /* it hung up, or its place was taken */
-	return tether_control_reply(c->fd, msg, len);
+	int r = tether_control_reply(c->fd, msg, len);
+	drop(c);
+	return r;
 }
 
 static void answer(struct tether_supervisor *sv, const char *request, const struct tether_control_peer *peer,
@@ -43,13 +53,6 @@ static void answer(struct tether_supervisor *sv, const char *request, const stru
 	tether_buf_puts(out, "{\"error\":\"unknown request\"}");
 }
 
-static void drop(struct tether_control_conn *c)
-{
-	if (c->fd >= 0)
-		sys_close(c->fd);
-	c->fd = -1;
-}
-
 void tether_control_close_all(struct tether_supervisor *sv)
 {
 	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
@@ -57,7 +60,7 @@ void tether_control_close_all(struct tether_supervisor *sv)
 }
 
 /* A new connection takes a free place, else the least recently used one's:
- * a client that holds connections open cannot shut the others out. */
+ * a client that connects and says nothing cannot shut the others out. */
 static void keep(struct tether_supervisor *sv, int fd)
 {
 	struct tether_control_conn *c = NULL;
@@ -67,42 +70,46 @@ static void keep(struct tether_supervisor *sv, int fd)
 			c = x;
 			break;
 		}
-		if (!c || x->used < c->used)
+		/* one still silent before one waiting for its deferred answer */
+		if (!c || (c->deferred && !x->deferred) || (c->deferred == x->deferred && x->used < c->used))
 			c = x;
 	}
 	drop(c);
 	c->fd = fd;
+	c->deferred = false;
 	c->serial = ++sv->ctl_serial;
 	c->used = sv->ctl_serial;
 }
 
+/* One question per connection: read it, answer it, close. An answer kept
+ * for later (the lab's) keeps the connection until it is sent; anything
+ * more from such a client ends it. */
 static void serve_conn(struct tether_supervisor *sv, unsigned i, bool *progressed)
 {
 	struct tether_control_conn *c = &sv->ctl_conns[i];
-	/* A bounded batch per wakeup: a client flooding requests cannot
-	 * starve the instances. */
-	for (int budget = 0; budget < 16 && c->fd >= 0; budget++) {
-		char req[128];
-		int r = tether_control_recv(c->fd, req, sizeof req);
-		if (r == -EAGAIN)
-			return;
-		*progressed = true;
-		if (r == -EMSGSIZE || r == -EBADMSG)
-			continue; /* a bad request, consumed */
-		if (r < 0) {
-			drop(c); /* the client closed, or the connection broke */
-			return;
-		}
-		c->used = ++sv->ctl_serial;
-		struct tether_control_peer peer = {.conn = i, .serial = c->serial};
-		struct tether_buf out;
-		tether_buf_init(&out);
-		answer(sv, req, &peer, &out);
-		/* empty: kept for later (a lab's deferred answer) */
-		if (!out.oom && out.data)
-			tether_control_reply(c->fd, out.data, out.len);
-		tether_buf_done(&out);
+	if (c->fd < 0)
+		return;
+	char req[128];
+	int r = tether_control_recv(c->fd, req, sizeof req);
+	if (r == -EAGAIN)
+		return;
+	*progressed = true;
+	if (r < 0 || c->deferred) {
+		drop(c); /* gone, broken, a bad request, or a second one */
+		return;
 	}
+	c->used = ++sv->ctl_serial;
+	struct tether_control_peer peer = {.conn = i, .serial = c->serial};
+	struct tether_buf out;
+	tether_buf_init(&out);
+	answer(sv, req, &peer, &out);
+	if (!out.oom && out.data) {
+		tether_control_reply(c->fd, out.data, out.len);
+		drop(c);
+	} else {
+		c->deferred = true; /* empty: answered later (a lab's deferred answer) */
+	}
+	tether_buf_done(&out);
 }
 
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused)

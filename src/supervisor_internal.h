@@ -56,6 +56,7 @@ struct tether_control_conn {
 	int fd;          /* -1: a free place */
 	uint64_t serial; /* tells a reused place from the connection a deferred answer was for */
 	uint64_t used;   /* when it last asked: the least recently used gives way */
+	bool deferred;   /* its question is answered later (the lab's) */
 };
 
 struct tether_supervisor {

@@ -278,11 +278,6 @@ int sys_accept(int fd, int flags)
 	return (int)SYSCALL_RETRY(accept, accept4(fd, NULL, NULL, flags));
 }
 
-int sys_shutdown(int fd, int how)
-{
-	return (int)SYSCALL_RETRY(shutdown, shutdown(fd, how));
-}
-
 int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	/* A connect interrupted by a signal continues asynchronously: retrying

@@ -76,7 +76,6 @@ int sys_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int sys_listen(int fd, int backlog);
 int sys_accept(int fd, int flags);
 int sys_connect(int fd, const struct sockaddr *addr, socklen_t len);
-int sys_shutdown(int fd, int how);
 ssize_t sys_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t sys_recvmsg(int fd, struct msghdr *msg, int flags);
 /* Receives one message with its sender's credentials (SCM_CREDENTIALS: the

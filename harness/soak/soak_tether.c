@@ -13,10 +13,10 @@
  * (TETHER_LAB_RUN, inherited by guardians and workers), so the orphan check
  * after a SIGKILL looks for exactly what that tether started.
  *
- * The control client is one connection per incarnation to tether's control
+ * The control client makes one connection per question to tether's control
  * socket, found and verified by the library (tether_control_connect: the
- * listener's SO_PEERCRED must be our tether's pid), kept for every question;
- * with one request outstanding at a time, answers cannot be confused.
+ * listener's SO_PEERCRED must be our tether's pid); the answer is the one
+ * message that comes back on it.
  */
 #include "config.h"
 
@@ -185,8 +185,7 @@ static int control_open(struct soak_tether *t, const char *pidfile)
 		return -errno;
 	t->lock_dev = st.st_dev;
 	t->lock_ino = st.st_ino;
-	t->sock = tether_control_connect(pidfile, t->pid);
-	return t->sock < 0 ? t->sock : 0;
+	return 0;
 }
 
 int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, struct tether_json **ret)
@@ -195,54 +194,68 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 	if (t->reaped)
 		return -ESRCH;
 	int64_t deadline = lab_now() + QUERY_TIMEOUT_NS;
-	if (send(t->sock, req, strlen(req), MSG_NOSIGNAL) < 0) {
-		/* EPIPE, ECONNRESET: its control socket is closed, which it does
-		 * last before it exits. */
-		if ((errno == EPIPE || errno == ECONNRESET) && soak_wait_any(&t->pidfd, 1, deadline) == 0) {
+	/* one connection per question (control.h), to our tether's socket */
+	int fd = tether_control_connect(t->pidfile, t->pid);
+	if (fd < 0 || send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		int e = fd < 0 ? -fd : errno;
+		if (fd >= 0)
+			close(fd);
+		/* its control socket is closed, which it does last before it
+		 * exits */
+		if (soak_wait_any(&t->pidfd, 1, deadline) == 0) {
 			reap(t);
 			return -ESRCH;
 		}
-		soak_fail(s, "cannot send \"%s\" to tether (pid %d): %s", req, (int)t->pid, strerror(errno));
+		soak_fail(s, "cannot send \"%s\" to tether (pid %d): %s", req, (int)t->pid, strerror(e));
 		return -EIO;
 	}
-	int fds[2] = {t->sock, t->pidfd};
+	int fds[2] = {fd, t->pidfd};
+	int rc;
 	for (;;) {
 		int which = soak_wait_any(fds, 2, deadline);
 		if (which < 0) {
 			soak_fail(s, "tether (pid %d) did not answer \"%s\" within %llds of real time", (int)t->pid, req,
 				  (long long)(QUERY_TIMEOUT_NS / NS_PER_SEC));
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
 		if (which == 1) {
 			reap(t);
-			return -ESRCH;
+			rc = -ESRCH;
+			break;
 		}
-		ssize_t n = recv(t->sock, t->buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT);
+		ssize_t n = recv(fd, t->buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0) {
-			/* it closed the connection: it is exiting */
+			/* it closed the connection unanswered: it is exiting */
 			if (soak_wait_any(&t->pidfd, 1, deadline) == 0) {
 				reap(t);
-				return -ESRCH;
+				rc = -ESRCH;
+				break;
 			}
 			soak_fail(s, "tether (pid %d) closed its control connection without exiting", (int)t->pid);
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
 		t->buf[n] = '\0';
 		if (tether_json_parse(t->buf, (size_t)n, 16, ret) < 0) {
 			soak_fail(s, "tether answered \"%s\" with malformed JSON: %.200s", req, t->buf);
-			return -EPROTO;
+			rc = -EPROTO;
+			break;
 		}
+		rc = 0;
 		if (tether_json_get(*ret, "error")) {
 			const struct tether_json *e = tether_json_get(*ret, "error");
 			soak_note(s, "tether refused \"%s\": %s", req, e->string ? e->string : "?");
 			tether_json_free(*ret);
 			*ret = NULL;
-			return -EPROTO;
+			rc = -EPROTO;
 		}
-		return 0;
+		break;
 	}
+	close(fd);
+	return rc;
 }
 
 static int64_t jint(const struct tether_json *j, const char *key, int64_t dflt)
@@ -358,7 +371,7 @@ struct soak_tether *soak_tether_start(struct soak *s, unsigned n, const char *is
 {
 	struct soak_tether *t = xcalloc(1, sizeof *t);
 	t->n = n;
-	t->sock = t->notify = t->pidfd = -1;
+	t->notify = t->pidfd = -1;
 	t->buf = xmalloc(TETHER_CONTROL_MAX_MSG + 1);
 	snprintf(t->isolation, sizeof t->isolation, "%s", isolation);
 	snprintf(t->run_id, sizeof t->run_id, "soak-%llu-%d-%u", (unsigned long long)s->seed, (int)getpid(), n);
@@ -457,8 +470,6 @@ static void check_orphans(struct soak *s, struct soak_tether *t, const char *why
 
 static void tether_free(struct soak_tether *t)
 {
-	if (t->sock >= 0)
-		close(t->sock);
 	if (t->notify >= 0)
 		close(t->notify);
 	if (t->pidfd >= 0)

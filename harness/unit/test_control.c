@@ -114,6 +114,8 @@ struct srv {
 	const char *log; /* "ok REQ" / "err N" per request */
 };
 
+/* One question per connection, as the supervisor does (control.h): the
+ * caller closes it after this. */
 static void serve_connection(struct srv *s, int conn, char *buf)
 {
 	for (;;) {
@@ -128,7 +130,7 @@ static void serve_connection(struct srv *s, int conn, char *buf)
 		if (r < 0) {
 			snprintf(line, sizeof line, "err %d\n", -r);
 			append(s->log, line);
-			continue;
+			return;
 		}
 		snprintf(line, sizeof line, "ok %s\n", buf);
 		append(s->log, line);
@@ -143,6 +145,7 @@ static void serve_connection(struct srv *s, int conn, char *buf)
 		}
 		tether_control_reply(conn, out.data, out.len);
 		tether_buf_done(&out);
+		return;
 	}
 }
 
@@ -281,8 +284,8 @@ END_TEST
 START_TEST(a_first_line_longer_than_the_buffer_is_refused)
 {
 	/* cut inside its first line, a request could read as another (a prefix
-	 * of it): it is dropped unanswered, and the connection, which the
-	 * client shut after its one question, is closed */
+	 * of it): it is dropped unanswered, with its connection: the client
+	 * learns it at once */
 	const char *path = tu_path("t.pid");
 	start_server(path, SRV_ECHO, 16);
 	struct tether_json *j = NULL;
@@ -719,12 +722,14 @@ START_TEST(idle_connections_cannot_shut_others_out)
 		char b;
 		ck_assert_int_eq(recv(idle[i], &b, 1, MSG_DONTWAIT), 0);
 	}
-	/* the most recent one still works */
+	/* the most recent one still works, for one question */
 	ck_assert_int_eq(send(idle[11], "status", 6, MSG_NOSIGNAL), 6);
 	struct pollfd p = {.fd = idle[11], .events = POLLIN};
 	ck_assert_int_eq(poll(&p, 1, 10000), 1);
 	char buf[4096];
 	ck_assert_int_gt(recv(idle[11], buf, sizeof buf, 0), 0);
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(recv(idle[11], buf, sizeof buf, 0), 0); /* then closed */
 	for (int i = 0; i < 12; i++)
 		close(idle[i]);
 	kill(t, SIGTERM);

@@ -891,15 +891,6 @@ static long ex_fstatat(void)
 	struct stat st;
 	return CALL(sys_fstatat_nofollow(AT_FDCWD, "/", &st));
 }
-static long ex_shutdown(void)
-{
-	int sv[2];
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	long r = CALL(sys_shutdown(sv[0], SHUT_WR));
-	close(sv[0]);
-	close(sv[1]);
-	return r;
-}
 static long ex_getrandom(void)
 {
 	unsigned char b[16];
@@ -1196,7 +1187,6 @@ static const struct exerciser {
 	{"tether/sys/listen", "sys_listen", ex_listen},
 	{"tether/sys/accept", "sys_accept", ex_accept},
 	{"tether/sys/connect", "sys_connect", ex_connect},
-	{"tether/sys/shutdown", "sys_shutdown", ex_shutdown},
 	{"tether/sys/sendmsg", "sys_sendmsg", ex_sendmsg},
 	{"tether/sys/recvmsg", "sys_recvmsg", ex_recvmsg},
 	{"tether/sys/setsockopt", "sys_setsockopt", ex_setsockopt},
