@@ -133,6 +133,9 @@ void tether_control_serve(struct tether_supervisor *sv, struct slot *unused)
 			break;
 		progressed = true;
 		keep(sv, fd);
+		/* Whoever connects may have found us without our files (a
+		 * newcomer, a status, a stop): look at them now (keeper.c). */
+		tether_keeper_look(sv);
 	}
 	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
 		serve_conn(sv, i, &progressed);

@@ -45,7 +45,6 @@ static void begin_stop(struct tether_supervisor *sv)
 	 * has still not ended STOP_GRACE later (a kill that cannot be delivered,
 	 * a guardian we cannot reap) is abandoned rather than waited for. */
 	sv->stop_deadline = tether_clock_now(sv->clock) + sv->cfg.stop_timeout + STOP_GRACE_NS;
-	tether_keeper_stop(sv);
 	tether_events_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++)
 		dispatch(sv, &sv->slots[i], TETHER_E_STOP, 0);
@@ -355,7 +354,7 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, the pidfile's directory, then the control socket and its
+ * progress files, the pidfile's timer, then the control socket and its
  * connections. Closed descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {

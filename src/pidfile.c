@@ -806,22 +806,3 @@ int tether_pidfile_restore(struct tether_pidfile *pf, const struct tether_pidrec
 	}
 	return 1;
 }
-
-int tether_pidfile_watch_dir(const struct tether_pidfile *pf, int ino_fd)
-{
-	char *dir = directory_of(pf->path);
-	if (!dir)
-		return -ENOMEM;
-	/* the directory itself removed or moved, or one of our names removed
-	 * or renamed away; MOVED_TO: a record published at the path (ours,
-	 * or another supervisor's) */
-	int r = sys_inotify_add_watch(ino_fd, dir, IN_DELETE_SELF | IN_MOVE_SELF | IN_DELETE | IN_MOVED_FROM |
-							   IN_MOVED_TO | IN_ONLYDIR);
-	free(dir);
-	return r;
-}
-
-bool tether_pidfile_names_ours(const struct tether_pidfile *pf, const char *name)
-{
-	return strcmp(name, base_of(pf->path)) == 0 || strcmp(name, base_of(pf->lock_path)) == 0;
-}

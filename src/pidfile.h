@@ -27,9 +27,9 @@
  * names, and a newcomer would lock a new PATH.lock uncontended. So an
  * acquirer that got the lock asks the kernel for a supervisor of the same
  * pidfile by its control socket (ctlname.h) before it may publish anything,
- * and yields to one it finds; the supervisor itself notices (a watch on the
- * directory, supervisor side) and restores its directory, lock and record
- * (tether_pidfile_restore).
+ * and yields to one it finds; the supervisor itself notices (it looks, on a
+ * timer and whenever its control socket is used) and restores its
+ * directory, lock and record (tether_pidfile_restore).
  *
  * Nobody else may hold our lock: PATH.lock is created 0600 (flock needs only
  * a read-only descriptor), and a lock file held by another user's process
@@ -117,11 +117,7 @@ int tether_pidfile_check(const struct tether_pidfile *pf);
  * supervisor holds the lock at the path and has published its record (it
  * started while ours were gone, unseen: *ret_holder); -errno. */
 int tether_pidfile_restore(struct tether_pidfile *pf, const struct tether_pidrecord *rec, pid_t *ret_holder);
-/* Watches the directory that now holds the path (for the changes that can
- * take our files away) on the inotify descriptor ino_fd: the watch
- * descriptor or -errno. Is name (an event's) one of our files' names? */
-int tether_pidfile_watch_dir(const struct tether_pidfile *pf, int ino_fd);
-bool tether_pidfile_names_ours(const struct tether_pidfile *pf, const char *name);
+
 /* Drops the lock and frees pf without removing anything (also for a forked
  * child that must not keep the lock). Accepts NULL. */
 void tether_pidfile_free(struct tether_pidfile *pf);

@@ -213,7 +213,7 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	if (hooks)
 		sv->hooks = *hooks;
 	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = -1;
-	sv->keep_fd = sv->keep_wd = -1;
+	sv->keep_fd = -1;
 	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++)
 		sv->ctl_conns[i].fd = -1;
 	sv->heartbeat_at = sv->up_watchdog_at = sv->keep_retry_at = TETHER_NEVER;
@@ -483,10 +483,10 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 		r = sv->ctl_fd < 0 ? sv->ctl_fd : 0;
 	}
 	if (r == 0) {
-		/* The watch, then a look: files taken between our lock and the
-		 * watch are seen either way. Taken already, the lock at the path
-		 * may be someone's who did not see our socket yet: ours is put
-		 * back only if it is free. */
+		/* Bound, then a look: files taken after it are the keeper's to
+		 * put back; taken already, the lock at the path may be someone's
+		 * who did not see our socket yet: ours is put back only if it is
+		 * free. */
 		tether_keeper_start(sv);
 		writing = true;
 		if (tether_pidfile_check(sv->pidfile) & TETHER_PIDFILE_LOST_LOCK) {

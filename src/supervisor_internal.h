@@ -113,14 +113,13 @@ struct tether_supervisor {
 
 	/* keeping the pidfile (keeper.c) */
 	struct tether_pidrecord record; /* what we publish, again after a restore */
-	int keep_fd, keep_wd;         /* the inotify watch on the pidfile's directory */
-	bool keep_check;              /* an event may have taken a file of ours */
+	int keep_fd;                  /* its timer (timerfd): a look once a second */
+	bool keep_check;              /* look at the files now */
 	bool keep_lost;               /* something is lost and not yet restored */
 	bool keep_warned;             /* a failure to restore was reported */
 	int64_t keep_retry_at, keep_backoff;
-	int64_t keep_event_at;        /* the directory's last event */
 	int64_t keep_lost_at;         /* when the loss was first seen */
-	unsigned keep_failures;       /* consecutive wakeups its watch gave nothing */
+	unsigned keep_failures;       /* consecutive wakeups its timer gave nothing */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -169,14 +168,14 @@ void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
 void tether_control_close_all(struct tether_supervisor *sv);
 
 /* keeper.c */
-/* Watches the pidfile's directory (after the record is first written). */
+/* Starts looking at the pidfile (after the record is first written). */
 void tether_keeper_start(struct tether_supervisor *sv);
-/* The watch's reader. */
+/* The timer's reader. */
 void tether_keeper_read(struct tether_supervisor *sv, struct slot *unused);
+/* Someone connected to the control socket: look at the files in this round. */
+void tether_keeper_look(struct tether_supervisor *sv);
 /* After each round's events: restores what was lost, when it is due. */
 void tether_keeper_step(struct tether_supervisor *sv);
 int64_t tether_keeper_deadline(const struct tether_supervisor *sv);
-/* Stopping: the watch goes now (see keeper.c for why not at exit). */
-void tether_keeper_stop(struct tether_supervisor *sv);
 
 #endif

@@ -387,6 +387,15 @@ int sys_timerfd_create(int clockid, int flags)
 	return (int)SYSCALL_RETRY(timerfd_create, timerfd_create(clockid, flags));
 }
 
+int sys_timerfd_settime(int fd, int64_t value_ns, int64_t interval_ns)
+{
+	struct itimerspec its = {
+		.it_value = {.tv_sec = value_ns / 1000000000, .tv_nsec = value_ns % 1000000000},
+		.it_interval = {.tv_sec = interval_ns / 1000000000, .tv_nsec = interval_ns % 1000000000},
+	};
+	return (int)SYSCALL_RETRY(timerfd_settime, timerfd_settime(fd, 0, &its, NULL));
+}
+
 static long clone3_raw(uint64_t flags, int *ret_pidfd)
 {
 	struct clone_args args = {0};

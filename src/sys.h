@@ -96,6 +96,8 @@ int sys_inotify_init(int flags);
 int sys_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int sys_inotify_rm_watch(int fd, int wd);
 int sys_timerfd_create(int clockid, int flags);
+/* timerfd_settime(2), relative: first after value_ns, then every interval_ns (0: once). */
+int sys_timerfd_settime(int fd, int64_t value_ns, int64_t interval_ns);
 
 /* processes */
 /* Creates a process like fork(). flags may add CLONE_NEWPID. When ret_pidfd is

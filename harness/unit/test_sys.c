@@ -1082,6 +1082,14 @@ static long ex_inotify_rm_watch(void)
 	return r;
 }
 static long ex_timerfd_create(void) { return done_fd(CALL(sys_timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC))); }
+static long ex_timerfd_settime(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	long r = CALL(sys_timerfd_settime(fd, 1000000000, 1000000000));
+	close(fd);
+	return r;
+}
 static long ex_clone_flags(uint64_t flags, bool want_pidfd)
 {
 	int pidfd = -1;
@@ -1198,6 +1206,7 @@ static const struct exerciser {
 	{"tether/sys/inotify_add_watch", "sys_inotify_add_watch", ex_inotify_add_watch},
 	{"tether/sys/inotify_rm_watch", "sys_inotify_rm_watch", ex_inotify_rm_watch},
 	{"tether/sys/timerfd_create", "sys_timerfd_create", ex_timerfd_create},
+	{"tether/sys/timerfd_settime", "sys_timerfd_settime", ex_timerfd_settime},
 	{"tether/sys/fork", "sys_clone(0)", ex_fork},
 	{"tether/sys/fork", "sys_clone(0, pidfd)", ex_fork_pidfd},
 	{"tether/sys/fork", "sys_clone(CLONE_NEWPID)", ex_clone_newpid},
