@@ -245,6 +245,15 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 			break;
 		}
 		rc = 0;
+		/* tether closes the connection once it has answered: wait for
+		 * that, so its descriptors are settled when the soak samples
+		 * them next (G6 counts them) */
+		struct pollfd eof = {.fd = fd, .events = POLLIN};
+		char c;
+		int64_t left;
+		while ((left = deadline - lab_now()) > 0 && poll(&eof, 1, (int)((left + NS_PER_MS - 1) / NS_PER_MS)) > 0 &&
+		       recv(fd, &c, 1, MSG_DONTWAIT) > 0)
+			;
 		if (tether_json_get(*ret, "error")) {
 			const struct tether_json *e = tether_json_get(*ret, "error");
 			soak_note(s, "tether refused \"%s\": %s", req, e->string ? e->string : "?");
