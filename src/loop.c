@@ -439,10 +439,10 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 		sv->ctl_fd = -1;
 	}
 	tether_pidfile_remove(sv->pidfile);
-	/* A start that failed (never ready, ended by an error) leaves nothing
-	 * behind, not even the directory it created (G3); a supervisor that
-	 * ran keeps it, as it found it. */
-	if (!sv->all_ready_reported && res->outcome != TETHER_OUTCOME_STOPPED && res->outcome != TETHER_OUTCOME_DONE)
+	/* A start that failed — ended, by an error or a stop, before it was
+	 * ever ready — leaves nothing behind, not even the directory it
+	 * created (G3); a supervisor that ran keeps it, as it found it. */
+	if (!sv->all_ready_reported)
 		tether_pidfile_remove_dir(sv->pidfile);
 	tether_pidfile_free(sv->pidfile);
 	sv->pidfile = NULL;
