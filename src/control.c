@@ -17,6 +17,7 @@
 #include "ctlname.h"
 #include "pidfile.h"
 #include "sys.h"
+#include "wait.h"
 
 /* Connections waiting to be accepted. A supervisor that is stopped
  * (SIGSTOP) fills it with the connects of those who look for it; beyond it
@@ -138,16 +139,15 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 	char *buf = malloc(TETHER_CONTROL_MAX_MSG);
 	if (!buf)
 		return -ENOMEM;
-	/* One deadline for the whole query: a signal (sys_poll reports EINTR
-	 * as no event) must not end the wait early. */
+	/* One deadline for the whole query, the late answer of a restart or a
+	 * signal included: a signal (sys_poll reports EINTR as no event;
+	 * tether_wait_fd waits for the rest) must not end the wait early. */
 	int64_t deadline = timeout_ns < 0 ? TETHER_NEVER : tether_clock_now(clock) + timeout_ns;
+	unsigned empty = 0;
 	int r;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int wait_ms = tether_clock_poll_timeout(clock, deadline);
-		r = sys_poll(&pfd, 1, wait_ms);
-		if (r == 0 && wait_ms != 0)
-			continue; /* interrupted, or woken early: wait for the rest */
+		r = tether_wait_fd(&pfd, clock, deadline);
 		if (r == 0)
 			r = -ETIMEDOUT;
 		if (r < 0)
@@ -155,8 +155,15 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 		struct iovec riov = {.iov_base = buf, .iov_len = TETHER_CONTROL_MAX_MSG};
 		struct msghdr rmh = {.msg_iov = &riov, .msg_iovlen = 1};
 		ssize_t got = sys_recvmsg(fd, &rmh, MSG_DONTWAIT);
-		if (got == -EWOULDBLOCK)
-			continue;
+		if (got == -EWOULDBLOCK) {
+			/* Readable, yet nothing to receive: so many times in a row
+			 * is a receive that keeps failing, which would otherwise
+			 * spin until the deadline. */
+			if (++empty < TETHER_WAIT_EARLY_MAX)
+				continue;
+			r = -EAGAIN;
+			break;
+		}
 		if (got < 0) {
 			r = (int)got;
 			break;
@@ -174,19 +181,17 @@ static int ask(int fd, const char *request, const struct tether_clock *clock, in
 	/* The supervisor closes a connection once it has answered: wait for
 	 * that (its end of file, at once), so that when a query returns the
 	 * supervisor holds nothing of it — a caller that counts its
-	 * descriptors next sees them all settled. */
+	 * descriptors next sees them all settled. Bounded like the wait for
+	 * the answer: the deadline, and so many readable-yet-empty receives. */
+	empty = 0;
 	while (r == 0) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int wait_ms = tether_clock_poll_timeout(clock, deadline);
-		int p = sys_poll(&pfd, 1, wait_ms);
-		if (p == 0 && wait_ms != 0)
-			continue; /* interrupted, or woken early */
-		if (p <= 0)
-			break; /* the deadline: the answer is what counts */
+		if (tether_wait_fd(&pfd, clock, deadline) <= 0)
+			break; /* the deadline, or no wait: the answer is what counts */
 		char c;
 		struct iovec ci = {.iov_base = &c, .iov_len = 1};
 		struct msghdr cm = {.msg_iov = &ci, .msg_iovlen = 1};
-		if (sys_recvmsg(fd, &cm, MSG_DONTWAIT) != -EWOULDBLOCK)
+		if (sys_recvmsg(fd, &cm, MSG_DONTWAIT) != -EWOULDBLOCK || ++empty >= TETHER_WAIT_EARLY_MAX)
 			break; /* its end of file */
 	}
 	return r;

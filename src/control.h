@@ -15,10 +15,17 @@
  * counts) and its answer (a message of JSON, or {"error":...}); the
  * supervisor then closes it, and the client waits for that close before it
  * returns, so a query leaves nothing behind in the supervisor when it
- * returns. The supervisor holds a few connections whose question has not
- * come yet (or whose answer is deferred: the lab's), closing the least
- * recently used one when a new one needs its place: no client can shut
- * others out by connecting and saying nothing.
+ * returns. Some answers come later (a restart once its instances are ready
+ * again, a signal once every guardian has answered, the lab's settle): such
+ * a connection stays open until its answer is sent on it, and the client
+ * waits for it there, within its timeout.
+ *
+ * The supervisor holds TETHER_CONTROL_CONNS connections whose question has
+ * not come yet, closing the least recently used one when a new one needs its
+ * place: no client can shut others out by connecting and saying nothing. A
+ * connection whose answer is deferred moves to one of TETHER_CONTROL_DEFERRED
+ * places of its own, so a restart in progress never takes a place a status
+ * needs; it is closed early only if the client hangs up (or sends more).
  */
 #ifndef TETHER_CONTROL_H
 #define TETHER_CONTROL_H
@@ -30,6 +37,12 @@
 #include "clock.h"
 #include "ctlname.h"
 #include "json.h"
+
+/* Connections the supervisor holds: waiting for their question, and waiting
+ * for their deferred answer (at least one restart, every signal job and the
+ * lab's settles at once). fdlimit.h counts both. */
+#define TETHER_CONTROL_CONNS 8
+#define TETHER_CONTROL_DEFERRED 16
 
 /* Largest answer: a status of ~1000 instances. */
 #define TETHER_CONTROL_MAX_MSG (256 * 1024)
@@ -63,11 +76,11 @@ int tether_control_listen(const char *key, uint64_t start_time, char *ret_name, 
  * user (closed), -errno. */
 int tether_control_accept(int listen_fd);
 
-/* Where a deferred answer goes: a connection, named by the server's table
- * (control_server.c) so that a closed and reused descriptor is never
- * answered by mistake. */
+/* Where a deferred answer goes: a connection, named by the serial number
+ * the server gave it (control_server.c) wherever it sits in the server's
+ * table, so that a closed and reused descriptor is never answered by
+ * mistake. */
 struct tether_control_peer {
-	unsigned conn;
 	uint64_t serial;
 };
 

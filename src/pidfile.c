@@ -16,6 +16,7 @@
 #include "ctlname.h"
 #include "pidfile.h"
 #include "sys.h"
+#include "wait.h"
 
 static char *concat(const char *a, const char *b)
 {
@@ -483,15 +484,25 @@ int tether_pidfile_watch_open(const char *path)
 	return fd;
 }
 
-int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline)
+/* tether_pidfile_watch_wait; *ret_drained false when the events could not
+ * be read: they stay queued, and the watch wakes every wait at once. */
+static int watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline, bool *ret_drained)
 {
 	struct pollfd pfd = {.fd = watch_fd, .events = POLLIN};
-	int r = sys_poll(&pfd, 1, tether_clock_poll_timeout(clock, deadline));
+	*ret_drained = true;
+	int r = tether_wait_fd(&pfd, clock, deadline);
 	if (r <= 0)
 		return r;
 	char drain[4096] __attribute__((aligned(8)));
-	while (sys_read(watch_fd, drain, sizeof drain) > 0)
-		;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = sys_read(watch_fd, drain, sizeof drain);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			*ret_drained = false;
+			break;
+		}
+	}
 	return 1;
 }
 
@@ -543,6 +554,27 @@ int tether_pidfile_remove_dir(struct tether_pidfile *pf)
 	return r == -ENOENT || r == -ENOTEMPTY || r == -EEXIST ? 0 : r;
 }
 
+int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline)
+{
+	bool drained;
+	return watch_wait(watch_fd, clock, deadline, &drained);
+}
+
+/* A contended acquire's passes are spaced by a gap doubling from 1 ms to
+ * 64 ms: each pass opens and closes the lock file and reads the record, which
+ * queues events on the watched directory that end the next wait at once, so
+ * unpaced passes ran at full speed for the whole wait — thousands of them, or
+ * millions of reads when a read kept failing (scenarios/double_start.scn,
+ * read failing from its k-th call; flock failing EAGAIN with nobody holding
+ * the lock). Paced, a 2-s wait makes about 40. */
+#define PASS_GAP_FIRST_NS (1 * TETHER_NSEC_PER_MSEC)
+#define PASS_GAP_MAX_NS (64 * TETHER_NSEC_PER_MSEC)
+/* Passes in a row whose locked file was replaced meanwhile (-EAGAIN), whose
+ * directory vanished (-ENOENT) or whose lock another user held (replaced)
+ * before the acquire gives up: a race with a releasing holder or a failed
+ * start is over in one. */
+#define REPLACED_MAX 32
+
 int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
 			   struct tether_pidfile **ret, pid_t *ret_holder)
 {
@@ -570,19 +602,29 @@ int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, i
 	if (contended_wait_ns <= 0)
 		clock = NULL;
 	int64_t deadline = clock ? tether_clock_now(clock) + contended_wait_ns : TETHER_NEVER;
-	for (int attempt = 0;; attempt++) {
+	/* Without a wait the passes of a replaced lock file are still paced. */
+	const struct tether_clock *pace = clock ? clock : tether_clock_real();
+	struct tether_backoff gap;
+	tether_backoff_init(&gap, PASS_GAP_FIRST_NS, PASS_GAP_MAX_NS);
+	bool watch_failed = false;
+	for (int replaced = 0;;) {
 		r = lock_once(pf->lock_path, &pf->lock_fd, &lst);
 		if (r == 1)
 			break;
-		if (r == -EAGAIN && attempt < 1000)
-			continue;
-		if (r == -ENOENT && attempt < 1000) {
-			/* The directory went between its mkdir and our open (a
-			 * start that failed removed what it created, a cleaner):
-			 * make it again. */
-			r = ensure_directory(path, &pf->created_dir);
-			if (r < 0)
+		if (r == -EAGAIN || r == -ENOENT) {
+			/* The file we locked was replaced meanwhile (-EAGAIN), or
+			 * the directory went between its mkdir and our open
+			 * (-ENOENT: a start that failed removed what it created, a
+			 * cleaner): races over in a pass, paced and bounded when
+			 * they are not. */
+			if (++replaced >= REPLACED_MAX ||
+			    tether_wait_until(pace, tether_clock_now(pace) + tether_backoff_next(&gap)) < 0)
 				goto fail;
+			if (r == -ENOENT) {
+				r = ensure_directory(path, &pf->created_dir);
+				if (r < 0)
+					goto fail;
+			}
 			continue;
 		}
 		if (r < 0)
@@ -590,32 +632,48 @@ int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, i
 		/* busy */
 		if (tether_pidfile_lock_holder(path, &holder) != 1)
 			holder = 0;
-		if (foreign_holder(holder) && attempt < 1000) {
+		if (foreign_holder(holder)) {
 			/* Another user holds it through a descriptor opened while
 			 * the file was readable to others: never a supervisor of
 			 * ours. Our own file goes, a new 0600 one takes its place;
-			 * whoever locked the old inode fails the inode re-check. */
+			 * whoever locked the old inode fails the inode re-check.
+			 * Nobody can hold the new one as another user, so one
+			 * replacement is enough; the bound is for the impossible. */
+			if (++replaced >= REPLACED_MAX)
+				goto busy;
 			r = ignore_enoent(sys_unlink(pf->lock_path));
 			if (r < 0)
 				goto fail;
 			holder = 0;
 			continue;
 		}
-		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline) {
-			r = 0;
-			goto fail;
-		}
-		if (ino_fd < 0) {
+		replaced = 0;
+		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline)
+			goto busy;
+		if (ino_fd < 0 && !watch_failed) {
 			/* Watch first, then retry at once: a release between our
 			 * last try and the watch would otherwise be missed. */
 			ino_fd = tether_pidfile_watch_open(path);
-			if (ino_fd < 0) {
-				r = 0;
-				goto fail;
-			}
+			if (ino_fd < 0)
+				goto busy;
 			continue;
 		}
-		tether_pidfile_watch_wait(ino_fd, clock, deadline);
+		/* Not before the gap (the events of our own pass are queued),
+		 * then until a change: a release, a record published. */
+		int64_t next = tether_clock_now(clock) + tether_backoff_next(&gap);
+		if (tether_wait_until(clock, next < deadline ? next : deadline) < 0)
+			goto busy; /* cannot even pause: give up as at the deadline */
+		bool drained = true;
+		if (ino_fd >= 0 && (watch_wait(ino_fd, clock, deadline, &drained) < 0 || !drained)) {
+			/* a watch that cannot be waited on or read: paced passes only */
+			sys_close(ino_fd);
+			ino_fd = -1;
+			watch_failed = true;
+		}
+		continue;
+busy:
+		r = 0;
+		goto fail;
 	}
 	if (ino_fd >= 0)
 		sys_close(ino_fd);

@@ -737,11 +737,114 @@ START_TEST(idle_connections_cannot_shut_others_out)
 }
 END_TEST
 
+/* Reads one message from fd within ms: its length (0: end of file), or -1. */
+static ssize_t recv_within(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+START_TEST(a_deferred_answer_keeps_its_connection_not_a_place)
+{
+	/* a real supervisor whose worker takes 1.5 s to be ready: a restart
+	 * is answered late, on its own connection, while 12 silent
+	 * connections come and go and a status is still answered at once —
+	 * the restart's connection is neither what gives way nor what shuts
+	 * the others out */
+	const char *path = tu_path("t.pid");
+	pid_t t = pt_tether_bg(NULL, tu_path("t.err"), "run", "--pidfile", path, "--notify-ready", "--",
+			       TETHER_WORKER, "--sleep", "1500ms", "--ready", NULL);
+	ck_assert_msg(wait_exists(path, 10000), "tether wrote no record");
+	int rs = tether_control_connect(path, t);
+	ck_assert_msg(rs >= 0, "connect: %s", strerror(-rs));
+	const char *req = "restart 0 20000";
+	ck_assert_int_eq(send(rs, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	int64_t t0 = mono_ms();
+	int idle[12];
+	for (int i = 0; i < 12; i++) {
+		idle[i] = tether_control_connect(path, t);
+		ck_assert_msg(idle[i] >= 0, "connect: %s", strerror(-idle[i]));
+	}
+	struct tether_json *j = NULL;
+	ck_assert_int_eq(query(path, "status", 10000, &j), 0);
+	ck_assert_ptr_nonnull(tether_json_get(j, "instances"));
+	tether_json_free(j);
+	/* a second restart meanwhile is refused at once, on its connection */
+	ck_assert_int_eq(query(path, "restart 0 1000", 10000, &j), 0);
+	const struct tether_json *e = tether_json_get(j, "error");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->string, "a restart is already in progress");
+	tether_json_free(j);
+	/* the first: answered when the restarted worker is ready, then closed */
+	char buf[4096];
+	ssize_t n = recv_within(rs, buf, sizeof buf - 1, 20000);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strstr(buf, "\"ok\":true") && strstr(buf, "\"restarted\":[0]"), "answer: %s", buf);
+	ck_assert_int_ge(mono_ms() - t0, 1000); /* late: after the new worker's sleep */
+	ck_assert_int_eq(recv_within(rs, buf, sizeof buf, 10000), 0);
+	close(rs);
+	for (int i = 0; i < 12; i++)
+		close(idle[i]);
+	kill(t, SIGTERM);
+	ck_assert_int_eq(tu_wait(t, 10000), 0);
+}
+END_TEST
+
 static void setup(void)
 {
 	pt_setup();
 	signal(SIGPIPE, SIG_IGN);
 }
+
+/* ---- G9 --------------------------------------------------------------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+START_TEST(g9_query_gives_up_when_it_cannot_wait)
+{
+	/* F4: poll failing EINTR (no event, at once) or ENOMEM from its first
+	 * call: the query ends with the error after a few polls instead of
+	 * polling at full speed until its deadline. */
+	int err = _i ? ENOMEM : EINTR;
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_SILENT, 128);
+	struct tether_json *j = NULL;
+	tu_fault_arm("tether/sys/poll", err, 1, 0, TU_FAULT_SELF);
+	int64_t t0 = mono_ms();
+	int r = query(path, "status", 1000, &j);
+	int64_t took = mono_ms() - t0;
+	unsigned polls = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -err);
+	ck_assert_msg(took < 500, "gave up after %lld ms", (long long)took);
+	ck_assert_uint_le(polls, 10);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+
+START_TEST(g9_query_gives_up_when_answers_cannot_be_received)
+{
+	/* F4: the answer is there (poll says so) but every receive fails
+	 * EAGAIN: so many times in a row is a failure, not "wait for the
+	 * rest" at full speed until the deadline. */
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_ECHO, 128);
+	struct tether_json *j = NULL;
+	tu_fault_arm("tether/sys/recvmsg", EAGAIN, 1, 0, TU_FAULT_SELF);
+	int64_t t0 = mono_ms();
+	int r = query(path, "status", 1000, &j);
+	int64_t took = mono_ms() - t0;
+	unsigned recvs = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -EAGAIN);
+	ck_assert_msg(took < 500, "gave up after %lld ms", (long long)took);
+	ck_assert_uint_le(recvs, 10);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+#endif
 
 int main(void)
 {
@@ -765,6 +868,11 @@ int main(void)
 	tcase_add_test(tc, server_drops_foreign_uids);
 	tcase_add_test(tc, another_users_listener_is_never_asked);
 	tcase_add_test(tc, idle_connections_cannot_shut_others_out);
+	tcase_add_test(tc, a_deferred_answer_keeps_its_connection_not_a_place);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_loop_test(tc, g9_query_gives_up_when_it_cannot_wait, 0, 2);
+	tcase_add_test(tc, g9_query_gives_up_when_answers_cannot_be_received);
+#endif
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
