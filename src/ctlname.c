@@ -186,7 +186,10 @@ int tether_ctlname_parse(const char *name, char *key, pid_t *ret_pid, uint64_t *
 	const char *p = k + TETHER_CTLNAME_KEY_LEN + 1;
 	const char *end = p + strlen(p);
 	uint64_t pid, start;
-	if (*p == '0' || tether_proc_parse_u64(&p, end, &pid) < 0 || *p != '/' || pid <= 1 || pid > INT32_MAX)
+	/* pid 1: tether as a container's entrypoint (SPEC §3). Seen from
+	 * outside its PID namespace, SO_PEERCRED names another pid, and the
+	 * name's claim fails there. */
+	if (*p == '0' || tether_proc_parse_u64(&p, end, &pid) < 0 || *p != '/' || pid < 1 || pid > INT32_MAX)
 		return -EINVAL;
 	p++;
 	if ((*p == '0' && p[1] != '/') || tether_proc_parse_u64(&p, end, &start) < 0 || *p != '/')

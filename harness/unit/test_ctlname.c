@@ -72,7 +72,6 @@ START_TEST(name_parser_is_strict)
 		"tether-ctl/0123456789abcde/42/7/0123456789abcdef0123456789abcdef",
 		"tether-ctl/0123456789abcdef0/42/7/0123456789abcdef0123456789abcdef",
 		"tether-ctl/0123456789abcdef/0/7/0123456789abcdef0123456789abcdef",
-		"tether-ctl/0123456789abcdef/1/7/0123456789abcdef0123456789abcdef",
 		"tether-ctl/0123456789abcdef/042/7/0123456789abcdef0123456789abcdef",
 		"tether-ctl/0123456789abcdef/-42/7/0123456789abcdef0123456789abcdef",
 		"tether-ctl/0123456789abcdef/4294967296/7/0123456789abcdef0123456789abcdef",
@@ -93,6 +92,11 @@ START_TEST(name_parser_is_strict)
 		tether_ctlname_parse("tether-ctl/0123456789abcdef/42/0/0123456789abcdef0123456789abcdef", NULL, &pid, &start),
 		0);
 	ck_assert_uint_eq(start, 0);
+	/* PID 1: a container's entrypoint (pid1_refusals) */
+	ck_assert_int_eq(
+		tether_ctlname_parse("tether-ctl/0123456789abcdef/1/7/0123456789abcdef0123456789abcdef", NULL, &pid, &start),
+		0);
+	ck_assert_int_eq(pid, 1);
 }
 END_TEST
 
