@@ -748,42 +748,42 @@ static ssize_t recv_within(int fd, char *buf, size_t len, int ms)
 
 START_TEST(a_deferred_answer_keeps_its_connection_not_a_place)
 {
-	/* a real supervisor whose worker takes 1.5 s to be ready: a restart
-	 * is answered late, on its own connection, while 12 silent
-	 * connections come and go and a status is still answered at once —
-	 * the restart's connection is neither what gives way nor what shuts
-	 * the others out */
+	/* a real supervisor whose worker takes 3 s to be ready: a restart is
+	 * answered late, on its own connection, while a second restart is
+	 * refused at once on its, 12 silent connections come and go and a
+	 * status is still answered — the restart's connection is neither what
+	 * gives way nor what shuts the others out */
 	const char *path = tu_path("t.pid");
 	pid_t t = pt_tether_bg(NULL, tu_path("t.err"), "run", "--pidfile", path, "--notify-ready", "--",
-			       TETHER_WORKER, "--sleep", "1500ms", "--ready", NULL);
+			       TETHER_WORKER, "--sleep", "3s", "--ready", NULL);
 	ck_assert_msg(wait_exists(path, 10000), "tether wrote no record");
 	int rs = tether_control_connect(path, t);
 	ck_assert_msg(rs >= 0, "connect: %s", strerror(-rs));
-	const char *req = "restart 0 20000";
-	ck_assert_int_eq(send(rs, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	const char *req = "restart 0 60000";
 	int64_t t0 = mono_ms();
-	int idle[12];
-	for (int i = 0; i < 12; i++) {
-		idle[i] = tether_control_connect(path, t);
-		ck_assert_msg(idle[i] >= 0, "connect: %s", strerror(-idle[i]));
-	}
+	ck_assert_int_eq(send(rs, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	/* the first restart cannot be done before the new worker's 3 s */
 	struct tether_json *j = NULL;
-	ck_assert_int_eq(query(path, "status", 10000, &j), 0);
-	ck_assert_ptr_nonnull(tether_json_get(j, "instances"));
-	tether_json_free(j);
-	/* a second restart meanwhile is refused at once, on its connection */
 	ck_assert_int_eq(query(path, "restart 0 1000", 10000, &j), 0);
 	const struct tether_json *e = tether_json_get(j, "error");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->string, "a restart is already in progress");
 	tether_json_free(j);
+	int idle[12];
+	for (int i = 0; i < 12; i++) {
+		idle[i] = tether_control_connect(path, t);
+		ck_assert_msg(idle[i] >= 0, "connect: %s", strerror(-idle[i]));
+	}
+	ck_assert_int_eq(query(path, "status", 10000, &j), 0);
+	ck_assert_ptr_nonnull(tether_json_get(j, "instances"));
+	tether_json_free(j);
 	/* the first: answered when the restarted worker is ready, then closed */
 	char buf[4096];
-	ssize_t n = recv_within(rs, buf, sizeof buf - 1, 20000);
+	ssize_t n = recv_within(rs, buf, sizeof buf - 1, 60000);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
 	ck_assert_msg(strstr(buf, "\"ok\":true") && strstr(buf, "\"restarted\":[0]"), "answer: %s", buf);
-	ck_assert_int_ge(mono_ms() - t0, 1000); /* late: after the new worker's sleep */
+	ck_assert_int_ge(mono_ms() - t0, 3000); /* late: after the new worker's sleep */
 	ck_assert_int_eq(recv_within(rs, buf, sizeof buf, 10000), 0);
 	close(rs);
 	for (int i = 0; i < 12; i++)
