@@ -35,6 +35,9 @@
 #include "sys.h"
 
 #define NPLACES (TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED)
+/* Every restart and signal job can wait on a deferred place at once, with
+ * room left for the lab's settles (TETHER_LAB_SETTLES, 4). */
+_Static_assert(1 + TETHER_SIGNAL_JOBS + 4 <= TETHER_CONTROL_DEFERRED, "deferred places for every job");
 
 static struct tether_control_conn *conn_of(struct tether_supervisor *sv, const struct tether_control_peer *peer)
 {
