@@ -32,8 +32,10 @@ int tether_status_collect(const char *pidfile, const struct tether_clock *clock,
 		long hz = sysconf(_SC_CLK_TCK);
 		double up = seconds_since_boot() - (double)st.probe.rec.start_time / (double)(hz > 0 ? hz : 100);
 		st.uptime_s = up > 0 ? up : 0;
-		/* Best effort: an old or busy supervisor simply has no live part. */
-		tether_control_query(pidfile, "status", clock, TETHER_NSEC_PER_SEC, &st.live);
+		/* Best effort: an old or busy supervisor simply has no live part.
+		 * Asked by the pid the probe verified: its socket must be that
+		 * process's (SO_PEERCRED), whoever else listens under the key. */
+		tether_control_query_pid(pidfile, st.probe.lock_pid, "status", clock, TETHER_NSEC_PER_SEC, &st.live);
 	}
 	*ret = st;
 	return 0;
@@ -83,7 +85,7 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	else
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"started_at\":");
-	if (have_rec && !p->rec.legacy)
+	if (have_rec && !p->rec.legacy && p->rec.started_at[0])
 		tether_buf_json_string(out, p->rec.started_at);
 	else
 		tether_buf_puts(out, "null");
@@ -160,6 +162,8 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 	tether_buf_printf(out, "tether: running (pid %d), up ", (int)p->rec.pid);
 	format_age(st->uptime_s, out);
 	tether_buf_puts(out, "\n");
+	if (p->restoring)
+		tether_buf_printf(out, "  its pidfile %s is being restored (found by its control socket)\n", pidfile);
 	char *const *cmd = command_of(&p->rec);
 	if (cmd && *cmd) {
 		tether_buf_puts(out, "  command:");

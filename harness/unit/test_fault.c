@@ -96,6 +96,8 @@ START_TEST(valid_rules_are_accepted)
 		"libc/mm/malloc:12:5",
 		"tether/sys/read:1:1;tether/sys/write:4095:18446744073709551615:from",
 		"tether/sys/read:5:1;tether/sys/read:5:3",
+		"tether/sys/write:kill:1",
+		"tether/sys/write:kill:3:from",
 	};
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
 		ck_assert_msg(setup_with(specs[i]) == 0, "\"%s\" refused", specs[i]);
@@ -113,6 +115,7 @@ START_TEST(malformed_rules_are_refused)
 		"tether/sys/open:0:1",             /* errno 0 */
 		"tether/sys/open:4096:1",          /* errno out of range */
 		"tether/sys/open:EACCES:1",        /* errno by name (libfiu's trap: it would be 0) */
+		"tether/sys/open:KILL:1",          /* the action is "kill", lower case */
 		"tether/sys/open:13:0",            /* calls count from 1 */
 		"tether/sys/open:13:-1",
 		"tether/sys/open:13:1x",
@@ -184,6 +187,35 @@ START_TEST(kth_call_fails_once_and_is_reported)
 	ck_assert_int_eq(sys_write(p[1], "x", 1), 1);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+static int killed_at_third_open(void *arg)
+{
+	(void)arg;
+	if (setup_with("tether/sys/open:kill:3") != 0)
+		return 2;
+	for (int i = 1; i <= 2; i++)
+		if (open_null() != 0)
+			return 3;
+	open_null(); /* never returns */
+	return 4;
+}
+
+START_TEST(kill_at_the_kth_call)
+{
+	/* SIGKILL at an exact call, before it is made, reported first */
+	const char *report = tu_path("report");
+	setenv("TETHER_FAULT_REPORT", report, 1);
+	pid_t pid = tu_fork(killed_at_third_open, NULL);
+	int st = tu_wait(pid, 10000);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+	char want[128];
+	snprintf(want, sizeof want, "fired tether/sys/open 3 %d\n", (int)pid);
+	char *text = tu_read_file(report, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, want);
+	free(text);
 }
 END_TEST
 
@@ -411,6 +443,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, rule_count_is_bounded);
 	tcase_add_loop_test(tc, kth_call_fails_once_and_is_reported, 0, 2);
 	tcase_add_test(tc, from_kth_call_fails_every_call);
+	tcase_add_test(tc, kill_at_the_kth_call);
 	tcase_add_test(tc, rules_on_several_points);
 	tcase_add_test(tc, rules_on_one_point_each_count);
 	tcase_add_test(tc, a_rule_beyond_any_count_only_counts);

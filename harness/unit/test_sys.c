@@ -850,6 +850,16 @@ static long ex_unlink(void)
 	unlink(tu_path("u"));
 	return r;
 }
+static long ex_unlinkat(void)
+{
+	tu_write_file(tu_path("ua"), "u", 1, 0600);
+	int dir = open(tu_path("."), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dir, 0);
+	long r = CALL(sys_unlinkat(dir, "ua"));
+	close(dir);
+	unlink(tu_path("ua"));
+	return r;
+}
 static long ex_mkdir(void)
 {
 	long r = CALL(sys_mkdir(tu_path("d"), 0700));
@@ -880,6 +890,16 @@ static long ex_lstat(void)
 {
 	struct stat st;
 	return CALL(sys_lstat("/", &st));
+}
+static long ex_fstatat(void)
+{
+	struct stat st;
+	return CALL(sys_fstatat_nofollow(AT_FDCWD, "/", &st));
+}
+static long ex_getrandom(void)
+{
+	unsigned char b[16];
+	return CALL(sys_getrandom(b, sizeof b));
 }
 static long ex_flock(void)
 {
@@ -1074,6 +1094,14 @@ static long ex_inotify_rm_watch(void)
 	return r;
 }
 static long ex_timerfd_create(void) { return done_fd(CALL(sys_timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC))); }
+static long ex_timerfd_settime(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	long r = CALL(sys_timerfd_settime(fd, 1000000000, 1000000000));
+	close(fd);
+	return r;
+}
 static long ex_clone_flags(uint64_t flags, bool want_pidfd)
 {
 	int pidfd = -1;
@@ -1164,11 +1192,13 @@ static const struct exerciser {
 	{"tether/sys/fsync", "sys_fsync", ex_fsync},
 	{"tether/sys/rename", "sys_rename", ex_rename},
 	{"tether/sys/unlink", "sys_unlink", ex_unlink},
+	{"tether/sys/unlink", "sys_unlinkat", ex_unlinkat},
 	{"tether/sys/mkdir", "sys_mkdir", ex_mkdir},
 	{"tether/sys/rmdir", "sys_rmdir", ex_rmdir},
 	{"tether/sys/fstat", "sys_fstat", ex_fstat},
 	{"tether/sys/stat", "sys_stat", ex_stat},
 	{"tether/sys/stat", "sys_lstat", ex_lstat},
+	{"tether/sys/stat", "sys_fstatat_nofollow", ex_fstatat},
 	{"tether/sys/flock", "sys_flock", ex_flock},
 	{"tether/sys/fcntl", "sys_fcntl_int", ex_fcntl},
 	{"tether/sys/readlink", "sys_readlink", ex_readlink},
@@ -1198,6 +1228,7 @@ static const struct exerciser {
 	{"tether/sys/inotify_add_watch", "sys_inotify_add_watch", ex_inotify_add_watch},
 	{"tether/sys/inotify_rm_watch", "sys_inotify_rm_watch", ex_inotify_rm_watch},
 	{"tether/sys/timerfd_create", "sys_timerfd_create", ex_timerfd_create},
+	{"tether/sys/timerfd_settime", "sys_timerfd_settime", ex_timerfd_settime},
 	{"tether/sys/fork", "sys_clone(0)", ex_fork},
 	{"tether/sys/fork", "sys_clone(0, pidfd)", ex_fork_pidfd},
 	{"tether/sys/fork", "sys_clone(CLONE_NEWPID)", ex_clone_newpid},
@@ -1214,6 +1245,7 @@ static const struct exerciser {
 	{"tether/sys/setrlimit", "sys_setrlimit", ex_setrlimit},
 	{"tether/sys/getrlimit", "sys_getrlimit", ex_getrlimit},
 	{"tether/sys/sigaction", "sys_sigaction_default", ex_sigaction},
+	{"tether/sys/getrandom", "sys_getrandom", ex_getrandom},
 	{"tether/sys/setid", "sys_setgroups", ex_setgroups},
 	{"tether/sys/setid", "sys_setresgid", ex_setresgid},
 	{"tether/sys/setid", "sys_setresuid", ex_setresuid},

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -44,7 +45,7 @@ bool tether_fault_available(void)
 
 struct rule {
 	char point[96];
-	int err;
+	int err;       /* 0: kill instead of failing */
 	uint64_t k;
 	bool from;     /* fail from the k-th call on, else only the k-th */
 	uint64_t calls;
@@ -106,6 +107,12 @@ static int counted(const char *name, int *failnum, void **failinfo, unsigned int
 		if (count_path && power_of_two(r->calls))
 			append_line(count_path, "count", r);
 		bool fire = r->from ? r->calls >= r->k : r->calls == r->k;
+		if (fire && !r->err) {
+			/* SIGKILL here, before the call: the raw system call, as
+			 * the POSIX preload may wrap kill() */
+			report(r);
+			(void)syscall(SYS_kill, getpid(), SIGKILL);
+		}
 		if (fire) {
 			if (!fired)
 				*failinfo = (void *)(intptr_t)r->err;
@@ -129,8 +136,9 @@ static int parse_rule(char *spec, struct rule *r)
 		fields[n++] = strsep(&spec, ":");
 	if (spec || n < 3 || !*fields[0] || strlen(fields[0]) >= sizeof r->point)
 		return -EINVAL;
-	uint64_t err, k;
-	if (tether_parse_uint(fields[1], 1, 4095, &err) < 0 || tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
+	uint64_t err = 0, k;
+	if ((strcmp(fields[1], "kill") != 0 && tether_parse_uint(fields[1], 1, 4095, &err) < 0) ||
+	    tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
 		return -EINVAL;
 	if (n == 4 && strcmp(fields[3], "once") != 0 && strcmp(fields[3], "from") != 0)
 		return -EINVAL;

@@ -12,7 +12,9 @@
  * callbacks that count calls:
  *
  *   TETHER_FAULT="POINT:ERRNO:K[:once|from][;POINT:ERRNO:K...]"
- *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"
+ *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"; ERRNO "kill": the
+ *     process SIGKILLs itself at that call instead (G3's "SIGKILL at any
+ *     point", at an exact one)
  *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires (a
  *                              `from` rule: at its first firing, then when
  *                              K is a power of two, so a loop of failing
