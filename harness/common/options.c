@@ -88,6 +88,16 @@ static bool others_reach(const char *path)
 	return ok;
 }
 
+static bool is_elf(const char *path)
+{
+	char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool elf = fd >= 0 && read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && memcmp(magic, "\177ELF", 4) == 0;
+	if (fd >= 0)
+		close(fd);
+	return elf;
+}
+
 /* from (a regular file) copied to to, mode 0755. */
 static int copy_program(const char *from, const char *to)
 {
@@ -141,7 +151,10 @@ int lab_paths_stage(struct lab_paths *p)
 	p->staged = dir;
 	char *fixtures = xasprintf("%s/fixtures", dir);
 	char *tether = xasprintf("%s/tether", dir);
-	int r = mkdir(fixtures, 0755) < 0 || copy_program(p->tether, tether) < 0 ? -1 : 0;
+	/* A tether that is a script (check-mutants' wrappers) finds what it
+	 * runs from where it lies: it stays where it is. */
+	bool copy_tether = is_elf(p->tether);
+	int r = mkdir(fixtures, 0755) < 0 || (copy_tether && copy_program(p->tether, tether) < 0) ? -1 : 0;
 	DIR *d = r == 0 ? opendir(p->fixtures) : NULL;
 	for (struct dirent *e; d && r == 0 && (e = readdir(d));) {
 		/* the programs: executable regular files, not the objects */
@@ -165,11 +178,15 @@ int lab_paths_stage(struct lab_paths *p)
 			p->worker = xasprintf("%s/worker", fixtures);
 		}
 		free(default_worker);
-		free(p->tether);
-		p->tether = tether;
+		if (copy_tether) {
+			free(p->tether);
+			p->tether = tether;
+			setenv("TETHER", tether, 1);
+		} else {
+			free(tether);
+		}
 		free(p->fixtures);
 		p->fixtures = fixtures;
-		setenv("TETHER", tether, 1);
 		setenv("HARNESS_FIXTURES", fixtures, 1);
 		return 0;
 	}
