@@ -2,6 +2,7 @@
 /* status.c — see status.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,37 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	tether_buf_puts(out, "}\n");
 }
 
+/* A word of the command as a shell reads it back: as it is when it holds
+ * nothing a shell treats specially, else quoted ('' for an empty argument,
+ * $'...' when it holds control characters, which would otherwise reach the
+ * terminal). */
+static void append_word(struct tether_buf *out, const char *w)
+{
+	bool plain = *w != '\0', control = false;
+	for (const unsigned char *c = (const unsigned char *)w; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			control = true;
+		if (!(isalnum(*c) || strchr("_@%+=:,./-", *c)) || *c >= 0x80)
+			plain = false;
+	}
+	if (plain) {
+		tether_buf_puts(out, w);
+		return;
+	}
+	tether_buf_puts(out, control ? "$'" : "'");
+	for (const unsigned char *c = (const unsigned char *)w; *c; c++) {
+		if (*c == '\'')
+			tether_buf_puts(out, control ? "\\'" : "'\\''");
+		else if (control && *c == '\\')
+			tether_buf_puts(out, "\\\\");
+		else if (control && (*c < 0x20 || *c == 0x7f))
+			tether_buf_printf(out, "\\x%02x", *c);
+		else
+			tether_buf_append(out, (const char *)c, 1);
+	}
+	tether_buf_puts(out, "'");
+}
+
 static void format_age(double s, struct tether_buf *out)
 {
 	long long t = (long long)s;
@@ -167,8 +199,10 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 	char *const *cmd = command_of(&p->rec);
 	if (cmd && *cmd) {
 		tether_buf_puts(out, "  command:");
-		for (char *const *a = cmd; *a; a++)
-			tether_buf_printf(out, " %s", *a);
+		for (char *const *a = cmd; *a; a++) {
+			tether_buf_puts(out, " ");
+			append_word(out, *a);
+		}
 		tether_buf_puts(out, "\n");
 	}
 	const struct tether_json *inst = tether_json_get(st->live, "instances");

@@ -53,6 +53,19 @@ START_TEST(uptime_in_seconds_minutes_hours_and_days)
 }
 END_TEST
 
+START_TEST(the_command_reads_back_as_a_shell_would)
+{
+	/* an empty argument, spaces, a quote and a newline stay visible */
+	struct tether_status st = {.state = TETHER_PIDFILE_RUNNING, .uptime_s = 1};
+	st.probe.rec.pid = 7;
+	char *argv[] = {"tether", "run", "--", "redis-server", "--save", "", "a b", "it's", "x\ny", "k=v,w:1", NULL};
+	st.probe.rec.argv = argv;
+	char *t = text_of(&st);
+	ck_assert_msg(strstr(t, "  command: redis-server --save '' 'a b' 'it'\\''s' $'x\\x0ay' k=v,w:1\n"), "%s", t);
+	free(t);
+}
+END_TEST
+
 static void expect_live(const char *live, const char *const want[])
 {
 	struct tether_status st = {.state = TETHER_PIDFILE_RUNNING, .uptime_s = 5};
@@ -94,6 +107,7 @@ int main(void)
 	tcase_add_test(tc, a_starting_supervisor_is_named_by_its_lock);
 	tcase_add_test(tc, uptime_in_seconds_minutes_hours_and_days);
 	tcase_add_test(tc, the_live_report_line_by_line);
+	tcase_add_test(tc, the_command_reads_back_as_a_shell_would);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
