@@ -122,7 +122,8 @@ void lab_paths_done(struct lab_paths *p);
 /* Scenarios run tether and the fixtures as other users (--user, setpriv):
  * every directory above them must let others through, which a build in a
  * private directory (a clone under mktemp -d, make distcheck's tree) does
- * not. Then tether and the fixture programs are copied, as they are, into a
+ * not. Then tether (a program; a script stays where it lies) and the fixture
+ * programs are copied, as they are, into a
  * directory of TMPDIR that others may enter, and p points there (and so do
  * TETHER and HARNESS_FIXTURES, for the harnesses this one starts). 0 (also
  * when nothing needed copying), or -1 with errno. */

@@ -88,6 +88,16 @@ static bool others_reach(const char *path)
 	return ok;
 }
 
+static bool is_elf(const char *path)
+{
+	char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool elf = fd >= 0 && read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && memcmp(magic, "\177ELF", 4) == 0;
+	if (fd >= 0)
+		close(fd);
+	return elf;
+}
+
 /* from (a regular file) copied to to, mode 0755. */
 static int copy_program(const char *from, const char *to)
 {
@@ -119,16 +129,32 @@ int lab_paths_stage(struct lab_paths *p)
 	free(worker);
 	if (reach)
 		return 0;
-	const char *tmp = env_or("TMPDIR", "/tmp");
-	char *dir = xasprintf("%s/tether-lab-programs.XXXXXX", tmp);
-	if (!mkdtemp(dir) || chmod(dir, 0755) < 0 || !others_reach(dir)) {
-		free(dir);
+	/* TMPDIR may be private too (a test's own mktemp -d): then the
+	 * system's temporary directories */
+	const char *bases[] = {env_or("TMPDIR", "/tmp"), "/tmp", "/var/tmp", "/dev/shm"};
+	char *dir = NULL;
+	for (size_t i = 0; !dir && i < sizeof bases / sizeof bases[0]; i++) {
+		dir = xasprintf("%s/tether-lab-programs.XXXXXX", bases[i]);
+		if (!mkdtemp(dir)) {
+			free(dir);
+			dir = NULL;
+		} else if (chmod(dir, 0755) < 0 || !others_reach(dir)) {
+			rmdir(dir);
+			free(dir);
+			dir = NULL;
+		}
+	}
+	if (!dir) {
+		errno = EACCES;
 		return -1;
 	}
 	p->staged = dir;
 	char *fixtures = xasprintf("%s/fixtures", dir);
 	char *tether = xasprintf("%s/tether", dir);
-	int r = mkdir(fixtures, 0755) < 0 || copy_program(p->tether, tether) < 0 ? -1 : 0;
+	/* A tether that is a script (check-mutants' wrappers) finds what it
+	 * runs from where it lies: it stays where it is. */
+	bool copy_tether = is_elf(p->tether);
+	int r = mkdir(fixtures, 0755) < 0 || (copy_tether && copy_program(p->tether, tether) < 0) ? -1 : 0;
 	DIR *d = r == 0 ? opendir(p->fixtures) : NULL;
 	for (struct dirent *e; d && r == 0 && (e = readdir(d));) {
 		/* the programs: executable regular files, not the objects */
@@ -152,11 +178,15 @@ int lab_paths_stage(struct lab_paths *p)
 			p->worker = xasprintf("%s/worker", fixtures);
 		}
 		free(default_worker);
-		free(p->tether);
-		p->tether = tether;
+		if (copy_tether) {
+			free(p->tether);
+			p->tether = tether;
+			setenv("TETHER", tether, 1);
+		} else {
+			free(tether);
+		}
 		free(p->fixtures);
 		p->fixtures = fixtures;
-		setenv("TETHER", tether, 1);
 		setenv("HARNESS_FIXTURES", fixtures, 1);
 		return 0;
 	}
