@@ -187,6 +187,7 @@ static char *worker_argv[] = {TETHER_WORKER, NULL};
 
 /* ---- signal --------------------------------------------------------------------------- */
 
+#ifdef TETHER_FAULT_INJECTION
 /* Each guardian's kill() of its worker fails with err: the answer names
  * every instance with why, and delivered nothing. */
 static void signal_fails_with(int err, const char *why)
@@ -215,6 +216,7 @@ START_TEST(a_signal_its_guardian_cannot_deliver_is_named_by_why)
 	signal_fails_with(EIO, strerror(EIO));
 }
 END_TEST
+#endif
 
 START_TEST(signal_jobs_are_bounded_and_end_with_their_guardian)
 {
@@ -369,7 +371,9 @@ int main(void)
 	Suite *s = suite_create("jobs");
 	TCase *tc = tcase_create("jobs");
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
+#ifdef TETHER_FAULT_INJECTION
 	tcase_add_test(tc, a_signal_its_guardian_cannot_deliver_is_named_by_why);
+#endif
 	tcase_add_test(tc, signal_jobs_are_bounded_and_end_with_their_guardian);
 	tcase_add_test(tc, a_restart_asked_while_stopping_is_refused);
 	tcase_add_test(tc, an_instance_that_ended_for_good_is_not_restarted);
