@@ -30,9 +30,11 @@
 #include "identity.h"
 #include "json.h"
 #include "output.h"
+#include "pidfile.h"
 #include "pidrecord.h"
 #include "proc.h"
 #include "spawn.h"
+#include "sys.h"
 #include "testutil.h"
 
 #define PRELOADED "TETHER_OOM_PRELOADED"
@@ -73,6 +75,10 @@ static int open_fds(void)
  * allocates for each assertion, which would count as one of its calls. */
 typedef int (*oom_op)(void *arg);
 
+/* Called before each run, outside the armed window: puts back what a failed
+ * run may have left on disk (NULL: nothing to put back). */
+static void (*sweep_reset)(void);
+
 struct sweep {
 	unsigned runs_failed;   /* runs where an allocation failed */
 	unsigned enomem;        /* of those, the ones that answered -ENOMEM */
@@ -90,11 +96,17 @@ static struct sweep sweep(const char *what, oom_op op, void *arg, bool degrade_o
 	struct sweep s = {0};
 	/* once unfaulted: what it allocates for good on a first call (stdio's
 	 * buffers, a cached boot id) is not a leak of the run after */
-	ck_assert_msg(op(arg) == 0, "%s: fails without a fault", what);
-	ck_assert_msg(op(arg) == 0, "%s: fails without a fault (2nd)", what);
+	for (int i = 0; i < 2; i++) {
+		if (sweep_reset)
+			sweep_reset();
+		int r = op(arg);
+		ck_assert_msg(r == 0, "%s: %d (%s) without a fault", what, r, strerror(r < 0 ? -r : 0));
+	}
 	for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
 		for (unsigned k = 1;; k++) {
 			ck_assert_msg(k < 100000, "%s: no end to the calls of %s", what, points[p]);
+			if (sweep_reset)
+				sweep_reset();
 			int fds = open_fds();
 			tu_fault_arm(points[p], ENOMEM, k, k, TU_FAULT_SELF);
 			size_t before = heap_in_use();
@@ -187,6 +199,108 @@ START_TEST(pidrecord_out_of_memory)
 	ck_assert_uint_eq(s.enomem, s.runs_failed);
 	s = sweep("tether_pidrecord_init_self", record_self_op, NULL, false);
 	ck_assert_uint_eq(s.enomem, s.runs_failed);
+}
+END_TEST
+
+/* ---- pidfile -------------------------------------------------------------------------- */
+
+static struct tether_pidrecord self_rec;
+
+static void pidfile_reset(void)
+{
+	ck_assert_int_eq(system("rm -rf -- \"$TETHER_OOM_DIR\""), 0);
+}
+
+/* A supervisor's whole life with its pidfile, and what readers do meanwhile:
+ * acquire (its directory made), write, probe, read, ask who holds the lock,
+ * watch, remove. */
+static int pidfile_op(void *arg)
+{
+	const char *path = arg;
+	struct tether_pidfile *pf = NULL;
+	pid_t holder = 0;
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, &holder);
+	if (r < 0)
+		return r;
+	if (r != 1)
+		return __LINE__;
+	r = tether_pidfile_write(pf, &self_rec);
+	struct tether_pidfile_probe probe = {0};
+	if (r == 0) {
+		r = tether_pidfile_probe(path, &probe);
+		if (r == 0 && probe.record_err == -ENOMEM)
+			r = -ENOMEM; /* said in the probe: UNKNOWN, why */
+		else if (r == 0 && probe.state != TETHER_PIDFILE_RUNNING)
+			r = __LINE__;
+		tether_pidfile_probe_done(&probe);
+	}
+	struct tether_pidrecord rec;
+	if (r == 0 && (r = tether_pidfile_read(path, &rec)) == 0) {
+		r = rec.pid == getpid() ? 0 : __LINE__;
+		tether_pidrecord_done(&rec);
+	}
+	pid_t pid = 0;
+	if (r == 0 && (r = tether_pidfile_lock_holder(path, &pid)) == 1)
+		r = pid == getpid() ? 0 : __LINE__;
+	if (r == 0) {
+		int w = tether_pidfile_watch_open(path);
+		r = w < 0 ? w : sys_close(w);
+	}
+	int rr = tether_pidfile_remove(pf);
+	int rd = tether_pidfile_remove_dir(pf);
+	tether_pidfile_free(pf);
+	return r ? r : rr ? rr : rd;
+}
+
+/* A record nobody holds: probed (stale) and removed. */
+static int stale_op(void *arg)
+{
+	const char *path = arg;
+	struct tether_pidfile_probe probe = {0};
+	int r = tether_pidfile_probe(path, &probe);
+	if (r == 0 && probe.record_err == -ENOMEM)
+		r = -ENOMEM;
+	else if (r == 0 && probe.state != TETHER_PIDFILE_STALE)
+		r = __LINE__;
+	tether_pidfile_probe_done(&probe);
+	if (r == 0 && (r = tether_pidfile_remove_stale(path)) == 1)
+		r = tu_exists(path) ? __LINE__ : 0;
+	return r;
+}
+
+static const char *stale_path;
+static void stale_reset(void)
+{
+	pidfile_reset();
+	ck_assert_int_eq(mkdir(getenv("TETHER_OOM_DIR"), 0700), 0);
+	/* a record of a process that is gone: ours, with another start time */
+	struct tether_pidrecord rec = self_rec;
+	rec.start_time += 1;
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_pidrecord_format(&rec, &b);
+	tu_write_file(stale_path, b.data, b.len, 0644);
+	tether_buf_done(&b);
+}
+
+START_TEST(pidfile_out_of_memory)
+{
+	if (!available("pidfile_out_of_memory"))
+		return;
+	static char *const argv[] = {"tether", "run", "--", "w", NULL};
+	ck_assert_int_eq(tether_pidrecord_init_self(&self_rec, argv, tether_clock_real()), 0);
+	setenv("TETHER_OOM_DIR", tu_path("state"), 1);
+	sweep_reset = pidfile_reset;
+	/* runs that answer 0 with the right result: who holds the lock is
+	 * found without the record's hint when the record cannot be read */
+	struct sweep s = sweep("the pidfile's life", pidfile_op, (void *)tu_path("state/t.pid"), true);
+	ck_assert_uint_ge(s.enomem, 10);
+	stale_path = tu_path("state/s.pid");
+	sweep_reset = stale_reset;
+	s = sweep("a stale pidfile", stale_op, (void *)stale_path, false);
+	ck_assert_uint_eq(s.enomem, s.runs_failed);
+	sweep_reset = NULL;
+	tether_pidrecord_done(&self_rec);
 }
 END_TEST
 
@@ -438,6 +552,7 @@ int main(int argc, char **argv)
 #ifdef TETHER_FAULT_INJECTION
 	tcase_add_test(tc, json_parse_out_of_memory);
 	tcase_add_test(tc, pidrecord_out_of_memory);
+	tcase_add_test(tc, pidfile_out_of_memory);
 	tcase_add_test(tc, spawn_spec_out_of_memory);
 	tcase_add_test(tc, identity_out_of_memory);
 	tcase_add_test(tc, output_new_out_of_memory);
