@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -34,6 +35,7 @@
 #include "pidrecord.h"
 #include "proc.h"
 #include "spawn.h"
+#include "supervisor.h"
 #include "sys.h"
 #include "testutil.h"
 
@@ -304,6 +306,57 @@ START_TEST(pidfile_out_of_memory)
 }
 END_TEST
 
+/* ---- supervisor ----------------------------------------------------------------------- */
+
+struct new_arg {
+	const char *progress;
+};
+
+/* A supervisor made (its configuration resolved: the environment's edits,
+ * an --env-file; a progress file per instance; NOTIFY_SOCKET) and freed. */
+static int supervisor_new_op(void *arg)
+{
+	struct new_arg *a = arg;
+	static char *argv[] = {TETHER_WORKER, NULL};
+	static const char *env[] = {"A=1", "B", "C=3"};
+	struct tether_config cfg;
+	tether_config_defaults(&cfg);
+	cfg.pidfile = tu_path("t.pid");
+	cfg.argv = argv;
+	cfg.instances = 3;
+	cfg.watchdog = 10 * TETHER_NSEC_PER_SEC;
+	cfg.progress_file = a->progress;
+	cfg.env.items = env;
+	cfg.env.count = 3;
+	cfg.env_file = tu_path("env");
+	struct tether_supervisor *sv = NULL;
+	struct tether_result res;
+	int r = tether_supervisor_new(&cfg, tether_clock_real(), NULL, &sv, &res);
+	if (r == -ENOMEM)
+		return res.outcome == TETHER_OUTCOME_INTERNAL && strstr(res.message, "out of memory") ? r : __LINE__;
+	if (r < 0)
+		return r;
+	tether_supervisor_free(sv);
+	return 0;
+}
+
+START_TEST(supervisor_new_out_of_memory)
+{
+	if (!available("supervisor_new_out_of_memory"))
+		return;
+	static const char env[] = "D=4\n# a comment\nE=five\n";
+	tu_write_file(tu_path("env"), env, strlen(env), 0600);
+	ck_assert_int_eq(mkdir(tu_path("progress"), 0700), 0);
+	setenv("NOTIFY_SOCKET", "/run/nowhere.sock", 1);
+	setenv("WATCHDOG_USEC", "1000000", 1);
+	struct new_arg here = {"p%i"}, there = {tu_path("progress/p%i")};
+	struct sweep s = sweep("tether_supervisor_new (progress here)", supervisor_new_op, &here, false);
+	ck_assert_uint_eq(s.enomem, s.runs_failed);
+	s = sweep("tether_supervisor_new (progress there)", supervisor_new_op, &there, false);
+	ck_assert_uint_eq(s.enomem, s.runs_failed);
+}
+END_TEST
+
 /* ---- spawn ---------------------------------------------------------------------------- */
 
 static int spawn_spec_op(void *arg)
@@ -553,6 +606,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, json_parse_out_of_memory);
 	tcase_add_test(tc, pidrecord_out_of_memory);
 	tcase_add_test(tc, pidfile_out_of_memory);
+	tcase_add_test(tc, supervisor_new_out_of_memory);
 	tcase_add_test(tc, spawn_spec_out_of_memory);
 	tcase_add_test(tc, identity_out_of_memory);
 	tcase_add_test(tc, output_new_out_of_memory);
