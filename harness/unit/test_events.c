@@ -8,7 +8,9 @@
  *     warning each (G9), on a clock that runs fast so the two minutes of
  *     retries take a moment;
  *   - an exec that fails after the command ran once (its file went): said
- *     as it happens.
+ *     as it happens;
+ *   - reads that keep failing (G9): progress-file events given up with a
+ *     warning, signals that cannot be read the end of supervision (71).
  */
 #include "config.h"
 
@@ -237,6 +239,58 @@ START_TEST(our_supervisor_that_never_takes_ready_or_stopping_is_given_up)
 END_TEST
 #endif
 
+/* ---- reads that keep failing --------------------------------------------------------- */
+
+#ifdef TETHER_FAULT_INJECTION
+START_TEST(progress_events_that_cannot_be_read_are_given_up)
+{
+	/* the worker touches its progress file every 20 ms: the watch keeps
+	 * having events, and our reads of them fail */
+	char *argv[] = {TETHER_WORKER, "--progress", (char *)tu_path("progress"), "20ms", NULL};
+	struct tether_config cfg = config(argv);
+	cfg.watchdog = 60 * TETHER_NSEC_PER_SEC;
+	cfg.progress_file = tu_path("progress");
+	struct tether_supervisor *sv = start_on(&cfg, tether_clock_real(), true);
+	tu_fault_arm("tether/sys/read", EIO, 1, 0, TU_FAULT_SELF);
+	ck_assert_msg(step_until_said(sv, "cannot read progress-file events; the watchdog now counts only WATCHDOG=1",
+				      15000),
+		      "said: %s", said);
+	tu_fault_disarm();
+	/* supervision goes on */
+	struct tether_result res;
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(tether_supervisor_step(sv, 10, &res), 1);
+	stop(sv);
+}
+END_TEST
+
+START_TEST(signals_that_cannot_be_read_end_supervision_with_71)
+{
+	struct tether_config cfg = config(worker_argv);
+	struct tether_supervisor *sv = start_on(&cfg, tether_clock_real(), true);
+	tu_fault_arm("tether/sys/read", EIO, 1, 0, TU_FAULT_SELF);
+	/* a signal waits in the signalfd, and cannot be read */
+	ck_assert_int_eq(raise(SIGUSR2), 0);
+	struct tether_result res;
+	int64_t end = mono_ms() + 15000;
+	while (tether_supervisor_step(sv, 20, &res) == 1)
+		ck_assert_msg(mono_ms() < end, "still running after 15 s of failed reads");
+	tu_fault_disarm();
+	ck_assert_int_eq(tether_result_exit_code(&res), 71);
+	ck_assert_msg(strstr(res.message, "cannot read signals"), "message: %s", res.message);
+	ck_assert_msg(strstr(res.message, strerror(EIO)), "message: %s", res.message);
+	tether_supervisor_free(sv);
+	/* its worker went with it (G2) */
+	pid_t left[2];
+	end = mono_ms() + 5000;
+	int n;
+	while ((n = tu_marked(left, 2)) > 0 && mono_ms() < end)
+		tu_wait_gone(left[0], 1000);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+#endif
+
 /* ---- exec ----------------------------------------------------------------------------- */
 
 START_TEST(an_exec_that_fails_after_a_first_run_is_said)
@@ -266,6 +320,10 @@ int main(void)
 	tcase_add_test(tc, our_supervisor_that_never_takes_ready_or_stopping_is_given_up);
 #endif
 	tcase_add_test(tc, an_exec_that_fails_after_a_first_run_is_said);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_test(tc, progress_events_that_cannot_be_read_are_given_up);
+	tcase_add_test(tc, signals_that_cannot_be_read_end_supervision_with_71);
+#endif
 	tcase_set_timeout(tc, 90);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
