@@ -57,6 +57,10 @@ static struct tether_config config(unsigned instances, char **argv)
 	cfg.min_disk = 0;
 	cfg.min_mem = 0;
 	cfg.stop_timeout = 2 * TETHER_NSEC_PER_SEC;
+	/* as PID 1 would: when a guardian ends, the supervisor SIGKILLs every
+	 * other child of its process (loop.c, sweep_adopted), and here the
+	 * askers are its children too */
+	cfg.pid1 = true;
 	return cfg;
 }
 
@@ -221,10 +225,6 @@ END_TEST
 START_TEST(signal_jobs_are_bounded_and_end_with_their_guardian)
 {
 	struct tether_config cfg = config(1, worker_argv);
-	/* as PID 1 would: a guardian's death makes the supervisor SIGKILL
-	 * every other child of its process (loop.c, sweep_adopted), and here
-	 * the askers are its children too */
-	cfg.pid1 = true;
 	struct tether_supervisor *sv = start(&cfg);
 	pid_t *guardians = NULL;
 	size_t ng = 0;
