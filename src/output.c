@@ -389,10 +389,12 @@ int tether_output_new(const struct tether_output_config *cfg, struct tether_outp
 	o->rbuf = malloc(READ_BUF);
 	o->obuf = malloc(OUT_CAP);
 	int r = -ENOMEM;
+	/* before any way out: calloc's zeroes would be descriptor 0, which
+	 * tether_output_free would close (harness/unit/test_oom.c) */
+	for (size_t i = 0; o->streams && i < 2 * (size_t)cfg->instances; i++)
+		o->streams[i].rfd = o->streams[i].wfd = -1;
 	if (!o->sinks || !o->streams || !o->rbuf || !o->obuf)
 		goto fail;
-	for (size_t i = 0; i < 2 * (size_t)cfg->instances; i++)
-		o->streams[i].rfd = o->streams[i].wfd = -1;
 	for (size_t i = 0; i < o->nsinks; i++) {
 		char *path = tether_output_path(cfg->path, (unsigned)i);
 		if (!path) {

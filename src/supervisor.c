@@ -277,12 +277,18 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	if (!sv->slots || tether_crashlog_init(&sv->crashes, cap) < 0)
 		goto oom;
 	sv->nslots = cfg->instances;
+	/* Every slot's descriptors are -1 before any way out: calloc's zeroes
+	 * would be descriptor 0, which tether_supervisor_free would close
+	 * (harness/unit/test_oom.c). */
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
 		s->g.chan = -1;
 		s->notify.fd = -1;
 		s->progress_wd = -1;
 		s->spec.watchdog_pid_slot = -1;
+	}
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		struct slot *s = &sv->slots[i];
 		if (tether_instance_init(&s->in, i) < 0)
 			goto oom;
 		if (cfg->progress_file) {
@@ -309,7 +315,10 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	}
 	const char *up = getenv("NOTIFY_SOCKET");
 	if (up && *up) {
-		sv->up_socket = strdup(up);
+		/* READY=1 must reach our supervisor: not told for want of a copy
+		 * would be a start that times out, so no copy is no start */
+		if (!(sv->up_socket = strdup(up)))
+			goto oom;
 		const char *usec = getenv("WATCHDOG_USEC");
 		const char *wpid = getenv("WATCHDOG_PID");
 		uint64_t us = 0, p = 0;

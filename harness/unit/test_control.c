@@ -844,6 +844,53 @@ START_TEST(g9_query_gives_up_when_answers_cannot_be_received)
 	ck_assert_ptr_null(j);
 }
 END_TEST
+/* Each call of the client and the server that fails gives its -errno, and a
+ * bind that keeps finding its name taken gives up after a few draws. */
+START_TEST(failing_calls_are_their_errno)
+{
+	const char *path = tu_path("t.pid");
+	struct tether_json *j = NULL;
+	char key[TETHER_CTLNAME_KEY_LEN + 1], name[TETHER_CTLNAME_MAX + 1];
+	key_of(path, key);
+	/* no pid to connect to; a path too long; a lock under a file */
+	ck_assert_int_eq(tether_control_connect(path, 0), -EINVAL);
+	static char huge[4200];
+	memset(huge, 'a', sizeof huge - 1);
+	ck_assert_int_eq(query(huge, "status", 1000, &j), -ENAMETOOLONG);
+	tu_write_file(tu_path("file"), "", 0, 0644);
+	ck_assert_int_eq(query(tu_path("file/t.pid"), "status", 1000, &j), -ENOTDIR);
+	/* every name taken: four draws, then EADDRINUSE */
+	tu_fault_arm("tether/sys/bind", EADDRINUSE, 1, 0, TU_FAULT_SELF);
+	int r = tether_control_listen(key, start_time_of(getpid()), name, sizeof name);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -EADDRINUSE);
+	ck_assert_uint_eq(tu_fault_calls(), 4);
+	/* the server's accept and receive */
+	int fd = tether_control_listen(key, start_time_of(getpid()), name, sizeof name);
+	ck_assert_int_ge(fd, 0);
+	tu_fault_arm("tether/sys/accept", EMFILE, 1, 0, TU_FAULT_SELF);
+	ck_assert_int_eq(tether_control_accept(fd), -EMFILE);
+	tu_fault_disarm();
+	char buf[64];
+	tu_fault_arm("tether/sys/recvmsg", EIO, 1, 0, TU_FAULT_SELF);
+	ck_assert_int_eq(tether_control_recv(fd, buf, sizeof buf), -EIO);
+	tu_fault_disarm();
+	close(fd);
+	/* the client's send and receive, to a server that answers */
+	pid_t srv = start_server(path, SRV_ECHO, 128);
+	tu_fault_arm("tether/sys/sendmsg", EPIPE, 1, 0, TU_FAULT_SELF);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -EPIPE);
+	tu_fault_disarm();
+	tu_fault_arm("tether/sys/recvmsg", ECONNRESET, 1, 0, TU_FAULT_SELF);
+	ck_assert_int_eq(query(path, "status", 5000, &j), -ECONNRESET);
+	tu_fault_disarm();
+	ck_assert_ptr_null(j);
+	/* and unfaulted, it answers */
+	char *req = echoed(path, "status", srv);
+	ck_assert_str_eq(req, "status");
+	free(req);
+}
+END_TEST
 #endif
 
 int main(void)
@@ -872,6 +919,7 @@ int main(void)
 #ifdef TETHER_FAULT_INJECTION
 	tcase_add_loop_test(tc, g9_query_gives_up_when_it_cannot_wait, 0, 2);
 	tcase_add_test(tc, g9_query_gives_up_when_answers_cannot_be_received);
+	tcase_add_test(tc, failing_calls_are_their_errno);
 #endif
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -204,6 +204,46 @@ START_TEST(canonical_paths)
 }
 END_TEST
 
+/* Where a canonical path cannot be had, and the forms that reach the root
+ * or strip repeated slashes on the way. */
+START_TEST(canonical_paths_at_their_limits)
+{
+	char a[PATH_MAX];
+	/* a missing directory right under the root; slashes repeated */
+	ck_assert_int_eq(tether_ctlname_canonical("/tether-unit-missing/t.pid", a, sizeof a), 0);
+	ck_assert_str_eq(a, "/tether-unit-missing/t.pid");
+	char real[PATH_MAX], want[PATH_MAX + 64];
+	ck_assert_ptr_nonnull(realpath(tu_path(""), real));
+	char path[600];
+	snprintf(path, sizeof path, "%s/gone//more///t.pid", tu_dir);
+	ck_assert_int_eq(tether_ctlname_canonical(path, a, sizeof a), 0);
+	snprintf(want, sizeof want, "%s/gone/more/t.pid", real);
+	ck_assert_str_eq(a, want);
+	/* an answer that does not fit */
+	char small[8];
+	ck_assert_int_eq(tether_ctlname_canonical(tu_path("t.pid"), small, sizeof small), -ENAMETOOLONG);
+	/* a directory part longer than any path */
+	static char huge[PATH_MAX + 64];
+	memset(huge, 'a', sizeof huge - 7);
+	memcpy(huge + sizeof huge - 7, "/t.pid", 7);
+	ck_assert_int_eq(tether_ctlname_canonical(huge, a, sizeof a), -ENAMETOOLONG);
+	/* names no file, held open or not */
+	int dfd = open(tu_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(tether_ctlname_canonical_at(dfd, "..", a, sizeof a), -EISDIR);
+	close(dfd);
+	/* the working directory itself is gone: nothing to resolve against */
+	char cwd[PATH_MAX];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_int_eq(mkdir(tu_path("here"), 0755), 0);
+	ck_assert_int_eq(chdir(tu_path("here")), 0);
+	ck_assert_int_eq(rmdir(tu_path("here")), 0);
+	int r = tether_ctlname_canonical("sub/t.pid", a, sizeof a);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_eq(r, -ENOENT);
+}
+END_TEST
+
 /* ---- listing and finding -------------------------------------------------------------- */
 
 static int bound(int type, const char *name, bool listening)
@@ -430,6 +470,7 @@ int main(void)
 	tcase_add_test(tc, name_parser_is_strict);
 	tcase_add_test(tc, proc_net_unix_lines);
 	tcase_add_test(tc, canonical_paths);
+	tcase_add_test(tc, canonical_paths_at_their_limits);
 	tcase_add_test(tc, both_listers_see_listening_seqpacket_sockets);
 	tcase_add_test(tc, a_candidate_is_found_only_when_proven);
 	tcase_add_test(tc, a_full_queue_stands_on_its_name);

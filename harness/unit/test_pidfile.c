@@ -1160,12 +1160,82 @@ START_TEST(g9_contended_acquire_with_poll_failing)
 END_TEST
 #endif
 
+/* The small answers at the edges: refused paths, the state names, a lock
+ * "file" that is no file, watches of the working directory, the root and a
+ * missing directory. */
+START_TEST(edges_of_the_api)
+{
+	struct tether_pidfile *pf = NULL;
+	pid_t holder = 0;
+	ck_assert_int_eq(tether_pidfile_acquire(NULL, NULL, 0, &pf, &holder), -EINVAL);
+	ck_assert_int_eq(tether_pidfile_acquire("", NULL, 0, &pf, &holder), -EINVAL);
+	ck_assert_str_eq(tether_pidfile_state_name(TETHER_PIDFILE_STARTING), "starting");
+	ck_assert_str_eq(tether_pidfile_state_name((enum tether_pidfile_state)99), "unknown");
+	/* nothing of ours can be locked in a directory */
+	ck_assert_int_eq(mkdir(tu_path("t.pid.lock"), 0700), 0);
+	ck_assert_int_eq(tether_pidfile_lock_holder(tu_path("t.pid"), &holder), 0);
+	char cwd[PATH_MAX];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_int_eq(chdir(tu_dir), 0);
+	int w = tether_pidfile_watch_open("t.pid");
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_ge(w, 0);
+	close(w);
+	w = tether_pidfile_watch_open("/t.pid");
+	ck_assert_int_ge(w, 0);
+	close(w);
+	ck_assert_int_eq(tether_pidfile_watch_open(tu_path("missing/t.pid")), -ENOENT);
+}
+END_TEST
+
+#ifdef TETHER_FAULT_INJECTION
+/* The lock file vanishes as we take it: replaced between our lock and our
+ * look (stat says it is gone), or its directory gone before our open. A
+ * pass later it is ours; when it keeps vanishing, a bounded number of
+ * passes, then the error, with nothing left. */
+START_TEST(a_lock_file_that_vanishes_is_taken_a_pass_later)
+{
+	const char *path = tu_path("d/t.pid");
+	static const char *const points[] = {"tether/sys/stat", "tether/sys/open"};
+	for (size_t i = 0; i < 2; i++) {
+		struct tether_pidfile *pf = NULL;
+		pid_t holder = 0;
+		tu_fault_arm(points[i], ENOENT, 1, 1, TU_FAULT_SELF);
+		int r = tether_pidfile_acquire(path, NULL, 0, &pf, &holder);
+		tu_fault_disarm();
+		ck_assert_msg(r == 1, "%s: %d", points[i], r);
+		ck_assert_uint_eq(tu_fault_failed(), 1);
+		ck_assert(tu_exists(tu_path("d/t.pid.lock")));
+		ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+		ck_assert_int_eq(tether_pidfile_remove_dir(pf), 0);
+		tether_pidfile_free(pf);
+		ck_assert(!tu_exists(tu_path("d")));
+	}
+	struct tether_pidfile *pf = NULL;
+	pid_t holder = 0;
+	tu_fault_arm("tether/sys/open", ENOENT, 1, 0, TU_FAULT_SELF);
+	int64_t t0 = now_ms();
+	int r = tether_pidfile_acquire(path, NULL, 0, &pf, &holder);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -ENOENT);
+	ck_assert_ptr_null(pf);
+	ck_assert_msg(tu_fault_failed() >= 30 && tu_fault_failed() <= 40, "%u opens", tu_fault_failed());
+	ck_assert_msg(now_ms() - t0 < 10000, "took %lld ms", (long long)(now_ms() - t0));
+	ck_assert(!tu_exists(tu_path("d")));
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("pidfile");
 	TCase *tc = tcase_create("lock-and-record");
 	tcase_add_checked_fixture(tc, setup, tu_teardown);
 	tcase_add_test(tc, record_round_trip_and_release);
+	tcase_add_test(tc, edges_of_the_api);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_test(tc, a_lock_file_that_vanishes_is_taken_a_pass_later);
+#endif
 	tcase_add_test(tc, parent_directory_is_not_created);
 	tcase_add_test(tc, second_acquirer_sees_holder);
 	tcase_add_test(tc, stale_after_sigkill_is_acquired_at_once);

@@ -9,6 +9,8 @@
  * controller is enabled for our children (cgroup.subtree_control lists
  * "memory") and the right to create a child cgroup: it runs only there and
  * says SKIP elsewhere (a hybrid v1/v2 host, a container without delegation).
+ * Elsewhere, as root, memlimit_cgroup_paths_in_a_private_mount checks its
+ * paths and fallbacks against a tmpfs dressed as that hierarchy.
  */
 #include "config.h"
 
@@ -18,13 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "proctest.h"
 #include "options.h"
 #include "resources.h"
+#include "spawn.h"
 #include "testutil.h"
 
 /* Free space moves while we look (other processes write): allow this much. */
@@ -256,6 +262,90 @@ START_TEST(memlimit_cgroup_when_delegated)
 }
 END_TEST
 
+/* The cgroup branch on a host without a delegated memory controller (a
+ * hybrid v1/v2 one, a container): in a mount namespace of its own, our
+ * cgroup v2 directory is covered by a tmpfs that shows what a delegated one
+ * would (cgroup.subtree_control naming "memory", a child cgroup's
+ * memory.max and cgroup.procs, which the kernel makes with the directory and
+ * a tmpfs does not: made here beforehand). prepare's path names, what it
+ * writes and its fallbacks are checked; the kernel's enforcing of the limit
+ * is not (memlimit_cgroup_when_delegated does that where it can). */
+static int fake_cgroup_checks(const char *dir)
+{
+	char path[4400], *procs = NULL;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tether-test", dir, "tmpfs", 0, "mode=0755") < 0)
+		return 2;
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	tu_write_file(path, "cpu memory\n", 11, 0644);
+	/* the kernel would make memory.max and cgroup.procs with the directory */
+	snprintf(path, sizeof path, "%s/tether-%d-3", dir, (int)getpid());
+	if (mkdir(path, 0755) < 0)
+		return 4;
+	snprintf(path, sizeof path, "%s/tether-%d-3/memory.max", dir, (int)getpid());
+	tu_write_file(path, "max\n", 4, 0644);
+	snprintf(path, sizeof path, "%s/tether-%d-3/cgroup.procs", dir, (int)getpid());
+	tu_write_file(path, "", 0, 0644);
+	if (tether_memlimit_prepare(getpid(), 3, UINT64_C(64) << 20, &procs) != TETHER_MEMLIMIT_CGROUP)
+		return 5;
+	if (strcmp(procs, path) != 0)
+		return 6;
+	free(procs);
+	snprintf(path, sizeof path, "%s/tether-%d-3/memory.max", dir, (int)getpid());
+	char *max = tu_read_file(path, NULL);
+	if (!max || strcmp(max, "67108864\n") != 0)
+		return 7;
+	free(max);
+	/* a cgroup whose memory.max cannot be written (here: none): RLIMIT_AS,
+	 * and the directory it made is gone again */
+	procs = (char *)"untouched";
+	if (tether_memlimit_prepare(getpid(), 4, UINT64_C(64) << 20, &procs) != TETHER_MEMLIMIT_RLIMIT || procs)
+		return 8;
+	snprintf(path, sizeof path, "%s/tether-%d-4", dir, (int)getpid());
+	if (tu_exists(path))
+		return 9;
+	/* no memory controller for our children: RLIMIT_AS, nothing made */
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	tu_write_file(path, "cpu\n", 4, 0644);
+	if (tether_memlimit_prepare(getpid(), 5, UINT64_C(64) << 20, &procs) != TETHER_MEMLIMIT_RLIMIT || procs)
+		return 10;
+	snprintf(path, sizeof path, "%s/tether-%d-5", dir, (int)getpid());
+	if (tu_exists(path))
+		return 11;
+	/* a cgroup that cannot be made (a read-only hierarchy): RLIMIT_AS */
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	tu_write_file(path, "memory\n", 7, 0644);
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		return 12;
+	if (tether_memlimit_prepare(getpid(), 6, UINT64_C(64) << 20, &procs) != TETHER_MEMLIMIT_RLIMIT || procs)
+		return 13;
+	return 0;
+}
+
+static int fake_cgroup_main(void *arg)
+{
+	/* through libtether's child exit: a coverage build keeps what ran here */
+	tether_child_exit(fake_cgroup_checks(arg));
+}
+
+START_TEST(memlimit_cgroup_paths_in_a_private_mount)
+{
+	char dir[4096];
+	if (geteuid() != 0 || !own_cgroup2(dir, sizeof dir)) {
+		fprintf(stderr, "SKIP memlimit_cgroup_paths_in_a_private_mount: needs root and a cgroup v2 mount\n");
+		return;
+	}
+	pid_t pid = tu_fork(fake_cgroup_main, dir);
+	int status = tu_wait(pid, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "check %d failed (status %#x)",
+		      WEXITSTATUS(status), status);
+	/* the real hierarchy saw nothing of it */
+	char path[4300];
+	snprintf(path, sizeof path, "%s/tether-%d-3", dir, (int)pid);
+	ck_assert(!tu_exists(path));
+}
+END_TEST
+
 START_TEST(memlimit_release_removes_only_an_empty_directory)
 {
 	/* release takes the cgroup.procs path and removes its directory; a
@@ -303,6 +393,7 @@ int main(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, memlimit_falls_back_to_rlimit);
 	tcase_add_test(tc, memlimit_cgroup_when_delegated);
+	tcase_add_test(tc, memlimit_cgroup_paths_in_a_private_mount);
 	tcase_add_test(tc, memlimit_release_removes_only_an_empty_directory);
 	tcase_add_test(tc, memlimit_names);
 	suite_add_tcase(s, tc);

@@ -295,6 +295,36 @@ END_TEST
 
 /* ---- kill, killpg, kill_pidns ------------------------------------------------------------ */
 
+/* What sys_recv_creds refuses or cuts: a message without credentials (the
+ * receiver lacks SO_PASSCRED), one longer than the buffer (cut and said with
+ * ret_truncated, refused without it); the sender's address is given back. */
+START_TEST(recv_creds_refuses_and_cuts)
+{
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	char buf[4];
+	struct ucred cred;
+	ck_assert_int_eq(send(sv[1], "hi", 2, 0), 2);
+	ck_assert_int_eq(sys_recv_creds(sv[0], buf, sizeof buf, 0, &cred, NULL, NULL, NULL), -EBADMSG);
+	ck_assert_int_eq(cred.pid, 0);
+	int on = 1;
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+	ck_assert_int_eq(send(sv[1], "0123456789", 10, 0), 10);
+	struct sockaddr_un from;
+	socklen_t fromlen = 999;
+	bool cut = false;
+	ck_assert_int_eq(sys_recv_creds(sv[0], buf, sizeof buf, 0, &cred, &from, &fromlen, &cut), 4);
+	ck_assert(cut);
+	ck_assert_int_eq(memcmp(buf, "0123", 4), 0);
+	ck_assert_int_eq(cred.pid, getpid());
+	ck_assert_uint_eq(fromlen, 0); /* given back: a socketpair's peer has no name */
+	ck_assert_int_eq(send(sv[1], "0123456789", 10, 0), 10);
+	ck_assert_int_eq(sys_recv_creds(sv[0], buf, sizeof buf, 0, &cred, NULL, NULL, NULL), -EBADMSG);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(kill_refuses_forbidden_targets)
 {
 	/* We must be a group of our own for "our group" to mean only us and
@@ -607,6 +637,26 @@ static void fault_setup(void)
 	memset(fs, 0, sizeof *fs);
 	fiu_init(0);
 }
+
+/* A kernel without getrandom(2) (ENOSYS): the bytes come from /dev/urandom. */
+START_TEST(getrandom_without_the_call_reads_urandom)
+{
+	unsigned char b[64] = {0}, zero[64] = {0};
+	tu_fault_arm("tether/sys/getrandom", ENOSYS, 1, 0, TU_FAULT_SELF);
+	int r = sys_getrandom(b, sizeof b);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(tu_fault_failed(), 1);
+	ck_assert(memcmp(b, zero, sizeof b) != 0);
+	/* and when /dev/urandom cannot be read either, its error */
+	tu_fault_arm("tether/sys/read", EIO, 1, 0, TU_FAULT_SELF);
+	fiu_enable("tether/sys/getrandom", 1, (void *)(intptr_t)ENOSYS, 0);
+	r = sys_getrandom(b, sizeof b);
+	fiu_disable("tether/sys/getrandom");
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -EIO);
+}
+END_TEST
 
 START_TEST(injected_eintr_once_is_retried)
 {
@@ -1361,6 +1411,7 @@ int main(void)
 	tcase_add_test(tc, real_eintr_is_retried);
 	tcase_add_test(tc, poll_reports_eintr_as_zero_events);
 	tcase_add_test(tc, close_is_once_and_releases);
+	tcase_add_test(tc, recv_creds_refuses_and_cuts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("processes");
@@ -1378,6 +1429,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, fault_setup, pt_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, injected_eintr_once_is_retried);
+	tcase_add_test(tc, getrandom_without_the_call_reads_urandom);
 	tcase_add_test(tc, injected_eintr_forever_gives_up);
 	tcase_add_test(tc, eintr_limit_is_exact);
 	tcase_add_test(tc, fired_point_fails_with_failinfo_without_the_kernel);

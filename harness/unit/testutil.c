@@ -494,9 +494,13 @@ void tu_fault_arm(const char *point, int err, unsigned from, unsigned to, enum t
 	if (fault_point[0])
 		fiu_disable(fault_point);
 	*fault_sh = (struct fault_shared){
-		.from = from ? from : 1, .to = to, .err = err, .arming = getpid(), .who = who, .armed = true};
+		.from = from ? from : 1, .to = to, .err = err, .arming = getpid(), .who = who, .armed = false};
 	snprintf(fault_point, sizeof fault_point, "%s", point);
 	ck_assert_int_eq(fiu_enable_external(fault_point, 1, NULL, 0, fault_cb), 0);
+	/* Armed and counted from here: the assertion above allocates (Check
+	 * notes each one), and with libc/mm/malloc armed it would be call 1. */
+	__atomic_store_n(&fault_sh->calls, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fault_sh->armed, true, __ATOMIC_SEQ_CST);
 }
 
 void tu_fault_disarm(void)

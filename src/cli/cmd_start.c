@@ -31,11 +31,11 @@ struct start_ctx {
 	int log_fd;
 };
 
+/* Called once: the library reports "every instance is ready" a single time
+ * (events.c, all_ready_reported). */
 static void on_ready(void *userdata)
 {
 	struct start_ctx *c = userdata;
-	if (c->ready_fd < 0)
-		return;
 	/* Our stdio follows the workers' before the parent learns we are ready:
 	 * from now on nothing of ours may write to its terminal. */
 	dup2(c->log_fd, 1);
