@@ -290,7 +290,9 @@ static int lock_here(const struct tether_pidfile *pf)
 {
 	struct stat st;
 	int r = sys_lstat(pf->lock_path, &st);
-	if (r == -ENOENT)
+	/* ENOTDIR: the directory's name is now a file's (rm -rf state; touch
+	 * state) — gone as surely as with ENOENT */
+	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r < 0)
 		return r;
@@ -798,7 +800,7 @@ int tether_pidfile_check(const struct tether_pidfile *pf)
 	if (!lock_is_here(pf))
 		lost |= TETHER_PIDFILE_LOST_LOCK;
 	int r = pf->have_rec ? sys_lstat(pf->path, &st) : 0;
-	if (pf->have_rec && (r == -ENOENT || (r == 0 && !names_inode(r, &st, pf->rec_dev, pf->rec_ino))))
+	if (pf->have_rec && (r == -ENOENT || r == -ENOTDIR || (r == 0 && !names_inode(r, &st, pf->rec_dev, pf->rec_ino))))
 		lost |= TETHER_PIDFILE_LOST_RECORD;
 	if (lost && !directory_is_here(pf))
 		lost |= TETHER_PIDFILE_LOST_DIR;

@@ -522,6 +522,33 @@ static struct tether_pidrecord my_record(void)
 	return rec;
 }
 
+START_TEST(a_directory_replaced_by_a_file_is_seen_lost)
+{
+	/* rm -rf state; touch state: every name below state is ENOTDIR now,
+	 * which is as gone as ENOENT; nothing can be put back while the file
+	 * holds the name, and the holder says so rather than believing its
+	 * files are in place */
+	const char *path = tu_path("state/t.pid");
+	struct tether_pidfile *pf = hold(path);
+	struct tether_pidrecord rec = my_record();
+	pid_t holder = 0;
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(unlink(tu_path("state/t.pid.lock")), 0);
+	ck_assert_int_eq(rmdir(tu_path("state")), 0);
+	tu_write_file(tu_path("state"), "", 0, 0644);
+	ck_assert_int_eq(tether_pidfile_check(pf),
+			 TETHER_PIDFILE_LOST_LOCK | TETHER_PIDFILE_LOST_RECORD | TETHER_PIDFILE_LOST_DIR);
+	ck_assert_int_lt(tether_pidfile_restore(pf, &rec, &holder), 0);
+	/* the file goes: restored */
+	ck_assert_int_eq(unlink(tu_path("state")), 0);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+	tether_pidrecord_done(&rec);
+}
+END_TEST
+
 START_TEST(the_holder_restores_a_removed_directory)
 {
 	const char *path = tu_path("state/t.pid");
@@ -1249,6 +1276,7 @@ int main(void)
 	tcase_add_test(tc, a_lock_held_by_another_user_is_replaced);
 	tcase_add_test(tc, an_incumbent_without_files_is_found_and_nothing_is_left);
 	tcase_add_test(tc, the_holder_restores_a_removed_directory);
+	tcase_add_test(tc, a_directory_replaced_by_a_file_is_seen_lost);
 	tcase_add_test(tc, the_holder_restores_a_renamed_directory_and_clears_the_old_names);
 	tcase_add_test(tc, the_holder_restores_removed_files);
 	tcase_add_test(tc, a_busy_lock_waits_and_a_published_one_wins);
