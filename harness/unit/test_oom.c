@@ -108,14 +108,25 @@ static struct sweep sweep(const char *what, oom_op op, void *arg, bool degrade_o
 	for (size_t p = 0; p < sizeof points / sizeof points[0]; p++) {
 		for (unsigned k = 1;; k++) {
 			ck_assert_msg(k < 100000, "%s: no end to the calls of %s", what, points[p]);
-			if (sweep_reset)
-				sweep_reset();
-			int fds = open_fds();
-			tu_fault_arm(points[p], ENOMEM, k, k, TU_FAULT_SELF);
-			size_t before = heap_in_use();
-			int r = op(arg);
-			size_t after = heap_in_use();
-			tu_fault_disarm();
+			int fds, r;
+			size_t before, after;
+			/* A leak repeats: a heap that differs once is run again
+			 * (the arena's own bookkeeping — a chunk split or merged
+			 * differently when a system file read longer — moved it by
+			 * a few bytes, down as well as up, under a loaded make
+			 * check), and judged on the second run. */
+			for (int attempt = 0; attempt < 2; attempt++) {
+				if (sweep_reset)
+					sweep_reset();
+				fds = open_fds();
+				tu_fault_arm(points[p], ENOMEM, k, k, TU_FAULT_SELF);
+				before = heap_in_use();
+				r = op(arg);
+				after = heap_in_use();
+				tu_fault_disarm();
+				if (after == before || tu_fault_failed() == 0)
+					break;
+			}
 			ck_assert_msg(r <= 0, "%s: a wrong result (line %d) when %s call %u failed", what, r, points[p], k);
 			if (tu_fault_failed() == 0) {
 				ck_assert_msg(r == 0, "%s: %d with no fault (%s call %u)", what, r, points[p], k);
