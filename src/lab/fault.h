@@ -20,6 +20,18 @@
  *   TETHER_FAULT_COUNT=PATH    append "count POINT N PID" when a process's
  *                              count of a rule's point reaches N = 1, 2, 4, 8,
  *                              ..., and its final count at exit()
+ *   TETHER_FAULT_SITES=PATH    append "site POINT N PID HASH FRAMES" for
+ *                              every counted call: where it was made, as
+ *                              " MODULE+OFFSET" return addresses (the same in
+ *                              every run of the same binaries) and their hash.
+ *                              `harness faults` runs one k per call site
+ *   TETHER_FAULT_BUDGET=B[:R]  the spin budget: a `from` rule that has failed
+ *                              B calls in one process (and again at 2B, 4B,
+ *                              ...) checks whether the process slept at least
+ *                              once per R failures meanwhile (R: 16): if not,
+ *                              it retries without waiting, and the report gets
+ *                              "spin POINT N PID FRAMES" (once per process;
+ *                              the lab then ends the run), else "paced POINT N PID"
  *
  * A rule with K beyond any count never fires and only counts: that is how
  * `harness faults --enumerate` learns which points a scenario reaches, and
