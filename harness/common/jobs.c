@@ -84,6 +84,7 @@ void lab_job_start(struct lab_jobs *p, struct lab_job *j, const char *run_id, in
 		_exit(0);
 	}
 	close(fds[1]);
+	orphans_own_child(pid);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	void *data = j->data;
 	*j = (struct lab_job){.busy = true, .pid = pid, .pipe_fd = fds[0], .run_id = run_id, .deadline = deadline,

@@ -275,7 +275,7 @@ static char *pidfile_of(struct lab *lab, pid_t pid)
 static void check_single_supervisor(struct lab *lab, struct judgement *j)
 {
 	struct marked *m;
-	size_t n = orphans_scan(lab->run_id, &m);
+	size_t n = orphans_scan_tree(lab->run_id, &m);
 	pid_t *sup = xcalloc(n + 1, sizeof *sup);
 	char **pf = xcalloc(n + 1, sizeof *pf);
 	size_t ns = 0;
@@ -326,8 +326,8 @@ static bool exited(int pidfd)
  * kills what remains). */
 static bool stop_tethers(struct lab *lab, struct judgement *j)
 {
-	struct marked *m, *again;
-	size_t n = orphans_scan(lab->run_id, &m);
+	struct marked *m;
+	size_t n = orphans_scan_tree(lab->run_id, &m);
 	struct target *t = xcalloc(n + 1, sizeof *t);
 	size_t nt = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -348,17 +348,11 @@ static bool stop_tethers(struct lab *lab, struct judgement *j)
 					  command};
 		free(sub);
 	}
-	/* with the pidfds held, the marker is checked again: a pid reused since
-	 * the scan belongs to someone else, whose pidfd we do not have */
-	size_t n2 = orphans_scan(lab->run_id, &again);
-	for (size_t i = 0; i < nt; i++) {
-		bool ours = false;
-		for (size_t k = 0; k < n2 && !ours; k++)
-			ours = again[k].pid == t[i].pid;
-		if (ours && !t[i].command)
+	/* with the pidfds held, each is checked again: a pid reused since the
+	 * scan belongs to someone else, whose pidfd we do not have */
+	for (size_t i = 0; i < nt; i++)
+		if (!t[i].command && orphans_is_ours(t[i].pid, lab->run_id))
 			pidfd_send_signal(t[i].pidfd, SIGTERM, NULL, 0);
-	}
-	free(again);
 	free(m);
 	int64_t bound = teardown_bound(lab->scn->steps, lab->scn->nsteps, 0) + TEARDOWN_MARGIN_NS;
 	int64_t until = lab_now() + bound;
@@ -410,15 +404,23 @@ static void check_orphans(struct lab *lab, struct judgement *j)
 	int64_t end = lab_now() + lab->opt->grace;
 	struct marked *m;
 	size_t n;
+	/* the descendants while they die, then once the union with the marker
+	 * scan (common/orphans.c): the verdict sees both */
+	bool full = false;
 	for (;;) {
-		n = orphans_scan(lab->run_id, &m);
+		n = full ? orphans_scan(lab->run_id, &m) : orphans_scan_tree(lab->run_id, &m);
 		size_t kept = 0;
 		for (size_t i = 0; i < n; i++)
 			if (!not_tethers(lab, &m[i]))
 				m[kept++] = m[i];
 		n = kept;
-		if (!n || lab_now() >= end || lab->interrupted)
+		if ((!n && full) || lab_now() >= end || lab->interrupted)
 			break;
+		if (!n) {
+			full = true;
+			free(m);
+			continue;
+		}
 		lab_wait_marked(lab, m, n, end);
 		free(m);
 		lab_pump(lab);

@@ -136,16 +136,11 @@ static int signal_pid(struct lab *lab, const struct step *st)
 	int fd = pidfd_open((pid_t)pid, 0);
 	if (fd < 0)
 		return lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
-	/* with the pidfd held, the marker check is about the process we will signal */
-	struct marked *m;
-	size_t n = orphans_scan(lab->run_id, &m);
-	bool ours = false;
-	for (size_t i = 0; i < n; i++)
-		ours = ours || m[i].pid == (pid_t)pid;
-	free(m);
+	/* with the pidfd held, the check is about the process we will signal */
+	bool ours = orphans_is_ours((pid_t)pid, lab->run_id);
 	int r = 0;
 	if (!ours)
-		r = lab_fail(lab, st->line, "pid %ld does not carry this scenario's run marker: the lab signals only its own processes",
+		r = lab_fail(lab, st->line, "pid %ld is not this scenario's (no run marker, not its descendant): the lab signals only its own processes",
 			     pid);
 	else if (pidfd_send_signal(fd, st->sig, NULL, 0) < 0)
 		r = lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
