@@ -202,6 +202,10 @@ bool orphans_is_ours(pid_t pid, const char *run_id);
  * carrying LAB_ENV_RUN=run_id (a scan of every process's environment).
  * A subreaper's scan also reaps the zombies re-parented to it. */
 size_t orphans_scan(const char *run_id, struct marked **ret);
+/* The same when no process of the run has a pid below first (the first
+ * process the run started; 0: unknown): only the environments of the
+ * processes started since are read (all of them if the pids wrapped). */
+size_t orphans_scan_since(const char *run_id, pid_t first, struct marked **ret);
 /* The same, cheaper, for the checks made while a run goes: the descendants
  * alone when this process is the subreaper (else the marker scan). */
 size_t orphans_scan_tree(const char *run_id, struct marked **ret);
@@ -217,6 +221,8 @@ size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **
 /* Kills every process of the run (orphans_scan) until nothing is left or
  * deadline: returns how many survived. */
 size_t orphans_kill_all(const char *run_id, int64_t deadline);
+/* The same with orphans_scan_since. */
+size_t orphans_kill_all_since(const char *run_id, pid_t first, int64_t deadline);
 
 /* ---- jobs.c: work in forked children, a pool of them ----------------------------- */
 

@@ -24,7 +24,13 @@
  *    nearest ancestor whose can (its spawn tag, LAB_ENV_SPAWN).
  *
  * The walk of the descendants reads a dozen /proc files; the marker scan
- * reads the environment of every process on the machine. So the checks made
+ * would read the environment of every process on the machine. It reads
+ * only those of the processes started since the run began: the kernel
+ * gives pids in increasing order, wrapping around at pid_max, so a process
+ * started after the run's first one (the subreaper itself, or the one a
+ * caller names) has a pid between that one and the last pid given out,
+ * counting around the wrap (a run that forks more than pid_max processes
+ * would defeat this; none comes near). So the checks made
  * while a run goes (process counts, which spawn a process belongs to) look at
  * the descendants alone when there are any to look at (orphans_scan_tree),
  * and the checks that judge what is left at the end take the union
@@ -140,9 +146,31 @@ bool orphans_is_ours(pid_t pid, const char *run_id)
 struct scan {
 	const char *run_id;
 	pid_t self;
+	pid_t first, last;   /* the run's pids are from first to last, around a wrap (first 0: any) */
 	struct marked *list;
 	size_t n;
 };
+
+/* The kernel's last pid given out, or 0 when unknown. */
+static pid_t last_pid(void)
+{
+	char buf[128];
+	size_t len = 0;
+	if (tether_proc_read_file("/proc/loadavg", buf, sizeof buf, &len) < 0)
+		return 0;
+	buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
+	const char *sp = strrchr(buf, ' ');
+	return sp ? (pid_t)atoi(sp + 1) : 0;
+}
+
+static bool in_run(const struct scan *s, pid_t pid)
+{
+	if (!s->first || !s->last)
+		return true;
+	if (s->first <= s->last)
+		return pid >= s->first && pid <= s->last;
+	return pid >= s->first || pid <= s->last; /* wrapped around */
+}
 
 static bool listed(const struct scan *s, pid_t pid)
 {
@@ -199,7 +227,7 @@ static void walk(struct scan *s, pid_t pid, const char *inherit, int depth)
 static int scan_one(pid_t pid, void *userdata)
 {
 	struct scan *s = userdata;
-	if (pid == s->self || listed(s, pid) || !lab_has_marker(pid, s->run_id))
+	if (!in_run(s, pid) || pid == s->self || listed(s, pid) || !lab_has_marker(pid, s->run_id))
 		return 0;
 	struct tether_procstat st;
 	/* a zombie is dead already: only its parent's wait() is missing */
@@ -209,27 +237,36 @@ static int scan_one(pid_t pid, void *userdata)
 	return 0;
 }
 
-static size_t scan(const char *run_id, bool markers, struct marked **ret)
+static size_t scan(const char *run_id, pid_t first, bool markers, struct marked **ret)
 {
-	struct scan s = {.run_id = run_id, .self = getpid()};
-	if (am_subreaper())
+	struct scan s = {.run_id = run_id, .self = getpid(), .first = first};
+	if (am_subreaper()) {
 		walk(&s, s.self, NULL, 0);
-	else
+		s.first = subreaper;
+	} else {
 		markers = true;
-	if (markers)
+	}
+	if (markers) {
+		s.last = s.first ? last_pid() : 0;
 		(void)tether_proc_scan(scan_one, &s);
+	}
 	*ret = s.list;
 	return s.n;
 }
 
 size_t orphans_scan(const char *run_id, struct marked **ret)
 {
-	return scan(run_id, true, ret);
+	return scan(run_id, 0, true, ret);
+}
+
+size_t orphans_scan_since(const char *run_id, pid_t first, struct marked **ret)
+{
+	return scan(run_id, first, true, ret);
 }
 
 size_t orphans_scan_tree(const char *run_id, struct marked **ret)
 {
-	return scan(run_id, false, ret);
+	return scan(run_id, 0, false, ret);
 }
 
 size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **ret_fds)
@@ -304,9 +341,14 @@ size_t orphans_wait_gone(const char *run_id, int64_t deadline, struct marked **r
 
 size_t orphans_kill_all(const char *run_id, int64_t deadline)
 {
+	return orphans_kill_all_since(run_id, 0, deadline);
+}
+
+size_t orphans_kill_all_since(const char *run_id, pid_t first, int64_t deadline)
+{
 	for (;;) {
 		struct marked *m;
-		size_t n = orphans_scan(run_id, &m);
+		size_t n = orphans_scan_since(run_id, first, &m);
 		if (n == 0 || lab_now() >= deadline) {
 			free(m);
 			return n;

@@ -21,7 +21,7 @@
 
 static char **expand_argv(struct lab *lab, const struct step *st)
 {
-	char **argv = xcalloc(st->argc + 1, sizeof *argv);
+	char **argv = xcalloc(st->argc + 3, sizeof *argv);
 	for (size_t i = 0; i < st->argc; i++) {
 		argv[i] = lab_expand(lab, &st->argv[i], st->line);
 		if (!argv[i]) {
@@ -35,6 +35,18 @@ static char **expand_argv(struct lab *lab, const struct step *st)
 	if (strcmp(argv[0], "tether") == 0) {
 		free(argv[0]);
 		argv[0] = xstrdup(lab->opt->tether);
+		if (lab->opt->isolation && st->argc > 1 &&
+		    (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "start") == 0)) {
+			/* harness faults --isolation: unless the step names one */
+			bool named = false;
+			for (size_t i = 2; i < st->argc && strcmp(argv[i], "--") != 0 && !named; i++)
+				named = strcmp(argv[i], "--isolation") == 0 || strncmp(argv[i], "--isolation=", 12) == 0;
+			if (!named) {
+				memmove(argv + 4, argv + 2, (st->argc - 2) * sizeof *argv);
+				argv[2] = xstrdup("--isolation");
+				argv[3] = xstrdup(lab->opt->isolation);
+			}
+		}
 	}
 	return argv;
 }

@@ -71,6 +71,28 @@ static uint64_t budget_ratio = 16; /* ... and R */
  * the POSIX preload) are neither counted nor failed. */
 static bool inside;
 
+/* The pid the lab knows this process by: a guardian in a PID namespace of
+ * its own is 1 there (getpid), and every such guardian would be "1" in
+ * the reports; /proc, mounted in the lab's namespace, names it as the lab
+ * sees it. Looked up once per process (a fork makes a new one). */
+static int lab_pid(void)
+{
+	static pid_t for_pid;
+	static int cached;
+	pid_t me = getpid();
+	if (me != for_pid) {
+		char buf[32];
+		long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", buf, sizeof buf - 1);
+		cached = (int)me;
+		if (n > 0) {
+			buf[n] = '\0';
+			cached = atoi(buf) > 0 ? atoi(buf) : (int)me;
+		}
+		for_pid = me;
+	}
+	return cached;
+}
+
 /* Appends "WHAT POINT N PID" to path with raw system calls: the POSIX preload
  * wraps libc's open/write, and this must neither recurse into a rule nor be
  * failed by one. */
@@ -80,7 +102,7 @@ static void append_line(const char *path, const char *what, const struct rule *r
 	if (!path)
 		return;
 	int n = snprintf(line, sizeof line, "%s %s %llu %d\n", what, r->point,
-			 (unsigned long long)r->calls, (int)getpid());
+			 (unsigned long long)r->calls, lab_pid());
 	long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
@@ -140,7 +162,7 @@ static void site_line(const struct rule *r)
 	char frames[1400], line[1600];
 	uint64_t h = call_stack(frames, sizeof frames);
 	int n = snprintf(line, sizeof line, "site %s %llu %d %016llx%s\n", r->point, (unsigned long long)r->calls,
-			 (int)getpid(), (unsigned long long)h, frames);
+			 lab_pid(), (unsigned long long)h, frames);
 	if (n > 0)
 		append_raw(sites_path, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
@@ -187,10 +209,10 @@ static void spend_budget(struct rule *r)
 	if (window >= budget_ratio * (slept + 1)) {
 		r->judged = true;
 		call_stack(frames, sizeof frames);
-		n = snprintf(line, sizeof line, "spin %s %llu %d%s\n", r->point, (unsigned long long)r->fails, (int)me,
+		n = snprintf(line, sizeof line, "spin %s %llu %d%s\n", r->point, (unsigned long long)r->fails, lab_pid(),
 			     frames);
 	} else {
-		n = snprintf(line, sizeof line, "paced %s %llu %d\n", r->point, (unsigned long long)r->fails, (int)me);
+		n = snprintf(line, sizeof line, "paced %s %llu %d\n", r->point, (unsigned long long)r->fails, lab_pid());
 	}
 	if (n > 0 && report_path)
 		append_raw(report_path, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -227,7 +249,9 @@ static int counted(const char *name, int *failnum, void **failinfo, unsigned int
 		r->calls++;
 		if (count_path && power_of_two(r->calls))
 			append_line(count_path, "count", r);
-		if (sites_path && !sited) {
+		/* where the calls before the rule fires were made: a counting
+		 * rule's are all of them */
+		if (sites_path && !sited && r->calls < r->k) {
 			site_line(r);
 			sited = true;
 		}
@@ -236,12 +260,14 @@ static int counted(const char *name, int *failnum, void **failinfo, unsigned int
 			if (!fired)
 				*failinfo = (void *)(intptr_t)r->err;
 			fired = 1;
+			/* the budget's verdict before the firing's line: a reader
+			 * that sees a firing beyond the budget has seen it too */
+			if (r->from && budget)
+				spend_budget(r);
 			/* failing from the k-th call on, a rule may fire in a loop:
 			 * its first firing, then powers of two, never fill a disk */
 			if (!r->from || r->calls == r->k || power_of_two(r->calls))
 				report(r);
-			if (r->from && budget)
-				spend_budget(r);
 		}
 	}
 	inside = false;

@@ -13,6 +13,7 @@
  *
  *   TETHER_FAULT="POINT:ERRNO:K[:once|from][;POINT:ERRNO:K...]"
  *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"
+ * (PID: as /proc names the process, also in a PID namespace of its own)
  *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires (a
  *                              `from` rule: at its first firing, then when
  *                              K is a power of two, so a loop of failing
@@ -21,7 +22,9 @@
  *                              count of a rule's point reaches N = 1, 2, 4, 8,
  *                              ..., and its final count at exit()
  *   TETHER_FAULT_SITES=PATH    append "site POINT N PID HASH FRAMES" for
- *                              every counted call: where it was made, as
+ *                              every counted call before its rule's k-th
+ *                              (all of them for a rule that only counts):
+ *                              where it was made, as
  *                              " MODULE+OFFSET" return addresses (the same in
  *                              every run of the same binaries) and their hash.
  *                              `harness faults` runs one k per call site
