@@ -215,14 +215,35 @@ static const struct reached *reached_point(const struct target *t, const char *p
 	return NULL;
 }
 
+/* Does the pidns sibling run a once k of point with errno err whose
+ * signature is sig? */
+static bool sibling_runs(const struct faults_ctx *c, const struct target *t, const char *point, int err,
+			 uint64_t sig)
+{
+	const struct target *s = t->sibling;
+	if (!s || s->state != T_PLANNED)
+		return false;
+	for (size_t i = 0; i < s->nchains; i++) {
+		const struct chain *ch = &s->chains[i];
+		if (ch->from || ch->err != err || strcmp(ch->point, point) != 0 || !ch->r || !ch->r->sig)
+			continue;
+		for (size_t k = 0; k < ch->nks; k++)
+			if (ch->ks[k] <= ch->r->nclass && ch->r->sig[ch->ks[k] - 1] == sig)
+				return true;
+	}
+	(void)c;
+	return false;
+}
+
 static void plan_chains(struct faults_ctx *c, struct target *t)
 {
-	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0;
+	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0;
 	if (c->only) {
 		struct chain ch = c->one;
 		ch.t = t;
 		ch.r = reached_point(t, ch.point);
 		ch.count = ch.r ? ch.r->count : 0;
+		ch.budget = faults_budget(ch.count, ch.err, c->sys.eintr_max);
 		xappend(&t->chains, &t->nchains, &ch, sizeof ch);
 		runs = 1;
 	}
@@ -241,12 +262,26 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 			}
 			for (int from = 0; from < 2; from++) {
 				struct chain ch = {.t = t, .r = r, .point = r->point, .err = errs[e], .from = from,
-						   .count = r->count, .k = 1};
+						   .count = r->count, .k = 1,
+						   .budget = faults_budget(r->count, errs[e], c->sys.eintr_max)};
+				/* once, EINTR: sys.c's wrapper makes the call again at
+				 * once, whatever the call site; its first k shows that */
+				bool retried = c->ci && !from && errs[e] == EINTR && faults_eintr_retried(&c->sys, r->point);
 				if (c->ci) {
 					for (unsigned long k = 1; k <= top; k++) {
 						ks++;
+						if (retried && k > 1) {
+							eintr++;
+							continue;
+						}
 						if (r->nclass >= k && r->class_of[k - 1] != k) {
 							same_site++;
+							continue;
+						}
+						/* once: the same call fails after the same calls
+						 * in every process as in the pidns run of it */
+						if (!from && r->nclass >= k && sibling_runs(c, t, r->point, errs[e], r->sig[k - 1])) {
+							same_iso++;
 							continue;
 						}
 						xappend(&ch.ks, &ch.nks, &k, sizeof k);
@@ -263,14 +298,18 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 	}
 	c->skipped_k += same_site;
 	c->twins_skipped += twins;
+	c->same_as_sibling += same_iso;
+	c->eintr_once += eintr;
 	t->skipped_k = same_site;
+	t->same_as_sibling = same_iso;
 	char d[32];
 	printf("# %s: discovery %s, %zu of %zu points reached, %zu chains, %s%lu runs", t->name,
 	       lab_fmt_ns(t->discovery_ns, d, sizeof d), t->nreached, t->ncands, t->nchains, c->ci ? "" : "about ",
 	       runs);
 	if (c->ci)
-		printf(" (of %lu k's: %lu at a call site another k has; %lu posix chains left to their twin)", ks, same_site,
-		       twins);
+		printf(" (of %lu k's: %lu at a call site another k has, %lu once as in pidns, %lu once EINTR retried "
+		       "by sys.c; %lu posix chains left to their twin)",
+		       ks, same_site, same_iso, eintr, twins);
 	printf("\n");
 	if (c->verbose) {
 		printf("#   calls per process (max):");
@@ -279,9 +318,30 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 			       t->reached[i].twin ? " twin of " : "", t->reached[i].twin ? t->reached[i].twin : "");
 		printf("\n");
 	}
+	for (size_t i = 0; c->verbose && c->ci && i < t->nchains; i++)
+		printf("#   chain %s errno=%d %s: %zu runs\n", t->chains[i].point, t->chains[i].err,
+		       t->chains[i].from ? "from" : "once", t->chains[i].nks);
 	if (!t->nreached)
 		printf("#   no tether of the plan reached a point: a tether started through another program\n"
 		       "#   (sh -c '$TETHER ...', unshare ...) gets no rules: only `tether` steps do\n");
+}
+
+/* Plans every discovered target whose pidns sibling (if any) has its plan
+ * (or will have none). */
+static void plan_ready(struct faults_ctx *c)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < c->ntargets; i++) {
+			struct target *t = c->targets[i];
+			if (t->state != T_DISCOVERED ||
+			    (t->sibling && t->sibling->state != T_PLANNED && t->sibling->state != T_BAILED))
+				continue;
+			t->state = T_PLANNED;
+			plan_chains(c, t);
+			again = true;
+		}
+	}
 }
 
 /* The unfaulted run of t ended with j: the baseline, the plan. Returns
@@ -303,6 +363,7 @@ static bool discovered(struct faults_ctx *c, struct target *t, struct slot *s, s
 		c->failed++;
 		t->failed++;
 		t->state = T_BAILED;
+		plan_ready(c); /* its subreaper sibling waits no more */
 		const char *why = j->plan_msg ? j->plan_msg : j->nfindings ? j->findings[0] : "?";
 		printf("not ok %lu - %s: the scenario does not pass without faults (twice): %s\n", c->tap, t->name, why);
 		for (size_t i = 0; i < j->nfindings; i++)
@@ -343,8 +404,8 @@ static bool discovered(struct faults_ctx *c, struct target *t, struct slot *s, s
 	unlink(s->count_path);
 	if (s->sites_path)
 		unlink(s->sites_path);
-	t->state = T_PLANNED;
-	plan_chains(c, t);
+	t->state = T_DISCOVERED;
+	plan_ready(c);
 	return true;
 }
 
@@ -507,9 +568,13 @@ static void ended(struct faults_ctx *c, struct sched *sc, struct slot *s, struct
 	}
 	ch->running--;
 	t->run_ns += j->ns;
+	enum verdict v = c->pool.interrupted ? V_QUIET : faults_verdict(c, s, j);
+	/* the lab keeps the directory of a plan that failed (most injection
+	 * runs' plans do): only --keep keeps a failure's */
+	if (j->dir && !(c->keep && v == V_FAIL))
+		lab_rm_rf(j->dir);
 	if (c->pool.interrupted)
 		return;
-	enum verdict v = faults_verdict(c, s, j);
 	if (c->ci && v == V_FAIL && !s->replay && !ch->single) {
 		/* run once more before it counts */
 		struct replay r = {ch, s->k, xstrdup(j->findings[0]), false, t};
@@ -537,9 +602,31 @@ static void ended(struct faults_ctx *c, struct sched *sc, struct slot *s, struct
 	}
 }
 
+/* A line a minute: how far the enumeration is. */
+static void progress(struct faults_ctx *c, int64_t *last)
+{
+	int64_t now = lab_now();
+	if (now - *last < 60 * NS_PER_SEC)
+		return;
+	*last = now;
+	unsigned long planned = 0, discovering = 0;
+	for (size_t i = 0; i < c->ntargets; i++) {
+		const struct target *t = c->targets[i];
+		discovering += t->state == T_WAITING || t->state == T_DISCOVERING || t->state == T_DISCOVERED;
+		for (size_t k = 0; k < t->nchains; k++)
+			planned += c->ci ? t->chains[k].nks : 0;
+	}
+	char d[32];
+	printf("# progress: %s, %lu runs", lab_fmt_ns(now - c->t0, d, sizeof d), c->runs);
+	if (c->ci)
+		printf(" of %lu planned%s", planned, discovering ? " so far" : "");
+	printf(", %lu failed\n", c->failed);
+}
+
 static void run_all(struct faults_ctx *c)
 {
 	struct sched sc = {0};
+	int64_t last = lab_now();
 	for (int pass = 0; pass < 2; pass++) {
 		/* first every other target, the pool full; then the exclusive
 		 * ones, one run at a time */
@@ -562,6 +649,7 @@ static void run_all(struct faults_ctx *c)
 			ended(c, &sc, s, &j);
 			faults_judgement_clear(&j);
 			faults_slot_free(s);
+			progress(c, &last);
 		}
 	}
 	for (size_t i = 0; i < sc.nreplays; i++)
@@ -725,6 +813,7 @@ int harness_cmd_faults(int argc, char **argv)
 	c.opt.tether = where.tether;
 	c.opt.fixtures = where.fixtures;
 	c.opt.srcdir = where.srcdir;
+	faults_read_sys(where.srcdir, &c.sys);
 	if (!have_seed)
 		c.opt.seed = lab_seed_random();
 	for (size_t i = 0; i < nargs; i++) {
@@ -771,9 +860,8 @@ int harness_cmd_faults(int argc, char **argv)
 			new_target(&c, files[i], scn, NULL);
 		} else if (strcmp(iso, "both") == 0) {
 			/* a PID namespace needs root: without it, tether's auto is subreaper */
-			if (root)
-				new_target(&c, files[i], scn, "pidns");
-			new_target(&c, files[i], scn, "subreaper");
+			struct target *p = root ? new_target(&c, files[i], scn, "pidns") : NULL;
+			new_target(&c, files[i], scn, "subreaper")->sibling = c.ci ? p : NULL;
 		} else {
 			new_target(&c, files[i], scn, iso);
 		}
@@ -816,6 +904,7 @@ out:
 		free(c.points[i].nkind);
 	}
 	free(c.points);
+	faults_sys_facts_done(&c.sys);
 	for (size_t i = 0; i < c.ntargets; i++)
 		free_target(c.targets[i]);
 	free(c.targets);

@@ -245,6 +245,14 @@ static int64_t teardown_bound(const struct step *steps, size_t n, int64_t longes
 	return longest;
 }
 
+/* Is comm the tether under test's (its file's name, as the kernel keeps
+ * it: 15 bytes)? A copy of tether under another name is tether too. */
+static bool tether_comm(struct lab *lab, const char *comm)
+{
+	const char *base = strrchr(lab->opt->tether, '/') ? strrchr(lab->opt->tether, '/') + 1 : lab->opt->tether;
+	return strncmp(comm, base, 15) == 0 && strlen(comm) == (strlen(base) < 15 ? strlen(base) : 15);
+}
+
 /* ---- G1: one supervisor per pidfile --------------------------------------------------- */
 
 static bool has_comm(pid_t pid, const char *comm)
@@ -286,7 +294,7 @@ static void check_single_supervisor(struct lab *lab, struct judgement *j)
 	for (size_t i = 0; i < n; i++) {
 		pid_t *kids = NULL;
 		size_t nk = 0;
-		if (strcmp(m[i].comm, "tether") != 0 || tether_proc_children(m[i].pid, &kids, &nk) < 0)
+		if (!tether_comm(lab, m[i].comm) || tether_proc_children(m[i].pid, &kids, &nk) < 0)
 			continue;
 		bool guarded = false;
 		for (size_t k = 0; k < nk && !guarded; k++)
@@ -335,7 +343,7 @@ static bool stop_tethers(struct lab *lab, struct judgement *j)
 	struct teardown *t = xcalloc(n + 1, sizeof *t);
 	size_t nt = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(m[i].comm, "tether") != 0)
+		if (!tether_comm(lab, m[i].comm))
 			continue;
 		int fd = pidfd_open(m[i].pid, 0);
 		if (fd < 0)

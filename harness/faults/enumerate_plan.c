@@ -36,14 +36,96 @@
 #include "faults/faults.h"
 #include "common/common.h"
 
-unsigned long faults_budget(unsigned long count, int err)
+unsigned long faults_budget(unsigned long count, int err, unsigned long eintr_max)
 {
 	/* a correct tether gives up after 100 fruitless wakeups in a row
 	 * (src/loop.c PERSISTENT_FAILURES), and sys.c retries an EINTR up to
-	 * SYS_EINTR_MAX = 100 times: 10,000 calls of one point without a
-	 * pause is a bounded burst, not a spin */
-	unsigned long floor = err == EINTR ? 12000 : 2000;
+	 * SYS_EINTR_MAX times: 100 x SYS_EINTR_MAX calls of one point without
+	 * a pause is a bounded burst, not a spin */
+	unsigned long floor = 2000 + (err == EINTR ? 100 * (eintr_max ? eintr_max : 100) : 0);
 	return 64 * count + floor;
+}
+
+/* ---- libtether's sources on EINTR ------------------------------------------------- */
+
+static bool ident_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* The first argument of every call of macro(...) in text ("point" of the
+ * macros' own definitions left out). */
+static void macro_args(const char *text, const char *macro, char ***ret, size_t *n)
+{
+	size_t mlen = strlen(macro);
+	for (const char *p = strstr(text, macro); p; p = strstr(p + mlen, macro)) {
+		if ((p > text && ident_char(p[-1])) || p[mlen] != '(')
+			continue;
+		const char *a = p + mlen + 1, *e = a;
+		while (ident_char(*e))
+			e++;
+		if (e == a || *e != ',' || (e - a == 5 && strncmp(a, "point", 5) == 0))
+			continue;
+		char *name = xstrndup(a, (size_t)(e - a));
+		xappend(ret, n, &name, sizeof name);
+	}
+}
+
+static bool listed_in(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+void faults_read_sys(const char *srcdir, struct sys_facts *ret)
+{
+	*ret = (struct sys_facts){0};
+	if (!srcdir)
+		return;
+	int err;
+	char *c_path = xasprintf("%s/src/sys.c", srcdir), *h_path = xasprintf("%s/src/sys.h", srcdir);
+	char *c = lab_read_file(c_path, 1u << 22, NULL, &err), *h = lab_read_file(h_path, 1u << 22, NULL, &err);
+	const char *def = h ? strstr(h, "#define SYS_EINTR_MAX ") : NULL;
+	if (c && def) {
+		ret->eintr_max = strtoul(def + strlen("#define SYS_EINTR_MAX "), NULL, 10);
+		char **retry = NULL, **other = NULL;
+		size_t nretry = 0, nother = 0;
+		macro_args(c, "SYSCALL_RETRY", &retry, &nretry);
+		/* a point a wrapper also fails without the retry loop (SYSCALL_ONCE,
+		 * or FAULT() by hand: close, clone) is not retried there */
+		macro_args(c, "SYSCALL_ONCE", &other, &nother);
+		macro_args(c, "FAULT", &other, &nother);
+		for (size_t i = 0; i < nretry; i++)
+			if (!listed_in(other, nother, retry[i]) && !listed_in(ret->retried, ret->nretried, retry[i]))
+				xappend(&ret->retried, &ret->nretried, &retry[i], sizeof retry[i]);
+			else
+				free(retry[i]);
+		for (size_t i = 0; i < nother; i++)
+			free(other[i]);
+		free(retry);
+		free(other);
+		ret->known = ret->eintr_max > 0;
+	}
+	free(c);
+	free(h);
+	free(c_path);
+	free(h_path);
+}
+
+void faults_sys_facts_done(struct sys_facts *f)
+{
+	for (size_t i = 0; i < f->nretried; i++)
+		free(f->retried[i]);
+	free(f->retried);
+	*f = (struct sys_facts){0};
+}
+
+bool faults_eintr_retried(const struct sys_facts *f, const char *point)
+{
+	return f->known && f->eintr_max >= 2 && strncmp(point, "tether/sys/", 11) == 0 &&
+	       listed_in(f->retried, f->nretried, point + 11);
 }
 
 /* ---- reading the files ------------------------------------------------------------- */
@@ -135,6 +217,9 @@ static void classify(struct reached *r, struct parts *p)
 				h = mix(h, c[i]);
 		sk[k - 1] = (struct sig_k){h, k};
 	}
+	r->sig = xcalloc(count ? count : 1, sizeof *r->sig);
+	for (unsigned long i = 0; i < count; i++)
+		r->sig[i] = sk[i].sig;
 	qsort(sk, count, sizeof *sk, sig_k_cmp);
 	r->class_of = xcalloc(count ? count : 1, sizeof *r->class_of);
 	unsigned long first = 0;
@@ -295,6 +380,7 @@ void faults_reached_free(struct reached *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(r[i].class_of);
+		free(r[i].sig);
 		free(r[i].sites);
 	}
 	free(r);

@@ -56,7 +56,7 @@ static void run_one(int fd, void *arg)
 		}
 		if (ch->from) {
 			/* the spin budget, relative to the unfaulted run (SPEC G9) */
-			x.budget = faults_budget(ch->count, ch->err);
+			x.budget = ch->budget;
 			snprintf(budget, sizeof budget, "%lu:16", x.budget);
 			o.fault_budget = budget;
 		}

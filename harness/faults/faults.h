@@ -176,6 +176,7 @@ struct reached {
 	 * call, where it was made and where the two calls before it were
 	 * (whatever their point); class[k-1] is the first k of k's class */
 	unsigned long *class_of;
+	uint64_t *sig;          /* sig[k-1]: k's signature */
 	unsigned long nclass;   /* k's with a signature (0: no call sites known) */
 	uint64_t *sites;        /* every call site of the point (sorted, distinct) */
 	size_t nsites;
@@ -190,11 +191,25 @@ struct reached {
 void faults_read_discovery(const char *count_path, const char *sites_path, const char *const *cands, size_t ncands,
 			   struct reached **ret, size_t *ret_n);
 void faults_reached_free(struct reached *r, size_t n);
+/* What libtether's sources (src/sys.c, src/sys.h) say of EINTR: how many
+ * times sys.c retries one (SYS_EINTR_MAX), and which tether/sys/ points'
+ * wrappers retry it (SYSCALL_RETRY) — for those, failing one call with
+ * EINTR is failing none, by construction. known false: no sources. */
+struct sys_facts {
+	bool known;
+	unsigned long eintr_max;
+	char **retried;       /* "read", "write", ...: only through SYSCALL_RETRY */
+	size_t nretried;
+};
+void faults_read_sys(const char *srcdir, struct sys_facts *ret);
+void faults_sys_facts_done(struct sys_facts *f);
+/* Does point's sys.c wrapper retry an EINTR (and more than once)? */
+bool faults_eintr_retried(const struct sys_facts *f, const char *point);
 /* The spin budget of a `from` rule on a point the unfaulted run calls count
  * times in its busiest process: 64 x count plus a floor that covers the
  * bounded bursts of a correct tether (its fruitless-wakeup bound of 100,
- * times SYS_EINTR_MAX = 100 retries of an EINTR). */
-unsigned long faults_budget(unsigned long count, int err);
+ * times the SYS_EINTR_MAX retries of an EINTR: eintr_max). */
+unsigned long faults_budget(unsigned long count, int err, unsigned long eintr_max);
 /* The call sites of point seen before the rule fired in an injection run
  * (sites_path: its TETHER_FAULT_SITES) that known (sorted) lacks: into
  * *ret (malloc'd), their count. */
@@ -216,7 +231,11 @@ struct target {
 	const char **cands;         /* the candidates of its discovery */
 	size_t ncands;
 	bool exclusive;
-	enum { T_WAITING, T_DISCOVERING, T_PLANNED, T_BAILED, T_SKIPPED } state;
+	/* --isolation both: the scenario's pidns target, for its subreaper one
+	 * (whose once chains leave out the k's that fail the same call, after
+	 * the same calls, in every process, as a k of the pidns target) */
+	struct target *sibling;
+	enum { T_WAITING, T_DISCOVERING, T_DISCOVERED, T_PLANNED, T_BAILED, T_SKIPPED } state;
 	struct reached *reached;
 	size_t nreached;
 	char **base_artifacts;      /* what the unfaulted run leaves */
@@ -229,7 +248,7 @@ struct target {
 	struct chain *chains;
 	size_t nchains;
 	/* tallies */
-	unsigned long runs, passed, failed, flaky, known, skipped_k;
+	unsigned long runs, passed, failed, flaky, known, skipped_k, same_as_sibling;
 	int64_t run_ns;             /* the sum of its runs' durations */
 };
 
@@ -244,6 +263,7 @@ struct chain {
 	bool from;
 	unsigned long count;  /* calls seen in discovery (max over processes) */
 	unsigned long k;      /* full: the next run's */
+	unsigned long budget; /* from: the spin budget */
 	unsigned long *ks;    /* ci: the k's to run */
 	size_t nks, next;
 	uint64_t *added;      /* ci: the call sites added since the discovery */
@@ -318,11 +338,13 @@ struct faults_ctx {
 	bool out_of_time;
 	/* tallies */
 	unsigned long runs, tap, passed, failed, flaky, known, clean, degraded, unaffected, quiet_runs, truncated,
-		skipped_k, twins_skipped;
+		skipped_k, twins_skipped, same_as_sibling;
 	struct failure *failures;
 	size_t nfailures;
 	struct point_tally *points;
 	size_t npoints;
+	struct sys_facts sys;
+	unsigned long eintr_once;  /* --ci: once k's of EINTR left to sys.c's retry */
 };
 
 /* ---- enumerate_run.c: one run ------------------------------------------------------------ */
