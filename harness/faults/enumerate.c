@@ -237,7 +237,7 @@ static bool sibling_runs(const struct faults_ctx *c, const struct target *t, con
 
 static void plan_chains(struct faults_ctx *c, struct target *t)
 {
-	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0;
+	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0, unnamed = 0;
 	if (c->only) {
 		struct chain ch = c->one;
 		ch.t = t;
@@ -254,7 +254,15 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 		if (c->only_errno)
 			errs[0] = c->only_errno;
 		unsigned long top = c->max_k && r->count > c->max_k ? c->max_k : r->count;
+		bool other = false; /* an errno tether never names ran: it stands for all of them */
 		for (size_t e = 0; e < ne; e++) {
+			if (c->ci && !c->only_errno && !faults_errno_named(&c->sys, errs[e])) {
+				if (other) {
+					unnamed += 2;
+					continue;
+				}
+				other = true;
+			}
 			/* the tether/sys/ twin runs the same calls with the same errno */
 			if (c->ci && r->twin && reached_point(t, r->twin) && has_errno(r->twin, errs[e])) {
 				twins += 2;
@@ -300,6 +308,7 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 	c->twins_skipped += twins;
 	c->same_as_sibling += same_iso;
 	c->eintr_once += eintr;
+	c->unnamed_skipped += unnamed;
 	t->skipped_k = same_site;
 	t->same_as_sibling = same_iso;
 	char d[32];
@@ -308,8 +317,9 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 	       runs);
 	if (c->ci)
 		printf(" (of %lu k's: %lu at a call site another k has, %lu once as in pidns, %lu once EINTR retried "
-		       "by sys.c; %lu posix chains left to their twin)",
-		       ks, same_site, same_iso, eintr, twins);
+		       "by sys.c; %lu posix chains left to their twin, %lu chains of an errno tether never names as "
+		       "another's)",
+		       ks, same_site, same_iso, eintr, twins, unnamed);
 	printf("\n");
 	if (c->verbose) {
 		printf("#   calls per process (max):");

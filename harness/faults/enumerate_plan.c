@@ -28,6 +28,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,87 @@ static bool listed_in(char **v, size_t n, const char *s)
 	return false;
 }
 
+/* Blanks out the comments and the string and character literals of C
+ * text: a comment that names an errno is no code that tells it apart. */
+static void code_only(char *text)
+{
+	for (char *p = text; *p; p++) {
+		if (p[0] == '/' && p[1] == '*') {
+			char *e = strstr(p + 2, "*/");
+			e = e ? e + 2 : p + strlen(p);
+			memset(p, ' ', (size_t)(e - p));
+			p = e - 1;
+		} else if (p[0] == '/' && p[1] == '/') {
+			char *e = p + strcspn(p, "\n");
+			memset(p, ' ', (size_t)(e - p));
+			p = e - 1;
+		} else if (*p == '"' || *p == '\'') {
+			char q = *p, *e = p + 1;
+			while (*e && *e != q && *e != '\n')
+				e += e[0] == '\\' && e[1] ? 2 : 1;
+			if (*e == q)
+				e++;
+			memset(p, ' ', (size_t)(e - p));
+			p = e - 1;
+		}
+	}
+}
+
+/* Every identifier E[A-Z0-9]+ of text, into names. */
+static void errno_names(char *text, char ***names, size_t *n)
+{
+	code_only(text);
+	for (const char *p = text; *p; p++) {
+		if (*p != 'E' || (p > text && ident_char(p[-1])))
+			continue;
+		const char *e = p + 1;
+		while ((*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9'))
+			e++;
+		if (e == p + 1 || ident_char(*e))
+			continue;
+		char *name = xstrndup(p, (size_t)(e - p));
+		if (listed_in(*names, *n, name))
+			free(name);
+		else
+			xappend(names, n, &name, sizeof name);
+		p = e - 1;
+	}
+}
+
+/* The errno names of the C files of dir. */
+static void dir_errno_names(const char *dir, char ***names, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 3 || (strcmp(e->d_name + len - 2, ".c") != 0 && strcmp(e->d_name + len - 2, ".h") != 0))
+			continue;
+		int err;
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+		char *text = lab_read_file(path, 1u << 22, NULL, &err);
+		if (text)
+			errno_names(text, names, n);
+		free(text);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+bool faults_errno_named(const struct sys_facts *f, int err)
+{
+	if (!f->known)
+		return true;
+	const char *name = strerrorname_np(err);
+	if (name && listed_in(f->named, f->nnamed, name))
+		return true;
+	/* the same numbers under other names */
+	return (err == EAGAIN && listed_in(f->named, f->nnamed, "EWOULDBLOCK")) ||
+	       (err == EOPNOTSUPP && listed_in(f->named, f->nnamed, "ENOTSUP")) ||
+	       (err == EDEADLK && listed_in(f->named, f->nnamed, "EDEADLOCK"));
+}
+
 void faults_read_sys(const char *srcdir, struct sys_facts *ret)
 {
 	*ret = (struct sys_facts){0};
@@ -106,7 +188,12 @@ void faults_read_sys(const char *srcdir, struct sys_facts *ret)
 			free(other[i]);
 		free(retry);
 		free(other);
-		ret->known = ret->eintr_max > 0;
+		char *src = xasprintf("%s/src", srcdir), *cli = xasprintf("%s/src/cli", srcdir);
+		dir_errno_names(src, &ret->named, &ret->nnamed);
+		dir_errno_names(cli, &ret->named, &ret->nnamed);
+		free(src);
+		free(cli);
+		ret->known = ret->eintr_max > 0 && ret->nnamed > 0;
 	}
 	free(c);
 	free(h);
@@ -119,6 +206,9 @@ void faults_sys_facts_done(struct sys_facts *f)
 	for (size_t i = 0; i < f->nretried; i++)
 		free(f->retried[i]);
 	free(f->retried);
+	for (size_t i = 0; i < f->nnamed; i++)
+		free(f->named[i]);
+	free(f->named);
 	*f = (struct sys_facts){0};
 }
 

@@ -293,8 +293,8 @@ int faults_summary(struct faults_ctx *c, const char *path)
 	if (c->ci)
 		printf("# --ci: %lu k's left out as the same call site as a k that ran, %lu once k's of a subreaper run "
 		       "as their pidns run's, %lu once EINTR k's as sys.c's retry, %lu chains of posix/ points left "
-		       "out as their tether/sys/ twin's\n",
-		       c->skipped_k, c->same_as_sibling, c->eintr_once, c->twins_skipped);
+		       "out as their tether/sys/ twin's, %lu chains of an errno tether never names as another's\n",
+		       c->skipped_k, c->same_as_sibling, c->eintr_once, c->twins_skipped, c->unnamed_skipped);
 	if (c->truncated)
 		printf("# %lu chains cut at --max-k %lu (their point is called more often)\n", c->truncated, c->max_k);
 	if (unfinished)

@@ -143,6 +143,10 @@ static bool spin_line(char *l, void *arg)
 	int pid, used = 0;
 	if (sscanf(l, "%15s %127s %lu %d%n", what, point, &n, &pid, &used) != 4 || strcmp(point, x->point) != 0)
 		return false;
+	if (!x->fired_at && strcmp(what, "fired") == 0)
+		x->fired_at = lab_now();
+	if (!x->from || !x->budget)
+		return false;
 	if (strcmp(what, "paced") == 0) {
 		pid_t p = pid;
 		if (!paced(x, p))
@@ -170,7 +174,7 @@ static bool spin_line(char *l, void *arg)
 static bool fault_report(struct lab *lab, void *data)
 {
 	struct run_ctx *x = data;
-	if (!x->point || !x->from || !x->budget || x->spin_what)
+	if (!x->point || x->spin_what || (x->fired_at && (!x->from || !x->budget)))
 		return false;
 	DIR *d = opendir(lab->dir);
 	struct dirent *e;
@@ -204,7 +208,22 @@ static bool fault_report(struct lab *lab, void *data)
 	return true;
 }
 
-const struct lab_hooks faults_hooks = {.wait_limit = wait_limit, .waited = waited, .fault_report = fault_report};
+/* --ci: a pause ("nothing happens for DUR") lasts its whole DUR until the
+ * rule fires — the calls it makes room for are k's of the plan — and
+ * FAULTS_FROM_WAIT_NS from then on: what follows a fault is judged after
+ * the plan, whatever the plan expected. */
+static int64_t pause_end(struct lab *lab, int64_t started, int64_t dur, void *data)
+{
+	(void)lab;
+	const struct run_ctx *x = data;
+	if (!x->floor_ns || !x->fired_at)
+		return started + dur;
+	int64_t from = x->fired_at > started ? x->fired_at : started, end = from + FAULTS_FROM_WAIT_NS;
+	return end < started + dur ? end : started + dur;
+}
+
+const struct lab_hooks faults_hooks = {
+	.wait_limit = wait_limit, .waited = waited, .pause_end = pause_end, .fault_report = fault_report};
 
 /* ---- the spin's stack ------------------------------------------------------------ */
 

@@ -148,6 +148,7 @@ struct run_ctx {
 	size_t nreports;
 	pid_t *paced;
 	size_t npaced;
+	int64_t fired_at;            /* when a report first said the rule fired (0: not yet) */
 	char *spin_what;             /* "busy loop: ..." without the stack */
 	char *spin_frames;           /* " MODULE+OFFSET..." of the spinning call */
 };
@@ -200,11 +201,16 @@ struct sys_facts {
 	unsigned long eintr_max;
 	char **retried;       /* "read", "write", ...: only through SYSCALL_RETRY */
 	size_t nretried;
+	char **named;         /* every E... name libtether's code (src/, src/cli/) uses */
+	size_t nnamed;
 };
 void faults_read_sys(const char *srcdir, struct sys_facts *ret);
 void faults_sys_facts_done(struct sys_facts *f);
 /* Does point's sys.c wrapper retry an EINTR (and more than once)? */
 bool faults_eintr_retried(const struct sys_facts *f, const char *point);
+/* Does libtether's code name err anywhere (compare with it, map it)? An
+ * errno it never names takes the path of any other error. */
+bool faults_errno_named(const struct sys_facts *f, int err);
 /* The spin budget of a `from` rule on a point the unfaulted run calls count
  * times in its busiest process: 64 x count plus a floor that covers the
  * bounded bursts of a correct tether (its fruitless-wakeup bound of 100,
@@ -345,6 +351,7 @@ struct faults_ctx {
 	size_t npoints;
 	struct sys_facts sys;
 	unsigned long eintr_once;  /* --ci: once k's of EINTR left to sys.c's retry */
+	unsigned long unnamed_skipped; /* --ci: chains of a second errno tether never names */
 };
 
 /* ---- enumerate_run.c: one run ------------------------------------------------------------ */

@@ -280,10 +280,15 @@ static int run_pause(struct lab *lab, const struct step *st)
 {
 	/* Only "nothing happens during DUR" (the parser makes an expect follow):
 	 * the loop keeps reaping and reading notify datagrams meanwhile. */
-	int64_t until = lab_now() + st->pause;
-	if (until > lab->deadline)
-		until = lab->deadline;
-	while (lab_now() < until && !lab->interrupted) {
+	const struct lab_hooks *h = lab->opt->hooks;
+	int64_t started = lab_now(), until = started + st->pause;
+	for (;;) {
+		if (h && h->pause_end)
+			until = h->pause_end(lab, started, st->pause, h->data);
+		if (until > lab->deadline)
+			until = lab->deadline;
+		if (lab_now() >= until || lab->interrupted)
+			break;
 		lab_wait_event(lab, until, NULL, 0);
 		lab_pump(lab);
 	}

@@ -50,6 +50,9 @@ struct lab_hooks {
 	int64_t (*wait_limit)(struct lab *lab, unsigned line, int64_t within, void *data);
 	/* A wait at line ended after elapsed ns: its condition held, or not. */
 	void (*waited)(struct lab *lab, unsigned line, int64_t elapsed, bool held, void *data);
+	/* When a `pause` that started at started for dur ends (asked again
+	 * whenever something happened during it). */
+	int64_t (*pause_end)(struct lab *lab, int64_t started, int64_t dur, void *data);
 	/* A *.faults file of the scenario's directory changed (a rule fired, a
 	 * spin was reported): returning true ends the run at once, the hook
 	 * having recorded why (lab_fail): the wait in progress ends, no further
