@@ -16,6 +16,7 @@
 #include "control.h"
 #include "pidfile.h"
 #include "sys.h"
+#include "wait.h"
 
 static socklen_t control_addr(dev_t dev, ino_t ino, struct sockaddr_un *sa)
 {
@@ -129,27 +130,33 @@ int tether_control_query(const char *pidfile, const char *request, const struct 
 		goto out;
 	}
 	/* One deadline for the whole query: neither a signal (sys_poll reports
-	 * EINTR as no event) nor a stream of answers from others may end the
-	 * wait early or stretch it. */
+	 * EINTR as no event; tether_wait_fd waits for the rest) nor a stream of
+	 * answers from others may end the wait early or stretch it. */
 	int64_t deadline = timeout_ns < 0 ? TETHER_NEVER : tether_clock_now(clock) + timeout_ns;
+	unsigned empty = 0;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int wait_ms = tether_clock_poll_timeout(clock, deadline);
-		r = sys_poll(&pfd, 1, wait_ms);
-		if (r == 0 && wait_ms != 0)
-			continue; /* interrupted, or woken early: wait for the rest */
+		r = tether_wait_fd(&pfd, clock, deadline);
 		if (r == 0)
 			r = -ETIMEDOUT;
 		if (r < 0)
 			goto out;
 		struct ucred cred;
 		ssize_t got = sys_recv_creds(fd, buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT, &cred, NULL, NULL, NULL);
-		if (got == -EWOULDBLOCK)
-			continue;
+		if (got == -EWOULDBLOCK) {
+			/* Readable, yet nothing to receive: so many times in a row
+			 * is a receive that keeps failing, which would otherwise
+			 * spin until the deadline. */
+			if (++empty < TETHER_WAIT_EARLY_MAX)
+				continue;
+			r = -EAGAIN;
+			goto out;
+		}
 		if (got < 0) {
 			r = (int)got;
 			goto out;
 		}
+		empty = 0;
 		/* Only the lock holder may answer. */
 		if (cred.pid != holder)
 			continue;

@@ -24,6 +24,24 @@ void tether_events_message(struct tether_supervisor *sv, enum tether_message_lev
 		sv->hooks.message(sv->hooks.userdata, level, text);
 }
 
+void tether_events_exec_failure(const struct tether_supervisor *sv, const struct slot *s, int err, char *buf,
+				size_t len)
+{
+	const struct tether_config *cfg = &sv->cfg;
+	switch (s->exec_stage) {
+	case TETHER_SPAWN_STAGE_IDENTITY:
+		snprintf(buf, len, "cannot switch to --user %s: %s", cfg->user ? cfg->user : "?", strerror(err));
+		break;
+	case TETHER_SPAWN_STAGE_CHDIR:
+		snprintf(buf, len, "cannot enter --chdir %s%s%s: %s", cfg->chdir ? cfg->chdir : "?",
+			 cfg->user ? " as " : "", cfg->user ? cfg->user : "", strerror(err));
+		break;
+	default:
+		snprintf(buf, len, "cannot execute %s: %s", cfg->argv[0], strerror(err));
+		break;
+	}
+}
+
 /* ---- the journal -------------------------------------------------------------------- */
 
 static void line_begin(struct tether_supervisor *sv, struct tether_buf *b, const char *event)
@@ -114,7 +132,8 @@ static void exit_fields(struct tether_buf *b, int status)
 		tether_buf_printf(b, ",\"signal\":%d", WTERMSIG(status));
 }
 
-static void upward_status(struct tether_supervisor *sv, bool ready_now);
+static int upward_status(struct tether_supervisor *sv, bool ready_now);
+static void upward_stopping(struct tether_supervisor *sv);
 
 void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value)
@@ -138,12 +157,14 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		exit_fields(&b, (int)value);
 		emit(sv, &b);
 		break;
-	case TETHER_N_EXEC_FAILED:
-		snprintf(msg, sizeof msg, "instance %u: cannot execute %s: %s", in->id, sv->cfg.argv[0],
-			 strerror((int)value));
+	case TETHER_N_EXEC_FAILED: {
+		char failure[300];
+		tether_events_exec_failure(sv, &sv->slots[in->id], (int)value, failure, sizeof failure);
+		snprintf(msg, sizeof msg, "instance %u: %s", in->id, failure);
 		if (in->ever_execd)
 			tether_events_message(sv, TETHER_MSG_WARNING, msg);
 		break;
+	}
 	case TETHER_N_SPAWN_FAILED:
 		snprintf(msg, sizeof msg, "instance %u: cannot start: %s", in->id, strerror((int)value));
 		tether_events_message(sv, TETHER_MSG_WARNING, msg);
@@ -198,9 +219,47 @@ void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in
 		emit(sv, &b);
 		break;
 	}
+	case TETHER_N_RESTART_REQUESTED:
+		/* `tether restart`: no crash, no backoff (instance.h) */
+		line_begin(sv, &b, "restart_requested");
+		tether_buf_printf(&b, ",\"instance\":%u,\"pid\":", in->id);
+		if (value > 0)
+			tether_buf_printf(&b, "%lld", (long long)value);
+		else
+			tether_buf_puts(&b, "null");
+		tether_buf_printf(&b, ",\"restarts_requested\":%u", in->restarts_requested);
+		emit(sv, &b);
+		if (value > 0)
+			snprintf(msg, sizeof msg, "instance %u: restart requested; stopping pid %lld", in->id,
+				 (long long)value);
+		else
+			snprintf(msg, sizeof msg, "instance %u: restart requested; starting it now", in->id);
+		tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		upward_status(sv, false);
+		break;
 	case TETHER_N_DONE:
 		break;
 	}
+}
+
+void tether_events_reopen_logs(struct tether_supervisor *sv)
+{
+	if (sv->cfg.heartbeat_log) {
+		int r = sv->journal ? tether_journal_reopen(sv->journal) : 0;
+		if (!sv->journal)
+			tether_events_open_journal(sv);
+		if (r < 0) {
+			char msg[512];
+			snprintf(msg, sizeof msg, "cannot reopen heartbeat log %s: %s (writing on to the file already open)",
+				 sv->cfg.heartbeat_log, strerror(-r));
+			tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		}
+		/* an operator's explicit nudge: a suspended log tries again now */
+		if (sv->journal)
+			tether_journal_retry(sv->journal);
+	}
+	/* the instances' output files (--output), for the same tool */
+	tether_output_reopen_all(sv);
 }
 
 void tether_events_heartbeat(struct tether_supervisor *sv)
@@ -210,6 +269,7 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	if (!sv->journal)
 		return;
 	tether_journal_retry(sv->journal);
+	tether_supervisor_output_report(sv);
 	struct tether_buf b;
 	line_begin(sv, &b, "heartbeat");
 	int64_t now = tether_clock_now(sv->clock);
@@ -221,6 +281,41 @@ void tether_events_heartbeat(struct tether_supervisor *sv)
 	emit(sv, &b);
 	if (!sv->journal_failing)
 		sv->last_heartbeat_wall = tether_clock_wall(sv->clock);
+}
+
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note)
+{
+	char msg[600];
+	struct tether_buf b;
+	switch (note->kind) {
+	case TETHER_OUTPUT_FAILING:
+		snprintf(msg, sizeof msg,
+			 "cannot write output file %s: %s (its lines are dropped and counted until it can be written; "
+			 "supervision continues)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_REOPEN_FAILED:
+		snprintf(msg, sizeof msg, "cannot reopen output file %s: %s (lines go on into the file it had open)",
+			 note->path, strerror(note->err));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		break;
+	case TETHER_OUTPUT_LOST:
+		line_begin(sv, &b, "output_lost");
+		tether_buf_puts(&b, ",\"path\":");
+		tether_buf_json_string(&b, note->path);
+		tether_buf_printf(&b, ",\"lines\":%llu,\"errno\":%d,\"error\":", (unsigned long long)note->lines,
+				  note->err);
+		tether_buf_json_string(&b, strerror(note->err));
+		tether_buf_printf(&b, ",\"resumed\":%s", note->resumed ? "true" : "false");
+		emit(sv, &b);
+		if (note->resumed) {
+			snprintf(msg, sizeof msg, "output file %s is written again; %llu line(s) were lost", note->path,
+				 (unsigned long long)note->lines);
+			tether_events_message(sv, TETHER_MSG_NOTICE, msg);
+		}
+		break;
+	}
 }
 
 void tether_events_low_memory(struct tether_supervisor *sv, uint64_t available)
@@ -260,6 +355,102 @@ void tether_events_started(struct tether_supervisor *sv)
 	}
 }
 
+/* ---- upward: our own supervisor (systemd's NOTIFY_SOCKET) ----------------------------
+ *
+ * READY=1 and STOPPING=1 must arrive: systemd times a Type=notify start out
+ * without READY=1, and it is sent once. STATUS= and WATCHDOG=1 are followed
+ * by the next one and may be lost. A send never waits (a full queue at our
+ * supervisor must not stall the loop), so a READY=1 or STOPPING=1 that finds
+ * the queue full (EAGAIN) or memory short is kept and sent again on a timer,
+ * 10ms doubling to 1s, at most UP_RETRIES times; then a warning says it was
+ * lost (G9: no unbounded retry). Any other error (nobody listens there) is
+ * final at once, as for every other message. (scenarios/upward_watchdog_tiny,
+ * harness/unit/test_supervisor.c) */
+#define UP_RETRY_FIRST (10 * TETHER_NSEC_PER_MSEC)
+#define UP_RETRY_MAX TETHER_NSEC_PER_SEC
+#define UP_RETRIES 120
+
+static bool transient(int r)
+{
+	return r == -EAGAIN || r == -ENOBUFS || r == -ENOMEM || r == -EINTR;
+}
+
+/* Sends text, which carries the messages `must` (0: none that must arrive). */
+static int upward_send(struct tether_supervisor *sv, unsigned must, const char *text)
+{
+	int r = tether_notify_send(&sv->up_fd, sv->up_socket, text);
+	if (r == 0 || !transient(r)) {
+		sv->up_pending &= ~must;
+	} else if (must && !(sv->up_pending & must)) {
+		if (!sv->up_pending) {
+			sv->up_retry_gap = UP_RETRY_FIRST;
+			sv->up_retries = 0;
+			sv->up_retry_at = tether_clock_now(sv->clock) + sv->up_retry_gap;
+		}
+		sv->up_pending |= must;
+	}
+	if (!sv->up_pending)
+		sv->up_retry_at = TETHER_NEVER;
+	return r;
+}
+
+/* STATUS= for our own supervisor, after READY=1 in the same datagram when
+ * ready, or while a READY=1 is still to be delivered (one message where
+ * systemd takes several lines). */
+static int upward_status(struct tether_supervisor *sv, bool ready_now)
+{
+	if (!sv->up_socket)
+		return 0;
+	bool ready = ready_now || ((sv->up_pending & TETHER_UP_READY) && !(sv->up_pending & TETHER_UP_STOPPING));
+	unsigned nready = 0;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		nready += sv->slots[i].in.state == TETHER_I_READY;
+	char text[160];
+	snprintf(text, sizeof text, "%sSTATUS=%u/%u instances ready, %u restarts", ready ? "READY=1\n" : "",
+		 nready, sv->nslots, sv->restarts_total);
+	return upward_send(sv, ready ? TETHER_UP_READY : 0, text);
+}
+
+static void upward_stopping(struct tether_supervisor *sv)
+{
+	if (!sv->up_socket)
+		return;
+	/* a READY=1 not delivered yet is moot now */
+	sv->up_pending &= ~TETHER_UP_READY;
+	upward_send(sv, TETHER_UP_STOPPING, "STOPPING=1");
+}
+
+int64_t tether_events_upward_deadline(const struct tether_supervisor *sv)
+{
+	int64_t d = sv->up_pending ? sv->up_retry_at : TETHER_NEVER;
+	return sv->up_watchdog_at < d ? sv->up_watchdog_at : d;
+}
+
+void tether_events_upward_timers(struct tether_supervisor *sv, int64_t now)
+{
+	if (sv->up_watchdog_at <= now) {
+		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
+		sv->up_watchdog_at = now + sv->up_watchdog_interval;
+	}
+	if (!sv->up_pending || sv->up_retry_at > now)
+		return;
+	unsigned what = sv->up_pending;
+	int r = what & TETHER_UP_STOPPING ? upward_send(sv, what, "STOPPING=1") : upward_status(sv, false);
+	if (!sv->up_pending)
+		return;
+	if (++sv->up_retries >= UP_RETRIES) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "cannot tell our own supervisor (NOTIFY_SOCKET) %s: %s; gave up",
+			 what & TETHER_UP_STOPPING ? "STOPPING=1" : "READY=1", strerror(-r));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+		sv->up_pending = 0;
+		sv->up_retry_at = TETHER_NEVER;
+		return;
+	}
+	sv->up_retry_gap = sv->up_retry_gap * 2 < UP_RETRY_MAX ? sv->up_retry_gap * 2 : UP_RETRY_MAX;
+	sv->up_retry_at = now + sv->up_retry_gap;
+}
+
 void tether_events_stop(struct tether_supervisor *sv)
 {
 	struct tether_buf b;
@@ -267,25 +458,12 @@ void tether_events_stop(struct tether_supervisor *sv)
 	tether_buf_puts(&b, ",\"reason\":");
 	tether_buf_json_string(&b, sv->end_message);
 	emit(sv, &b);
-	if (sv->end_outcome != TETHER_OUTCOME_STOPPED)
+	/* Said as it happens (a give-up, an exec failure) so the user need not
+	 * wait for the stop to read why. An abandoned loop's reason is only the
+	 * result's: the program reports it (said here too, it was read twice). */
+	if (sv->end_outcome != TETHER_OUTCOME_STOPPED && sv->end_outcome != TETHER_OUTCOME_INTERNAL)
 		tether_events_message(sv, TETHER_MSG_ERROR, sv->end_message);
-	if (sv->up_socket)
-		tether_notify_send(&sv->up_fd, sv->up_socket, "STOPPING=1");
-}
-
-/* STATUS= for our own supervisor, after READY=1 in the same datagram when
- * ready (one message where systemd takes several lines). */
-static void upward_status(struct tether_supervisor *sv, bool ready_now)
-{
-	if (!sv->up_socket)
-		return;
-	unsigned ready = 0;
-	for (unsigned i = 0; i < sv->nslots; i++)
-		ready += sv->slots[i].in.state == TETHER_I_READY;
-	char text[160];
-	snprintf(text, sizeof text, "%sSTATUS=%u/%u instances ready, %u restarts", ready_now ? "READY=1\n" : "",
-		 ready, sv->nslots, sv->restarts_total);
-	tether_notify_send(&sv->up_fd, sv->up_socket, text);
+	upward_stopping(sv);
 }
 
 void tether_events_ready(struct tether_supervisor *sv)

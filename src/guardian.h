@@ -23,9 +23,9 @@
  * tether run sweeps them, see supervisor.h).
  *
  * The protocol is a SOCK_SEQPACKET socketpair: tether sends commands (spawn,
- * term, kill, quit), the guardian reports events (exec ok with the worker's
- * pid, exec failed with errno, spawn failed with errno, exited with the wait
- * status, tree empty). Timers (stop timeouts) stay in tether, on its clock.
+ * term, kill, quit, a signal for the worker), the guardian reports events
+ * (exec ok with the worker's pid, exec failed with errno, spawn failed with
+ * errno, exited with the wait status, tree empty, the signal's delivery). Timers (stop timeouts) stay in tether, on its clock.
  */
 #ifndef TETHER_GUARDIAN_H
 #define TETHER_GUARDIAN_H
@@ -42,6 +42,7 @@ enum tether_guardian_cmd {
 	TETHER_GUARDIAN_TERM,      /* SIGTERM (+SIGCONT) to every process of the tree */
 	TETHER_GUARDIAN_KILL,      /* SIGKILL to every process of the tree */
 	TETHER_GUARDIAN_QUIT,      /* SIGKILL the tree, reap it, exit */
+	TETHER_GUARDIAN_SIGNAL,    /* a signal to the worker alone (in bits 8..15: tether_guardian_send_signal) */
 };
 
 enum tether_guardian_event_type {
@@ -50,6 +51,7 @@ enum tether_guardian_event_type {
 	TETHER_GUARDIAN_SPAWN_FAILED,/* value: errno (fork failed) */
 	TETHER_GUARDIAN_EXITED,      /* value: wait status of the worker */
 	TETHER_GUARDIAN_TREE_EMPTY,  /* no process of the instance remains */
+	TETHER_GUARDIAN_SIGNALED,    /* value: 0 delivered, or errno (ESRCH: no worker) */
 };
 
 struct tether_guardian_event {
@@ -64,10 +66,17 @@ struct tether_guardian {
 };
 
 /* Forks a guardian for spec, whose stdout/stderr become out_fd/err_fd.
- * Returns 0 or -errno (-EAGAIN: fork failed). The child never returns. */
+ * proc_fd, an open /proc directory (or -1), is kept by the guardian as its
+ * fd 4: when it can open nothing any more, it still lists its own children
+ * there to kill them (subreaper mode). Returns 0 or -errno (-EAGAIN: fork
+ * failed). The child never returns. */
 int tether_guardian_start(struct tether_spawn_spec *spec, enum tether_isolation iso, int out_fd, int err_fd,
-			  struct tether_guardian *ret);
+			  int proc_fd, struct tether_guardian *ret);
 int tether_guardian_send(struct tether_guardian *g, enum tether_guardian_cmd cmd);
+/* Asks the guardian to send sig (1..64) to its worker — its own child, not
+ * yet reaped, so the pid cannot name anyone else (`tether signal`, SPEC §3).
+ * It answers with a SIGNALED event; commands are answered in order. */
+int tether_guardian_send_signal(struct tether_guardian *g, int sig);
 /* 1 and *ret when an event was pending, 0 when none, -EPIPE when the guardian
  * has gone (end of file), -errno. EXEC_OK's value is the worker's pid in our
  * PID namespace, also when the guardian runs in one of its own (there it

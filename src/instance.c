@@ -321,6 +321,76 @@ static enum tether_istate kill_now(struct tether_instance *in, int64_t value, in
 	return in->state;
 }
 
+/* ---- a requested restart (not a crash) ------------------------------------------------- */
+
+/* UP or READY: the worker gets TERM (KILL at the stop timeout) and is started
+ * again as soon as its tree is gone. */
+static enum tether_istate restart_running(struct tether_instance *in, int64_t value, int64_t now,
+					  const struct tether_instance_ops *ops)
+{
+	(void)value;
+	in->watchdog_at = TETHER_NEVER;
+	in->restarts_requested++;
+	ops->note(ops->ctx, in, TETHER_N_RESTART_REQUESTED, in->pid);
+	arm_kill(in, now, ops);
+	return TETHER_I_RESTARTING;
+}
+
+/* BACKOFF: start now. The crash that put it there stays in its history and
+ * the window: only the wait is dropped. */
+static enum tether_istate restart_backoff(struct tether_instance *in, int64_t value, int64_t now,
+					  const struct tether_instance_ops *ops)
+{
+	in->restarts_requested++;
+	ops->note(ops->ctx, in, TETHER_N_RESTART_REQUESTED, 0);
+	return start(in, value, now, ops);
+}
+
+/* The worker died of the restart's TERM or KILL (or of anything else
+ * meanwhile: the operator asked for its end). No verdict: the policy is not
+ * asked, nothing is recorded as a crash. Its leftovers keep the KILL time
+ * the TERM armed. */
+static enum tether_istate restart_exited(struct tether_instance *in, int64_t value, int64_t now,
+					 const struct tether_instance_ops *ops)
+{
+	int status = (int)value;
+	in->last_status = status;
+	in->pid = 0;
+	in->end = tether_end_of_status(status);
+	in->died_at = now;
+	ops->note(ops->ctx, in, TETHER_N_EXITED, value);
+	return in->state;
+}
+
+/* Nothing of the old run remains (or its guardian is gone, and the tree
+ * with it): start again at once. A spawn that fails is a failed start like
+ * any other (start -> spawn_failed: a verdict, backoff). */
+static enum tether_istate restart_now(struct tether_instance *in, int64_t value, int64_t now,
+				      const struct tether_instance_ops *ops)
+{
+	(void)value;
+	if (in->pid > 0) {
+		/* the guardian went before it reported the worker's end */
+		in->last_status = SIGKILL;
+		in->pid = 0;
+		ops->note(ops->ctx, in, TETHER_N_EXITED, SIGKILL);
+	}
+	in->kill_at = in->watchdog_at = TETHER_NEVER;
+	return start(in, 0, now, ops);
+}
+
+/* The supervisor stops while an instance restarts: the tree is already being
+ * stopped (TERM sent, KILL armed); it is now a stop for good. */
+static enum tether_istate restart_stopped(struct tether_instance *in, int64_t value, int64_t now,
+					  const struct tether_instance_ops *ops)
+{
+	(void)value;
+	(void)now;
+	(void)ops;
+	in->stopping_for_good = true;
+	return TETHER_I_STOPPING;
+}
+
 /* The table. Rows: states; columns: events. */
 static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 	[TETHER_I_IDLE] = {
@@ -331,6 +401,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = ignore, [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = ignore,    [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_idle,       [TETHER_E_KILL_NOW] = ignore,
+		[TETHER_E_RESTART] = ignore,
 	},
 	[TETHER_I_STARTING] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = exec_ok,
@@ -340,6 +411,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = guardian_lost, [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = ignore,          [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_running,          [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = ignore,
 	},
 	[TETHER_I_UP] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
@@ -349,6 +421,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = guardian_lost, [TETHER_E_WATCHDOG] = watchdog,
 		[TETHER_E_KILL_TIMER] = ignore,          [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_running,          [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = restart_running,
 	},
 	[TETHER_I_READY] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
@@ -358,6 +431,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = guardian_lost, [TETHER_E_WATCHDOG] = watchdog,
 		[TETHER_E_KILL_TIMER] = ignore,          [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_running,          [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = restart_running,
 	},
 	[TETHER_I_STOPPING] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = exec_ok_while_stopping,
@@ -367,6 +441,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = guardian_lost, [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = kill_timer,      [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_pending,          [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = ignore,
 	},
 	[TETHER_I_CLEANUP] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
@@ -376,6 +451,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = guardian_lost, [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = kill_timer,      [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = stop_pending,          [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = ignore,
 	},
 	[TETHER_I_BACKOFF] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
@@ -385,6 +461,7 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = ignore,       [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = ignore,          [TETHER_E_RESTART_TIMER] = start,
 		[TETHER_E_STOP] = stop_idle,             [TETHER_E_KILL_NOW] = ignore,
+		[TETHER_E_RESTART] = restart_backoff,
 	},
 	[TETHER_I_DONE] = {
 		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
@@ -394,6 +471,17 @@ static action_fn *const table[TETHER_I_NSTATES][TETHER_E_NEVENTS] = {
 		[TETHER_E_GUARDIAN_LOST] = ignore,       [TETHER_E_WATCHDOG] = ignore,
 		[TETHER_E_KILL_TIMER] = ignore,          [TETHER_E_RESTART_TIMER] = ignore,
 		[TETHER_E_STOP] = ignore,                [TETHER_E_KILL_NOW] = ignore,
+		[TETHER_E_RESTART] = ignore,
+	},
+	[TETHER_I_RESTARTING] = {
+		[TETHER_E_START] = ignore,               [TETHER_E_EXEC_OK] = ignore,
+		[TETHER_E_EXEC_FAILED] = ignore,         [TETHER_E_SPAWN_FAILED] = ignore,
+		[TETHER_E_READY] = ignore,               [TETHER_E_PROGRESS] = ignore,
+		[TETHER_E_EXITED] = restart_exited,      [TETHER_E_TREE_EMPTY] = restart_now,
+		[TETHER_E_GUARDIAN_LOST] = restart_now,  [TETHER_E_WATCHDOG] = ignore,
+		[TETHER_E_KILL_TIMER] = kill_timer,      [TETHER_E_RESTART_TIMER] = ignore,
+		[TETHER_E_STOP] = restart_stopped,       [TETHER_E_KILL_NOW] = kill_now,
+		[TETHER_E_RESTART] = ignore,
 	},
 };
 
@@ -434,6 +522,7 @@ const char *tether_istate_name(enum tether_istate s)
 		[TETHER_I_UP] = "up",             [TETHER_I_READY] = "ready",
 		[TETHER_I_STOPPING] = "stopping", [TETHER_I_CLEANUP] = "cleanup",
 		[TETHER_I_BACKOFF] = "backoff",   [TETHER_I_DONE] = "done",
+		[TETHER_I_RESTARTING] = "restarting",
 	};
 	return (unsigned)s < TETHER_I_NSTATES ? names[s] : "?";
 }
@@ -455,6 +544,7 @@ const char *tether_ievent_name(enum tether_ievent e)
 		[TETHER_E_RESTART_TIMER] = "restart_timer",
 		[TETHER_E_STOP] = "stop",
 		[TETHER_E_KILL_NOW] = "kill_now",
+		[TETHER_E_RESTART] = "restart",
 	};
 	return (unsigned)e < TETHER_E_NEVENTS ? names[e] : "?";
 }
@@ -470,6 +560,7 @@ const char *tether_istate_public_name(const struct tether_instance *in)
 	case TETHER_I_CLEANUP: return "exited";
 	case TETHER_I_BACKOFF: return "backoff";
 	case TETHER_I_DONE: return "done";
+	case TETHER_I_RESTARTING: return "restarting";
 	default: return "?";
 	}
 }

@@ -22,6 +22,19 @@
  * The verdict is taken when the worker dies (so backoff runs from its death)
  * and applied once its whole tree is gone (so a restarted worker never meets
  * leftovers of the previous one).
+ *
+ * A restart the operator asks for (`tether restart`, SPEC §3) is no crash:
+ *
+ *   UP/READY ──RESTART──▶ RESTARTING (TERM, KILL at the timer) ──(tree empty)──▶ STARTING
+ *   BACKOFF  ──RESTART──▶ STARTING (at once: the backoff is dropped, the crash history kept)
+ *
+ * RESTARTING takes no verdict when the worker dies: the policy is not asked,
+ * no crash is recorded, no backoff runs, and `restarts` (the restarts tether
+ * decided, as systemd's NRestarts) stays; `restarts_requested` counts these.
+ * A stop during it is a stop (STOPPING, for good). Elsewhere RESTART is
+ * ignored: a starting instance is already fresh, one whose worker is dying
+ * (CLEANUP, a watchdog's STOPPING) follows its verdict, and the supervisor
+ * asks again once it can be restarted (control_server.c).
  */
 #ifndef TETHER_INSTANCE_H
 #define TETHER_INSTANCE_H
@@ -41,6 +54,8 @@ enum tether_istate {
 	TETHER_I_CLEANUP,  /* the worker died; waiting for the rest of its tree */
 	TETHER_I_BACKOFF,  /* waiting for restart_at */
 	TETHER_I_DONE,     /* ended for good */
+	TETHER_I_RESTARTING, /* TERM sent for a requested restart, KILL at kill_at; started again
+			      * at once when the tree is empty */
 	TETHER_I_NSTATES,
 };
 
@@ -59,6 +74,7 @@ enum tether_ievent {
 	TETHER_E_RESTART_TIMER, /* restart_at passed */
 	TETHER_E_STOP,          /* the supervisor stops */
 	TETHER_E_KILL_NOW,      /* the supervisor escalates to SIGKILL */
+	TETHER_E_RESTART,       /* the operator asks for a restart (not a crash) */
 	TETHER_E_NEVENTS,
 };
 
@@ -75,6 +91,7 @@ enum tether_inote {
 	TETHER_N_WATCHDOG,     /* hung: its tree is being stopped */
 	TETHER_N_GIVE_UP,      /* the crash limit was passed */
 	TETHER_N_DONE,         /* ended for good */
+	TETHER_N_RESTART_REQUESTED, /* value: the worker's pid (0: none, from BACKOFF) */
 };
 
 struct tether_instance {
@@ -96,7 +113,8 @@ struct tether_instance {
 	pid_t pid;               /* the worker, 0 when none */
 	int last_status;         /* wait status of the last exit, -1 none */
 	int last_errno;          /* of the last failed start */
-	unsigned restarts;
+	unsigned restarts;       /* the restarts tether decided (after an exit) */
+	unsigned restarts_requested; /* the restarts the operator asked for */
 	struct tether_crashlog crashes;
 };
 

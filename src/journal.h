@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.h — the heartbeat and event log (SPEC §6): JSON lines, size
- * rotation by rename, failures that never stop supervision.
+ * rotation by rename, failures that never stop supervision. The file and its
+ * rotation are a logfile (logfile.h, shared with the instances' output
+ * files); what follows is what that gives a journal line by line.
  *
  * A line is written with one write() on an O_APPEND descriptor. It is never
  * split: when appending it would take the file past max_bytes the file is
@@ -41,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "logfile.h"
+
 struct tether_journal;
 
 struct tether_journal_config {
@@ -50,7 +54,7 @@ struct tether_journal_config {
 };
 
 /* Each rotation makes keep renames: the bound keeps it cheap. */
-#define TETHER_JOURNAL_KEEP_MAX 1000
+#define TETHER_JOURNAL_KEEP_MAX TETHER_LOGFILE_KEEP_MAX
 
 /* Opens (creates 0644) the log. The directory must exist. Returns 0 or -errno:
  * -ELOOP for a symlink at PATH (never followed), -EINVAL for something else
@@ -63,6 +67,11 @@ int tether_journal_open(const struct tether_journal_config *cfg, struct tether_j
  * lost and counted, nothing to report). -EINVAL, with nothing written or
  * counted, for an empty line or one with a raw newline (a caller's bug). */
 int tether_journal_write(struct tether_journal *j, const char *line, size_t len, int64_t wall_ns);
+/* Reopens PATH by name (SIGUSR1: an outside tool renamed the file away):
+ * later lines go to the new PATH, created if missing. A partial line is cut
+ * from the old file first; a rotation's pending open is finished as such.
+ * On failure (-errno) lines go on into the file already open. */
+int tether_journal_reopen(struct tether_journal *j);
 /* Ends the suspension: the next write tries again. */
 void tether_journal_retry(struct tether_journal *j);
 /* Lines lost since the last successful write. */

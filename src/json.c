@@ -477,6 +477,20 @@ const struct tether_json *tether_json_path(const struct tether_json *j, const ch
 	return j;
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double:
+ * what a writer printed as 0.011 (a duration in milliseconds, SPEC §3) is
+ * rendered 0.011 again, not 0.010999999999999999, and nothing is lost. */
+static void render_number(double v, struct tether_buf *b)
+{
+	char text[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(text, sizeof text, "%.*g", prec, v);
+		if (strtod(text, NULL) == v)
+			break;
+	}
+	tether_buf_puts(b, text);
+}
+
 void tether_json_render(const struct tether_json *j, struct tether_buf *b)
 {
 	if (!j) {
@@ -492,7 +506,7 @@ void tether_json_render(const struct tether_json *j, struct tether_buf *b)
 		else if (j->number == 0)
 			tether_buf_puts(b, "0"); /* -0.0 as "-0" would read back as the integer 0 */
 		else
-			tether_buf_printf(b, "%.17g", j->number);
+			render_number(j->number, b);
 		break;
 	case TETHER_JSON_STRING: tether_buf_json_string(b, j->string); break;
 	case TETHER_JSON_ARRAY:

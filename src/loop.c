@@ -68,8 +68,9 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
 	sv->end_requested = true;
 	sv->end_outcome = TETHER_OUTCOME_INTERNAL;
 	sv->end_err = err;
+	/* Said once, as the result's message (the program reports it): not
+	 * also as a message here, or the user reads it twice. */
 	snprintf(sv->end_message, sizeof sv->end_message, "%s", msg);
-	tether_events_message(sv, TETHER_MSG_ERROR, msg);
 	begin_stop(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		struct slot *s = &sv->slots[i];
@@ -81,17 +82,12 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
 	}
 }
 
-/* Counts consecutive failures of something the loop needs; true (once) when
- * they have gone on for too long to be anything but permanent. */
-static bool failing(unsigned *count, int r)
-{
-	/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
-	if (r >= 0 || r == -EAGAIN) {
-		*count = 0;
-		return false;
-	}
-	return ++*count == PERSISTENT_FAILURES;
-}
+/* A failed waitid is retried after 1, 2, 4 ... 64 ms, this many times in a
+ * row before the loop gives up: a guardian it cannot reap never counts as
+ * ended, and a stop waited for it until the stop was abandoned, 10 s later
+ * (scenarios/double_start.scn with waitid failing from its k-th call). */
+#define REAP_RETRIES 10
+#define REAP_GAP_FIRST_NS TETHER_NSEC_PER_MSEC
 
 void tether_supervisor_stop(struct tether_supervisor *sv)
 {
@@ -104,6 +100,17 @@ static void on_signal(struct tether_supervisor *sv, int sig)
 {
 	if (sig == SIGCHLD)
 		return; /* reaping happens after every wakeup */
+	if (sig == SIGUSR1) {
+		/* an outside rotation tool moved the logs away: write to new files */
+		tether_events_reopen_logs(sv);
+		return;
+	}
+	if (sig == SIGUSR2) {
+		/* a heartbeat line now; the periodic ones keep their schedule */
+		if (sv->cfg.heartbeat_log)
+			tether_events_heartbeat(sv);
+		return;
+	}
 	sv->stop_signals++;
 	if (sv->stop_signals == 1) {
 		char msg[64];
@@ -163,11 +170,18 @@ static void reap(struct tether_supervisor *sv)
 		int r = sys_waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
 		if (r == -ECHILD)
 			r = 0;
-		if (failing(&sv->waitid_failures, r)) {
-			abandon(sv, -r, "cannot reap child processes");
-			return;
+		if (r < 0) {
+			/* -EINTR here means sys.c already retried it SYS_EINTR_MAX times */
+			if (++sv->waitid_failures >= REAP_RETRIES) {
+				abandon(sv, -r, "cannot reap child processes");
+				return;
+			}
+			unsigned shift = sv->waitid_failures - 1 < 6 ? sv->waitid_failures - 1 : 6;
+			sv->reap_retry_at = tether_clock_now(sv->clock) + (REAP_GAP_FIRST_NS << shift);
+			break;
 		}
-		if (r < 0 || si.si_pid == 0)
+		sv->waitid_failures = 0;
+		if (si.si_pid == 0)
 			break;
 		struct slot *s = slot_of_guardian(sv, si.si_pid);
 		if (!s) {
@@ -216,39 +230,86 @@ static void read_signals(struct tether_supervisor *sv, struct slot *unused)
 	(void)unused;
 	struct signalfd_siginfo si;
 	bool got = false;
-	while (sys_read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+	ssize_t n;
+	while ((n = sys_read(sv->sfd, &si, sizeof si)) == (ssize_t)sizeof si) {
 		got = true;
 		on_signal(sv, (int)si.ssi_signo);
 	}
+	/* the message names what the read said (EINTR, EIO, ...): a short read
+	 * is EIO */
 	if (tether_loop_stuck(&sv->signalfd_failures, got))
-		abandon(sv, EIO, "cannot read signals");
+		abandon(sv, n < 0 && n != -EAGAIN ? (int)-n : EIO, "cannot read signals");
+}
+
+/* The guardian is gone or cannot be heard: let it go (closing the lifeline
+ * makes it end its tree, or the kernel does with its namespace) and count the
+ * instance's run as lost — its restart policy applies. */
+static void lose_guardian(struct tether_supervisor *sv, struct slot *s, const char *why)
+{
+	tether_guardian_let_go(&s->g);
+	s->guardian_failures = 0;
+	/* its tree dies with it: its output ends here */
+	tether_supervisor_output_ended(sv, s);
+	if (s->in.state != TETHER_I_DONE) {
+		tether_events_message(sv, TETHER_MSG_WARNING, why);
+		dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
+	}
+	if (!s->g.pidns)
+		sweep_adopted(sv);
 }
 
 static void read_guardian(struct tether_supervisor *sv, struct slot *s)
 {
+	bool progressed = false;
+	int r = 0;
 	for (int budget = 0; budget < 64 && s->g.chan >= 0; budget++) {
 		struct tether_guardian_event ev;
-		int r = tether_guardian_recv(&s->g, &ev);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			tether_guardian_let_go(&s->g);
-			if (s->in.state != TETHER_I_DONE) {
-				tether_events_message(sv, TETHER_MSG_WARNING, "an instance's guardian died");
-				dispatch(sv, s, TETHER_E_GUARDIAN_LOST, 0);
-			}
-			if (!s->g.pidns)
-				sweep_adopted(sv);
+		r = tether_guardian_recv(&s->g, &ev);
+		if (r == -EPIPE || r == -EPROTO) {
+			lose_guardian(sv, s, "an instance's guardian died");
 			return;
 		}
+		/* Nothing (EAGAIN), or an error that may pass (ENOMEM): the
+		 * message stays queued and wakes us again. */
+		if (r <= 0)
+			break;
+		progressed = true;
 		switch (ev.type) {
 		case TETHER_GUARDIAN_EXEC_OK: dispatch(sv, s, TETHER_E_EXEC_OK, ev.value); break;
-		case TETHER_GUARDIAN_EXEC_FAILED: dispatch(sv, s, TETHER_E_EXEC_FAILED, ev.value); break;
+		case TETHER_GUARDIAN_EXEC_FAILED:
+			/* the stage (--user, --chdir, the exec) is the message's */
+			s->exec_stage = tether_spawn_error_stage(ev.value);
+			dispatch(sv, s, TETHER_E_EXEC_FAILED, tether_spawn_error_errno(ev.value));
+			break;
 		case TETHER_GUARDIAN_SPAWN_FAILED: dispatch(sv, s, TETHER_E_SPAWN_FAILED, ev.value); break;
-		case TETHER_GUARDIAN_EXITED: dispatch(sv, s, TETHER_E_EXITED, ev.value); break;
-		case TETHER_GUARDIAN_TREE_EMPTY: dispatch(sv, s, TETHER_E_TREE_EMPTY, 0); break;
+		case TETHER_GUARDIAN_EXITED:
+			/* What the worker wrote before it died is in its pipes:
+			 * into the file before anything else is said of it. */
+			tether_supervisor_output_exited(sv, s);
+			dispatch(sv, s, TETHER_E_EXITED, ev.value);
+			break;
+		case TETHER_GUARDIAN_TREE_EMPTY:
+			/* Nothing can write to its pipes any more: a last line
+			 * without newline is complete now, before a restart's
+			 * worker writes the first bytes of its own. */
+			tether_supervisor_output_ended(sv, s);
+			dispatch(sv, s, TETHER_E_TREE_EMPTY, 0);
+			break;
+		case TETHER_GUARDIAN_SIGNALED: tether_control_signal_result(sv, s, ev.value); break;
 		default: break;
 		}
+	}
+	/* A channel poll reports readable (a message, or the guardian's end of
+	 * file) whose every receive fails would wake us at once for ever, and
+	 * nothing the guardian says — its exec, its tree's end — would ever be
+	 * read: a stop would wait for TREE_EMPTY until it is abandoned
+	 * (scenarios/double_start.scn with recvmsg failing EAGAIN from its k-th
+	 * call). Such a guardian is as good as lost. */
+	if (s->g.chan >= 0 && tether_loop_stuck(&s->guardian_failures, progressed)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "instance %u: cannot read its guardian's channel (%s); let it go", s->in.id,
+			 strerror(r < 0 ? -r : EAGAIN));
+		lose_guardian(sv, s, msg);
 	}
 }
 
@@ -257,6 +318,18 @@ static void sign_of_progress(struct tether_supervisor *sv, struct slot *s)
 	if (sv->hooks.lab)
 		sv->hooks.lab->sign(sv->hooks.lab->data);
 	dispatch(sv, s, TETHER_E_PROGRESS, 0);
+}
+
+/* MAINPID= names a pid of the sender's namespace: inside a guardian's PID
+ * namespace not ours (Tor sends its own, 2 there). The common case — the
+ * sender names itself — translates to the sender's pid as we see it; another
+ * process of the namespace stays unknown (0). */
+static pid_t mainpid_in_our_namespace(const struct slot *s, pid_t sender, pid_t mainpid)
+{
+	pid_t inner;
+	if (!s->g.pidns)
+		return mainpid;
+	return tether_proc_inner_pid(sender, &inner) == 0 && inner == mainpid ? sender : 0;
 }
 
 static void read_notify(struct tether_supervisor *sv, struct slot *s)
@@ -268,12 +341,26 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		struct tether_notify_msg m;
 		pid_t sender = 0;
 		unsigned closed = 0;
-		r = tether_notify_recv(&s->notify, &m, &sender, &closed);
+		/* who may send: the tree of the guardian (notify.h) */
+		s->tree.guardian = s->guardian_alive ? s->g.pid : 0;
+		s->tree.pidns = s->g.pidns;
+		r = tether_notify_recv(&s->notify, &s->tree, &m, &sender, &closed);
 		sv->fds_closed += closed;
 		if (r <= 0)
 			break;
 		progressed = true;
-		if (r == 2) {
+		if (r == TETHER_NOTIFY_REFUSED) {
+			if (s->notify_refused++ == 0) {
+				char msg[200];
+				snprintf(msg, sizeof msg,
+					 "instance %u: refused a notify message from pid %d, which is not a process of "
+					 "its tree (refusals are counted in status: notify_refused)",
+					 s->in.id, (int)sender);
+				tether_events_message(sv, TETHER_MSG_WARNING, msg);
+			}
+			continue;
+		}
+		if (r == TETHER_NOTIFY_IGNORED) {
 			s->notify_rejected++;
 			continue;
 		}
@@ -283,7 +370,7 @@ static void read_notify(struct tether_supervisor *sv, struct slot *s)
 		if (m.has_errno)
 			s->notify_errno = m.errno_value;
 		if (m.has_mainpid)
-			s->mainpid = m.mainpid;
+			s->mainpid = mainpid_in_our_namespace(s, sender, m.mainpid);
 		if (m.ready)
 			dispatch(sv, s, TETHER_E_READY, 0);
 		if (m.watchdog) {
@@ -339,20 +426,26 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 	int64_t d = sv->heartbeat_at;
 	if (sv->stopping && sv->stop_deadline < d)
 		d = sv->stop_deadline;
-	if (sv->up_watchdog_at < d)
-		d = sv->up_watchdog_at;
+	if (tether_events_upward_deadline(sv) < d)
+		d = tether_events_upward_deadline(sv);
+	if (tether_control_next_deadline(sv) < d)
+		d = tether_control_next_deadline(sv);
+	if (sv->waitid_failures && !sv->abandoned && sv->reap_retry_at < d)
+		d = sv->reap_retry_at;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
 			d = t;
 	}
-	return d;
+	int64_t t = tether_supervisor_output_deadline(sv);
+	return t < d ? t : d;
 }
 
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, then the control socket. Closed descriptors have no entry. */
+ * progress files, then the control socket, then the instances' output pipes
+ * (--output). Closed descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {
 	if (fd < 0)
@@ -363,7 +456,7 @@ static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct s
 
 static int build_pollset(struct tether_supervisor *sv)
 {
-	size_t need = 3 + 2 * (size_t)sv->nslots;
+	size_t need = 3 + 4 * (size_t)sv->nslots;
 	if (sv->watches_cap < need) {
 		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
 		if (p)
@@ -383,6 +476,14 @@ static int build_pollset(struct tether_supervisor *sv)
 	}
 	watch(sv, sv->ino_fd, read_inotify, NULL);
 	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	/* Output last: whatever else is ready is handled before the round
+	 * spends its time writing lines. */
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], false), tether_supervisor_output_read_out,
+		      &sv->slots[i]);
+		watch(sv, tether_supervisor_output_poll_fd(sv, &sv->slots[i], true), tether_supervisor_output_read_err,
+		      &sv->slots[i]);
+	}
 	return 0;
 }
 
@@ -390,7 +491,7 @@ bool tether_supervisor_quiescent(const struct tether_supervisor *sv)
 {
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		enum tether_istate st = sv->slots[i].in.state;
-		if (st == TETHER_I_STARTING || st == TETHER_I_CLEANUP)
+		if (st == TETHER_I_STARTING || st == TETHER_I_CLEANUP || st == TETHER_I_RESTARTING)
 			return false;
 	}
 	return true;
@@ -421,7 +522,11 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 							      : "every instance has ended");
 		res->failed = failed;
 	}
+	/* Every tree is gone: what is left in the pipes is written (and what
+	 * was lost told) while the journal is still open. */
+	tether_supervisor_output_close(sv);
 	tether_events_finish(sv, res);
+	tether_control_finish(sv);
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		tether_notify_done(&sv->slots[i].notify);
 		tether_memlimit_remove(sv->slots[i].cgroup_procs);
@@ -455,6 +560,7 @@ static void after_events(struct tether_supervisor *sv)
 		sv->check_ready = false;
 		tether_events_ready(sv);
 	}
+	tether_control_progress(sv);
 }
 
 int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct tether_result *res)
@@ -498,10 +604,7 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 		tether_events_heartbeat(sv);
 		sv->heartbeat_at = now + sv->cfg.heartbeat_interval;
 	}
-	if (sv->up_watchdog_at <= now) {
-		tether_notify_send(&sv->up_fd, sv->up_socket, "WATCHDOG=1");
-		sv->up_watchdog_at = now + sv->up_watchdog_interval;
-	}
+	tether_events_upward_timers(sv, now);
 	after_events(sv);
 	if (sv->hooks.lab)
 		sv->hooks.lab->round(sv->hooks.lab->data, sv);

@@ -13,7 +13,20 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "proc.h"
 #include "sys.h"
+
+/* Linux 6.5's, for a libc whose headers predate them (musl 1.2.3). */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+/* Deeper than any real process tree: a walk up /proc's parent links that
+ * goes on longer is a loop of reused pids, not an ancestry. */
+#define ANCESTRY_MAX 4096
 
 /* Passed descriptors we make room for in one recvmsg. The kernel closes the
  * ones that do not fit (and sets MSG_CTRUNC), so this bounds nothing but how
@@ -289,8 +302,13 @@ int tether_notify_open(pid_t owner, unsigned id, struct tether_notify_socket *re
 	s.fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s.fd < 0)
 		return s.fd;
-	/* SO_PASSCRED before bind: no datagram may arrive without credentials. */
+	/* SO_PASSCRED before bind: no datagram may arrive without credentials.
+	 * SO_PASSPIDFD where the kernel has it (6.5): each datagram also brings
+	 * a pidfd of its sender (tether_notify_in_tree); refused, the pid alone
+	 * decides. */
 	r = sys_setsockopt(s.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+	if (r == 0)
+		sys_setsockopt(s.fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof one);
 	if (r == 0)
 		r = sys_bind(s.fd, (struct sockaddr *)&sa, salen);
 	if (r < 0) {
@@ -332,13 +350,75 @@ static unsigned close_passed_fds(struct cmsghdr *c)
 	return closed;
 }
 
-int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg *ret, pid_t *ret_pid,
-		       unsigned *ret_fds_closed)
+/* The PID namespace pid lives in, as /proc/PID/ns/pid's nsfs inode. */
+static int pidns_of(pid_t pid, struct stat *ret)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	return sys_stat(path, ret);
+}
+
+/* 1 when pid is in the guardian's namespace, 0 when not, -errno when we
+ * cannot tell (a zombie has no namespace links). */
+static int in_guardian_pidns(struct tether_notify_tree *t, pid_t pid)
+{
+	struct stat st;
+	int r;
+	if (t->ns_of != t->guardian) {
+		/* the guardian is our unreaped child: its pid is its own */
+		if ((r = pidns_of(t->guardian, &st)) < 0)
+			return r;
+		t->ns_dev = st.st_dev;
+		t->ns_ino = st.st_ino;
+		t->ns_of = t->guardian;
+	}
+	if ((r = pidns_of(pid, &st)) < 0)
+		return r;
+	return st.st_dev == t->ns_dev && st.st_ino == t->ns_ino;
+}
+
+/* 1 when the guardian is pid or one of its ancestors. */
+static int descends_from(pid_t pid, pid_t guardian)
+{
+	pid_t cur = pid;
+	for (int depth = 0; depth < ANCESTRY_MAX; depth++) {
+		if (cur == guardian)
+			return 1;
+		struct tether_procstat st;
+		/* pid 1, and a parent outside our namespace (ppid 0), end it */
+		if (cur <= 1 || tether_proc_read_stat(cur, &st) < 0)
+			return 0;
+		cur = st.ppid;
+	}
+	return 0;
+}
+
+int tether_notify_in_tree(struct tether_notify_tree *t, pid_t pid, int pidfd)
+{
+	if (!t || t->guardian <= 0 || pid <= 0)
+		return 0;
+	/* In a namespace of its own, one stat says it; a nested namespace, a
+	 * zombie or subreaper mode take the walk up the parents. */
+	int in = t->pidns ? in_guardian_pidns(t, pid) : 0;
+	if (in != 1)
+		in = descends_from(pid, t->guardian);
+	/* The reads above named the sender by number. Its pidfd pins the
+	 * process itself: while that process has not been reaped its number
+	 * cannot be anyone else's, so if it is still there now, what we read was
+	 * the sender (a gone one cannot be placed: refused). */
+	if (in == 1 && pidfd >= 0 && sys_pidfd_send_signal(pidfd, 0) == -ESRCH)
+		in = 0;
+	return in == 1;
+}
+
+int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_tree *tree,
+		       struct tether_notify_msg *ret, pid_t *ret_pid, unsigned *ret_fds_closed)
 {
 	char buf[TETHER_NOTIFY_MAX];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
 	} control;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
 	struct msghdr mh = {
@@ -350,6 +430,7 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg 
 	struct ucred cred;
 	bool have_cred = false;
 	unsigned closed = 0;
+	int pidfd = -1;
 
 	if (ret_fds_closed)
 		*ret_fds_closed = 0;
@@ -363,35 +444,46 @@ int tether_notify_recv(struct tether_notify_socket *s, struct tether_notify_msg 
 	if (n < 0)
 		return (int)n;
 
-	/* Descriptors first, whatever we then think of the datagram: a
-	 * rejected sender must not pin any either. With MSG_CTRUNC the kernel
-	 * has already closed those that did not fit. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
-		if (c->cmsg_type == SCM_RIGHTS)
-			closed += close_passed_fds(c);
-		else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
+		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof cred)) {
 			memcpy(&cred, CMSG_DATA(c), sizeof cred);
 			have_cred = true;
+		} else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof pidfd)) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			if (pidfd >= 0)
+				sys_close(pidfd);
+			pidfd = fd;
 		}
 	}
-	if (ret_fds_closed)
-		*ret_fds_closed = closed;
-
 	memset(ret, 0, sizeof *ret);
 	if (ret_pid)
 		*ret_pid = have_cred ? cred.pid : 0;
-	/* Only our own uid and root may steer our instances: abstract sockets
-	 * have no file permissions to keep anyone else out. */
-	if (!have_cred || (cred.uid != geteuid() && cred.uid != 0))
-		return 2;
+	/* The sender is judged while it still waits: systemd-notify's BARRIER=1
+	 * passes a descriptor and exits once it is closed, and a sender gone
+	 * (reaped by its shell) cannot be placed any more
+	 * (scenarios/notify_setpriv_systemd_notify.scn: notify_refused 0). */
+	bool admitted = have_cred && tether_notify_in_tree(tree, cred.pid, pidfd);
+	if (pidfd >= 0)
+		sys_close(pidfd);
+	/* Then the descriptors, whatever we think of the datagram: a refused
+	 * sender must not pin any either. With MSG_CTRUNC the kernel has
+	 * already closed those that did not fit. */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			closed += close_passed_fds(c);
+	if (ret_fds_closed)
+		*ret_fds_closed = closed;
+	if (!admitted)
+		return TETHER_NOTIFY_REFUSED;
 	if (mh.msg_flags & MSG_TRUNC) {
 		/* Parsing the head of a longer text could act on half of it. */
 		ret->malformed = 1;
-		return 2;
+		return TETHER_NOTIFY_IGNORED;
 	}
-	return tether_notify_parse(buf, (size_t)n, ret) == 0 ? 1 : 2;
+	return tether_notify_parse(buf, (size_t)n, ret) == 0 ? TETHER_NOTIFY_ACCEPTED : TETHER_NOTIFY_IGNORED;
 }
 
 int tether_notify_send(int *keep, const char *socket_name, const char *text)

@@ -5,23 +5,43 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "journal.h"
+#include "logfile.h"
 #include "options.h"
 #include "parse.h"
+#include "workerenv.h"
 
 #define RUNS (TETHER_CMD_RUN | TETHER_CMD_START)
 #define CFG(field, ctype) TETHER_OPT_FIELD(struct tether_config, field, ctype)
 #define SEC TETHER_NSEC_PER_SEC
+/* The shortest heartbeat period: the loop writes a heartbeat when its time
+ * has come and sets the next one an interval later, so an interval shorter
+ * than a turn of the loop is a heartbeat at every turn, a busy loop writing
+ * tens of MB of log a second (scenarios/heartbeat_interval_floor.scn). The
+ * lab's own scenarios go down to 10ms. */
+#define TETHER_HEARTBEAT_MIN (10 * TETHER_NSEC_PER_MSEC)
 
 /* By value: the enums' order (policy.h, guardian.h). */
 static const char *const restart_names[] = {"on-failure", "always", "never", NULL};
 static const char *const isolation_names[] = {"auto", "pidns", "subreaper", NULL};
 
+/* USER[:GROUP], both parts present; whether they exist is
+ * tether_config_resolve's question (it reads the files). */
+static const char *user_problem(const char *value)
+{
+	const char *colon = strchr(value, ':');
+	if (colon == value || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+		return "expected USER or USER:GROUP";
+	return NULL;
+}
+
 const struct tether_option tether_config_options[] = {
 	{.name = "pidfile", .kind = TETHER_OPT_PATH, .offset = CFG(pidfile, const char *),
-	 .commands = RUNS | TETHER_CMD_STOP | TETHER_CMD_KILL | TETHER_CMD_STATUS,
+	 .commands = RUNS | TETHER_CMD_STOP | TETHER_CMD_KILL | TETHER_CMD_STATUS | TETHER_CMD_RESTART |
+		     TETHER_CMD_SIGNAL,
 	 .def = "state/tether.pid", .metavar = "PATH", .help = "lock and identity record"},
 	{.name = "instances", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(instances, unsigned),
 	 .min = 1, .max = TETHER_MAX_INSTANCES, .def = "1", .metavar = "N",
@@ -50,8 +70,8 @@ const struct tether_option tether_config_options[] = {
 	{.name = "heartbeat-log", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(heartbeat_log, const char *),
 	 .metavar = "PATH", .help = "JSON-lines heartbeat and event log"},
 	{.name = "heartbeat-interval", .kind = TETHER_OPT_DUR, .commands = RUNS,
-	 .offset = CFG(heartbeat_interval, int64_t), .min = 1, .def = "5m", .metavar = "DUR",
-	 .help = "heartbeat period"},
+	 .offset = CFG(heartbeat_interval, int64_t), .min = TETHER_HEARTBEAT_MIN, .def = "5m", .metavar = "DUR",
+	 .help = "heartbeat period, at least 10ms"},
 	{.name = "log-max-bytes", .kind = TETHER_OPT_SIZE, .commands = RUNS, .offset = CFG(log_max_bytes, uint64_t),
 	 .min = 1024, .def = "10M", .metavar = "SIZE", .help = "rotate the log beyond SIZE"},
 	{.name = "log-keep", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(log_keep, unsigned),
@@ -63,10 +83,29 @@ const struct tether_option tether_config_options[] = {
 	{.name = "memory-limit", .kind = TETHER_OPT_SIZE, .commands = RUNS, .offset = CFG(memory_limit, uint64_t),
 	 .min = 1u << 20, .zero_is_off = true, .metavar = "SIZE",
 	 .help = "per-instance memory limit (cgroup v2, else RLIMIT_AS)"},
+	{.name = "user", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(user, const char *),
+	 .metavar = "USER[:GROUP]", .problem = user_problem,
+	 .help = "run the instances as USER (name or uid) with GROUP\n(default USER's) and USER's groups"},
+	{.name = "chdir", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(chdir, const char *),
+	 .metavar = "DIR", .help = "the instances' working directory"},
+	{.name = "umask", .kind = TETHER_OPT_MODE, .commands = RUNS, .offset = CFG(umask, int), .max = 0777,
+	 .metavar = "MODE", .help = "the instances' umask (octal)"},
+	{.name = "env", .kind = TETHER_OPT_LIST, .commands = RUNS, .offset = CFG(env, struct tether_strlist),
+	 .metavar = "NAME[=VALUE]", .problem = tether_env_edit_problem,
+	 .help = "set NAME in the instances' environment (repeatable);\nwithout =VALUE: remove NAME"},
+	{.name = "env-file", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(env_file, const char *),
+	 .metavar = "PATH", .help = "NAME=VALUE lines for the instances' environment"},
 	{.name = "isolation", .kind = TETHER_OPT_ENUM, .commands = RUNS,
 	 .offset = TETHER_OPT_ENUM_FIELD(struct tether_config, isolation), .choices = isolation_names, .def = "auto",
 	 .metavar = "MODE",
 	 .help = "auto, pidns or subreaper: how an instance's tree is\nheld (see the README's \"zero orphans\")"},
+	{.name = "output", .kind = TETHER_OPT_PATH, .commands = RUNS, .offset = CFG(output, const char *),
+	 .metavar = "PATH", .help = "capture the instances' stdout and stderr in PATH,\ntimestamped lines (%i = instance)"},
+	{.name = "output-max-bytes", .kind = TETHER_OPT_SIZE, .commands = RUNS,
+	 .offset = CFG(output_max_bytes, uint64_t), .min = 1024, .def = "10M", .metavar = "SIZE",
+	 .help = "rotate an output file beyond SIZE"},
+	{.name = "output-keep", .kind = TETHER_OPT_UINT, .commands = RUNS, .offset = CFG(output_keep, unsigned),
+	 .max = TETHER_LOGFILE_KEEP_MAX, .def = "3", .metavar = "N", .help = "rotated output files kept"},
 	{0},
 };
 
@@ -144,7 +183,39 @@ int tether_option_set(const struct tether_option *o, void *base, const char *val
 			bad = "must not be empty";
 			break;
 		}
+		if (o->problem && (bad = o->problem(value)))
+			break;
 		*(const char **)field = value;
+		return 0;
+	case TETHER_OPT_LIST: {
+		struct tether_strlist *l = (struct tether_strlist *)field;
+		if (!value || !*value) {
+			bad = "must not be empty";
+			break;
+		}
+		if (o->problem && (bad = o->problem(value)))
+			break;
+		const char **items = realloc(l->items, (l->count + 1) * sizeof *items);
+		if (!items) {
+			bad = "out of memory";
+			break;
+		}
+		items[l->count++] = value;
+		l->items = items;
+		return 0;
+	}
+	case TETHER_OPT_MODE:
+		/* octal digits only: "27" and "0027" alike, never a sign or "0x" */
+		v = value && *value && strspn(value, "01234567") == strlen(value) && strlen(value) <= 4
+			    ? strtoull(value, NULL, 8)
+			    : UINT64_MAX;
+		if (v > (o->max ? o->max : 07777)) {
+			snprintf(reason, sizeof reason, "expected an octal mode from 0 to %llo",
+				 (unsigned long long)(o->max ? o->max : 07777));
+			bad = reason;
+			break;
+		}
+		*(int *)field = (int)v;
 		return 0;
 	case TETHER_OPT_ENUM:
 		for (size_t i = 0; value && i < nchoices(o); i++)
@@ -212,7 +283,30 @@ int tether_options_check(const struct tether_option *table, const void *base, ch
 			const char *p = *(const char *const *)field;
 			if ((p && !*p) || (!p && o->def))
 				bad = "must not be empty";
+			else if (p && o->problem)
+				bad = o->problem(p);
+			snprintf(value, sizeof value, "%s", p && bad ? p : "");
+			break;
+		}
+		case TETHER_OPT_LIST: {
+			const struct tether_strlist *l = (const struct tether_strlist *)field;
 			value[0] = '\0';
+			for (size_t i = 0; !bad && i < l->count; i++) {
+				const char *p = l->items[i];
+				bad = !p || !*p ? "must not be empty" : o->problem ? o->problem(p) : NULL;
+				if (bad)
+					snprintf(value, sizeof value, "%s", p ? p : "");
+			}
+			break;
+		}
+		case TETHER_OPT_MODE: {
+			int m = *(const int *)field;
+			if (m < -1 || m > (int)(o->max ? o->max : 07777)) {
+				snprintf(reason, sizeof reason, "expected an octal mode from 0 to %llo",
+					 (unsigned long long)(o->max ? o->max : 07777));
+				bad = reason;
+			}
+			snprintf(value, sizeof value, "%o", (unsigned)m);
 			break;
 		}
 		case TETHER_OPT_ENUM: {
@@ -244,7 +338,8 @@ int tether_options_check(const struct tether_option *table, const void *base, ch
 			snprintf(value, sizeof value, "%llu", (unsigned long long)v);
 			break;
 		}
-		if (!bad && o->kind != TETHER_OPT_PATH && o->kind != TETHER_OPT_ENUM && !(o->zero_is_off && v == 0))
+		bool bounded = o->kind == TETHER_OPT_DUR || o->kind == TETHER_OPT_SIZE || o->kind == TETHER_OPT_UINT;
+		if (!bad && bounded && !(o->zero_is_off && v == 0))
 			bad = out_of_bounds(o, v, reason, sizeof reason);
 		if (bad) {
 			say(why, len, o, value, bad);
@@ -252,6 +347,16 @@ int tether_options_check(const struct tether_option *table, const void *base, ch
 		}
 	}
 	return 0;
+}
+
+void tether_options_free(const struct tether_option *table, void *base)
+{
+	for (const struct tether_option *o = table; o->name; o++)
+		if (o->kind == TETHER_OPT_LIST) {
+			struct tether_strlist *l = (struct tether_strlist *)((char *)base + o->offset);
+			free(l->items);
+			*l = (struct tether_strlist){0};
+		}
 }
 
 const struct tether_option *tether_option_find(const struct tether_option *table, const char *name)
@@ -297,6 +402,7 @@ void tether_config_defaults(struct tether_config *cfg)
 	*cfg = (struct tether_config){
 		.out_fd = 1,
 		.err_fd = 2,
+		.umask = -1,
 		/* how long a contended pidfile's holder has to publish its record */
 		.acquire_wait = 2 * SEC,
 	};
@@ -317,6 +423,10 @@ int tether_config_check(const struct tether_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--backoff-max (%s) is less than --backoff-initial (%s)",
 			 tether_format_duration(cfg->policy.backoff_max, a, sizeof a),
 			 tether_format_duration(cfg->policy.backoff_initial, b, sizeof b));
+		return -EINVAL;
+	}
+	if (cfg->output && cfg->heartbeat_log && strcmp(cfg->output, cfg->heartbeat_log) == 0) {
+		snprintf(why, len, "--output and --heartbeat-log name the same file (%s)", cfg->output);
 		return -EINVAL;
 	}
 	if (cfg->progress_file && !cfg->watchdog) {

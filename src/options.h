@@ -32,6 +32,8 @@ enum tether_option_kind {
 	TETHER_OPT_ENUM, /* an enum (int-sized): one of the row's choices, by name */
 	TETHER_OPT_PATH, /* const char *: the argument itself (not copied), never empty */
 	TETHER_OPT_FLAG, /* bool: no argument, sets true */
+	TETHER_OPT_MODE, /* int: an octal mode mask ("027") up to the row's max; -1: unset */
+	TETHER_OPT_LIST, /* struct tether_strlist: repeatable, each argument appended (not copied) */
 };
 
 /* The commands of the tether program, one bit each: a row's `commands`. */
@@ -41,6 +43,9 @@ enum tether_command {
 	TETHER_CMD_STOP = 1 << 2,
 	TETHER_CMD_KILL = 1 << 3,
 	TETHER_CMD_STATUS = 1 << 4,
+	TETHER_CMD_RESTART = 1 << 5,
+	TETHER_CMD_SIGNAL = 1 << 6,
+	TETHER_CMD_LAST = TETHER_CMD_SIGNAL,
 };
 
 struct tether_option {
@@ -54,6 +59,8 @@ struct tether_option {
 	const char *def;             /* the default as given on the command line; NULL: none */
 	const char *metavar;         /* its argument in --help ("DUR", "PATH"); NULL for a FLAG */
 	const char *help;            /* one line ('\n' continues it); NULL: hidden */
+	/* PATH, LIST: why a value is refused (static text), NULL when fine */
+	const char *(*problem)(const char *value);
 };
 
 /* The offset of `field` in `type`, refused at compile time unless the field
@@ -83,6 +90,8 @@ void tether_options_defaults(const struct tether_option *table, void *base);
 /* Checks every row's field of base against its bounds: 0, or -EINVAL with
  * the same message as tether_option_set, the value rendered from the field. */
 int tether_options_check(const struct tether_option *table, const void *base, char *why, size_t len);
+/* Frees what tether_option_set allocated in base (LIST arrays). */
+void tether_options_free(const struct tether_option *table, void *base);
 /* The row of table called name (NULL: none). */
 const struct tether_option *tether_option_find(const struct tether_option *table, const char *name);
 

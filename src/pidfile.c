@@ -15,6 +15,7 @@
 
 #include "pidfile.h"
 #include "sys.h"
+#include "wait.h"
 
 static char *concat(const char *a, const char *b)
 {
@@ -362,17 +363,46 @@ int tether_pidfile_watch_open(const char *path)
 	return fd;
 }
 
-int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline)
+/* tether_pidfile_watch_wait; *ret_drained false when the events could not
+ * be read: they stay queued, and the watch wakes every wait at once. */
+static int watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline, bool *ret_drained)
 {
 	struct pollfd pfd = {.fd = watch_fd, .events = POLLIN};
-	int r = sys_poll(&pfd, 1, tether_clock_poll_timeout(clock, deadline));
+	*ret_drained = true;
+	int r = tether_wait_fd(&pfd, clock, deadline);
 	if (r <= 0)
 		return r;
 	char drain[4096] __attribute__((aligned(8)));
-	while (sys_read(watch_fd, drain, sizeof drain) > 0)
-		;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = sys_read(watch_fd, drain, sizeof drain);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			*ret_drained = false;
+			break;
+		}
+	}
 	return 1;
 }
+
+int tether_pidfile_watch_wait(int watch_fd, const struct tether_clock *clock, int64_t deadline)
+{
+	bool drained;
+	return watch_wait(watch_fd, clock, deadline, &drained);
+}
+
+/* A contended acquire's passes are spaced by a gap doubling from 1 ms to
+ * 64 ms: each pass opens and closes the lock file and reads the record, which
+ * queues events on the watched directory that end the next wait at once, so
+ * unpaced passes ran at full speed for the whole wait — thousands of them, or
+ * millions of reads when a read kept failing (scenarios/double_start.scn,
+ * read failing from its k-th call; flock failing EAGAIN with nobody holding
+ * the lock). Paced, a 2-s wait makes about 40. */
+#define PASS_GAP_FIRST_NS (1 * TETHER_NSEC_PER_MSEC)
+#define PASS_GAP_MAX_NS (64 * TETHER_NSEC_PER_MSEC)
+/* Passes in a row whose locked file was replaced meanwhile before the
+ * acquire gives up (-EAGAIN): a race with a releasing holder is over in one. */
+#define REPLACED_MAX 32
 
 int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, int64_t contended_wait_ns,
 			   struct tether_pidfile **ret, pid_t *ret_holder)
@@ -397,37 +427,56 @@ int tether_pidfile_acquire(const char *path, const struct tether_clock *clock, i
 	if (contended_wait_ns <= 0)
 		clock = NULL;
 	int64_t deadline = clock ? tether_clock_now(clock) + contended_wait_ns : TETHER_NEVER;
-	for (int attempt = 0;; attempt++) {
+	/* Without a wait the passes of a replaced lock file are still paced. */
+	const struct tether_clock *pace = clock ? clock : tether_clock_real();
+	struct tether_backoff gap;
+	tether_backoff_init(&gap, PASS_GAP_FIRST_NS, PASS_GAP_MAX_NS);
+	bool watch_failed = false;
+	for (int replaced = 0;;) {
 		r = lock_once(pf);
 		if (r == 1)
 			break;
-		if (r == -EAGAIN && attempt < 1000)
+		if (r == -EAGAIN) {
+			if (++replaced >= REPLACED_MAX ||
+			    tether_wait_until(pace, tether_clock_now(pace) + tether_backoff_next(&gap)) < 0)
+				goto fail;
 			continue;
+		}
 		if (r < 0)
 			goto fail;
+		replaced = 0;
 		/* busy */
 		pid_t holder = 0;
 		if (tether_pidfile_lock_holder(path, &holder) != 1)
 			holder = 0;
-		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline) {
-			if (ret_holder)
-				*ret_holder = holder;
-			r = 0;
-			goto fail;
-		}
-		if (ino_fd < 0) {
+		if ((holder && holder_published(pf, holder)) || !clock || tether_clock_now(clock) >= deadline)
+			goto busy;
+		if (ino_fd < 0 && !watch_failed) {
 			/* Watch first, then retry at once: a release between our
 			 * last try and the watch would otherwise be missed. */
 			ino_fd = tether_pidfile_watch_open(path);
-			if (ino_fd < 0) {
-				if (ret_holder)
-					*ret_holder = holder;
-				r = 0;
-				goto fail;
-			}
+			if (ino_fd < 0)
+				goto busy;
 			continue;
 		}
-		tether_pidfile_watch_wait(ino_fd, clock, deadline);
+		/* Not before the gap (the events of our own pass are queued),
+		 * then until a change: a release, a record published. */
+		int64_t next = tether_clock_now(clock) + tether_backoff_next(&gap);
+		if (tether_wait_until(clock, next < deadline ? next : deadline) < 0)
+			goto busy; /* cannot even pause: give up as at the deadline */
+		bool drained = true;
+		if (ino_fd >= 0 && (watch_wait(ino_fd, clock, deadline, &drained) < 0 || !drained)) {
+			/* a watch that cannot be waited on or read: paced passes only */
+			sys_close(ino_fd);
+			ino_fd = -1;
+			watch_failed = true;
+		}
+		continue;
+busy:
+		if (ret_holder)
+			*ret_holder = holder;
+		r = 0;
+		goto fail;
 	}
 	if (ino_fd >= 0)
 		sys_close(ino_fd);

@@ -140,7 +140,10 @@ int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord 
 	const struct tether_json *pid = tether_json_get(j, "pid");
 	const struct tether_json *st = tether_json_get(j, "start_time");
 	const struct tether_json *argv = tether_json_get(j, "argv");
-	if (!pid || !pid->is_int || pid->integer <= 1 || pid->integer > PID_LIMIT)
+	/* pid 1: tether as a container's entrypoint (SPEC §3) — a record like
+	 * any other to read; stop and kill refuse to signal it (stop.c). A
+	 * legacy record naming 1 stays malformed: nothing verifies it. */
+	if (!pid || !pid->is_int || pid->integer < 1 || pid->integer > PID_LIMIT)
 		goto out;
 	if (!st || !st->is_int || st->integer < 0)
 		goto out;

@@ -44,7 +44,8 @@ struct tether_pidrecord {
 int tether_pidrecord_init_self(struct tether_pidrecord *rec, char *const argv[],
 			       const struct tether_clock *clock);
 /* Parses a record: JSON (SPEC §4) or a legacy decimal PID. Strict: pid must
- * be > 1, every known field of the right type. Returns 0 or -EINVAL
+ * be >= 1 (1: tether as a container's entrypoint; legacy: > 1), every known
+ * field of the right type. Returns 0 or -EINVAL
  * (malformed), -EFBIG (too large), -ELOOP (too deep), -ENOMEM. Pure (fuzzed). */
 int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord *ret);
 /* Renders rec as its one JSON line (with the newline). */

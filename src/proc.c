@@ -215,12 +215,9 @@ static int append_pid(pid_t **list, size_t *n, size_t *cap, pid_t pid)
 	return 0;
 }
 
-/* Iterates the numeric entries of a directory. */
-int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *ud)
+/* Iterates the numeric entries of an open directory, from where it is. */
+static int scan_fd(int dfd, bool allow_zero, tether_proc_scan_fn fn, void *ud)
 {
-	int dfd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dfd < 0)
-		return dfd == -ENOENT ? -ESRCH : dfd;
 	char buf[4096] __attribute__((aligned(8)));
 	int r = 0;
 	for (;;) {
@@ -242,12 +239,29 @@ int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn f
 				continue;
 			r = fn((pid_t)v, ud);
 			if (r)
-				goto out;
+				return r;
 		}
 	}
-out:
+	return r;
+}
+
+/* Iterates the numeric entries of a directory. */
+int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *ud)
+{
+	int dfd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd == -ENOENT ? -ESRCH : dfd;
+	int r = scan_fd(dfd, allow_zero, fn, ud);
 	sys_close(dfd);
 	return r;
+}
+
+int tether_proc_scan_dirfd(int dfd, bool allow_zero, tether_proc_scan_fn fn, void *ud)
+{
+	off_t r = sys_lseek(dfd, 0, SEEK_SET);
+	if (r < 0)
+		return (int)r;
+	return scan_fd(dfd, allow_zero, fn, ud);
 }
 
 struct children_ctx {
@@ -322,6 +336,15 @@ int tether_proc_children(pid_t pid, pid_t **ret, size_t *ret_n)
 		return -EINVAL;
 	snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
 	int r = tether_proc_scan_dir(dir, false, children_of_task, &c);
+	if (r < 0 && r != -ESRCH && c.err == 0 && c.n == 0) {
+		/* Its threads cannot be listed (getdents or open failing): the
+		 * main thread's children at least, which are all of them for a
+		 * single-threaded process (a guardian, most workers) — and a
+		 * child of another thread comes back to a subreaper above as
+		 * its parent dies. */
+		children_of_task(pid, &c);
+		r = c.err;
+	}
 	if (r < 0 || c.err < 0) {
 		free(c.list);
 		return r < 0 ? r : c.err;
@@ -471,9 +494,7 @@ int tether_proc_rss_kb(pid_t pid, uint64_t *ret_kb)
 	return meminfo_field(path, "VmRSS", ret_kb);
 }
 
-/* Last field of the NSpid line of /proc/PID/status: the pid as its own
- * namespace sees it. */
-static int inner_pid(pid_t pid, pid_t *ret)
+int tether_proc_inner_pid(pid_t pid, pid_t *ret)
 {
 	char path[64], buf[4096];
 	size_t len;
@@ -508,7 +529,7 @@ int tether_proc_find_nspid_child(pid_t parent, pid_t nspid, pid_t *ret_pid)
 	r = -ESRCH;
 	for (size_t i = 0; i < n; i++) {
 		pid_t inner;
-		if (inner_pid(kids[i], &inner) == 0 && inner == nspid) {
+		if (tether_proc_inner_pid(kids[i], &inner) == 0 && inner == nspid) {
 			*ret_pid = kids[i];
 			r = 0;
 			break;

@@ -59,6 +59,9 @@ int tether_proc_scan(tether_proc_scan_fn fn, void *userdata);
 /* The same over the numeric entries of dir (/proc/PID/fd, .../task): 0 as
  * well when allow_zero. */
 int tether_proc_scan_dir(const char *dir, bool allow_zero, tether_proc_scan_fn fn, void *userdata);
+/* The same over a directory already open (rewound first): a scan that opens
+ * nothing, for a process that may not be able to open anything any more. */
+int tether_proc_scan_dirfd(int dirfd, bool allow_zero, tether_proc_scan_fn fn, void *userdata);
 
 /* Looks up KEY in /proc/PID/environ: 1 and its value in buf (truncated to
  * len-1), 0 if absent, -errno. */
@@ -70,6 +73,10 @@ int tether_proc_count_fds(pid_t pid);
 /* Reads a whole small file into buf (NUL-terminated); -EFBIG if it does not
  * fit in cap-1 bytes. */
 int tether_proc_read_file(const char *path, char *buf, size_t cap, size_t *ret_len);
+
+/* pid as its own PID namespace sees it: the last field of the NSpid line of
+ * /proc/PID/status. */
+int tether_proc_inner_pid(pid_t pid, pid_t *ret);
 
 /* The child of parent (a host pid) whose pid in its own PID namespace is
  * nspid (the last field of NSpid in /proc/PID/status): how a supervisor

@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "proctree.h"
 #include "sys.h"
+#include "wait.h"
 
 static bool forbidden_target(pid_t pid)
 {
@@ -36,6 +37,19 @@ static int still_there(const struct tether_pidref *ref)
 	if (tether_proc_read_stat(ref->pid, &st) < 0)
 		return 0;
 	return st.state != 'Z' && st.state != 'X' && st.start_time == ref->start_time;
+}
+
+/* 1 when /proc says for sure that the recorded process is gone (no such
+ * pid, a zombie, another process now), 0 when alive or /proc cannot tell. */
+static int proc_says_gone(const struct tether_pidref *ref)
+{
+	struct tether_procstat st;
+	int r = tether_proc_read_stat(ref->pid, &st);
+	if (r == -ENOENT || r == -ESRCH)
+		return 1;
+	if (r < 0)
+		return 0;
+	return st.state == 'Z' || st.state == 'X' || st.start_time != ref->start_time;
 }
 
 int tether_pidref_open(pid_t pid, uint64_t start_time, struct tether_pidref *ret)
@@ -68,9 +82,16 @@ int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret)
 	if (forbidden_target(pid))
 		return -EINVAL;
 	int fd = open_pidfd(pid);
+	/* No pidfd for it (EMFILE, ENOMEM...): a ref without one, as where
+	 * pidfds do not exist, rather than a descendant left out of its tree
+	 * or an orphan left unswept (it would outlive its kill). An ESRCH is
+	 * believed when /proc agrees (the read below). */
+	int pidfd_err = fd < -1 ? fd : 0;
 	if (fd < -1)
-		return fd;
+		fd = -1;
 	int r = tether_proc_read_stat(pid, &st);
+	if (r == 0 && pidfd_err == -ESRCH && (st.state == 'Z' || st.state == 'X'))
+		r = -ESRCH;
 	if (r < 0) {
 		if (fd >= 0)
 			sys_close(fd);
@@ -93,8 +114,15 @@ int tether_pidref_signal(const struct tether_pidref *ref, int sig)
 {
 	if (!ref || forbidden_target(ref->pid))
 		return -EINVAL;
-	if (ref->pidfd >= 0)
-		return sys_pidfd_send_signal(ref->pidfd, sig);
+	if (ref->pidfd >= 0) {
+		int r = sys_pidfd_send_signal(ref->pidfd, sig);
+		if (r == 0)
+			return r;
+		/* The pidfd call failed (EPERM, ENOMEM, even ESRCH for a
+		 * process /proc still shows): a kill by number, as without a
+		 * pidfd, right after checking the start time — a member left
+		 * unsignalled would outlive its tree. */
+	}
 	if (!still_there(ref))
 		return -ESRCH;
 	return sys_kill(ref->pid, sig);
@@ -108,37 +136,39 @@ int tether_pidref_exited(const struct tether_pidref *ref)
 	if (ref->pidfd < 0)
 		return !still_there(ref);
 	int r = sys_poll(&p, 1, 0);
+	/* Cannot ask the pidfd (poll failing): ask /proc, rather than call a
+	 * dead process alive (`tether stop` reported the dead as survivors of
+	 * SIGKILL: scenarios/stop_escalation.scn with poll failing ENOMEM) —
+	 * but only a definite "gone" counts: a process /proc cannot tell
+	 * about is still signalled. */
 	if (r < 0)
-		return r;
+		return proc_says_gone(ref);
 	return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
 }
+
+/* Without a pidfd to wait on (see open_pidfd) the process is looked at
+ * every 10 ms; the pause is paced on the clock, and ends the wait (-errno)
+ * when it cannot be made. */
+#define NO_PIDFD_PERIOD_NS (10 * TETHER_NSEC_PER_MSEC)
 
 int tether_pidref_wait(const struct tether_pidref *ref, const struct tether_clock *clock,
 		       int64_t deadline)
 {
 	if (ref->pidfd < 0) {
-		/* No pidfd to wait on (see open_pidfd): the only case in
-		 * libtether that looks again at a bounded interval. */
 		for (;;) {
 			if (tether_pidref_exited(ref) == 1)
 				return 1;
-			int timeout = tether_clock_poll_timeout(clock, deadline);
-			if (timeout == 0 || tether_clock_now(clock) >= deadline)
+			int64_t now = tether_clock_now(clock);
+			if (now >= deadline)
 				return 0;
-			sys_poll(NULL, 0, timeout < 0 || timeout > 10 ? 10 : timeout);
+			int64_t next = deadline - now > NO_PIDFD_PERIOD_NS ? now + NO_PIDFD_PERIOD_NS : deadline;
+			int r = tether_wait_until(clock, next);
+			if (r < 0)
+				return r;
 		}
 	}
-	for (;;) {
-		struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
-		int timeout = tether_clock_poll_timeout(clock, deadline);
-		int r = sys_poll(&p, 1, timeout);
-		if (r < 0)
-			return r;
-		if (r > 0)
-			return 1;
-		if (tether_clock_now(clock) >= deadline)
-			return 0;
-	}
+	struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
+	return tether_wait_fd(&p, clock, deadline);
 }
 
 int tether_pgroup_signal(pid_t pgid, int sig)
@@ -168,6 +198,8 @@ static int tree_add(struct tether_tree *tree, pid_t pid)
 	if (tether_tree_has(tree, pid) || forbidden_target(pid))
 		return 0;
 	int r = tether_pidref_open_current(pid, &ref);
+	if (r == -ENOENT)
+		r = -ESRCH;
 	if (r == -ESRCH)
 		return 0; /* exited between the scan and now */
 	if (r < 0)
@@ -186,8 +218,12 @@ static int tree_add(struct tether_tree *tree, pid_t pid)
 	return 1;
 }
 
-/* Adds the descendants of pid; returns how many new members, or -errno. */
-static int collect_below(pid_t pid, struct tether_tree *tree)
+/* Adds the descendants of pid; returns how many new members. A member or a
+ * children list that cannot be read is skipped, not the rest (*err gets the
+ * first failure): a walk abandoned at its first /proc failure left the whole
+ * tree unsignalled (scenarios/sigkill_tether_subreaper.scn, open or getdents
+ * failing once). */
+static int collect_below(pid_t pid, struct tether_tree *tree, int *err)
 {
 	pid_t *kids = NULL;
 	size_t nkids = 0;
@@ -195,16 +231,20 @@ static int collect_below(pid_t pid, struct tether_tree *tree)
 	int r = tether_proc_children(pid, &kids, &nkids);
 	if (r == -ESRCH)
 		return 0;
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		if (!*err)
+			*err = r;
+		return 0;
+	}
 	for (size_t i = 0; i < nkids; i++) {
 		r = tree_add(tree, kids[i]);
-		if (r < 0)
-			break;
-		added += r;
+		if (r < 0 && !*err)
+			*err = r;
+		if (r > 0)
+			added += r;
 	}
 	free(kids);
-	return r < 0 ? r : added;
+	return added;
 }
 
 int tether_tree_collect(pid_t root, struct tether_tree *tree)
@@ -212,20 +252,18 @@ int tether_tree_collect(pid_t root, struct tether_tree *tree)
 	/* Breadth-first over the growing array, then again from the top until
 	 * a whole pass adds nothing: a fork during the walk shows up in the
 	 * next pass as long as its parent is still alive. */
-	for (int pass = 0; pass < 64; pass++) {
-		int added = collect_below(root, tree);
-		if (added < 0)
-			return added;
-		for (size_t i = 0; i < tree->n; i++) {
-			int r = collect_below(tree->procs[i].pid, tree);
-			if (r < 0)
-				return r;
-			added += r;
-		}
-		if (added == 0)
-			return 0;
+	int err = 0;
+	for (int pass = 0, failed_passes = 0; pass < 64; pass++) {
+		err = 0;
+		int added = collect_below(root, tree, &err);
+		for (size_t i = 0; i < tree->n; i++)
+			added += collect_below(tree->procs[i].pid, tree, &err);
+		/* a pass that could not read everything is not "nothing new":
+		 * look again, twice (a failure that persists is returned) */
+		if (added == 0 && (err == 0 || ++failed_passes > 2))
+			break;
 	}
-	return 0;
+	return err;
 }
 
 int tether_tree_signal(struct tether_tree *tree, int sig)
@@ -241,8 +279,11 @@ int tether_tree_signal(struct tether_tree *tree, int sig)
 	return n;
 }
 
-int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock, int64_t deadline)
+/* tether_tree_wait; *ret_err gets -errno when a wait could not be made
+ * (the caller must not look again at once: it would spin). */
+static int tree_wait(struct tether_tree *tree, const struct tether_clock *clock, int64_t deadline, int *ret_err)
 {
+	*ret_err = 0;
 	for (;;) {
 		int alive = 0;
 		size_t first = 0;
@@ -255,9 +296,18 @@ int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock,
 		if (alive == 0 || tether_clock_now(clock) >= deadline)
 			return alive;
 		/* Wait on one survivor at a time: when it exits, re-check all. */
-		if (tether_pidref_wait(&tree->procs[first], clock, deadline) < 0)
+		int r = tether_pidref_wait(&tree->procs[first], clock, deadline);
+		if (r < 0) {
+			*ret_err = r;
 			return alive;
+		}
 	}
+}
+
+int tether_tree_wait(struct tether_tree *tree, const struct tether_clock *clock, int64_t deadline)
+{
+	int err;
+	return tree_wait(tree, clock, deadline, &err);
 }
 
 void tether_tree_done(struct tether_tree *tree)
@@ -291,8 +341,10 @@ static void freeze_tree(const struct tether_pidref *root, struct tether_tree *tr
 	/* The kernel tells nobody but a parent when a process stops: wait a
 	 * millisecond of real time on one that has not (its pidfd still wakes
 	 * us if it dies), at most this many times — a process stuck in D state
-	 * stops late, and the kill goes on without waiting for it. */
-	for (int tries = 0; tries < 500; tries++) {
+	 * stops late, and the kill goes on without waiting for it. A pause that
+	 * cannot be made (poll failing) ends the freeze: the kill goes on
+	 * rather than walk /proc 500 times at full speed. */
+	for (int tries = 0, failed = 0; tries < 500; tries++) {
 		const struct tether_pidref *running = frozen(root) ? NULL : root;
 		for (size_t i = 0; !running && i < tree->n; i++)
 			if (!frozen(&tree->procs[i]))
@@ -304,7 +356,15 @@ static void freeze_tree(const struct tether_pidref *root, struct tether_tree *tr
 			return;
 		if (running && tree->n == before) {
 			struct pollfd p = {.fd = running->pidfd, .events = POLLIN};
-			sys_poll(&p, 1, 1);
+			int64_t before_ns = tether_clock_now(clock);
+			int r = sys_poll(&p, 1, 1);
+			/* an error, or back before the millisecond: interrupted */
+			if (r < 0 || (r == 0 && tether_clock_now(clock) - before_ns < TETHER_NSEC_PER_MSEC))
+				failed++;
+			else
+				failed = 0;
+			if (failed >= TETHER_WAIT_EARLY_MAX)
+				return;
 		}
 	}
 }
@@ -333,9 +393,22 @@ int tether_tree_kill(const struct tether_pidref *root, const struct tether_clock
 		if (tree.n != before)
 			continue;
 		int64_t step = tether_clock_now(clock) + 50 * TETHER_NSEC_PER_MSEC;
-		int alive = tether_tree_wait(&tree, clock, step < deadline ? step : deadline);
+		int64_t until = step < deadline ? step : deadline;
+		int err;
+		int alive = tree_wait(&tree, clock, until, &err);
 		int root_alive = tether_pidref_exited(root) != 1;
-		if ((alive == 0 && !root_alive) || tether_clock_now(clock) >= deadline) {
+		if (root_alive && alive == 0 && err == 0) {
+			/* only the root left: wait on it, not round at once */
+			int r = tether_pidref_wait(root, clock, until);
+			if (r < 0)
+				err = r;
+			root_alive = r != 1 && tether_pidref_exited(root) != 1;
+		}
+		/* A wait that cannot be made ends the kill now (its SIGKILLs are
+		 * sent): going round again would only spin until the deadline
+		 * (scenarios/stop_escalation.scn with poll failing from its k-th
+		 * call). */
+		if ((alive == 0 && !root_alive) || err < 0 || tether_clock_now(clock) >= deadline) {
 			int n = 0;
 			if (root_alive && ret_survivors && (size_t)n < max)
 				ret_survivors[n] = root->pid;

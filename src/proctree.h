@@ -36,7 +36,9 @@ struct tether_pidref {
  * or ourselves), -errno. */
 int tether_pidref_open(pid_t pid, uint64_t start_time, struct tether_pidref *ret);
 /* Opens pid as whatever process wears it now (for descendants found in
- * /proc, whose identity is their position in the tree). */
+ * /proc, whose identity is their position in the tree). When its pidfd
+ * cannot be opened (EMFILE, ENOMEM...) the ref has none, as where pidfds do
+ * not exist: a process we must kill is never dropped for it. */
 int tether_pidref_open_current(pid_t pid, struct tether_pidref *ret);
 /* Closes the pidfd; accepts a NULL or closed ref. */
 void tether_pidref_done(struct tether_pidref *ref);

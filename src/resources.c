@@ -14,20 +14,33 @@
 #include "resources.h"
 #include "sys.h"
 
+/* path's directory into dir: "." without a '/', "/" for "/x". */
+static void dirname_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
 int tether_disk_free(const char *path, uint64_t *ret_bytes)
 {
 	char dir[4096];
+	dirname_of(path, dir, sizeof dir);
+	return tether_disk_free_dir(dir, ret_bytes);
+}
+
+int tether_disk_free_dir(const char *path, uint64_t *ret_bytes)
+{
+	char dir[4096];
 	struct statvfs st;
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	snprintf(dir, sizeof dir, "%s", path);
 	int r = sys_statvfs(dir, &st);
 	if (r == -ENOENT) {
-		/* the pidfile's directory is created later: ask its parent */
+		/* a directory created later (the pidfile's): ask its parent */
 		char *up = strrchr(dir, '/');
 		if (!up)
 			snprintf(dir, sizeof dir, ".");
@@ -41,6 +54,28 @@ int tether_disk_free(const char *path, uint64_t *ret_bytes)
 		return r;
 	*ret_bytes = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
 	return 0;
+}
+
+size_t tether_written_dirs(const struct tether_config *cfg, struct tether_written_dir *ret, size_t cap)
+{
+	size_t n = 0;
+	if (n < cap) {
+		ret[n].what = "the instances' working directory";
+		ssize_t len = -1;
+		if (cfg->chdir)
+			snprintf(ret[n].path, sizeof ret[n].path, "%s", cfg->chdir);
+		else if ((len = sys_readlink("/proc/self/cwd", ret[n].path, sizeof ret[n].path - 1)) > 0)
+			ret[n].path[len] = '\0'; /* named as the user knows it */
+		else
+			snprintf(ret[n].path, sizeof ret[n].path, ".");
+		n++;
+	}
+	if (cfg->heartbeat_log && n < cap) {
+		ret[n].what = "the directory of --heartbeat-log";
+		dirname_of(cfg->heartbeat_log, ret[n].path, sizeof ret[n].path);
+		n++;
+	}
+	return n;
 }
 
 const char *tether_memlimit_name(enum tether_memlimit_kind k)

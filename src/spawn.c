@@ -15,6 +15,7 @@
 
 #include "spawn.h"
 #include "sys.h"
+#include "workerenv.h"
 
 extern char **environ;
 
@@ -123,17 +124,23 @@ static void free_vec(char **v)
 	free(v);
 }
 
+/* Where COMMAND is searched when the worker's environment has no PATH
+ * (musl's default, as the installed tether's libc would search). */
+static const char default_path[] = "/usr/local/bin:/bin:/usr/bin";
+
 int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], const struct tether_spawn_env *env)
 {
-	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1};
+	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1, .umask = -1, .path = default_path};
 	if (!argv || !argv[0])
 		return -EINVAL;
 	spec->argv = dup_argv(argv);
-	size_t n = 0;
+	size_t n = 0, nedits = 0;
 	while (environ && environ[n])
 		n++;
+	while (env->edits && env->edits[nedits])
+		nedits++;
 	/* ours: TETHER_INSTANCE, TETHER_SCOPE, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
-	spec->envp = calloc(n + 6, sizeof *spec->envp);
+	spec->envp = calloc(n + nedits + 6, sizeof *spec->envp);
 	if (!spec->argv || !spec->envp)
 		goto oom;
 	size_t k = 0;
@@ -149,6 +156,14 @@ int tether_spawn_spec_init(struct tether_spawn_spec *spec, char *const argv[], c
 		}
 		spec->envp[k++] = copy;
 	}
+	/* --user's variables, --env-file, --env: each removes its NAME first,
+	 * so there is always room for what it adds */
+	for (size_t i = 0; i < nedits; i++)
+		if (tether_env_apply(spec->envp, &k, env->edits[i]) < 0)
+			goto oom;
+	for (size_t i = 0; i < k; i++)
+		if (has_prefix(spec->envp[i], "PATH="))
+			spec->path = spec->envp[i] + strlen("PATH=");
 	if (asprintf(&spec->envp[k], "TETHER_INSTANCE=%u", env->instance) < 0) {
 		spec->envp[k] = NULL;
 		goto oom;
@@ -197,7 +212,7 @@ void tether_spawn_spec_done(struct tether_spawn_spec *spec)
 		free(spec->envp);
 	}
 	free(spec->cgroup_procs);
-	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1};
+	*spec = (struct tether_spawn_spec){.watchdog_pid_slot = -1, .umask = -1, .path = default_path};
 }
 
 /* Async-signal-safe decimal formatting (no snprintf after fork). */
@@ -217,11 +232,60 @@ static void put_pid(char *buf, size_t cap, const char *prefix, long v)
 	buf[p] = '\0';
 }
 
-static __attribute__((noreturn)) void fail(int err_fd, int err)
+static __attribute__((noreturn)) void fail_at(int err_fd, enum tether_spawn_stage stage, int err)
 {
-	int e = err < 0 ? -err : err;
+	int e = TETHER_SPAWN_ERROR(stage, err < 0 ? -err : err);
 	sys_write_all(err_fd, &e, sizeof e);
 	tether_child_exit(127);
+}
+
+static __attribute__((noreturn)) void fail(int err_fd, int err)
+{
+	fail_at(err_fd, TETHER_SPAWN_STAGE_EXEC, err);
+}
+
+/* Executes COMMAND as execvp would, minus its /bin/sh fallback: with a '/'
+ * the file itself, else the first PATH element where execve does not say
+ * "not here". After fork: no allocation, a buffer on the stack. Returns the
+ * error to report: the first that is not "not here", else EACCES if some
+ * candidate said so, else ENOENT. */
+static int exec_command(const struct tether_spawn_spec *spec)
+{
+	const char *file = spec->argv[0];
+	if (strchr(file, '/'))
+		return sys_execve(file, spec->argv, spec->envp);
+	size_t flen = strlen(file);
+	bool eacces = false;
+	char buf[PATH_MAX];
+	for (const char *p = spec->path;;) {
+		const char *end = strchr(p, ':');
+		size_t dlen = end ? (size_t)(end - p) : strlen(p);
+		/* an empty element is the working directory: "file" alone */
+		if (dlen + 1 + flen < sizeof buf) {
+			memcpy(buf, p, dlen);
+			if (dlen)
+				buf[dlen++] = '/';
+			memcpy(buf + dlen, file, flen + 1);
+			int r = sys_execve(buf, spec->argv, spec->envp);
+			switch (r) {
+			case -EACCES:
+				eacces = true;
+				break;
+			case -ENOENT:
+			case -ENOTDIR:
+			case -ESTALE:
+			case -ENODEV:
+			case -ETIMEDOUT:
+				break;
+			default:
+				return r; /* ENOEXEC included: no shell gets it */
+			}
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return eacces ? -EACCES : -ENOENT;
 }
 
 void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
@@ -256,6 +320,12 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 		if (r < 0)
 			fail(err_fd, r);
 	}
+	if (spec->restore_nofile) {
+		struct rlimit rl = {.rlim_cur = spec->nofile_soft, .rlim_max = spec->nofile_hard};
+		r = sys_setrlimit(RLIMIT_NOFILE, &rl);
+		if (r < 0)
+			fail(err_fd, r);
+	}
 	if (spec->cgroup_procs) {
 		int fd = sys_open(spec->cgroup_procs, O_WRONLY | O_CLOEXEC, 0);
 		if (fd < 0)
@@ -265,6 +335,24 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 		if (r < 0)
 			fail(err_fd, r);
 	}
+	const struct tether_identity *id = spec->identity;
+	if (id && id->switch_ids) {
+		/* groups first: each call needs the privilege the next one drops */
+		r = sys_setgroups(id->ngroups, id->groups);
+		if (r == 0)
+			r = sys_setresgid(id->gid);
+		if (r == 0)
+			r = sys_setresuid(id->uid);
+		if (r < 0)
+			fail_at(err_fd, TETHER_SPAWN_STAGE_IDENTITY, r);
+		/* a change of ids cleared the parent-death signal */
+		sys_prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	}
+	/* as the user: a directory it may not enter is its failure to start */
+	if (spec->chdir && (r = sys_chdir(spec->chdir)) < 0)
+		fail_at(err_fd, TETHER_SPAWN_STAGE_CHDIR, r);
+	if (spec->umask >= 0)
+		sys_umask((mode_t)spec->umask);
 	if (spec->watchdog_pid_slot >= 0)
 		put_pid(spec->watchdog_pid_buf, sizeof spec->watchdog_pid_buf, "WATCHDOG_PID=", (long)getpid());
 	/* Default dispositions for all (libc refuses its two internal real-time
@@ -279,10 +367,9 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 	if (r < 0)
 		fail(err_fd, r);
 #ifdef TETHER_COVERAGE
-	/* gcov flushes before the exec calls it wraps, not before execvpe */
+	/* gcov flushes before the exec calls it wraps, not before ours */
 	if (__gcov_dump)
 		__gcov_dump();
 #endif
-	r = sys_execvpe(spec->argv[0], spec->argv, spec->envp);
-	fail(err_fd, r);
+	fail(err_fd, exec_command(spec));
 }

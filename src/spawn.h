@@ -13,10 +13,20 @@
  *     and systemd's variables meant for tether itself, plus TETHER_INSTANCE,
  *     NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (its own pid, formatted
  *     after fork: in a PID namespace only the child knows it);
- *   - gets the memory limit (RLIMIT_AS, or joins its cgroup);
- *   - execs COMMAND (PATH search); any failure on the way is written as an int
- *     errno to the close-on-exec error pipe and the child exits 127, so the
- *     parent learns exec failures as errno (libuv's pattern).
+ *   - gets the memory limit (RLIMIT_AS, or joins its cgroup), and the
+ *     RLIMIT_NOFILE tether was started with (tether may have raised its own);
+ *   - takes --user's identity (setgroups, setresgid, setresuid: each needs
+ *     the privilege the next gives up), and only then its parent-death
+ *     signal (the kernel clears it when the ids change), --chdir's directory
+ *     (entered as that user) and --umask;
+ *   - execs COMMAND: with a '/' the file itself, else the first match in the
+ *     worker's PATH — execve only, never libc's execvp, which runs a file
+ *     without #! through /bin/sh (POSIX's ENOEXEC fallback): such a file is
+ *     "Exec format error" (scenarios/exec_format_error.scn);
+ *   - any failure on the way is written as an int (errno, and for --user and
+ *     --chdir the stage, TETHER_SPAWN_ERROR) to the close-on-exec error pipe
+ *     and the child exits 127, so the parent learns exec failures as errno
+ *     (libuv's pattern).
  */
 #ifndef TETHER_SPAWN_H
 #define TETHER_SPAWN_H
@@ -24,6 +34,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "supervisor.h" /* struct tether_identity */
 
 struct tether_spawn_spec {
 	char **argv;          /* COMMAND [ARG...], NULL-terminated (owned) */
@@ -34,7 +46,31 @@ struct tether_spawn_spec {
 	char *cgroup_procs;   /* path of the cgroup.procs to join, or NULL (owned) */
 	bool dispositions_reset; /* the forking process already has default
 				    dispositions: the child need not reset them */
+	/* --user, --chdir, --umask (borrowed from the configuration) */
+	const struct tether_identity *identity; /* NULL, or switch_ids false: keep ours */
+	const char *chdir;    /* NULL: stay */
+	int umask;            /* -1: keep */
+	const char *path;     /* where COMMAND without '/' is searched (the worker's PATH) */
+	bool restore_nofile;  /* RLIMIT_NOFILE back to nofile_soft/nofile_hard
+				 (tether raised its own: fdlimit.h) */
+	uint64_t nofile_soft, nofile_hard;
 };
+
+/* What failed in the child, as the error pipe carries it with the errno. */
+enum tether_spawn_stage {
+	TETHER_SPAWN_STAGE_EXEC = 0, /* the exec, or the setup before it */
+	TETHER_SPAWN_STAGE_IDENTITY, /* switching to --user's ids */
+	TETHER_SPAWN_STAGE_CHDIR,    /* entering --chdir's directory */
+};
+#define TETHER_SPAWN_ERROR(stage, err) ((int)(stage) << 16 | (err))
+static inline int tether_spawn_error_errno(int v)
+{
+	return v & 0xffff;
+}
+static inline enum tether_spawn_stage tether_spawn_error_stage(int v)
+{
+	return (enum tether_spawn_stage)(v >> 16);
+}
 
 struct tether_spawn_env {
 	unsigned instance;
@@ -42,6 +78,7 @@ struct tether_spawn_env {
 	int64_t watchdog_ns;       /* 0: no WATCHDOG_USEC */
 	const char *scope;         /* TETHER_SCOPE value (identifies this supervisor's
 				      processes for the next run's sweep), or NULL */
+	char *const *edits;        /* NULL-terminated environment edits (workerenv.h), or NULL */
 };
 
 /* Builds a spec from argv and the current environment. Returns 0 or -errno. */

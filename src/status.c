@@ -89,7 +89,7 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"uptime_s\":");
 	if (st->state == TETHER_PIDFILE_RUNNING)
-		tether_buf_printf(out, "%.0f", st->uptime_s);
+		tether_buf_printf(out, "%.3f", st->uptime_s); /* milliseconds, SPEC §3 */
 	else
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"command\":");
@@ -112,6 +112,10 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	live_field(st, "crashes_in_window", running ? "0" : "null", out);
 	tether_buf_puts(out, ",\"last_heartbeat_at\":");
 	live_field(st, "last_heartbeat_at", "null", out);
+	tether_buf_puts(out, ",\"notify_refused\":");
+	live_field(st, "notify_refused", running ? "0" : "null", out);
+	tether_buf_puts(out, ",\"output_lost_lines\":");
+	live_field(st, "output_lost_lines", "null", out);
 	tether_buf_puts(out, ",\"instances\":");
 	live_field(st, "instances", "[]", out);
 	if (p->why[0] && st->state != TETHER_PIDFILE_RUNNING) {
@@ -173,12 +177,23 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 	tether_buf_printf(out, "  restarts: %lld total, %lld crashes in the window\n",
 			  rt && rt->is_int ? (long long)rt->integer : 0LL,
 			  cw && cw->is_int ? (long long)cw->integer : 0LL);
+	const struct tether_json *nr = tether_json_get(st->live, "notify_refused");
+	if (nr && nr->is_int && nr->integer > 0)
+		tether_buf_printf(out, "  notify: %lld message(s) refused from outside the instances' trees\n",
+				  (long long)nr->integer);
+	const struct tether_json *lost = tether_json_get(st->live, "output_lost_lines");
+	if (lost && lost->is_int && lost->integer > 0)
+		tether_buf_printf(out, "  output: %lld line(s) lost (an output file could not be written)\n",
+				  (long long)lost->integer);
+	else if (lost && lost->is_int)
+		tether_buf_puts(out, "  output: no line lost\n");
 	for (size_t i = 0; inst && inst->type == TETHER_JSON_ARRAY && i < inst->count; i++) {
 		const struct tether_json *in = inst->items[i];
 		const struct tether_json *id = tether_json_get(in, "id");
 		const struct tether_json *pid = tether_json_get(in, "pid");
 		const struct tether_json *state = tether_json_get(in, "state");
 		const struct tether_json *restarts = tether_json_get(in, "restarts");
+		const struct tether_json *requested = tether_json_get(in, "restarts_requested");
 		const struct tether_json *status = tether_json_get(in, "status");
 		const struct tether_json *age = tether_json_get(in, "watchdog_age_s");
 		tether_buf_printf(out, "  instance %lld: ", id && id->is_int ? (long long)id->integer : (long long)i);
@@ -187,6 +202,8 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 		tether_buf_printf(out, "%s, %lld restarts",
 				  state && state->type == TETHER_JSON_STRING ? state->string : "?",
 				  restarts && restarts->is_int ? (long long)restarts->integer : 0LL);
+		if (requested && requested->is_int && requested->integer > 0)
+			tether_buf_printf(out, " (+%lld requested)", (long long)requested->integer);
 		if (status && status->type == TETHER_JSON_STRING && status->string[0])
 			tether_buf_printf(out, ", status \"%s\"", status->string);
 		if (age && age->type == TETHER_JSON_NUMBER) {

@@ -34,11 +34,13 @@ void tether_status_instances_json(struct tether_supervisor *sv, struct tether_bu
 			tether_buf_printf(b, "%d", (int)in->pid);
 		else
 			tether_buf_puts(b, "null");
-		tether_buf_printf(b, ",\"state\":\"%s\",\"restarts\":%u,\"status\":", tether_istate_public_name(in),
-				  in->restarts);
+		tether_buf_printf(b, ",\"state\":\"%s\",\"restarts\":%u,\"restarts_requested\":%u,\"status\":",
+				  tether_istate_public_name(in), in->restarts, in->restarts_requested);
 		tether_buf_json_string(b, s->status);
+		/* null without --watchdog: no age means anything then (SPEC §3);
+		 * milliseconds, printed as such (%.3f), never a double's tail */
 		tether_buf_puts(b, ",\"watchdog_age_s\":");
-		if (in->pid > 0 && (in->state == TETHER_I_UP || in->state == TETHER_I_READY))
+		if (sv->cfg.watchdog && in->pid > 0 && (in->state == TETHER_I_UP || in->state == TETHER_I_READY))
 			tether_buf_printf(b, "%.3f", (double)(now - in->last_progress) / 1e9);
 		else
 			tether_buf_puts(b, "null");
@@ -49,8 +51,10 @@ void tether_status_instances_json(struct tether_supervisor *sv, struct tether_bu
 			else
 				tether_buf_printf(b, "\"signal\":%d}", WTERMSIG(in->last_status));
 		}
-		if (s->notify_rejected || s->notify_unknown)
-			tether_buf_printf(b, ",\"notify_ignored\":%u", s->notify_rejected + s->notify_unknown);
+		/* ignored for any reason: refused senders, malformed or unknown lines */
+		unsigned ignored = s->notify_rejected + s->notify_refused + s->notify_unknown;
+		if (ignored)
+			tether_buf_printf(b, ",\"notify_ignored\":%u", ignored);
 		tether_buf_puts(b, "}");
 	}
 	tether_buf_puts(b, "]");
@@ -76,6 +80,12 @@ void tether_status_json(struct tether_supervisor *sv, struct tether_buf *out)
 	} else {
 		tether_buf_puts(out, "null");
 	}
+	unsigned refused = 0;
+	for (unsigned i = 0; i < sv->nslots; i++)
+		refused += sv->slots[i].notify_refused;
+	tether_buf_printf(out, ",\"notify_refused\":%u", refused);
+	tether_buf_puts(out, ",\"output_lost_lines\":");
+	tether_supervisor_output_status(sv, out);
 	tether_buf_puts(out, ",\"instances\":");
 	tether_status_instances_json(sv, out);
 	tether_buf_printf(out, ",\"notify_fds_closed\":%llu,\"wakeups\":%llu,\"clock\":\"%s\"}",

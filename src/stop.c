@@ -54,6 +54,23 @@ static int watch_changes(const char *pidfile)
 	return fd;
 }
 
+/* Records survivors once each: the snapshot's members overlap (a member's
+ * kill reports its descendants, which are members too), and a PID listed
+ * twice reads as two processes. n may exceed what was stored in left. */
+static void add_survivors(struct tether_stop_result *res, const pid_t *left, int n)
+{
+	for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++) {
+		bool seen = false;
+		for (int i = 0; i < res->nsurvivors && i < TETHER_STOP_MAX_SURVIVORS; i++)
+			seen |= res->survivors[i] == left[k];
+		if (seen)
+			continue;
+		if (res->nsurvivors < TETHER_STOP_MAX_SURVIVORS)
+			res->survivors[res->nsurvivors] = left[k];
+		res->nsurvivors++;
+	}
+}
+
 /* Kills whatever of the snapshot outlived the supervisor, and below it. */
 static void finish_tree(struct tether_tree *tree, const struct tether_clock *clock,
 			struct tether_stop_result *res)
@@ -61,17 +78,16 @@ static void finish_tree(struct tether_tree *tree, const struct tether_clock *clo
 	int64_t now = tether_clock_now(clock);
 	if (tether_tree_wait(tree, clock, now + TREE_GRACE_NS) == 0)
 		return;
+	/* One deadline for every member's kill: a kill that cannot be
+	 * delivered (EPERM) made each member wait its own KILL_WAIT, and stop
+	 * took n x 5 s. */
+	int64_t deadline = tether_clock_now(clock) + KILL_WAIT_NS;
 	for (size_t i = 0; i < tree->n; i++) {
 		if (tether_pidref_exited(&tree->procs[i]) == 1)
 			continue;
 		pid_t left[TETHER_STOP_MAX_SURVIVORS];
-		int n = tether_tree_kill(&tree->procs[i], clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
-					 TETHER_STOP_MAX_SURVIVORS);
-		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++) {
-			if (res->nsurvivors < TETHER_STOP_MAX_SURVIVORS)
-				res->survivors[res->nsurvivors] = left[k];
-			res->nsurvivors++;
-		}
+		int n = tether_tree_kill(&tree->procs[i], clock, deadline, left, TETHER_STOP_MAX_SURVIVORS);
+		add_survivors(res, left, n);
 	}
 }
 
@@ -98,6 +114,15 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 	if (r < 0)
 		return r; /* gone or reused since the probe: the caller looks again */
 	res->supervisor = rec->pid;
+	/* May we signal it at all? Asked first (signal 0 checks permission
+	 * only), so that another user's stop says so and touches nothing,
+	 * rather than failing every SIGKILL of the tree and reporting each
+	 * process as a survivor. */
+	if (tether_pidref_signal(&sup, 0) == -EPERM) {
+		res->outcome = TETHER_STOP_DENIED;
+		tether_pidref_done(&sup);
+		return 0;
+	}
 	struct tether_tree tree = {0};
 	tether_tree_collect(sup.pid, &tree);
 	bool exited = false;
@@ -113,8 +138,7 @@ static int stop_verified(const char *pidfile, const struct tether_pidrecord *rec
 		pid_t left[TETHER_STOP_MAX_SURVIVORS];
 		int n = tether_tree_kill(&sup, clock, tether_clock_now(clock) + KILL_WAIT_NS, left,
 					 TETHER_STOP_MAX_SURVIVORS);
-		for (int k = 0; k < n && k < TETHER_STOP_MAX_SURVIVORS; k++)
-			res->survivors[res->nsurvivors++] = left[k];
+		add_survivors(res, left, n);
 		/* the first snapshot may hold members the second missed */
 		finish_tree(&tree, clock, res);
 	}
@@ -159,6 +183,12 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 			break;
 		case TETHER_PIDFILE_STALE:
 		case TETHER_PIDFILE_UNKNOWN:
+			if (p.lock_held && p.record_err == 0 && !p.rec.legacy && p.rec.pid == 1) {
+				/* a container's entrypoint seen from outside its PID
+				 * namespace: refused as from inside, with the reason */
+				res.outcome = TETHER_STOP_PID1;
+				break;
+			}
 			if (p.lock_held) {
 				/* Someone holds the lock but the record does not describe
 				 * it: often a moment's state (see SETTLE_NS). Look once
@@ -207,6 +237,10 @@ int tether_stop(const char *pidfile, int64_t timeout_ns, bool kill_now, const st
 			}
 			break;
 		case TETHER_PIDFILE_RUNNING:
+			if (p.rec.pid == 1) {
+				res.outcome = TETHER_STOP_PID1;
+				break;
+			}
 			r = stop_verified(pidfile, &p.rec, timeout_ns, kill_now, clock, &res);
 			if (r == -ESRCH || r == -ESTALE) {
 				again = true;

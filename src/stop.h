@@ -29,6 +29,9 @@ enum tether_stop_outcome {
 	TETHER_STOP_KILLED,      /* SIGKILLed (kill, or stop's timeout), its tree is gone */
 	TETHER_STOP_SURVIVORS,   /* some processes survived SIGKILL: see survivors */
 	TETHER_STOP_UNVERIFIED,  /* a lock holder that cannot be verified: nothing signalled */
+	TETHER_STOP_PID1,        /* the record names PID 1 (a container's entrypoint): refused,
+				  * nothing signalled — the container runtime stops it (G4) */
+	TETHER_STOP_DENIED,      /* we may not signal the supervisor (EPERM): nothing signalled */
 };
 
 #define TETHER_STOP_MAX_SURVIVORS 32
@@ -38,7 +41,7 @@ struct tether_stop_result {
 	pid_t supervisor;          /* the verified supervisor, when there was one */
 	bool removed_stale;        /* a stale record was removed */
 	bool left_foreign;         /* a file at the pidfile path is not ours: left in place */
-	int nsurvivors;
+	int nsurvivors;              /* distinct processes: each counted once */
 	pid_t survivors[TETHER_STOP_MAX_SURVIVORS];
 	char why[200];             /* for UNVERIFIED and left_foreign */
 };

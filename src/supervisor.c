@@ -42,6 +42,7 @@ int tether_result_exit_code(const struct tether_result *res)
 	case TETHER_OUTCOME_RUNNING: return 75;
 	case TETHER_OUTCOME_EXEC: return 127;
 	case TETHER_OUTCOME_INTERNAL: return 71; /* EX_OSERR: a system call we need failed */
+	case TETHER_OUTCOME_NOT_PERMITTED: return 77; /* EX_NOPERM */
 	}
 	return 71;
 }
@@ -61,7 +62,9 @@ static int ensure_guardian(struct tether_supervisor *sv, struct slot *s)
 {
 	if (s->g.chan >= 0)
 		return 0;
-	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, sv->cfg.out_fd, sv->cfg.err_fd, &s->g);
+	int out_fd, err_fd;
+	tether_supervisor_output_fds(sv, s, &out_fd, &err_fd);
+	int r = tether_guardian_start(&s->spec, sv->cfg.isolation, out_fd, err_fd, sv->proc_fd, &s->g);
 	if (r < 0)
 		return r;
 	s->guardian_alive = true;
@@ -154,8 +157,14 @@ static void op_note(void *ctx, struct tether_instance *in, enum tether_inote wha
 	case TETHER_N_EXEC_FAILED:
 		if (!in->ever_execd) {
 			char msg[300];
-			snprintf(msg, sizeof msg, "cannot execute %s: %s", sv->cfg.argv[0], strerror((int)value));
-			tether_supervisor_request_end(sv, TETHER_OUTCOME_EXEC, (int)value, msg);
+			struct slot *s = &sv->slots[in->id];
+			tether_events_exec_failure(sv, s, (int)value, msg, sizeof msg);
+			/* a --user the kernel refused is "not permitted" (77), like
+			 * the one we could tell beforehand */
+			tether_supervisor_request_end(sv, s->exec_stage == TETHER_SPAWN_STAGE_IDENTITY
+								  ? TETHER_OUTCOME_NOT_PERMITTED
+								  : TETHER_OUTCOME_EXEC,
+						      (int)value, msg);
 		}
 		break;
 	case TETHER_N_GIVE_UP: {
@@ -194,6 +203,30 @@ static char *expand_instance(const char *pattern, unsigned id)
 	return b.data;
 }
 
+/* Each instance's progress file can be watched: its directory exists (the
+ * watch is on the directory, so that a file written by rename is seen too).
+ * Said before anything starts, as a usage error naming the option
+ * (scenarios/progress_file_missing_dir.scn), rather than as a failed setup
+ * after the pidfile was taken. */
+static int check_progress_dirs(const struct tether_supervisor *sv, struct tether_result *res)
+{
+	for (unsigned i = 0; i < sv->nslots; i++) {
+		const char *dir = sv->slots[i].progress_dir;
+		struct stat st;
+		int r = dir ? sys_stat(dir, &st) : 0;
+		if (r == 0 && dir && !S_ISDIR(st.st_mode))
+			r = -ENOTDIR;
+		if (r < 0) {
+			tether_result_set(res, TETHER_OUTCOME_USAGE, -r,
+					  "invalid value for --progress-file: '%s' (directory %s: %s)",
+					  sv->cfg.progress_file, dir,
+					  r == -ENOENT ? "does not exist" : strerror(-r));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res)
@@ -209,11 +242,19 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 		return -ENOMEM;
 	}
 	sv->cfg = *cfg;
+	/* the user, directory and environment files are read once, now: a
+	 * typo is a usage error before anything starts, not a crash loop */
+	if (tether_config_resolve(&sv->cfg, res) != 0) {
+		free(sv);
+		return res->outcome == TETHER_OUTCOME_INTERNAL	    ? -ENOMEM
+		       : res->outcome == TETHER_OUTCOME_NOT_PERMITTED ? -EPERM
+								      : -EINVAL;
+	}
 	sv->clock = clock;
 	if (hooks)
 		sv->hooks = *hooks;
-	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = -1;
-	sv->heartbeat_at = sv->up_watchdog_at = TETHER_NEVER;
+	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = sv->proc_fd = -1;
+	sv->heartbeat_at = sv->up_watchdog_at = sv->up_retry_at = TETHER_NEVER;
 	sv->ops = (struct tether_instance_ops){
 		.ctx = sv,
 		.spawn = op_spawn,
@@ -259,6 +300,10 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 				goto oom;
 		}
 	}
+	if (check_progress_dirs(sv, res) < 0) {
+		tether_supervisor_free(sv);
+		return -EINVAL;
+	}
 	const char *up = getenv("NOTIFY_SOCKET");
 	if (up && *up) {
 		sv->up_socket = strdup(up);
@@ -267,7 +312,14 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 		uint64_t us = 0, p = 0;
 		if (usec && tether_parse_uint(usec, 1, UINT64_MAX / 1000, &us) == 0 &&
 		    (!wpid || (tether_parse_uint(wpid, 1, INT32_MAX, &p) == 0 && (pid_t)p == getpid())))
-			sv->up_watchdog_interval = (int64_t)(us * 1000 / 2);
+			/* Half the period, as sd_notify's users do; but never
+			 * more often than the floor: WATCHDOG_USEC=1 would
+			 * otherwise be a pet at every turn of the loop, a busy
+			 * loop that fills our supervisor's queue and loses our
+			 * READY=1 (scenarios/upward_watchdog_tiny.scn). */
+			sv->up_watchdog_interval = (int64_t)(us * 1000 / 2) > TETHER_UP_WATCHDOG_MIN
+							   ? (int64_t)(us * 1000 / 2)
+							   : TETHER_UP_WATCHDOG_MIN;
 	}
 	*ret = sv;
 	return 0;
@@ -292,20 +344,29 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		free(s->cgroup_procs);
 	}
 	free(sv->slots);
+	free(sv->restart_job.ended);
+	for (size_t k = 0; k < TETHER_SIGNAL_JOBS; k++)
+		free(sv->signal_jobs[k].targets);
 	tether_crashlog_done(&sv->crashes);
 	if (sv->sfd >= 0)
 		sys_close(sv->sfd);
+	if (sv->proc_fd >= 0)
+		sys_close(sv->proc_fd);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
 		sys_close(sv->ino_fd);
+	/* before the journal: what it still reads may be told there */
+	tether_supervisor_output_close(sv);
 	tether_journal_free(sv->journal);
 	tether_pidfile_free(sv->pidfile);
 	if (sv->up_fd >= 0)
 		sys_close(sv->up_fd);
 	free(sv->up_socket);
+	tether_fdlimit_restore(&sv->nofile);
 	free(sv->pfds);
 	free(sv->watches);
+	tether_config_resolved_done(&sv->cfg);
 	free(sv);
 }
 
@@ -368,12 +429,22 @@ static int setup_instance(struct tether_supervisor *sv, struct slot *s)
 		.notify_socket = s->notify.env,
 		.watchdog_ns = sv->cfg.watchdog,
 		.scope = sv->scope,
+		.edits = sv->cfg.env_edits,
 	};
 	r = tether_spawn_spec_init(&s->spec, sv->cfg.argv, &env);
 	if (r < 0)
 		return r;
+	s->spec.identity = sv->cfg.worker.set ? &sv->cfg.worker : NULL;
+	s->spec.chdir = sv->cfg.chdir;
+	s->spec.umask = sv->cfg.umask;
 	if (sv->memkind == TETHER_MEMLIMIT_RLIMIT)
 		s->spec.rlimit_as = sv->cfg.memory_limit;
+	if (sv->nofile.raised) {
+		/* the limit tether was given, not the one it raised for itself */
+		s->spec.restore_nofile = true;
+		s->spec.nofile_soft = sv->nofile.soft;
+		s->spec.nofile_hard = sv->nofile.hard;
+	}
 	if (s->cgroup_procs && !(s->spec.cgroup_procs = strdup(s->cgroup_procs)))
 		return -ENOMEM;
 	if (s->progress_dir) {
@@ -395,30 +466,61 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	/* The stop signals are blocked before the record is published: from
 	 * then on `tether stop` may send SIGTERM, which must wait for the loop's
 	 * signalfd instead of killing us by its default action with the record
-	 * and the lock file left behind. SIGPIPE stays as the program set it (we
-	 * never raise it: every send uses MSG_NOSIGNAL). */
+	 * and the lock file left behind. SIGUSR1 (reopen the logs) and SIGUSR2
+	 * (a heartbeat now) are read there too: by default they would end us.
+	 * SIGPIPE stays as the program set it (we never raise it: every send
+	 * uses MSG_NOSIGNAL); the tether program ignores every other signal
+	 * whose default action ends a process (cmd_run.c). */
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	r = sys_sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (r < 0) {
 		tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot block signals: %s", strerror(-r));
 		return 1;
 	}
 
-	/* Disk before anything is written. */
-	uint64_t free_bytes;
-	if (cfg->min_disk && tether_disk_free(cfg->pidfile, &free_bytes) == 0 && free_bytes < cfg->min_disk) {
-		tether_result_set(res, TETHER_OUTCOME_LOW_DISK, ENOSPC,
-			   "not enough disk space for %s: %s free, %s required", cfg->pidfile,
-			   tether_format_size(free_bytes, sizebuf[0], sizeof sizebuf[0]),
-			   tether_format_size(cfg->min_disk, sizebuf[1], sizeof sizebuf[1]));
-		res->disk_free = free_bytes;
+	/* Room for the pool's descriptors before anything is taken: a raised
+	 * soft limit, or the refusal that says how many instances fit
+	 * (fdlimit.h). */
+	r = tether_fdlimit_prepare(cfg, &sv->nofile);
+	if (r < 0) {
+		unsigned long long need = (unsigned long long)tether_fds_needed(cfg);
+		if (r == -EMFILE)
+			tether_result_set(res, TETHER_OUTCOME_LOW_DISK, EMFILE,
+					  "--instances %u needs %llu open files, and RLIMIT_NOFILE allows %llu (its hard "
+					  "limit): %llu instance(s) fit; raise it (ulimit -n, LimitNOFILE=) or run fewer",
+					  cfg->instances, need, (unsigned long long)sv->nofile.hard,
+					  (unsigned long long)tether_fds_instances_within(cfg, sv->nofile.hard));
+		else
+			tether_result_set(res, TETHER_OUTCOME_LOW_DISK, -r,
+					  "--instances %u needs %llu open files: cannot raise RLIMIT_NOFILE from %llu: %s",
+					  cfg->instances, need, (unsigned long long)sv->nofile.soft, strerror(-r));
 		return 1;
 	}
+
+	/* Disk before anything is written: where the instances and we write,
+	 * not the pidfile's filesystem (resources.h). */
+	struct tether_written_dir dirs[TETHER_WRITTEN_DIRS_MAX];
+	size_t ndirs = cfg->min_disk ? tether_written_dirs(cfg, dirs, TETHER_WRITTEN_DIRS_MAX) : 0;
+	for (size_t i = 0; i < ndirs; i++) {
+		uint64_t free_bytes;
+		if (tether_disk_free_dir(dirs[i].path, &free_bytes) == 0 && free_bytes < cfg->min_disk) {
+			tether_result_set(res, TETHER_OUTCOME_LOW_DISK, ENOSPC,
+					  "not enough disk space in %s (%s): %s free, %s required", dirs[i].path,
+					  dirs[i].what, tether_format_size(free_bytes, sizebuf[0], sizeof sizebuf[0]),
+					  tether_format_size(cfg->min_disk, sizebuf[1], sizeof sizebuf[1]));
+			res->disk_free = free_bytes;
+			return 1;
+		}
+	}
+	if (tether_supervisor_output_check_disk(sv, res))
+		return 1;
 
 	/* One supervisor per pidfile. A record left by a SIGKILLed run is read
 	 * before ours replaces it: it dates the processes the sweep may end.
@@ -428,8 +530,14 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	pid_t holder = 0;
 	r = tether_pidfile_acquire(cfg->pidfile, tether_clock_real(), cfg->acquire_wait, &sv->pidfile, &holder);
 	if (r == 0) {
-		tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, holder ? "already running (pid %d)" : "already running",
-			   (int)holder);
+		/* Busy, and nobody could be named (/proc unreadable, a holder
+		 * that never published): say so rather than name no pid. */
+		if (holder)
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0, "already running (pid %d)", (int)holder);
+		else
+			tether_result_set(res, TETHER_OUTCOME_RUNNING, 0,
+					  "already running (%s.lock is locked, and its holder cannot be found)",
+					  cfg->pidfile);
 		res->holder = holder;
 		return 1;
 	}
@@ -441,6 +549,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			   : strerror(-r));
 		return 1;
 	}
+	/* /proc, open for the guardians to inherit: one that can open nothing
+	 * any more (EMFILE, ENOMEM, a fault that persists) still lists the pids
+	 * there to find its own children and kill them (guardian.c). Right
+	 * after the lock, which stays descriptor 3 (proclock.c looks there
+	 * first); without it the guardians do without. */
+	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct tether_pidrecord stale = {0}, rec;
 	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
@@ -469,6 +583,12 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	if (cfg->min_mem && tether_proc_mem_available(&avail) == 0 && avail < cfg->min_mem)
 		tether_events_low_memory(sv, avail);
 
+	if (tether_supervisor_output_open(sv, res)) {
+		tether_pidfile_remove(sv->pidfile);
+		tether_pidfile_free(sv->pidfile);
+		sv->pidfile = NULL;
+		return 1;
+	}
 	if (cfg->heartbeat_log)
 		tether_events_open_journal(sv);
 	tether_events_started(sv);

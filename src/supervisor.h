@@ -2,7 +2,8 @@
 /* supervisor.h — `tether run`'s engine: one event loop over a pool of
  * instances.
  *
- * One poll() waits on everything: a signalfd (TERM, INT, HUP, CHLD), each
+ * One poll() waits on everything: a signalfd (TERM, INT, HUP: stop; USR1:
+ * reopen the logs; USR2: a heartbeat now; CHLD), each
  * instance's guardian channel and notify socket, an inotify fd for progress
  * files, the control socket; timers are deadlines on the injected clock
  * (backoff, watchdog, stop timeouts, heartbeat, our own systemd watchdog), so
@@ -40,6 +41,26 @@ enum tether_isolation {
 /* A pool's largest size (--instances). */
 #define TETHER_MAX_INSTANCES 1024
 
+/* The values of a repeatable option (--env), in command-line order; the
+ * strings are not copied (argv's), the array is malloc'd
+ * (tether_config_done frees it). */
+struct tether_strlist {
+	const char **items;
+	size_t count;
+};
+
+/* Who the instances run as, resolved from --user (identity.h). */
+struct tether_identity {
+	bool set;          /* --user was given */
+	bool switch_ids;   /* the worker changes its ids (false: they are ours already) */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;     /* supplementary groups (malloc'd) */
+	size_t ngroups;
+	char *name;        /* from USER's passwd entry (malloc'd); NULL for a uid without one */
+	char *home;
+};
+
 /* What `tether run` supervises and how: the fields of the options table
  * (options.h) and what the program adds. */
 struct tether_config {
@@ -56,9 +77,22 @@ struct tether_config {
 	int64_t heartbeat_interval;
 	uint64_t log_max_bytes;
 	unsigned log_keep;
+	const char *output;        /* NULL: the workers' output goes to out_fd/err_fd; "%i" stands for the instance */
+	uint64_t output_max_bytes;
+	unsigned output_keep;
 	uint64_t min_disk;
 	uint64_t min_mem;
 	uint64_t memory_limit;     /* 0: none */
+	/* the instances' identity and environment (SPEC §1) as given ... */
+	const char *user;          /* USER[:GROUP]; NULL: tether's own */
+	const char *chdir;         /* NULL: tether's working directory */
+	int umask;                 /* -1: tether's */
+	struct tether_strlist env; /* --env NAME=VALUE or NAME (removes), in order */
+	const char *env_file;      /* NULL: none */
+	/* ... and as tether_config_resolve makes them (tether_supervisor_new
+	 * resolves its own copy; whatever an embedder puts here is replaced) */
+	struct tether_identity worker;
+	char **env_edits;          /* NULL-terminated, in the order they apply (workerenv.h) */
 	enum tether_isolation isolation;
 	int out_fd, err_fd;        /* the workers' stdout and stderr */
 	bool pid1;                 /* we are PID 1: reap adopted zombies, never kill them */
@@ -72,6 +106,9 @@ void tether_config_defaults(struct tether_config *cfg);
  * the rules between fields (--backoff-max not below --backoff-initial,
  * --progress-file only with --watchdog). 0, or -EINVAL with why. */
 int tether_config_check(const struct tether_config *cfg, char *why, size_t len);
+/* Frees what parsing the options (the --env list) and tether_config_resolve
+ * allocated. */
+void tether_config_done(struct tether_config *cfg);
 
 enum tether_message_level { TETHER_MSG_ERROR, TETHER_MSG_WARNING, TETHER_MSG_NOTICE };
 
@@ -91,11 +128,13 @@ enum tether_outcome {
 	TETHER_OUTCOME_DONE,         /* every instance ended; `failed` tells whether one failed */
 	TETHER_OUTCOME_GAVE_UP,      /* the crash limit: exit 1 */
 	TETHER_OUTCOME_USAGE,        /* the configuration is invalid: exit 64 */
-	TETHER_OUTCOME_LOW_DISK,     /* exit 69 */
+	TETHER_OUTCOME_LOW_DISK,     /* a resource pre-check failed: too little disk, or an
+					RLIMIT_NOFILE that cannot hold the pool: exit 69 */
 	TETHER_OUTCOME_PIDFILE,      /* cannot create or write the pidfile: exit 73 */
 	TETHER_OUTCOME_RUNNING,      /* another supervisor holds the pidfile: exit 75 */
 	TETHER_OUTCOME_EXEC,         /* COMMAND cannot be executed: exit 127 */
 	TETHER_OUTCOME_INTERNAL,     /* a system call supervision needs failed: exit 71 (EX_OSERR) */
+	TETHER_OUTCOME_NOT_PERMITTED,/* --user without the privilege to switch: exit 77 (EX_NOPERM) */
 };
 
 struct tether_result {
@@ -110,11 +149,26 @@ struct tether_result {
 /* Exit code of `tether run` for a result (SPEC §7). */
 int tether_result_exit_code(const struct tether_result *res);
 
+/* Resolves what the instances' setup needs from the files it names, before
+ * anything starts: --user into ids (/etc/passwd, /etc/group), --chdir (must
+ * be a directory), --env-file and --env into cfg->env_edits. 0; 1 with res
+ * filled: USAGE (unknown user or group, missing directory, a bad --env-file
+ * line: the message names it), NOT_PERMITTED (a --user we may not switch
+ * to), INTERNAL (out of memory). Release with tether_config_done, or
+ * tether_config_resolved_done for the resolved part alone. */
+int tether_config_resolve(struct tether_config *cfg, struct tether_result *res);
+void tether_config_resolved_done(struct tether_config *cfg);
+/* The instances' uid and gid when --user is set (1), else 0 (they run as
+ * tether does). For what tether creates on their behalf (pipes, files). */
+int tether_config_worker_ids(const struct tether_config *cfg, uid_t *ret_uid, gid_t *ret_gid);
+
 struct tether_supervisor;
 
-/* Validates cfg and builds the supervisor (nothing started). Returns 0, or
- * -EINVAL with res filled (USAGE), -ENOMEM. cfg's strings, the clock and
- * the hooks' lab must outlive it. */
+/* Validates cfg, resolves its copy of it (tether_config_resolve) and builds
+ * the supervisor (nothing started). Returns 0, or with res filled: -EINVAL
+ * (USAGE; also a --progress-file whose directory does
+ * not exist), -EPERM (NOT_PERMITTED), -ENOMEM. cfg's strings, the clock and the
+ * hooks' lab must outlive it. */
 int tether_supervisor_new(const struct tether_config *cfg, const struct tether_clock *clock,
 			  const struct tether_hooks *hooks, struct tether_supervisor **ret,
 			  struct tether_result *res);

@@ -13,8 +13,10 @@
 #include "guardian.h"
 #include "instance.h"
 #include "control.h"
+#include "fdlimit.h"
 #include "json.h"
 #include "notify.h"
+#include "output.h"
 #include "pidfile.h"
 #include "resources.h"
 #include "spawn.h"
@@ -38,7 +40,44 @@ struct slot {
 	unsigned notify_unknown;
 	unsigned notify_failures;     /* consecutive receive errors */
 	bool lose_pending;            /* a command could not reach the guardian */
+	enum tether_spawn_stage exec_stage; /* of the last failed start (spawn.h) */
+	unsigned notify_refused;      /* datagrams from outside the instance's tree */
+	struct tether_notify_tree tree; /* who may send to it: the guardian's tree */
+	bool output_read_failing;     /* its last output read failed (reported once) */
+	unsigned guardian_failures;   /* consecutive wakeups its channel gave nothing */
 };
+
+/* `tether restart` in progress (control_server.c): one instance at a time,
+ * from `next` to `last`; each must be ready again before the next is asked,
+ * so a pool never drops to zero ready. Answered when done, at the deadline,
+ * or when the supervisor stops. */
+struct tether_restart_job {
+	bool active;
+	struct tether_control_peer peer;
+	unsigned first, next, last;
+	bool asked;          /* `next` took the restart: now waiting for it to be ready */
+	bool *ended;         /* per instance: ended for good, skipped */
+	int64_t deadline;
+};
+
+/* `tether signal` waiting for the guardians' answers (control_server.c). */
+struct tether_signal_target {
+	signed char state;   /* SIGNAL_T_* in control_server.c */
+	int err;             /* the guardian's errno, or the reason it was not asked */
+	pid_t guardian;      /* the guardian asked: its answer or its end settles it */
+	enum tether_istate istate; /* the instance's state when it could not be reached */
+};
+
+struct tether_signal_job {
+	bool active;
+	uint64_t seq;        /* guardians answer in order: the oldest job waiting for one takes it */
+	struct tether_control_peer peer;
+	int sig;
+	unsigned awaiting;
+	struct tether_signal_target *targets; /* one per instance */
+};
+
+#define TETHER_SIGNAL_JOBS 8
 
 struct tether_supervisor;
 typedef void (*watch_fn)(struct tether_supervisor *sv, struct slot *s);
@@ -93,6 +132,20 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+	unsigned up_pending;          /* TETHER_UP_READY, TETHER_UP_STOPPING: not delivered yet */
+	int64_t up_retry_at, up_retry_gap; /* ... tried again then (events.c) */
+	unsigned up_retries;
+
+	/* requests answered later (control_server.c) */
+	struct tether_restart_job restart_job;
+	struct tether_signal_job signal_jobs[TETHER_SIGNAL_JOBS];
+	uint64_t signal_seq;
+	struct tether_output *output; /* --output: the capture (supervisor_output.c), else NULL */
+	uint64_t output_lost_final;   /* lines lost, once the capture is closed */
+
+	struct tether_fdlimit nofile; /* RLIMIT_NOFILE as given, and whether we raised it */
+	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
+	int proc_fd;                  /* /proc, for the guardians; -1: none */
 };
 
 void tether_supervisor_request_end(struct tether_supervisor *sv, enum tether_outcome outcome, int err,
@@ -113,6 +166,10 @@ bool tether_loop_stuck(unsigned *count, bool progressed);
 /* "TERM" for SIGTERM (glibc's sigabbrev_np, kept here for other libcs); NULL when unknown. */
 const char *tether_sig_abbrev(int sig);
 void tether_events_message(struct tether_supervisor *sv, enum tether_message_level level, const char *text);
+/* "cannot execute COMMAND: <strerror>", or what --user or --chdir could not
+ * do, for the last failed start of s (errno err). */
+void tether_events_exec_failure(const struct tether_supervisor *sv, const struct slot *s, int err, char *buf,
+				size_t len);
 void tether_events_note(struct tether_supervisor *sv, struct tether_instance *in, enum tether_inote what,
 			int64_t value);
 void tether_events_open_journal(struct tether_supervisor *sv);
@@ -125,6 +182,50 @@ void tether_events_stop(struct tether_supervisor *sv);
 /* Tells the program and our own supervisor, once, when every instance is ready. */
 void tether_events_ready(struct tether_supervisor *sv);
 void tether_events_finish(struct tether_supervisor *sv, const struct tether_result *res);
+/* SIGUSR1: reopen the heartbeat log (and the instances' output files) by
+ * name, for an outside rotation tool. */
+void tether_events_reopen_logs(struct tether_supervisor *sv);
+/* Our own supervisor's messages that must arrive (events.c, "upward"). */
+#define TETHER_UP_READY 1u
+#define TETHER_UP_STOPPING 2u
+/* The shortest period of WATCHDOG=1 pets upward, whatever WATCHDOG_USEC asks. */
+#define TETHER_UP_WATCHDOG_MIN (10 * TETHER_NSEC_PER_MSEC)
+/* The timers of what goes upward: a WATCHDOG=1 pet when due, a READY=1 or
+ * STOPPING=1 that could not be sent, again. */
+void tether_events_upward_timers(struct tether_supervisor *sv, int64_t now);
+int64_t tether_events_upward_deadline(const struct tether_supervisor *sv);
+
+/* Tells what output capture reports (output.h's note hook): a file that
+ * cannot be written (a message), lines lost (an output_lost event). */
+void tether_events_output_note(struct tether_supervisor *sv, const struct tether_output_note *note);
+
+/* --min-disk on the directories of the output files: 1 with res filled when
+ * one has less free, else 0. */
+int tether_supervisor_output_check_disk(struct tether_supervisor *sv, struct tether_result *res);
+/* Opens the output files and creates the pipes: 0, or 1 with res filled. */
+int tether_supervisor_output_open(struct tether_supervisor *sv, struct tether_result *res);
+/* The stdout and stderr a guardian of s gets: its pipes, or the
+ * configuration's out_fd/err_fd without --output. */
+void tether_supervisor_output_fds(struct tether_supervisor *sv, struct slot *s, int *ret_out, int *ret_err);
+/* The read end of s's stdout (err false) or stderr for the loop's poll, or -1. */
+int tether_supervisor_output_poll_fd(struct tether_supervisor *sv, struct slot *s, bool err);
+/* When a paused output stream is polled again. */
+int64_t tether_supervisor_output_deadline(const struct tether_supervisor *sv);
+/* The loop's handlers of the two read ends. */
+void tether_supervisor_output_read_out(struct tether_supervisor *sv, struct slot *s);
+void tether_supervisor_output_read_err(struct tether_supervisor *sv, struct slot *s);
+/* s's worker died: what it wrote is read now. */
+void tether_supervisor_output_exited(struct tether_supervisor *sv, struct slot *s);
+/* s's tree is gone: the rest is read and a last line without newline written. */
+void tether_supervisor_output_ended(struct tether_supervisor *sv, struct slot *s);
+/* The end: everything still in the pipes is written, losses told, all closed. */
+void tether_supervisor_output_close(struct tether_supervisor *sv);
+/* SIGUSR1: reopen the output files (an outside tool moved them away). */
+void tether_output_reopen_all(struct tether_supervisor *sv);
+/* The heartbeat: lines lost and not yet told become output_lost events. */
+void tether_supervisor_output_report(struct tether_supervisor *sv);
+/* output_lost_lines of the status document: a count, or null without --output. */
+void tether_supervisor_output_status(struct tether_supervisor *sv, struct tether_buf *out);
 
 /* status_json.c */
 /* The status object "status" answers. */
@@ -137,5 +238,14 @@ unsigned tether_status_crashes_in_window(struct tether_supervisor *sv);
 /* control_server.c */
 /* Reads and answers the pending control requests (the control socket's watch). */
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
+/* Moves the requests answered later on (a rolling restart to its next
+ * instance) and answers those that are done; after every round's events. */
+void tether_control_progress(struct tether_supervisor *sv);
+/* A guardian's answer to a signal it was asked to send (SIGNALED). */
+void tether_control_signal_result(struct tether_supervisor *sv, struct slot *s, int err);
+/* The deadline of a request waiting on the clock (TETHER_NEVER: none). */
+int64_t tether_control_next_deadline(const struct tether_supervisor *sv);
+/* Answers every request still waiting (the supervisor ends) and frees them. */
+void tether_control_finish(struct tether_supervisor *sv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -233,6 +234,11 @@ int sys_chmod_fd(int fd, mode_t mode)
 	return (int)SYSCALL_RETRY(fchmod, fchmod(fd, mode));
 }
 
+int sys_fchown(int fd, uid_t uid, gid_t gid)
+{
+	return (int)SYSCALL_RETRY(fchown, fchown(fd, uid, gid));
+}
+
 off_t sys_lseek(int fd, off_t off, int whence)
 {
 	return (off_t)SYSCALL_RETRY(lseek, lseek(fd, off, whence));
@@ -444,11 +450,6 @@ int sys_execve(const char *path, char *const argv[], char *const envp[])
 	return (int)SYSCALL_RETRY(execve, execve(path, argv, envp));
 }
 
-int sys_execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	return (int)SYSCALL_RETRY(execve, execvpe(file, argv, envp));
-}
-
 int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options)
 {
 	return (int)SYSCALL_RETRY(waitid, waitid(type, id, ret_info, options));
@@ -521,6 +522,11 @@ int sys_setrlimit(int resource, const struct rlimit *rl)
 	return (int)SYSCALL_RETRY(setrlimit, setrlimit(resource, rl));
 }
 
+int sys_getrlimit(int resource, struct rlimit *ret_rl)
+{
+	return (int)SYSCALL_RETRY(getrlimit, getrlimit(resource, ret_rl));
+}
+
 int sys_sigaction_default(int sig)
 {
 	/* The raw system call, not libc's sigaction(): glibc refuses its two
@@ -534,4 +540,46 @@ int sys_sigaction_default(int sig)
 		uint64_t mask;
 	} ksa = {.handler = SIG_DFL};
 	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
+}
+
+int sys_sigaction_ignore_default(int sig)
+{
+	/* The kernel's struct, as in sys_sigaction_default. */
+	struct ksigaction {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} old = {0}, ign = {.handler = SIG_IGN};
+	int r = (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask));
+	if (r < 0)
+		return r;
+	if (old.handler != SIG_DFL)
+		return 1;
+	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof ign.mask));
+}
+
+int sys_setgroups(size_t n, const gid_t *groups)
+{
+	return (int)SYSCALL_RETRY(setid, setgroups(n, groups));
+}
+
+int sys_setresgid(gid_t gid)
+{
+	return (int)SYSCALL_RETRY(setid, setresgid(gid, gid, gid));
+}
+
+int sys_setresuid(uid_t uid)
+{
+	return (int)SYSCALL_RETRY(setid, setresuid(uid, uid, uid));
+}
+
+int sys_chdir(const char *path)
+{
+	return (int)SYSCALL_RETRY(chdir, chdir(path));
+}
+
+mode_t sys_umask(mode_t mask)
+{
+	return umask(mask);
 }

@@ -35,7 +35,11 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#define SYS_EINTR_MAX 100
+/* Every outer bound multiplies by this under a persistent EINTR (a loop's
+ * 100 fruitless wakeups are 100 x SYS_EINTR_MAX calls), so it stays small;
+ * a real EINTR never comes this many times in a row (tether installs no
+ * signal handler: signals arrive through a signalfd). */
+#define SYS_EINTR_MAX 16
 
 /* files */
 int sys_open(const char *path, int flags, mode_t mode);
@@ -62,6 +66,7 @@ int sys_dup3(int oldfd, int newfd, int flags);
 int sys_close_range(unsigned first, unsigned last, int flags);
 int sys_pipe2(int fds[2], int flags);
 int sys_chmod_fd(int fd, mode_t mode);
+int sys_fchown(int fd, uid_t uid, gid_t gid);
 off_t sys_lseek(int fd, off_t off, int whence);
 int sys_ftruncate(int fd, off_t len);
 
@@ -100,7 +105,6 @@ int sys_timerfd_create(int clockid, int flags);
  * child's pid in the parent, 0 in the child, -errno on failure. */
 pid_t sys_clone(uint64_t flags, int *ret_pidfd);
 int sys_execve(const char *path, char *const argv[], char *const envp[]);
-int sys_execvpe(const char *file, char *const argv[], char *const envp[]);
 int sys_waitid(idtype_t type, id_t id, siginfo_t *ret_info, int options);
 int sys_pidfd_open(pid_t pid, unsigned flags);
 /* Refuses (-EINVAL) to signal through anything but a pidfd: callers verify
@@ -123,6 +127,19 @@ int sys_setpgid(pid_t pid, pid_t pgid);
 int sys_setsid(void);
 int sys_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int sys_setrlimit(int resource, const struct rlimit *rl);
+int sys_getrlimit(int resource, struct rlimit *ret_rl);
+/* SIG_IGN for sig when its disposition is SIG_DFL (a handler someone
+ * installed stays); the raw system call, so libc's reserved real-time
+ * signals are reached too. 0, 1 when left alone, or -errno. */
+int sys_sigaction_ignore_default(int sig);
 int sys_sigaction_default(int sig);
+/* A worker's identity (spawn.c, between fork and exec): point setid for all
+ * three. setresgid/setresuid set the real, effective and saved ids at once. */
+int sys_setgroups(size_t n, const gid_t *groups);
+int sys_setresgid(gid_t gid);
+int sys_setresuid(uid_t uid);
+int sys_chdir(const char *path);
+/* umask(2) cannot fail: no fault point. Returns the previous mask. */
+mode_t sys_umask(mode_t mask);
 
 #endif

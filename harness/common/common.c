@@ -2,6 +2,7 @@
 /* common.c — see common.h: allocation, time, files, errno and signal names, text. */
 #include "config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -237,15 +238,33 @@ const char *lab_errno_name(int err)
 }
 
 #define S(x) {#x, SIG##x}
+/* Every signal the kernel has a name for, as the scenarios write them (and as
+ * `kill -l` and `tether signal` do): the real-time ones are RTMIN+N and
+ * RTMAX-N below, numbered as glibc numbers them at run time. */
 static const struct {
 	const char *name;
 	int value;
 } signals[] = {
 	S(HUP), S(INT), S(QUIT), S(ILL), S(TRAP), S(ABRT), S(BUS), S(FPE), S(KILL), S(USR1),
-	S(SEGV), S(USR2), S(PIPE), S(ALRM), S(TERM), S(CHLD), S(CONT), S(STOP), S(TSTP),
-	S(TTIN), S(TTOU), S(URG), S(XCPU), S(XFSZ), S(VTALRM), S(PROF), S(WINCH), S(SYS),
+	S(SEGV), S(USR2), S(PIPE), S(ALRM), S(TERM), S(STKFLT), S(CHLD), S(CONT), S(STOP), S(TSTP),
+	S(TTIN), S(TTOU), S(URG), S(XCPU), S(XFSZ), S(VTALRM), S(PROF), S(WINCH), S(IO), S(PWR), S(SYS),
+	/* aliases: parsed, never printed (the first name of a number wins) */
+	S(IOT), S(CLD), S(POLL),
 };
 #undef S
+
+/* "+N" or "-N" after RTMIN/RTMAX: N, or -1. */
+static int rt_offset(const char *s, char sign)
+{
+	if (!*s)
+		return 0;
+	if (*s != sign || !s[1])
+		return -1;
+	char *end;
+	errno = 0;
+	long v = strtol(s + 1, &end, 10);
+	return *end || errno || v < 0 || v > SIGRTMAX - SIGRTMIN || !isdigit((unsigned char)s[1]) ? -1 : (int)v;
+}
 
 int lab_signal_parse(const char *s)
 {
@@ -254,6 +273,11 @@ int lab_signal_parse(const char *s)
 	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		if (strcmp(s, signals[i].name) == 0)
 			return signals[i].value;
+	if (strncmp(s, "RTMIN", 5) == 0 || strncmp(s, "RTMAX", 5) == 0) {
+		bool min = s[4] == 'N';
+		int n = rt_offset(s + 5, min ? '+' : '-');
+		return n < 0 ? -1 : min ? SIGRTMIN + n : SIGRTMAX - n;
+	}
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (*s && !*end && v > 0 && v < 65)
@@ -266,6 +290,13 @@ const char *lab_signal_name(int sig)
 	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		if (signals[i].value == sig)
 			return signals[i].name;
+	/* RTMIN, RTMIN+1 ... RTMIN+30: a name that reads back as the same signal */
+	static char rt[65][12];
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX && sig < 65) {
+		if (!rt[sig][0])
+			snprintf(rt[sig], sizeof rt[sig], sig == SIGRTMIN ? "RTMIN" : "RTMIN+%d", sig - SIGRTMIN);
+		return rt[sig];
+	}
 	return "?";
 }
 

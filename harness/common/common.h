@@ -86,7 +86,8 @@ char *lab_absolute(const char *path);
 /* "ENOSPC" or a decimal number -> errno value; -1 when unknown. */
 int lab_errno_parse(const char *s);
 const char *lab_errno_name(int err);
-/* "TERM", "SIGTERM" or a number -> signal; -1 when unknown. */
+/* "TERM", "SIGTERM", "PWR", "RTMIN+2", "RTMAX-1" or a number (1-64) ->
+ * signal; -1 when unknown. lab_signal_name is the inverse ("RTMIN+2"). */
 int lab_signal_parse(const char *s);
 const char *lab_signal_name(int sig);
 
@@ -165,6 +166,8 @@ struct lab_spawn {
 	int barrier_w;         /* ... and its write end, which the child closes first */
 	int errpipe;           /* -1, or a close-on-exec pipe's write end that gets exec's errno */
 	const char *who;       /* without errpipe: "WHO: cannot execute ..." on its stderr (NULL: silent) */
+	bool nofile;           /* set RLIMIT_NOFILE to nofile_soft:nofile_hard before the exec */
+	uint64_t nofile_soft, nofile_hard;
 };
 /* Forks and execs req in a process group of its own, with stdin /dev/null,
  * fds 0-2 only (and the errpipe, as fd 3), an empty signal mask and

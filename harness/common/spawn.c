@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -175,7 +176,10 @@ __attribute__((noreturn)) static void child_exec(const struct lab_spawn *req, pi
 	}
 	close_range(errpipe >= 0 ? 4 : 3, ~0U, 0);
 	int e = 0;
-	if (req->cwd && chdir(req->cwd) < 0)
+	struct rlimit rl = {.rlim_cur = req->nofile_soft, .rlim_max = req->nofile_hard};
+	if (req->nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		e = errno;
+	else if (req->cwd && chdir(req->cwd) < 0)
 		e = errno;
 	else if (req->search_path)
 		execvpe(req->argv[0], req->argv, req->envp);

@@ -92,8 +92,8 @@ static char *subcommand(struct lab *lab, const struct proc *p)
 /* SPEC §7 for run/start, §3 for stop/kill/status; 64 (usage) for all. */
 static bool documented(const char *sub, int code)
 {
-	static const int run[] = {0, 1, 64, 69, 71, 73, 75, 127, -1}, stop[] = {0, 1, 64, -1},
-			 status[] = {0, 1, 3, 4, 64, -1}, any[] = {0, 1, 3, 4, 64, 69, 71, 73, 75, 127, -1};
+	static const int run[] = {0, 1, 64, 69, 71, 73, 75, 77, 127, -1}, stop[] = {0, 1, 64, -1},
+			 status[] = {0, 1, 3, 4, 64, -1}, any[] = {0, 1, 3, 4, 64, 69, 71, 73, 75, 77, 127, -1};
 	const int *set = strcmp(sub, "run") == 0 || strcmp(sub, "start") == 0   ? run
 			 : strcmp(sub, "stop") == 0 || strcmp(sub, "kill") == 0 ? stop
 			 : strcmp(sub, "status") == 0                            ? status

@@ -54,7 +54,9 @@ static size_t argc_of(char **argv)
 
 static void check_record(const struct tether_pidrecord *rec)
 {
-	CHECK(rec->pid > 1 && rec->pid <= PID_LIMIT);
+	/* A JSON record may name pid 1 (tether as a container's entrypoint,
+	 * SPEC §3); a legacy bare number never does: nothing verifies it. */
+	CHECK(rec->pid >= (rec->legacy ? 2 : 1) && rec->pid <= PID_LIMIT);
 	CHECK(memchr(rec->started_at, '\0', sizeof rec->started_at) != NULL);
 	CHECK(memchr(rec->version, '\0', sizeof rec->version) != NULL);
 	if (rec->legacy) {

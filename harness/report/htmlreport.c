@@ -3,9 +3,11 @@
  * whatever the lab left in DIR (see report.h for the parts, and
  * reports/README.md for the files).
  *
- * This file: the command, the page around the sections, the summary table
- * at its top, and the scenarios (results.json, checked against junit.xml).
- * The page is written to a temporary name and renamed, like every report,
+ * This file: the command, the page (its style, its title, the headline
+ * cards, the order of the sections) and the list of every scenario. The
+ * sections are made first, in an order of their own (each may give the
+ * guarantee matrix evidence), then the page is put together with the matrix
+ * first. It is written to a temporary name and renamed, like every report,
  * so a browser or a CI artifact step never sees half of it.
  */
 #include "config.h"
@@ -29,9 +31,13 @@ static const char report_usage[] =
 	"Usage: harness report [--report DIR]\n"
 	"\n"
 	"Writes DIR/index.html, one self-contained page (no script, no network) over\n"
-	"what DIR holds: results.json and junit.xml (harness run), stress.json\n"
-	"(harness stress), soak.json (harness soak), coverage/ (ci/coverage) and\n"
-	"leaks/ (harness run --valgrind). Missing parts are shown as not run.\n"
+	"what DIR holds: first the guarantees of SPEC section 8 against the scenarios\n"
+	"that prove them (results.json), the mutants caught (mutants.json or\n"
+	"mutants.txt), the fault enumeration (faults.json) and the coverage of src/\n"
+	"(coverage/); then the stress run of every build (stress.json, */stress.json:\n"
+	"the production build first), the soak (soak.json), the benchmarks of ci/bench\n"
+	"(bench/), latency histograms, every scenario, memcheck (leaks/). Missing\n"
+	"parts are shown as not run.\n"
 	"\n"
 	"  --report DIR    the reports directory (default: the build tree's reports/\n"
 	"                  when run from a build, else ./reports, as harness run)\n"
@@ -39,47 +45,47 @@ static const char report_usage[] =
 	"Exit 0 when the page was written (whatever it reports), 64 usage, 70 when it\n"
 	"could not be written.\n";
 
-/* ---- the scenarios ------------------------------------------------------------------ */
+/* ---- every scenario ------------------------------------------------------------------ */
 
-static const char *str_of(const struct tether_json *o, const char *key)
+static void scenario_row(struct tether_buf *b, const struct report_ctx *c, const struct tether_json *sc, size_t i,
+			 double max_s)
 {
-	const struct tether_json *v = tether_json_get(o, key);
-	return v && v->type == TETHER_JSON_STRING ? v->string : NULL;
-}
-
-static const char *const known_scenario_keys[] = {"name", "file", "status", "duration_s", "location", "message",
-						  "details", NULL};
-
-static bool known_key(const char *k)
-{
-	for (size_t i = 0; known_scenario_keys[i]; i++)
-		if (strcmp(known_scenario_keys[i], k) == 0)
-			return true;
-	return false;
-}
-
-static void scenario_row(struct tether_buf *b, const struct tether_json *sc, size_t i, double max_s, bool extras)
-{
-	const char *name = str_of(sc, "name"), *file = str_of(sc, "file"), *status = str_of(sc, "status");
-	const char *loc = str_of(sc, "location"), *msg = str_of(sc, "message");
-	const struct tether_json *dur = tether_json_get(sc, "duration_s"), *details = tether_json_get(sc, "details");
+	const char *name = report_jstr(sc, "name"), *file = report_jstr(sc, "file"), *status = report_jstr(sc, "status");
+	const char *loc = report_jstr(sc, "location"), *msg = report_jstr(sc, "message"), *kept = report_jstr(sc, "dir");
+	const struct tether_json *details = tether_json_get(sc, "details"), *g = tether_json_get(sc, "guarantees");
+	double dur = report_jnum(sc, "duration_s");
 	status = status ? status : "?";
 	const char *cls = !strcmp(status, "pass") ? "ok" : !strcmp(status, "fail") ? "bad" : "skip";
-	tether_buf_printf(b, "<tr id=\"s-%zu\" class=\"%s\"><td class=\"n\">%zu</td><td title=\"", i, cls, i + 1);
+	tether_buf_printf(b, "<tr id=\"s-%zu\" class=\"%s\"><td class=\"n\">%zu</td><th title=\"", i, cls, i + 1);
 	report_esc(b, file ? file : "");
 	tether_buf_puts(b, "\">");
 	report_esc(b, name ? name : file ? file : "?");
-	tether_buf_puts(b, "</td><td>");
+	tether_buf_puts(b, "</th><td>");
+	if (g && g->type == TETHER_JSON_ARRAY) {
+		for (size_t k = 0; k < g->count; k++)
+			if (g->items[k]->type == TETHER_JSON_STRING) {
+				tether_buf_printf(b, "%s<a href=\"#", k ? " " : "");
+				report_esc(b, g->items[k]->string);
+				tether_buf_puts(b, "\">");
+				report_esc(b, g->items[k]->string);
+				tether_buf_puts(b, "</a>");
+			}
+		if (!g->count)
+			tether_buf_puts(b, "<span class=\"none\">none</span>");
+	} else {
+		tether_buf_puts(b, "<span class=\"bad\">undeclared</span>");
+	}
+	tether_buf_printf(b, "</td><td class=\"%s\">", cls);
 	report_esc(b, status);
 	tether_buf_puts(b, "</td><td class=\"n\">");
-	if (dur && dur->type == TETHER_JSON_NUMBER) {
-		double frac = max_s > 0 ? dur->number / max_s : 0;
+	if (isfinite(dur)) {
+		double frac = max_s > 0 ? dur / max_s : 0;
 		tether_buf_printf(b, "<span class=\"meter\"><span class=\"info\" style=\"width:%.0f%%\"></span></span> ",
 				  100 * (frac < 0 ? 0 : frac > 1 ? 1 : frac));
-		report_num(b, dur->number);
+		report_fixed(b, dur, dur < 10 ? 2 : 1);
 		tether_buf_puts(b, " s");
 	}
-	tether_buf_puts(b, "</td><td>");
+	tether_buf_puts(b, "</td><td class=\"msg\">");
 	if (loc) {
 		tether_buf_puts(b, "<code>");
 		report_esc(b, loc);
@@ -87,6 +93,11 @@ static void scenario_row(struct tether_buf *b, const struct tether_json *sc, siz
 	}
 	if (msg)
 		report_esc(b, msg);
+	if (kept) {
+		tether_buf_puts(b, " <span class=\"note\">(kept in <code>");
+		report_esc(b, report_rel(c, kept));
+		tether_buf_puts(b, "</code>)</span>");
+	}
 	if (details && details->type == TETHER_JSON_ARRAY && details->count) {
 		tether_buf_printf(b, "<details><summary>details (%zu line%s)</summary><pre>", details->count,
 				  details->count == 1 ? "" : "s");
@@ -97,14 +108,7 @@ static void scenario_row(struct tether_buf *b, const struct tether_json *sc, siz
 			}
 		tether_buf_puts(b, "</pre></details>");
 	}
-	tether_buf_puts(b, "</td>");
-	if (extras) {
-		/* fields added to results.json after this page was written */
-		tether_buf_puts(b, "<td>");
-		report_json_members(b, sc, known_scenario_keys);
-		tether_buf_puts(b, "</td>");
-	}
-	tether_buf_puts(b, "</tr>\n");
+	tether_buf_puts(b, "</td></tr>\n");
 }
 
 /* "junit.xml: 31 test cases, 1 failure", from a plain count of its tags. */
@@ -113,7 +117,7 @@ static void junit_line(struct tether_buf *b, const char *dir, size_t n_results, 
 	size_t len;
 	int err;
 	char *x = report_read(dir, "junit.xml", &len, &err);
-	tether_buf_puts(b, "<p>");
+	tether_buf_puts(b, "<p class=\"note\">");
 	report_link(b, dir, "junit.xml", "junit.xml");
 	if (!x) {
 		tether_buf_printf(b, ": %s.</p>\n", err == ENOENT ? "not written" : strerror(err));
@@ -132,81 +136,86 @@ static void junit_line(struct tether_buf *b, const char *dir, size_t n_results, 
 	free(x);
 }
 
-static struct report_summary section_scenarios(struct tether_buf *b, const char *dir)
+static struct report_summary section_scenarios(struct tether_buf *b, struct report_ctx *c,
+					       const struct report_doc *results)
 {
-	struct report_summary s = {.state = REPORT_NOT_RUN};
-	tether_buf_puts(b, "<section id=\"scenarios\"><h2>Scenarios <span class=\"src\">(");
-	report_link(b, dir, "results.json", "results.json");
-	tether_buf_puts(b, ", harness run)</span></h2>\n");
-	size_t len;
-	int err;
-	char *text = report_read(dir, "results.json", &len, &err);
-	struct tether_json *root = NULL;
-	int r = text ? tether_json_parse(text, len, 64, &root) : -err;
-	const struct tether_json *list = root ? tether_json_get(root, "scenarios") : NULL;
-	if (!text && err == ENOENT) {
+	static const char *const files[] = {"results.json", "junit.xml", NULL};
+	report_section_open(b, c, "scenarios", "Every scenario", files, "harness run");
+	const struct tether_json *list = results->root ? tether_json_get(results->root, "scenarios") : NULL;
+	struct report_summary s;
+	if (results->err == ENOENT) {
 		tether_buf_puts(b, "<p class=\"none\">not run: no results.json here.</p>\n");
-		s.text = xstrdup("not run");
-		junit_line(b, dir, 0, 0);
-	} else if (r < 0 || !list || list->type != TETHER_JSON_ARRAY) {
-		tether_buf_printf(b, "<p class=\"bad\">results.json cannot be read: %s.</p>\n",
-				  r < 0 ? strerror(-r) : "no \"scenarios\" array");
-		s = (struct report_summary){REPORT_BAD, xstrdup("results.json unreadable")};
+		s = report_summary_make(REPORT_NOT_RUN, "not run", NULL);
+		junit_line(b, c->dir, 0, 0);
+	} else if (!list || list->type != TETHER_JSON_ARRAY) {
+		if (results->err)
+			report_doc_error(b, results);
+		else
+			tether_buf_puts(b, "<p class=\"bad\">results.json cannot be read: no \"scenarios\" array.</p>\n");
+		s = report_summary_make(REPORT_BAD, "unreadable", "results.json");
 	} else {
 		size_t pass = 0, fail = 0, skip = 0, other = 0;
 		double max_s = 0, total_s = 0;
-		bool extras = false;
 		for (size_t i = 0; i < list->count; i++) {
-			const struct tether_json *sc = list->items[i], *d = tether_json_get(sc, "duration_s");
-			const char *st = str_of(sc, "status");
+			const struct tether_json *sc = list->items[i];
+			const char *st = report_jstr(sc, "status");
+			double d = report_jnum(sc, "duration_s");
 			pass += st && !strcmp(st, "pass");
 			fail += st && !strcmp(st, "fail");
 			skip += st && !strcmp(st, "skip");
 			other += !st || (strcmp(st, "pass") && strcmp(st, "fail") && strcmp(st, "skip"));
-			if (d && d->type == TETHER_JSON_NUMBER) {
-				max_s = fmax(max_s, d->number);
-				total_s += d->number;
+			if (isfinite(d)) {
+				max_s = fmax(max_s, d);
+				total_s += d;
 			}
-			for (size_t k = 0; sc->type == TETHER_JSON_OBJECT && k < sc->count; k++)
-				extras |= !known_key(sc->keys[k]);
 		}
 		/* a status this page does not know is not a pass */
-		s.state = fail || other ? REPORT_BAD : REPORT_OK;
-		s.text = other ? xasprintf("%zu passed, %zu failed, %zu skipped, %zu with no known status", pass, fail,
-					   skip, other)
-			       : xasprintf("%zu passed, %zu failed, %zu skipped", pass, fail, skip);
-		tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(s.state));
-		report_esc(b, s.text);
-		tether_buf_puts(b, " <span class=\"note\">(scenario time ");
-		report_num(b, total_s);
-		tether_buf_puts(b, " s)</span></p>\n");
-		static const char *const not_here[] = {"scenarios", NULL};
-		report_json_members(b, root, not_here);
-		junit_line(b, dir, list->count, fail);
-		if (fail) {
-			tether_buf_puts(b, "<p><b>failed:</b> ");
-			for (size_t i = 0, k = 0; i < list->count; i++) {
-				const char *st = str_of(list->items[i], "status"), *nm = str_of(list->items[i], "name");
-				if (!st || strcmp(st, "fail"))
-					continue;
-				tether_buf_printf(b, "%s<a href=\"#s-%zu\">", k++ ? ", " : "", i);
-				report_esc(b, nm ? nm : "?");
-				tether_buf_puts(b, "</a>");
-			}
-			tether_buf_puts(b, "</p>\n");
+		enum report_state state = fail || other ? REPORT_BAD : REPORT_OK;
+		char value[48];
+		snprintf(value, sizeof value, "%zu / %zu", pass, list->count);
+		char *detail = xstrdup(fail || skip || other ? "" : "passed, all");
+		if (fail)
+			report_append(&detail, "%zu FAILED", fail);
+		if (skip)
+			report_append(&detail, "%s%zu skipped", fail ? " · " : "", skip);
+		if (other)
+			report_append(&detail, "%s%zu unknown", fail || skip ? " · " : "", other);
+		s = report_summary_make(state, value, "%s", detail);
+		free(detail);
+		tether_buf_printf(b, "<p class=\"%s verdict\">%zu passed, %zu failed, %zu skipped", report_state_class(state),
+				  pass, fail, skip);
+		if (other)
+			tether_buf_printf(b, ", %zu with no known status", other);
+		tether_buf_puts(b, "</p>\n<p class=\"note\">");
+		const char *when = report_jstr(results->root, "started_at"), *tether = report_jstr(results->root, "tether");
+		double seed = report_jnum(results->root, "seed"), jobs = report_jnum(results->root, "jobs");
+		if (when) {
+			tether_buf_puts(b, "run ");
+			report_esc(b, when);
+			tether_buf_puts(b, " · ");
 		}
-		tether_buf_puts(b, "<table class=\"grid scen\"><thead><tr><th>#</th><th>scenario</th><th>status</th>"
-				   "<th>time</th><th>message</th>");
-		tether_buf_puts(b, extras ? "<th>other fields</th></tr></thead><tbody>\n" : "</tr></thead><tbody>\n");
+		if (isfinite(seed))
+			tether_buf_printf(b, "seed %.0f · ", seed);
+		if (isfinite(jobs))
+			tether_buf_printf(b, "%.0f at once · ", jobs);
+		if (report_jbool(results->root, "valgrind") == 1)
+			tether_buf_puts(b, "under valgrind · ");
+		tether_buf_printf(b, "scenario time %.0f s", total_s);
+		if (tether) {
+			tether_buf_puts(b, " · tether <code>");
+			report_esc(b, report_rel(c, tether));
+			tether_buf_puts(b, "</code>");
+		}
+		tether_buf_puts(b, "</p>\n");
+		junit_line(b, c->dir, list->count, fail);
+		tether_buf_puts(b, "<table class=\"grid scen\"><thead><tr><th>#</th><th>scenario</th><th>guarantees</th>"
+				   "<th>status</th><th>time</th><th>failure</th></tr></thead><tbody>\n");
 		for (size_t i = 0; i < list->count; i++)
 			if (list->items[i]->type == TETHER_JSON_OBJECT)
-				scenario_row(b, list->items[i], i, max_s, extras);
+				scenario_row(b, c, list->items[i], i, max_s);
 		tether_buf_puts(b, "</tbody></table>\n");
 	}
 	tether_buf_puts(b, "</section>\n");
-	if (root)
-		tether_json_free(root);
-	free(text);
 	return s;
 }
 
@@ -214,53 +223,88 @@ static struct report_summary section_scenarios(struct tether_buf *b, const char 
 
 /* No '<' or '&' in here: the page must stay well-formed XML too. */
 static const char css[] =
-	"body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;color:#222}"
-	"h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.8em}"
-	".src{font-size:.75em;font-weight:normal;color:#666}.meta,.note{color:#666;font-size:.9em}"
-	"table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding:2px 6px;"
-	"text-align:left;vertical-align:top}thead th{background:#f3f3f3}table.kv th{background:#fafafa;"
-	"font-weight:normal;color:#444}td.n{text-align:right;white-space:nowrap}td table{margin:0}"
-	"pre{margin:.2em 0;white-space:pre-wrap;font-size:.9em}code{font-size:.95em}"
-	".ok{color:#176f2c}.bad{color:#b00020}.none,.null,.skip{color:#888}.info{color:#1f4e8c}"
-	"tr.bad td,tr.bad th{background:#fdecee}.verdict{font-weight:bold}"
-	".meter{display:inline-block;width:60px;height:8px;background:#eee;vertical-align:middle}"
-	".meter span{display:block;height:8px}.meter .ok{background:#3a9b50}.meter .warn{background:#d9a520}"
-	".meter .bad{background:#c8374a}.meter .info{background:#7a9cc6}"
-	"figure{margin:.6em 0}svg{max-width:100%;height:auto}"
-	"table.summary td,table.summary th{padding:4px 10px}.first{margin:.5em 0}";
+	"body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1240px;"
+	"padding:10px 20px 40px;color:#1d1d1f}"
+	"h1{font-size:20px;margin:2px 0 0}h1 .meta{font-size:13px;font-weight:normal;margin-left:10px}"
+	"h2{font-size:17px;border-bottom:1px solid #d0d4da;margin:26px 0 6px;padding-bottom:3px}"
+	"#guarantees h2{margin-top:12px}"
+	"h3{font-size:14px;margin:14px 0 4px}"
+	".src{font-size:12px;font-weight:normal;color:#6b7280;margin-left:6px}.meta,.note{color:#6b7280;font-size:12.5px}"
+	"a{color:#1f5fbf;text-decoration:none}a:hover{text-decoration:underline}"
+	"table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #e1e4e8;padding:3px 7px;"
+	"text-align:left;vertical-align:top}thead th{background:#f4f6f8;font-weight:600;font-size:12.5px}"
+	"td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+	"pre{margin:3px 0;white-space:pre-wrap;font-size:12px}code{font-size:12.5px}"
+	".ok{color:#17692c}.bad{color:#b3001b}.none,.skip{color:#8a8f98}.info{color:#1f4e8c}.warn{color:#8a5a00}"
+	"tr.bad td,tr.bad th{background:#fdecee}.verdict{font-weight:600;margin:6px 0}"
+	".meter{display:inline-block;width:56px;height:7px;background:#e8eaed;vertical-align:middle;border-radius:2px}"
+	".meter span{display:block;height:7px;border-radius:2px}.meter .ok{background:#3a9b50}"
+	".meter .warn{background:#d9a520}.meter .bad{background:#c8374a}.meter .info{background:#7a9cc6}"
+	"figure{margin:8px 0;display:inline-block;vertical-align:top}svg{max-width:100%;height:auto}"
+	/* the headline cards */
+	".cards{display:flex;gap:8px;margin:8px 0 2px}"
+	".card{flex:1 1 auto;min-width:0;border:1px solid #e1e4e8;border-top:4px solid #c4c9d0;border-radius:4px;"
+	"padding:3px 9px 4px;color:inherit;background:#fafbfc}.card:hover{text-decoration:none;background:#f1f4f8}"
+	".card .k{font-size:11px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}"
+	".card .v{font-size:17px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+	".card .d{font-size:11.5px;color:#4b5563;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+	".card.ok{border-top-color:#3a9b50}.card.ok .v{color:#17692c}.card.bad{border-top-color:#c8374a;"
+	"background:#fff5f6}.card.bad .v{color:#b3001b}.card.info{border-top-color:#7a9cc6}.card.none .v{color:#8a8f98}"
+	/* the matrix */
+	"table.matrix{width:100%;table-layout:fixed}table.matrix td,table.matrix th{padding:3px 6px}"
+	"table.matrix col.gv{width:66px}table.matrix col.gid{width:40px}table.matrix col.gname{width:31%}"
+	"table.matrix col.gev{width:23%}table.matrix td.gv{text-align:center}"
+	"table.matrix th.gid{font-size:14px;background:#f8f9fa}"
+	"table.matrix .meaning{font-size:12px;color:#4b5563}table.matrix td.gname{line-height:1.3}"
+	".badge{display:inline-block;min-width:46px;padding:1px 6px;border-radius:10px;font-size:12px;font-weight:600;"
+	"color:#fff;background:#9aa1ab;white-space:nowrap}.badge.ok{background:#2e8b45}.badge.bad{background:#c8374a}"
+	"tr.g.bad{background:#fff3f4}tr.g.none td,tr.g.none th{color:#8a8f98}"
+	".count{font-size:11px;color:#6b7280}"
+	".chip{display:inline-block;margin:1px 0;padding:0 5px;border-radius:9px;font-size:11.5px;line-height:18px;"
+	"border:1px solid #b9dcc2;background:#edf7ef;color:#17692c;white-space:nowrap}"
+	".chip.bad{border-color:#e8a3ad;background:#fdecee;color:#b3001b;font-weight:600}"
+	".chip.none{border-color:#d5d8dc;background:#f3f4f6;color:#6b7280}"
+	".ev{display:inline-block;margin:1px 0;padding:0 5px;border-radius:3px;font-size:11.5px;line-height:18px;"
+	"border:1px solid #b9dcc2;color:#17692c;white-space:nowrap}.ev.bad{border-color:#e8a3ad;background:#fdecee;"
+	"color:#b3001b;font-weight:600}.ev.none,.ev.info{border-color:#d5d8dc;color:#6b7280}"
+	"tr.other td{background:#fafbfc;font-size:12.5px}tr.other.undeclared td{background:#fff8e6}"
+	".failures{border-left:4px solid #c8374a;background:#fff5f6;padding:4px 10px;margin:8px 0}"
+	".failures ul{margin:4px 0;padding-left:20px}"
+	/* sections */
+	"table.builds th{min-width:150px}table.builds thead th{font-size:13px}table.builds .path{font-weight:normal;"
+	"font-size:11.5px;color:#6b7280}table.builds td.target .big{font-size:17px;font-weight:600}"
+	"table.builds td.ok.target{background:#edf7ef}table.builds td.bad.target{background:#fdecee}"
+	"ul.msgs{margin:2px 0;padding-left:16px;font-size:12px;font-weight:normal;color:#b3001b}"
+	"table.bench tr.ours th,table.bench tr.ours td{background:#eaf1fb;font-weight:600}"
+	"table.bench td,table.bench th{padding:2px 6px;font-size:12.5px}"
+	"table.kv th{font-weight:normal;color:#374151;background:#fafbfc;width:250px}"
+	".obar{display:inline-flex;width:180px;height:9px;background:#f0f0f0;vertical-align:middle}"
+	".obar span,.key{display:inline-block;height:9px}.key{width:10px;vertical-align:middle}"
+	".o-none{background:#c9ced6}.o-clean{background:#7a9cc6}.o-deg{background:#d9a520}.o-fail{background:#c8374a}"
+	"table.scen th{font-weight:normal}table.scen td.msg{max-width:560px}"
+	"td.msg{font-size:12.5px}table.covtot td{font-size:15px}";
 
-static void page(struct tether_buf *b, const char *dir, struct tether_buf *body, const struct report_summary *sum)
+static void card(struct tether_buf *b, const char *anchor, const char *label, const struct report_summary *s)
 {
-	static const struct {
-		const char *id, *name;
-	} parts[] = {{"scenarios", "scenarios"}, {"stress", "stress"}, {"soak", "soak"},
-		     {"coverage", "coverage"},   {"leaks", "leaks"}};
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	char when[40];
-	tether_format_iso8601((int64_t)now.tv_sec * NS_PER_SEC + now.tv_nsec, false, when, sizeof when);
-	tether_buf_puts(b, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
-			   "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width\"/>\n"
-			   "<title>tether lab report</title>\n<style>");
-	tether_buf_puts(b, css);
-	tether_buf_puts(b, "</style>\n</head>\n<body>\n<h1>tether lab report</h1>\n<p class=\"meta\">");
-	tether_buf_printf(b, "generated %s by <code>harness report</code> from <code>", when);
-	report_esc(b, dir);
-	tether_buf_puts(b, "</code></p>\n<table class=\"summary\"><tbody>\n");
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		const char *st = sum[i].state == REPORT_OK ? "pass" : sum[i].state == REPORT_BAD ? "FAIL"
-			       : sum[i].state == REPORT_INFO ? "" : "not run";
-		tether_buf_printf(b, "<tr class=\"%s\"><th><a href=\"#%s\">%s</a></th><td class=\"%s\">%s</td><td>",
-				  sum[i].state == REPORT_BAD ? "bad" : "", parts[i].id, parts[i].name,
-				  report_state_class(sum[i].state), st);
-		report_esc(b, sum[i].text ? sum[i].text : "");
-		tether_buf_puts(b, "</td></tr>\n");
-	}
-	tether_buf_puts(b, "</tbody></table>\n");
-	tether_buf_append(b, body->data ? body->data : "", body->len);
-	tether_buf_puts(b, "<p class=\"meta\">reports/README.md describes every file of this directory.</p>\n"
-			   "</body>\n</html>\n");
+	tether_buf_printf(b, "<a class=\"card %s\" href=\"#%s\"><div class=\"k\">%s</div><div class=\"v\">",
+			  report_state_class(s->state), anchor, label);
+	report_esc(b, s->value && *s->value ? s->value : s->state == REPORT_NOT_RUN ? "not run" : "");
+	tether_buf_puts(b, "</div><div class=\"d\">");
+	report_esc(b, s->detail ? s->detail : "");
+	tether_buf_puts(b, "</div></a>\n");
 }
+
+enum part { P_GUARANTEES, P_SCENARIOS, P_MUTANTS, P_ENUM, P_COVERAGE, P_STRESS, P_SOAK, P_BENCH, P_LEAKS, P_N };
+
+static const struct {
+	const char *anchor, *label;
+} parts[P_N] = {
+	[P_GUARANTEES] = {"guarantees", "guarantees"}, [P_SCENARIOS] = {"scenarios", "scenarios"},
+	[P_MUTANTS] = {"mutants", "mutants"},          [P_ENUM] = {"enumeration", "enumeration"},
+	[P_COVERAGE] = {"coverage", "coverage"},       [P_STRESS] = {"stress", "stress"},
+	[P_SOAK] = {"soak", "soak"},                   [P_BENCH] = {"bench", "bench"},
+	[P_LEAKS] = {"leaks", "memcheck"},
+};
 
 int harness_cmd_report(int argc, char **argv)
 {
@@ -270,9 +314,9 @@ int harness_cmd_report(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *report_arg = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
-		switch (c) {
+	int opt;
+	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+		switch (opt) {
 		case 'r': report_arg = optarg; break;
 		case 'h': fputs(report_usage, stdout); return 0;
 		default: fputs(report_usage, stderr); return 64;
@@ -285,30 +329,78 @@ int harness_cmd_report(int argc, char **argv)
 	struct lab_paths where;
 	lab_paths_find(&where, NULL, NULL, report_arg);
 	char *dir = xstrdup(where.report);
-	lab_paths_done(&where);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "harness report: cannot create %s: %s\n", dir, strerror(errno));
 		free(dir);
+		lab_paths_done(&where);
 		return 70;
 	}
-	struct tether_buf body, out;
-	tether_buf_init(&body);
+	char *top = where.srcdir ? lab_absolute(where.srcdir) : NULL;
+	struct report_ctx c = {.dir = dir, .top = top};
+	struct report_doc results, *stress;
+	report_doc_load(&results, dir, "results.json");
+	size_t nstress = report_stress_load(&c, &stress);
+
+	/* the sections in the order that collects the matrix's evidence; each
+	 * into a buffer of its own, put in the page's order below */
+	struct tether_buf sec[P_N + 1], out;
+	for (int i = 0; i <= P_N; i++)
+		tether_buf_init(&sec[i]);
 	tether_buf_init(&out);
-	struct report_summary sum[5];
-	sum[0] = section_scenarios(&body, dir);
-	sum[1] = report_section_bench(&body, dir, "stress.json", "stress", "Stress");
-	sum[2] = report_section_bench(&body, dir, "soak.json", "soak", "Soak");
-	sum[3] = report_section_coverage(&body, dir);
-	sum[4] = report_section_leaks(&body, dir);
-	page(&out, dir, &body, sum);
-	static const char *const names[] = {"scenarios", "stress", "soak", "coverage", "leaks"};
-	for (int i = 0; i < 5; i++) {
-		printf("  %-10s %s\n", names[i], sum[i].text ? sum[i].text : "");
-		free(sum[i].text);
+	struct report_summary sum[P_N];
+	sum[P_MUTANTS] = report_section_mutants(&sec[P_MUTANTS], &c);
+	sum[P_ENUM] = report_section_enumeration(&sec[P_ENUM], &c);
+	sum[P_COVERAGE] = report_section_coverage(&sec[P_COVERAGE], &c);
+	sum[P_STRESS] = report_section_stress(&sec[P_STRESS], &c, stress, nstress);
+	sum[P_SOAK] = report_section_soak(&sec[P_SOAK], &c);
+	sum[P_BENCH] = report_section_bench(&sec[P_BENCH], &c);
+	report_section_latency(&sec[P_N], &c, stress, nstress);
+	sum[P_SCENARIOS] = section_scenarios(&sec[P_SCENARIOS], &c, &results);
+	sum[P_LEAKS] = report_section_leaks(&sec[P_LEAKS], &c);
+	sum[P_GUARANTEES] = report_section_guarantees(&sec[P_GUARANTEES], &c, &results);
+
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char when[40];
+	tether_format_iso8601((int64_t)now.tv_sec * NS_PER_SEC + now.tv_nsec, false, when, sizeof when);
+	tether_buf_puts(&out, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+			      "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width\"/>\n"
+			      "<title>tether lab report</title>\n<style>");
+	tether_buf_puts(&out, css);
+	tether_buf_puts(&out, "</style>\n</head>\n<body>\n<h1>tether lab report<span class=\"meta\">");
+	char *absdir = lab_absolute(dir);
+	tether_buf_printf(&out, "%.19s UTC · ", when);
+	report_esc(&out, report_rel(&c, absdir));
+	free(absdir);
+	tether_buf_puts(&out, " · <a href=\"#guarantees\">guarantees</a> · <a href=\"#stress\">stress</a> · "
+			      "<a href=\"#soak\">soak</a> · <a href=\"#bench\">bench</a> · <a href=\"#latency\">latency</a> · "
+			      "<a href=\"#scenarios\">scenarios</a></span></h1>\n<div class=\"cards\">\n");
+	static const enum part order[] = {P_GUARANTEES, P_SCENARIOS, P_MUTANTS, P_ENUM, P_COVERAGE, P_STRESS, P_SOAK};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		card(&out, parts[order[i]].anchor, parts[order[i]].label, &sum[order[i]]);
+	tether_buf_puts(&out, "</div>\n");
+	/* the page's order: what is proven, then what was measured, then detail */
+	static const int page_order[] = {P_GUARANTEES, P_MUTANTS, P_ENUM, P_COVERAGE, P_STRESS,
+					 P_SOAK,       P_BENCH,   P_N,    P_SCENARIOS, P_LEAKS};
+	bool oom = out.oom;
+	for (size_t i = 0; i < sizeof page_order / sizeof page_order[0]; i++) {
+		const struct tether_buf *s = &sec[page_order[i]];
+		oom |= s->oom;
+		if (s->len)
+			tether_buf_append(&out, s->data, s->len);
+	}
+	tether_buf_puts(&out, "<p class=\"meta\">reports/README.md describes every file of this directory; "
+			      "scenarios/README.md the <code>guarantees</code> line each scenario declares.</p>\n"
+			      "</body>\n</html>\n");
+	for (int i = 0; i < P_N; i++) {
+		printf("  %-12s %s%s%s\n", parts[i].label, sum[i].value && *sum[i].value ? sum[i].value : "",
+		       sum[i].detail && sum[i].value && *sum[i].value ? " " : "", sum[i].detail ? sum[i].detail : "");
+		free(sum[i].value);
+		free(sum[i].detail);
 	}
 	int rc = 0;
 	char *path = xasprintf("%s/index.html", dir), *tmp = xasprintf("%s/.index.html.tmp", dir);
-	int r = body.oom || out.oom ? -ENOMEM : lab_write_file(tmp, out.data, out.len);
+	int r = oom || out.oom ? -ENOMEM : lab_write_file(tmp, out.data, out.len);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -318,10 +410,20 @@ int harness_cmd_report(int argc, char **argv)
 	} else {
 		printf("harness report: %s\n", path);
 	}
-	tether_buf_done(&body);
+	for (int i = 0; i <= P_N; i++)
+		tether_buf_done(&sec[i]);
 	tether_buf_done(&out);
+	for (size_t i = 0; i < nstress; i++)
+		report_doc_done(&stress[i]);
+	free(stress);
+	report_doc_done(&results);
+	for (size_t i = 0; i < c.nev; i++)
+		free(c.ev[i].text);
+	free(c.ev);
 	free(path);
 	free(tmp);
+	free(top);
 	free(dir);
+	lab_paths_done(&where);
 	return rc;
 }

@@ -98,30 +98,66 @@ static size_t parse_tracefile(char *text, struct cov_file **ret)
 	return n;
 }
 
-struct report_summary report_section_coverage(struct tether_buf *b, const char *dir)
+/* lcov --summary's "  lines......: 88.3% (1234 of 1398 lines)": hit and found. */
+static bool summary_line(const char *text, const char *what, long *hit, long *found)
 {
-	struct report_summary s = {.state = REPORT_NOT_RUN};
-	tether_buf_puts(b, "<section id=\"coverage\"><h2>Coverage <span class=\"src\">(");
-	report_link(b, dir, "coverage/index.html", "coverage/");
-	tether_buf_puts(b, ", ci/coverage)</span></h2>\n");
+	char *key = xasprintf("%s.", what);
+	const char *p = strstr(text, key);
+	free(key);
+	double pc;
+	return p && (p = strchr(p, ':')) && sscanf(p + 1, " %lf%% (%ld of %ld", &pc, hit, found) == 3;
+}
+
+/* The totals as one row of big numbers. */
+static void totals(struct tether_buf *b, const char *label, const struct cov_file *t)
+{
+	tether_buf_puts(b, "<table class=\"grid covtot\"><thead><tr><th></th><th>lines</th><th>branches</th>"
+			   "<th>functions</th></tr></thead><tbody><tr><th>");
+	report_esc(b, label);
+	tether_buf_puts(b, "</th>");
+	pct(b, t->lh, t->lf);
+	pct(b, t->brh, t->brf);
+	pct(b, t->fnh, t->fnf);
+	tether_buf_puts(b, "</tr></tbody></table>\n");
+}
+
+static double percent(long hit, long found)
+{
+	return found > 0 ? 100.0 * (double)hit / (double)found : 0;
+}
+
+static struct report_summary cov_summary(const struct cov_file *t)
+{
+	char value[48];
+	snprintf(value, sizeof value, "%.1f%% · %.1f%%", percent(t->lh, t->lf), percent(t->brh, t->brf));
+	return report_summary_make(REPORT_INFO, value, "lines · branches of src/");
+}
+
+#define COV_SHOWN 12   /* files listed before the rest is folded */
+
+struct report_summary report_section_coverage(struct tether_buf *b, struct report_ctx *c)
+{
+	static const char *const links[] = {"coverage/index.html", "coverage/lcov.info", NULL};
+	report_section_open(b, c, "coverage", "Coverage of src/", links, "ci/coverage");
 	size_t len;
 	int err;
-	char *text = report_read(dir, "coverage/lcov.info", &len, &err);
+	char *text = report_read(c->dir, "coverage/lcov.info", &len, &err);
 	if (!text) {
-		char *idx = xasprintf("%s/coverage/index.html", dir);
-		bool pages = access(idx, R_OK) == 0;
-		free(idx);
-		if (pages) {
-			tether_buf_puts(b, "<p>no coverage/lcov.info: the totals are in ");
-			report_link(b, dir, "coverage/index.html", "genhtml's pages");
-			tether_buf_puts(b, ".</p>");
-			s = (struct report_summary){REPORT_INFO, xstrdup("see coverage/index.html")};
-		} else {
-			tether_buf_puts(b, "<p class=\"none\">not run: no coverage/ here (ci/coverage makes it).</p>");
-			s.text = xstrdup("not run");
+		/* lcov --summary's totals, when the tracefile is not kept */
+		char *sum = report_read(c->dir, "coverage/summary.txt", &len, &err);
+		struct cov_file t = {0};
+		if (sum && summary_line(sum, "lines", &t.lh, &t.lf)) {
+			summary_line(sum, "branches", &t.brh, &t.brf);
+			summary_line(sum, "functions", &t.fnh, &t.fnf);
+			totals(b, "src/", &t);
+			tether_buf_puts(b, "<p class=\"note\">from coverage/summary.txt: no tracefile (lcov.info), so no "
+					   "figures per file.</p>\n</section>\n");
+			free(sum);
+			return cov_summary(&t);
 		}
-		tether_buf_puts(b, "</section>\n");
-		return s;
+		free(sum);
+		tether_buf_puts(b, "<p class=\"none\">not run: no coverage/ here (ci/coverage makes it).</p>\n</section>\n");
+		return report_summary_make(REPORT_NOT_RUN, "not run", NULL);
 	}
 	struct cov_file *files;
 	size_t n = parse_tracefile(text, &files);
@@ -138,32 +174,21 @@ struct report_summary report_section_coverage(struct tether_buf *b, const char *
 		}
 	}
 	const struct cov_file *tot = nsrc ? &src : &all;
-	s.state = REPORT_INFO;
-	s.text = xasprintf("%s: lines %.1f%%, branches %.1f%%", nsrc ? "src/" : "all files",
-			   tot->lf ? 100.0 * (double)tot->lh / (double)tot->lf : 0,
-			   tot->brf ? 100.0 * (double)tot->brh / (double)tot->brf : 0);
-	tether_buf_puts(b, "<table class=\"grid\"><thead><tr><th>files</th><th>lines</th><th>branches</th>"
-			   "<th>functions</th></tr></thead><tbody>");
-	for (int k = 0; k < 2; k++) {
-		const struct cov_file *t = k ? &all : &src;
-		if ((k == 0 && !nsrc) || (k == 1 && nsrc == n))
-			continue;
-		tether_buf_printf(b, "<tr><th>%s (%zu)</th>", k ? "all" : "src/", k ? n : nsrc);
-		pct(b, t->lh, t->lf);
-		pct(b, t->brh, t->brf);
-		pct(b, t->fnh, t->fnf);
-		tether_buf_puts(b, "</tr>");
-	}
-	tether_buf_puts(b, "</tbody></table>\n<details><summary>per file, most uncovered lines first</summary>"
-			   "<table class=\"grid\"><thead><tr><th>file</th><th>uncovered lines</th><th>lines</th>"
-			   "<th>branches</th><th>functions</th></tr></thead><tbody>");
+	char *label = xasprintf("%s (%zu files)", nsrc ? "src/" : "all files", nsrc ? nsrc : n);
+	totals(b, label, tot);
+	free(label);
+	tether_buf_puts(b, "<table class=\"grid\"><thead><tr><th>file (most uncovered lines first)</th>"
+			   "<th>uncovered lines</th><th>lines</th><th>branches</th><th>functions</th></tr></thead><tbody>");
 	qsort(files, n, sizeof *files, by_uncovered);
 	for (size_t i = 0; i < n; i++) {
 		const struct cov_file *f = &files[i];
 		const char *shown = short_path(f->path);
 		char *page = xasprintf("coverage/%s.gcov.html", shown);
+		if (i == COV_SHOWN)
+			tether_buf_printf(b, "</tbody></table>\n<details><summary>the other %zu files</summary>"
+					     "<table class=\"grid\"><tbody>", n - COV_SHOWN);
 		tether_buf_puts(b, "<tr><th>");
-		report_link(b, dir, page, shown);
+		report_link(b, c->dir, page, shown);
 		tether_buf_printf(b, "</th><td class=\"n\">%ld</td>", f->lf - f->lh);
 		pct(b, f->lh, f->lf);
 		pct(b, f->brh, f->brf);
@@ -173,8 +198,8 @@ struct report_summary report_section_coverage(struct tether_buf *b, const char *
 		free(f->path);
 	}
 	free(files);
-	tether_buf_puts(b, "</tbody></table></details>\n</section>\n");
-	return s;
+	tether_buf_puts(b, n > COV_SHOWN ? "</tbody></table></details>\n</section>\n" : "</tbody></table>\n</section>\n");
+	return cov_summary(tot);
 }
 
 /* ---- leaks ------------------------------------------------------------------------ */
@@ -271,23 +296,21 @@ static void leak_row(struct tether_buf *b, const char *dir, const struct leak_fi
 	free(log);
 }
 
-struct report_summary report_section_leaks(struct tether_buf *b, const char *dir)
+struct report_summary report_section_leaks(struct tether_buf *b, struct report_ctx *c)
 {
-	struct report_summary s = {.state = REPORT_NOT_RUN};
-	tether_buf_puts(b, "<section id=\"leaks\"><h2>Leaks <span class=\"src\">(");
-	report_link(b, dir, "leaks", "leaks/");
-	tether_buf_puts(b, ", harness run --valgrind)</span></h2>\n");
+	const char *dir = c->dir;
+	static const char *const links[] = {"leaks", NULL};
+	report_section_open(b, c, "leaks", "Memcheck", links, "harness run --valgrind");
 	char *ldir = xasprintf("%s/leaks", dir);
 	struct dirent **list = NULL;
 	int k = scandir(ldir, &list, xml_only, alphasort);
 	if (k <= 0) {
 		tether_buf_printf(b, "<p class=\"none\">not run: %s.</p>",
 				  k == 0 ? "leaks/ holds no memcheck report" : "no leaks/ here");
-		s.text = xstrdup("not run");
 		free(list);
 		free(ldir);
 		tether_buf_puts(b, "</section>\n");
-		return s;
+		return report_summary_make(REPORT_NOT_RUN, "not run", NULL);
 	}
 	struct leak_file *files = xcalloc((size_t)k, sizeof *files);
 	unsigned errors = 0, definite = 0, fds = 0, killed = 0, nbad = 0;
@@ -316,13 +339,16 @@ struct report_summary report_section_leaks(struct tether_buf *b, const char *dir
 		nbad += f->errors || f->definite || f->fds;
 	}
 	free(list);
-	s.state = nbad ? REPORT_BAD : REPORT_OK;
-	s.text = xasprintf("%d report%s: %u error%s, %u definite leak%s, %u leaked fd%s%s", k, k == 1 ? "" : "s", errors,
-			   errors == 1 ? "" : "s", definite, definite == 1 ? "" : "s", fds, fds == 1 ? "" : "s",
-			   killed ? " (some processes were killed: incomplete)" : "");
-	tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(s.state));
-	report_esc(b, s.text);
+	enum report_state st = nbad ? REPORT_BAD : REPORT_OK;
+	char *text = xasprintf("%d report%s: %u error%s, %u definite leak%s, %u leaked fd%s%s", k, k == 1 ? "" : "s", errors,
+			       errors == 1 ? "" : "s", definite, definite == 1 ? "" : "s", fds, fds == 1 ? "" : "s",
+			       killed ? " (some processes were killed: incomplete)" : "");
+	tether_buf_printf(b, "<p class=\"%s verdict\">", report_state_class(st));
+	report_esc(b, text);
 	tether_buf_puts(b, "</p>\n");
+	/* G6: "valgrind reports no leak and no error" */
+	report_evidence_add(c, "G6", st, "leaks", "memcheck: %u error%s, %u leak%s", errors, errors == 1 ? "" : "s", definite,
+			    definite == 1 ? "" : "s");
 	static const char head[] = "<table class=\"grid\"><thead><tr><th>report</th><th>errors</th><th>definite leaks</th>"
 				   "<th>other leaks</th><th>open fds</th><th>final report</th></tr></thead><tbody>";
 	if (nbad) {
@@ -345,5 +371,7 @@ struct report_summary report_section_leaks(struct tether_buf *b, const char *dir
 	free(files);
 	free(ldir);
 	tether_buf_puts(b, "</section>\n");
+	struct report_summary s = report_summary_make(st, nbad ? "FAIL" : "clean", "%s", text);
+	free(text);
 	return s;
 }

@@ -101,14 +101,19 @@ static void text_num(struct tether_buf *b, double x, double y, const char *ancho
 	tether_buf_puts(b, "</text>");
 }
 
-static void svg_open(struct tether_buf *b, double h, const char *title)
+static void svg_open_w(struct tether_buf *b, double w, double h, const char *title)
 {
 	tether_buf_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
 			     "width=\"%.0f\" height=\"%.0f\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\"><title>",
-			  W, h, W, h);
+			  w, h, w, h);
 	report_esc(b, title);
 	tether_buf_puts(b, "</title>");
 	text(b, 8, 16, "start", "ttl", title);
+}
+
+static void svg_open(struct tether_buf *b, double h, const char *title)
+{
+	svg_open_w(b, W, h, title);
 }
 
 static void svg_close(struct tether_buf *b)
@@ -238,39 +243,6 @@ void report_svg_ladder(struct tether_buf *b, const char *title, const char *unit
 	svg_close(b);
 }
 
-void report_svg_ratio(struct tether_buf *b, const char *title, double ratio, double target)
-{
-	if (!isfinite(ratio))
-		return;
-	const double h = 78, y = 30, bh = 18;
-	bool has_target = isfinite(target);
-	double top_v = fmax(ratio, has_target ? target : 0) * 1.25;
-	struct axis a = {.x0 = 20, .x1 = W - 30};
-	double step;
-	linear_domain(&a, 0, top_v > 0 ? top_v : 1, 6, &step);
-	if (!axis_ok(&a))
-		return;
-	svg_open(b, h, title);
-	x_ticks(b, &a, y - 4, y + bh + 4);
-	bool met = !has_target || ratio <= target;
-	tether_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", a.x0, y,
-			  fmax(axis_map(&a, ratio) - a.x0, 1), bh, met ? "#6fbf7f" : "#e07080");
-	report_num(b, ratio);
-	tether_buf_puts(b, "</title></rect>");
-	tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">", axis_map(&a, ratio) + 4, y + 13);
-	report_num(b, ratio);
-	tether_buf_puts(b, "</text>");
-	if (has_target) {
-		double x = axis_map(&a, target);
-		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#b00020\" stroke-dasharray=\"4 3\"/>", x, y - 8, x,
-				  y + bh + 8);
-		tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#666\">target ", x, y - 10);
-		report_num(b, target);
-		tether_buf_puts(b, "</text>");
-	}
-	svg_close(b);
-}
-
 /* The points to draw: all of them, or per bucket of x the lowest and the
  * highest (in x order), which keeps every spike a reader must see. */
 static size_t reduce(const double *x, const double *y, size_t n, double *ox, double *oy)
@@ -366,4 +338,231 @@ out:
 	free(xs);
 	free(px);
 	free(py);
+}
+
+/* ---- histograms ------------------------------------------------------------------------- */
+
+static const char *const palette[] = {"#2b63b0", "#c05000", "#2a8f5a", "#8a4fb0", "#b0306a", "#5a6a7a", "#a08000"};
+
+#define HW 400.0   /* a histogram's viewBox width: three side by side on the page */
+
+void report_svg_hist(struct tether_buf *b, const char *title, const char *unit, const struct report_hist *h, size_t n)
+{
+	const double hh = 230, top = 44, bottom = hh - 36, left = 40, right = HW - 12;
+	double lo = INFINITY, hi = -INFINITY, ymax = 0;
+	for (size_t s = 0; s < n; s++) {
+		double total = 0;
+		for (size_t i = 0; i < h[s].n; i++)
+			total += h[s].counts[i];
+		for (size_t i = 0; i < h[s].n && total > 0; i++) {
+			ymax = fmax(ymax, 100 * h[s].counts[i] / total);
+			if (h[s].counts[i] > 0) {
+				lo = fmin(lo, h[s].edges[i]);
+				hi = fmax(hi, h[s].edges[i + 1]);
+			}
+		}
+	}
+	if (!(lo > 0) || !(hi > lo) || !(ymax > 0) || !isfinite(hi))
+		return;
+	/* the axis on 1-2-5 steps around the data, at least a factor 4 wide */
+	struct axis ax = {.x0 = left, .x1 = right, .log = true};
+	static const double steps[] = {1, 2, 5};
+	double e = floor(log10(lo));
+	ax.lo = pow(10, e);
+	for (size_t k = 0; k < 3; k++)
+		if (steps[k] * pow(10, e) <= lo)
+			ax.lo = steps[k] * pow(10, e);
+	e = floor(log10(hi));
+	ax.hi = pow(10, e + 1);
+	for (int k = 2; k >= 0; k--)
+		if (steps[k] * pow(10, e) >= hi)
+			ax.hi = steps[k] * pow(10, e);
+	if (ax.hi < ax.lo * 4)
+		ax.hi = ax.lo * 4;
+	struct axis ay = {.x0 = bottom, .x1 = top};
+	double ystep;
+	linear_domain(&ay, 0, ymax, 4, &ystep);
+	if (!axis_ok(&ax) || !axis_ok(&ay))
+		return;
+	char *full = xasprintf("%s (%s)", title, unit);
+	svg_open_w(b, HW, hh, full);
+	free(full);
+	for (int i = 0; i < MAX_TICKS && ay.lo + i * ystep <= ay.hi + ystep / 1000; i++) {
+		double v = ay.lo + i * ystep, yy = axis_map(&ay, v);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", left, yy,
+				  right, yy);
+		tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#666\">", left - 5, yy + 4);
+		report_num(b, v);
+		tether_buf_puts(b, "%</text>");
+	}
+	/* 1, 2, 5 ticks of every decade in range */
+	for (int k = 0; k < MAX_TICKS; k++) {
+		double d = pow(10, floor(log10(ax.lo)) + k / 3), v = d * steps[k % 3];
+		if (v > ax.hi * 1.0001)
+			break;
+		if (v < ax.lo * 0.9999)
+			continue;
+		double x = axis_map(&ax, v);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", x, top, x,
+				  bottom + 4);
+		text_num(b, x, bottom + 16, "middle", v);
+	}
+	text(b, (left + right) / 2, hh - 4, "middle", "note", unit);
+	double lx = HW - 12;
+	for (size_t s = n; s-- > 0;) {
+		/* the legend, right-aligned at the top */
+		bool floor_series = h[s].color < 0;
+		const char *col = floor_series ? "#999" : palette[(size_t)h[s].color % (sizeof palette / sizeof palette[0])];
+		double w = 6.5 * (double)strlen(h[s].label) + 18;
+		lx -= w;
+		tether_buf_printf(b, "<rect x=\"%.1f\" y=\"23\" width=\"10\" height=\"10\" fill=\"%s\" fill-opacity=\"%s\"/>", lx,
+				  col, floor_series ? "0.5" : "0.8");
+		text(b, lx + 14, 32, "start", "lbl", h[s].label);
+	}
+	for (size_t s = 0; s < n; s++) {
+		bool floor_series = h[s].color < 0;
+		const char *col = floor_series ? "#999" : palette[(size_t)h[s].color % (sizeof palette / sizeof palette[0])];
+		double total = 0;
+		for (size_t i = 0; i < h[s].n; i++)
+			total += h[s].counts[i];
+		if (!(total > 0))
+			continue;
+		/* a step outline, filled lightly: overlapping builds stay readable */
+		tether_buf_printf(b, "<g><title>");
+		report_esc(b, h[s].label);
+		tether_buf_printf(b, ": %.0f samples", total);
+		if (isfinite(h[s].p50)) {
+			tether_buf_puts(b, ", p50 ");
+			report_num(b, h[s].p50);
+			tether_buf_printf(b, " %s", unit);
+		}
+		tether_buf_printf(b, "</title><polygon fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\" stroke-width=\"1.2\"%s points=\"",
+				  col, floor_series ? "0.12" : "0.22", col, floor_series ? " stroke-dasharray=\"3 2\"" : "");
+		double y0 = axis_map(&ay, 0);
+		tether_buf_printf(b, "%.1f,%.1f", axis_map(&ax, h[s].edges[0]), y0);
+		for (size_t i = 0; i < h[s].n; i++) {
+			double y = axis_map(&ay, 100 * h[s].counts[i] / total);
+			tether_buf_printf(b, " %.1f,%.1f %.1f,%.1f", axis_map(&ax, h[s].edges[i]), y,
+					  axis_map(&ax, h[s].edges[i + 1]), y);
+		}
+		tether_buf_printf(b, " %.1f,%.1f\"/>", axis_map(&ax, h[s].edges[h[s].n]), y0);
+		if (isfinite(h[s].p50) && h[s].p50 > 0) {
+			double x = axis_map(&ax, h[s].p50);
+			tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>",
+					  x, top - 4, x, top + 6, col);
+		}
+		tether_buf_puts(b, "</g>");
+	}
+	svg_close(b);
+}
+
+/* ---- the soak's timeline ------------------------------------------------------------------ */
+
+#define TW 1100.0   /* the timeline's viewBox width: it spans the page */
+
+/* A small line chart of y over the timeline's x axis in [y0, y1]. */
+static void strip(struct tether_buf *b, const struct axis *ax, double y0, double y1, const char *label,
+		  const double *x, const double *y, size_t n, const char *color, bool integer)
+{
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(y[i]) && y[i] > 0) {
+			lo = fmin(lo, y[i]);
+			hi = fmax(hi, y[i]);
+		}
+	text(b, ax->x0 - 8, (y0 + y1) / 2 + 4, "end", "lbl", label);
+	if (!isfinite(lo))
+		return;
+	struct axis ay = {.x0 = y1, .x1 = y0};
+	double step;
+	linear_domain(&ay, lo, hi, 2, &step);
+	if (integer && step < 1) {
+		/* a count of descriptors has no half */
+		step = 1;
+		ay.lo = floor(lo) - (hi > lo ? 0 : 1);
+		ay.hi = ceil(hi) + (hi > lo ? 0 : 1);
+	}
+	if (!axis_ok(&ay))
+		return;
+	for (int i = 0; i < MAX_TICKS && ay.lo + i * step <= ay.hi + step / 1000; i++) {
+		double v = ay.lo + i * step, yy = axis_map(&ay, v);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", ax->x0, yy,
+				  ax->x1, yy);
+		text_num(b, ax->x1 + 4, yy + 4, "start", v);
+	}
+	tether_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.3\" points=\"", color);
+	bool first = true;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(x[i]) && isfinite(y[i]) && y[i] > 0) {
+			tether_buf_printf(b, "%s%.1f,%.1f", first ? "" : " ", axis_map(ax, x[i]), axis_map(&ay, y[i]));
+			first = false;
+		}
+	tether_buf_puts(b, "\"/>");
+}
+
+void report_svg_timeline(struct tether_buf *b, const struct report_timeline *t)
+{
+	const double left = 96, right = TW - 50, lane_h = 16, top = 30;
+	if (!(t->end_h > 0))
+		return;
+	struct axis ax = {.x0 = left, .x1 = right, .lo = 0, .hi = t->end_h};
+	double lanes_bottom = top + lane_h * (double)t->nlanes, rss_top = lanes_bottom + 14, rss_bottom = rss_top + 70,
+	       fds_top = rss_bottom + 18, fds_bottom = fds_top + 44, h = fds_bottom + 34;
+	if (!t->nsamples)
+		h = lanes_bottom + 34, rss_top = fds_bottom = lanes_bottom;
+	svg_open_w(b, TW, h, "the soak's timeline: injected events, and tether's RSS and descriptors");
+	/* incarnations of tether, alternately shaded, numbered */
+	for (size_t i = 0; i < t->nsamples;) {
+		size_t j = i;
+		while (j < t->nsamples && t->incarnation[j] == t->incarnation[i])
+			j++;
+		double x0 = axis_map(&ax, t->sample_h[i]), x1 = j < t->nsamples ? axis_map(&ax, t->sample_h[j]) : right;
+		if (t->incarnation[i] % 2 == 0)
+			tether_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f2f5fa\"/>", x0,
+					  rss_top - 6, fmax(x1 - x0, 0.5), fds_bottom - rss_top + 6);
+		if (x1 - x0 > 24) {
+			char lbl[24];
+			snprintf(lbl, sizeof lbl, "#%u", t->incarnation[i]);
+			tether_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#99a\" font-size=\"9\">%s</text>", x0 + 3,
+					  rss_top + 3, lbl);
+		}
+		i = j;
+	}
+	/* hours */
+	double step = nice_step(t->end_h, 12);
+	step = step < 1 && t->end_h >= 6 ? 1 : step;
+	for (int i = 0; i < MAX_TICKS * 10 && i * step <= t->end_h + step / 1000; i++) {
+		double v = i * step, x = axis_map(&ax, v);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e8e8e8\"/>", x, top - 4, x,
+				  fds_bottom + 4);
+		text_num(b, x, fds_bottom + 16, "middle", v);
+	}
+	text(b, (left + right) / 2, h - 4, "middle", "note", "virtual hours");
+	for (size_t l = 0; l < t->nlanes; l++) {
+		const struct report_lane *ln = &t->lanes[l];
+		double y = top + lane_h * (double)l + lane_h / 2;
+		const char *col = !strcmp(ln->label, "give_up") || !strcmp(ln->label, "kill_tether") ? "#b00020"
+												   : palette[l % 5];
+		char lbl[64];
+		snprintf(lbl, sizeof lbl, "%s (%zu)", ln->label, ln->n);
+		tether_buf_printf(b, "<g><title>%s events</title>", lbl);
+		text(b, left - 8, y + 4, "end", "lbl", lbl);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>", left, y, right, y);
+		tether_buf_printf(b, "<path stroke=\"%s\" stroke-width=\"1.5\" d=\"", col);
+		for (size_t i = 0; i < ln->n; i++)
+			if (isfinite(ln->at_h[i]))
+				tether_buf_printf(b, "M%.1f %.1fv10", axis_map(&ax, ln->at_h[i]), y - 5);
+		tether_buf_puts(b, "\"/></g>");
+	}
+	if (t->nsamples) {
+		strip(b, &ax, rss_top, rss_bottom, "RSS (kB)", t->sample_h, t->rss_kb, t->nsamples, "#2b63b0", false);
+		strip(b, &ax, fds_top, fds_bottom, "fds", t->sample_h, t->fds, t->nsamples, "#2a8f5a", true);
+	}
+	if (isfinite(t->fail_h)) {
+		double x = axis_map(&ax, t->fail_h);
+		tether_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#b00020\" stroke-width=\"2\"/>",
+				  x, top - 8, x, fds_bottom);
+		text(b, x + 4, top - 10, "start", "ttl", "failure");
+	}
+	svg_close(b);
 }

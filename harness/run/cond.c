@@ -137,7 +137,10 @@ int lab_cond_eval(struct lab *lab, const struct cond *c, unsigned line, struct c
 		if (!path)
 			return -1;
 		char *what = xasprintf("file %s", path);
-		r = cond_text_test(lab, c, line, what, path, ret_observed);
+		if (c->scope == SCOPE_FILE)
+			r = cond_text_test(lab, c, line, what, path, ret_observed);
+		else
+			r = cond_chain_test(lab, c, line, path, ret_observed);
 		w->path = path;
 		free(what);
 		break;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "proc.h"
 #include "run/run.h"
 
 static char **expand_argv(struct lab *lab, const struct step *st)
@@ -64,7 +65,9 @@ static bool still_running(struct lab *lab, const char *name)
 	return false;
 }
 
-static int run_spawn(struct lab *lab, const struct step *st)
+/* spawn, run and each try of retry: the processes of st; then, when
+ * wait_within >= 0, waits that long for their exit (run, retry). */
+static int spawn_step(struct lab *lab, const struct step *st, int64_t wait_within)
 {
 	lab_pump(lab);
 	if (still_running(lab, st->name))
@@ -80,6 +83,10 @@ static int run_spawn(struct lab *lab, const struct step *st)
 	unsigned fiu_line = 0;
 	char *report = xasprintf("%s/%s.faults", lab->dir, st->name);
 	int r = lab_fault_env(lab, lab->mods, lab->nmods, st->name, is_tether, report, &env, &nenv, &fiu_line);
+	const struct step *limit = NULL; /* the last `limit` for this name */
+	for (size_t i = 0; i < lab->nmods; i++)
+		if (lab->mods[i]->kind == S_LIMIT && strcmp(lab->mods[i]->name, st->name) == 0)
+			limit = lab->mods[i];
 	size_t kept = 0;
 	for (size_t i = 0; i < lab->nmods; i++)
 		if (strcmp(lab->mods[i]->name, st->name) != 0)
@@ -102,6 +109,8 @@ static int run_spawn(struct lab *lab, const struct step *st)
 			.name = name, .group = st->copies ? st->name : NULL, .batch = batch, .line = st->line,
 			.argv = argv, .env = env, .is_tether = is_tether, .fiu_line = fiu_line,
 			.barrier_fd = barrier[0], .barrier_wfd = barrier[1], .fault_report = report,
+			.nofile = limit != NULL, .nofile_soft = limit ? limit->nofile_soft : 0,
+			.nofile_hard = limit ? limit->nofile_hard : 0,
 		};
 		struct proc *p = proc_fork(lab, &req);
 		free(name);
@@ -121,15 +130,109 @@ static int run_spawn(struct lab *lab, const struct step *st)
 	for (size_t i = first; i < lab->nprocs; i++)
 		if (proc_confirm_exec(lab, lab->procs[i]) < 0)
 			r = -1;
-	if (r == 0 && st->kind == S_RUN) {
+	if (r == 0 && wait_within >= 0) {
 		struct cond c = {.kind = C_EXIT, .name = st->name, .exit_any = true, .exit_code = -1};
-		r = lab_wait_cond(lab, &c, lab->scn->step_timeout * (lab->opt->valgrind ? 4 : 1), st->line);
+		r = lab_wait_cond(lab, &c, wait_within, st->line);
 	}
 out:
 	free(report);
 	lab_strv_free(env);
 	lab_strv_free(argv);
 	return r;
+}
+
+static int64_t step_timeout(const struct lab *lab)
+{
+	return lab->scn->step_timeout * (lab->opt->valgrind ? 4 : 1);
+}
+
+/* The first line of a file, at most 160 bytes of it, for a message. */
+static char *first_line(const char *path)
+{
+	int err;
+	size_t len;
+	char *text = lab_read_file(path, 4096, &len, &err);
+	if (!text)
+		return xstrdup("");
+	text[strcspn(text, "\n")] = '\0';
+	if (strlen(text) > 160)
+		strcpy(text + 157, "...");
+	return text;
+}
+
+/* retry NAME [within DUR] PROGRAM ARG...: runs the program again, after a
+ * backoff of 5 ms doubling to 200 ms, until one run exits 0; a run that
+ * exits otherwise is no failure while time is left. No run starts after
+ * the deadline; one that started before it has the step timeout to exit,
+ * as `run`, and is judged by its exit. For what no event announces and
+ * only a question can tell: a daemon without notify answering, the last
+ * process of a killed tree gone from /proc. The last run's output stays in
+ * NAME.out and NAME.err, for the expects after it. */
+static int run_retry(struct lab *lab, const struct step *st)
+{
+	int64_t within = st->within >= 0 ? st->within : step_timeout(lab);
+	int64_t deadline = lab_now() + within, backoff = 5 * NS_PER_MS;
+	unsigned tries = 0;
+	struct proc *p = NULL;
+	for (;;) {
+		int64_t now = lab_now();
+		if (p && (now >= deadline || lab->interrupted))
+			break;
+		tries++;
+		/* each run has the step timeout to exit, as `run`: one that began
+		 * before the deadline is judged by its exit */
+		if (spawn_step(lab, st, step_timeout(lab)) < 0)
+			return -1;
+		p = lab_find_proc(lab, st->name);
+		if (p->code == 0)
+			return 0;
+		/* a try's notify socket is of no use once it has exited: no
+		 * descriptor piles up over many tries */
+		proc_drain_notify(p);
+		if (p->notify_fd >= 0)
+			close(p->notify_fd);
+		p->notify_fd = -1;
+		int64_t until = lab_now() + backoff;
+		if (until > deadline)
+			until = deadline;
+		/* other events (a file the daemon writes) must not shorten it */
+		while (lab_now() < until && !lab->interrupted) {
+			lab_wait_event(lab, until, NULL, 0);
+			lab_pump(lab);
+		}
+		backoff = backoff * 2 > 200 * NS_PER_MS ? 200 * NS_PER_MS : backoff * 2;
+	}
+	if (lab->interrupted)
+		return lab_fail(lab, st->line, "interrupted");
+	char d[32], how[48];
+	if (p->code >= 0)
+		snprintf(how, sizeof how, "exited %d", p->code);
+	else
+		snprintf(how, sizeof how, "was killed by SIG%s", lab_signal_name(p->sig));
+	char *out = first_line(p->out_path), *err = first_line(p->err_path);
+	lab_fail(lab, st->line, "%s did not exit 0 within %s: %u tries, the last %s (stdout \"%s\", stderr \"%s\")",
+		 st->name, lab_fmt_ns(within, d, sizeof d), tries, how, out, err);
+	free(out);
+	free(err);
+	return -1;
+}
+
+/* Does an ancestor of pid carry the scenario's marker? A daemon that writes
+ * its process title over its environment (nginx's master: its pid is the
+ * instance's main pid in `tether status`) hides the marker, but its parent,
+ * a guardian, shows it: whatever descends from a marked process was started
+ * under this scenario. */
+static bool marked_ancestor(struct lab *lab, pid_t pid)
+{
+	for (int depth = 0; depth < 64; depth++) {
+		struct tether_procstat st;
+		if (tether_proc_read_stat(pid, &st) < 0 || st.ppid <= 1)
+			return false;
+		pid = st.ppid;
+		if (lab_has_marker(pid, lab->run_id))
+			return true;
+	}
+	return false;
 }
 
 static int signal_pid(struct lab *lab, const struct step *st)
@@ -149,10 +252,11 @@ static int signal_pid(struct lab *lab, const struct step *st)
 	if (fd < 0)
 		return lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
 	/* with the pidfd held, the check is about the process we will signal */
-	bool ours = orphans_is_ours((pid_t)pid, lab->run_id);
+	bool ours = orphans_is_ours((pid_t)pid, lab->run_id) || marked_ancestor(lab, (pid_t)pid);
 	int r = 0;
 	if (!ours)
-		r = lab_fail(lab, st->line, "pid %ld is not this scenario's (no run marker, not its descendant): the lab signals only its own processes",
+		r = lab_fail(lab, st->line,
+			     "pid %ld is not this scenario's (no run marker, not its descendant nor a marked process's): the lab signals only its own processes",
 			     pid);
 	else if (pidfd_send_signal(fd, st->sig, NULL, 0) < 0)
 		r = lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
@@ -325,15 +429,20 @@ int lab_run_steps(struct lab *lab, const struct step *steps, size_t n)
 		lab->last_line = st->line;
 		switch (st->kind) {
 		case S_SPAWN:
+			spawn_step(lab, st, -1);
+			break;
 		case S_RUN:
-			run_spawn(lab, st);
+			spawn_step(lab, st, step_timeout(lab));
+			break;
+		case S_RETRY:
+			run_retry(lab, st);
 			break;
 		case S_SIGNAL:
 			run_signal(lab, st);
 			break;
 		case S_WAIT:
 			lab_wait_cond(lab, &st->cond,
-				      st->within >= 0 ? st->within : lab->scn->step_timeout * (lab->opt->valgrind ? 4 : 1),
+				      st->within >= 0 ? st->within : step_timeout(lab),
 				      st->line);
 			break;
 		case S_EXPECT:
@@ -388,6 +497,7 @@ int lab_run_steps(struct lab *lab, const struct step *steps, size_t n)
 		case S_FAULT:
 		case S_FIU:
 		case S_ENV:
+		case S_LIMIT:
 			xappend(&lab->mods, &lab->nmods, &st, sizeof st);
 			break;
 		}

@@ -316,7 +316,8 @@ static void finish(struct lab *lab)
 	if (lab->failed) {
 		size_t shown = 0;
 		for (size_t i = 0; i < lab->nprocs && shown < 6; i++) {
-			if (!lab->procs[i]->probe) {
+			/* a reused name (a retry's runs) has one stderr file: the newest's */
+			if (!lab->procs[i]->probe && lab_find_proc(lab, lab->procs[i]->name) == lab->procs[i]) {
 				size_t before = lab->details.len;
 				stderr_tail(lab, lab->procs[i]);
 				shown += lab->details.len != before;

@@ -84,7 +84,12 @@ struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 	}
 	struct lab_spawn sp = {.argv = argv, .envp = env.envp, .out = out, .err = err, .cwd = lab->dir,
 			       .search_path = true, .all_signals = true, .barrier = req->barrier_fd,
-			       .barrier_w = req->barrier_wfd, .errpipe = ep[1]};
+			       .barrier_w = req->barrier_wfd, .errpipe = ep[1], .nofile = req->nofile,
+			       .nofile_soft = req->nofile_soft, .nofile_hard = req->nofile_hard};
+	/* Taken before the fork: the child may run (and a stop it sends may
+	 * start its clock) before this process is scheduled again, and a
+	 * `>= DUR` between two events must not be shortened by that delay. */
+	int64_t t_spawn = lab_now();
 	int r = lab_spawn(&sp, &p->pid, &p->pidfd);
 	lab_env_done(&env);
 	lab_strv_free(base);
@@ -93,7 +98,7 @@ struct proc *proc_fork(struct lab *lab, const struct spawn_req *req)
 		lab_fail(lab, req->line, "cannot fork %s: %s", p->name, strerror(-r));
 		goto fail;
 	}
-	p->t_spawn = lab_now();
+	p->t_spawn = t_spawn;
 	close(ep[1]);
 	p->errpipe = ep[0];
 	close(out);

@@ -63,6 +63,20 @@ static void render_json(struct tether_buf *b, const struct results *r)
 		json_str_or_null(b, e->run_id);
 		tether_buf_puts(b, ",\"dir\":");
 		json_str_or_null(b, e->res.dir);
+		/* what it proves (`guarantees`): [] for `guarantees none`, null when
+		 * it says nothing or did not parse */
+		tether_buf_puts(b, ",\"guarantees\":");
+		if (e->scn && e->scn->guarantees_declared) {
+			tether_buf_puts(b, "[");
+			for (size_t k = 0; k < e->scn->nguarantees; k++) {
+				if (k)
+					tether_buf_puts(b, ",");
+				tether_buf_json_string(b, e->scn->guarantees[k]);
+			}
+			tether_buf_puts(b, "]");
+		} else {
+			tether_buf_puts(b, "null");
+		}
 		tether_buf_puts(b, "}");
 	}
 	tether_buf_puts(b, "\n]}\n");

@@ -45,6 +45,9 @@ static const char run_usage[] =
 	"  --fault RULE    add a counted fault to every tether spawned, on top of the\n"
 	"                  scenario's own: POINT:ERRNO:K[:once|from][;...] (TETHER_FAULT\n"
 	"                  syntax, src/fault.h); replays a `harness faults` injection\n"
+	"  --list          run nothing: parse each scenario and print the guarantees it\n"
+	"                  declares (`guarantees` line); exit 1 when one does not parse\n"
+	"                  or declares none\n"
 	"\n"
 	"The language: scenarios/README.md.\n";
 
@@ -79,6 +82,37 @@ static int collect(const char *arg, char ***files, size_t *n)
 	return 0;
 }
 
+/* --list: "FILE: G1 G3", "FILE: none", "FILE: no guarantees line" or the
+ * parse error, a line each. 0 when every file parsed and declared what it
+ * proves, else 1 (make check's harness/scenario/guarantees-check). */
+static int list_guarantees(char **files, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *err = NULL;
+		struct scenario *scn = scenario_parse(files[i], &err);
+		if (!scn) {
+			printf("%s: parse error: %s\n", files[i], err);
+			free(err);
+			rc = 1;
+			continue;
+		}
+		printf("%s:", files[i]);
+		if (!scn->guarantees_declared) {
+			printf(" no guarantees line\n");
+			rc = 1;
+		} else if (!scn->nguarantees) {
+			printf(" none\n");
+		} else {
+			for (size_t k = 0; k < scn->nguarantees; k++)
+				printf(" %s", scn->guarantees[k]);
+			printf("\n");
+		}
+		scenario_free(scn);
+	}
+	return rc;
+}
+
 int harness_cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -86,12 +120,12 @@ int harness_cmd_run(int argc, char **argv)
 		{"valgrind", no_argument, NULL, 'V'},     {"seed", required_argument, NULL, 's'},
 		{"tether", required_argument, NULL, 't'}, {"keep", no_argument, NULL, 'k'},
 		{"fault", required_argument, NULL, 'f'},  {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"list", no_argument, NULL, 'L'},         {NULL, 0, NULL, 0},
 	};
 	struct runner_config rc = {.jobs = 1};
 	struct lab_options opt = {.grace = 2 * NS_PER_SEC};
 	const char *report_arg = NULL, *tether_arg = NULL;
-	bool have_seed = false;
+	bool have_seed = false, list = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "j:r:s:t:kh", longopts, NULL)) != -1) {
 		char *end;
@@ -115,6 +149,7 @@ int harness_cmd_run(int argc, char **argv)
 		case 't': tether_arg = optarg; break;
 		case 'k': opt.keep = true; break;
 		case 'f': opt.tether_fault = optarg; break;
+		case 'L': list = true; break;
 		case 'h': fputs(run_usage, stdout); return 0;
 		default: fputs(run_usage, stderr); return 64;
 		}
@@ -122,6 +157,20 @@ int harness_cmd_run(int argc, char **argv)
 	if (optind >= argc) {
 		fputs(run_usage, stderr);
 		return 64;
+	}
+	if (list) {
+		char **files = NULL;
+		size_t nfiles = 0;
+		int status = 0;
+		for (int i = optind; i < argc && status == 0; i++)
+			if (collect(argv[i], &files, &nfiles) < 0)
+				status = 64;
+		if (status == 0)
+			status = list_guarantees(files, nfiles);
+		for (size_t i = 0; i < nfiles; i++)
+			free(files[i]);
+		free(files);
+		return status;
 	}
 	struct lab_paths where;
 	lab_paths_find(&where, tether_arg, NULL, report_arg);

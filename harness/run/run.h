@@ -210,6 +210,8 @@ struct spawn_req {
 	int barrier_fd;       /* read end: the child waits for its EOF before exec; -1 none */
 	int barrier_wfd;      /* the write end, which the child closes first */
 	const char *fault_report;
+	bool nofile;          /* `limit NAME nofile SOFT:HARD` */
+	uint64_t nofile_soft, nofile_hard;
 };
 /* Forks one process (not yet confirmed to have exec'd). NULL and a failure
  * recorded when the fork itself fails. */
@@ -275,6 +277,8 @@ int cond_eval_proc(struct lab *lab, const struct cond *c, unsigned line, struct 
 /* The content tests of a file (T_* of c) on path; what names it in messages. */
 int cond_text_test(struct lab *lab, const struct cond *c, unsigned line, const char *what, const char *path,
 		   char **ret_observed);
+/* The same on a rotation chain (c->scope: chain or each) of path. */
+int cond_chain_test(struct lab *lab, const struct cond *c, unsigned line, const char *path, char **ret_observed);
 /* Compares a JSON value with the text of an expected value. */
 bool cond_compare_json(const struct tether_json *j, enum cmp_op op, const char *value, char **ret_got);
 bool cond_compare_num(int64_t got, enum cmp_op op, int64_t want);
@@ -324,6 +328,7 @@ struct results_entry {
 	const char *name;
 	const char *file;
 	const char *run_id;
+	const struct scenario *scn;   /* its guarantees; NULL when it did not parse */
 	struct lab_result res;
 };
 

@@ -230,8 +230,8 @@ int runner_run(const struct runner_config *rc)
 		failed += e->res.status == LAB_FAIL;
 		skipped += e->res.status == LAB_SKIP;
 		names[i] = file_name(rc->files[i]);
-		rep.entries[i] = (struct results_entry){.name = names[i],
-						       .file = rc->files[i], .run_id = e->run_id, .res = e->res};
+		rep.entries[i] = (struct results_entry){.name = names[i], .file = rc->files[i], .run_id = e->run_id,
+						       .scn = e->scn, .res = e->res};
 	}
 	rep.passed = passed;
 	rep.failed = failed;

@@ -124,6 +124,25 @@ static int check_regex(struct cursor *c, const struct word *w)
 	return 0;
 }
 
+/* sequence's REGEX names a key (its first group) and a number (its second). */
+static int check_sequence_regex(struct cursor *c, const struct word *w)
+{
+	if (!word_is_literal(w))
+		return 0;
+	char *lit = word_literal(w);
+	regex_t re;
+	int r = regcomp(&re, lit, REG_EXTENDED);
+	free(lit);
+	if (r != 0)
+		return parse_error(c->ctx, w->line, w->col, "invalid regular expression");
+	size_t groups = re.re_nsub;
+	regfree(&re);
+	if (groups < 2)
+		return parse_error(c->ctx, w->line, w->col,
+				   "a sequence's regular expression needs two groups: (key) and (number)");
+	return 0;
+}
+
 /* The test of a file's or an output's content. */
 static int parse_text_test(struct cursor *c, bool is_file, struct cond *ret)
 {
@@ -139,6 +158,7 @@ static int parse_text_test(struct cursor *c, bool is_file, struct cond *ret)
 		{"matches", T_MATCHES, false, true},   {"equals", T_EQUALS, false, true},
 		{"lines", T_LINES, false, false},      {"json", T_JSON, true, false},
 		{"jsonl", T_JSONL, true, false},       {"pidfile", T_PIDFILE, true, false},
+		{"bytes", T_BYTES, false, false},      {"sequence", T_SEQUENCE, false, true},
 	};
 	const char *w = peek(c);
 	for (size_t k = 0; w && k < sizeof tests / sizeof tests[0]; k++) {
@@ -146,10 +166,23 @@ static int parse_text_test(struct cursor *c, bool is_file, struct cond *ret)
 			continue;
 		c->i++;
 		ret->test = tests[k].test;
+		if (ret->scope != SCOPE_FILE && (ret->test == T_ABSENT || ret->test == T_PRESENT ||
+						  ret->test == T_JSON || ret->test == T_PIDFILE)) {
+			c->i--;
+			return fail_here(c, "expected a content test after chain or each (not absent, present, json, pidfile)");
+		}
 		if (tests[k].takes_text) {
-			if (take_word(c, "a text", &ret->text) < 0)
+			if (take_word(c, ret->test == T_SEQUENCE ? "a regular expression" : "a text", &ret->text) < 0)
 				return -1;
-			if (ret->test == T_MATCHES && check_regex(c, &ret->text) < 0)
+			if ((ret->test == T_MATCHES || ret->test == T_SEQUENCE) && check_regex(c, &ret->text) < 0)
+				return -1;
+			if (ret->test == T_SEQUENCE && check_sequence_regex(c, &ret->text) < 0)
+				return -1;
+			/* sequence REGEX N: the count each key's numbers reach */
+			if (ret->test == T_SEQUENCE && take_count(c, "how many lines each key has", &ret->value) < 0)
+				return -1;
+		} else if (ret->test == T_BYTES) {
+			if (take_op(c, &ret->op) < 0 || take_count(c, "a size in bytes", &ret->value) < 0)
 				return -1;
 		} else if (ret->test == T_LINES) {
 			/* lines [matching REGEX] OP N */
@@ -166,8 +199,8 @@ static int parse_text_test(struct cursor *c, bool is_file, struct cond *ret)
 		return 0;
 	}
 	return fail_here(c, is_file ? "expected absent, present, empty, nonempty, contains, lacks, matches, "
-				      "equals, lines, json, jsonl or pidfile"
-				    : "expected empty, nonempty, contains, lacks, matches, equals or lines");
+				      "equals, lines, json, jsonl, pidfile, bytes or sequence"
+				    : "expected empty, nonempty, contains, lacks, matches, equals, lines, bytes or sequence");
 }
 
 /* NAME ready | exit ... | running | stdout/stderr ... | exited N | exits ... */
@@ -249,6 +282,10 @@ long cond_parse(struct parse_ctx *ctx, const struct line *ln, size_t start, size
 	if (accept(&c, "file")) {
 		ret->kind = C_FILE;
 		r = take_word(&c, "a file path", &ret->subject);
+		if (r == 0 && accept(&c, "chain"))
+			ret->scope = SCOPE_CHAIN;
+		else if (r == 0 && accept(&c, "each"))
+			ret->scope = SCOPE_EACH;
 		if (r == 0)
 			r = parse_text_test(&c, true, ret);
 	} else if (accept(&c, "status")) {

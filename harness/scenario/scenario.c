@@ -60,10 +60,10 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 			return -1;
 	(*pos)++;
 	if (!strcmp(kw, "timeout") || !strcmp(kw, "step-timeout") || !strcmp(kw, "require") ||
-	    !strcmp(kw, "pidfile-check") || !strcmp(kw, "exclusive"))
+	    !strcmp(kw, "pidfile-check") || !strcmp(kw, "exclusive") || !strcmp(kw, "guarantees"))
 		return parse_directive(ctx, scn, ln, nested) < 0 ? -1 : 1;
-	if (!strcmp(kw, "spawn") || !strcmp(kw, "run")) {
-		st->kind = kw[0] == 's' ? S_SPAWN : S_RUN;
+	if (!strcmp(kw, "spawn") || !strcmp(kw, "run") || !strcmp(kw, "retry")) {
+		st->kind = kw[0] == 's' ? S_SPAWN : kw[1] == 'u' ? S_RUN : S_RETRY;
 		return parse_spawn(ctx, ln, st);
 	}
 	if (!strcmp(kw, "signal")) {
@@ -152,6 +152,33 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 		xappend(&ctx->mods, &ctx->nmods, &mod, sizeof mod);
 		return 0;
 	}
+	if (!strcmp(kw, "limit")) {
+		/* RLIMIT_NOFILE for the next spawn of NAME, set in the child before
+		 * its exec: the program stays tether itself (--tether, --valgrind
+		 * apply), where a `prlimit` wrapper would be the program. */
+		st->kind = S_LIMIT;
+		if (parse_need(ctx, ln, 4, 4, "limit NAME nofile SOFT:HARD") < 0)
+			return -1;
+		if (!parse_valid_name(ln->words[1].tmpl))
+			return parse_error(ctx, ln->words[1].line, ln->words[1].col, "'%s' cannot name a process",
+					   ln->words[1].tmpl);
+		if (strcmp(ln->words[2].tmpl, "nofile") != 0)
+			return parse_error(ctx, ln->words[2].line, ln->words[2].col, "expected nofile (the only limit)");
+		const char *v = ln->words[3].tmpl, *colon = strchr(v, ':');
+		char soft[32];
+		if (!colon || (size_t)(colon - v) >= sizeof soft)
+			return parse_error(ctx, ln->words[3].line, ln->words[3].col, "expected SOFT:HARD, e.g. 64:4096");
+		memcpy(soft, v, (size_t)(colon - v));
+		soft[colon - v] = '\0';
+		if (tether_parse_uint(soft, 3, 1u << 30, &st->nofile_soft) < 0 ||
+		    tether_parse_uint(colon + 1, st->nofile_soft, 1u << 30, &st->nofile_hard) < 0)
+			return parse_error(ctx, ln->words[3].line, ln->words[3].col,
+					   "expected SOFT:HARD with 3 <= SOFT <= HARD, e.g. 64:4096");
+		st->name = xstrdup(ln->words[1].tmpl);
+		struct step mod = {.kind = st->kind, .line = st->line, .name = st->name};
+		xappend(&ctx->mods, &ctx->nmods, &mod, sizeof mod);
+		return 0;
+	}
 	if (!strcmp(kw, "repeat")) {
 		st->kind = S_REPEAT;
 		uint64_t n;
@@ -167,9 +194,9 @@ static int parse_step(struct parse_ctx *ctx, struct scenario *scn, const struct 
 	if (!strcmp(kw, "end"))
 		return parse_error(ctx, ln->lineno, ln->words[0].col, "'end' without 'repeat'");
 	return parse_error(ctx, ln->lineno, ln->words[0].col,
-			   "unknown step '%s' (spawn, run, signal, wait, expect, no-orphans, set, let, mark, pause, "
-			   "repeat, write, remove, fault, fiu, env, log, or a directive: timeout, step-timeout, "
-			   "require, pidfile-check, exclusive)", kw);
+			   "unknown step '%s' (spawn, run, retry, signal, wait, expect, no-orphans, set, let, mark, pause, "
+			   "repeat, write, remove, fault, fiu, env, limit, log, or a directive: timeout, step-timeout, "
+			   "require, pidfile-check, exclusive, guarantees)", kw);
 }
 
 static int parse_block(struct parse_ctx *ctx, struct scenario *scn, const struct line *lines, size_t nlines,
@@ -324,6 +351,9 @@ void scenario_free(struct scenario *s)
 	for (size_t i = 0; i < s->nrequires; i++)
 		free(s->requires[i]);
 	free(s->requires);
+	for (size_t i = 0; i < s->nguarantees; i++)
+		free(s->guarantees[i]);
+	free(s->guarantees);
 	free(s->path);
 	free(s->name);
 	free(s);

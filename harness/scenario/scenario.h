@@ -59,7 +59,14 @@ enum text_test {
 	T_JSON,   /* the file is one JSON value; JSONPATH OP VALUE */
 	T_JSONL,  /* every line is a JSON value */
 	T_PIDFILE,/* tether_pidfile_read accepts it (a complete record) */
+	T_BYTES,  /* size in bytes OP N */
+	T_SEQUENCE, /* sequence REGEX N: per key (group 1), the numbers (group 2) run 0..N-1 */
 };
+
+/* Which files a file test reads: PATH, or PATH's rotation chain (PATH.k ..
+ * PATH.1, PATH, k the last of an unbroken run from 1) as one text, or each
+ * file of that chain on its own. */
+enum file_scope { SCOPE_FILE, SCOPE_CHAIN, SCOPE_EACH };
 
 struct exit_count {
 	int code;
@@ -74,6 +81,7 @@ struct cond {
 	struct word subject;    /* FILE: path; STATUS: pidfile; PROCESSES: comm (may be empty); GAPS: file; ELAPSED: first event */
 	struct word subject2;   /* ELAPSED: second event; FAULT_FIRED: point (may be empty) */
 	int stream;             /* OUTPUT: 1 stdout, 2 stderr */
+	enum file_scope scope;  /* FILE: chain or each */
 	enum text_test test;
 	struct word text;       /* CONTAINS/LACKS/MATCHES/EQUALS text; JSON and STATUS: the json path */
 	enum cmp_op op;
@@ -93,6 +101,7 @@ struct cond {
 enum step_kind {
 	S_SPAWN,   /* spawn NAME [xN] PROGRAM ARG... */
 	S_RUN,     /* run NAME PROGRAM ARG...: spawn, then wait for its exit */
+	S_RETRY,   /* retry NAME [within DUR] PROGRAM ARG...: run it again until it exits 0 */
 	S_SIGNAL,  /* signal NAME [group] SIG | signal pid PID SIG */
 	S_WAIT,    /* wait COND [within DUR] */
 	S_EXPECT,  /* expect COND */
@@ -107,6 +116,7 @@ enum step_kind {
 	S_FIU,     /* fiu NAME "COMMAND" */
 	S_ENV,     /* env NAME KEY=VALUE... */
 	S_LOG,     /* log WORD...: a diagnostic line */
+	S_LIMIT,   /* limit NAME nofile SOFT:HARD */
 };
 
 enum fault_mode { FAULT_ALWAYS, FAULT_ONCE, FAULT_CALL, FAULT_FROM, FAULT_RANDOM };
@@ -118,10 +128,10 @@ struct step {
 	unsigned line;
 	char *name;            /* process/group, variable, mark label */
 	unsigned copies;       /* SPAWN: 0 = one process; N = a group of N */
-	struct word *argv;     /* SPAWN/RUN argv; SET/LOG words; WRITE path+text; REMOVE path; ENV pairs; FIU command */
+	struct word *argv;     /* SPAWN/RUN/RETRY argv; SET/LOG words; WRITE path+text; REMOVE path; ENV pairs; FIU command */
 	size_t argc;
 	struct cond cond;      /* WAIT, EXPECT */
-	int64_t within;        /* WAIT: -1 = the step timeout */
+	int64_t within;        /* WAIT, RETRY: -1 = the step timeout */
 	int sig;               /* SIGNAL */
 	bool group;            /* SIGNAL: to the process group */
 	bool by_pid;           /* SIGNAL: pid PID */
@@ -143,6 +153,8 @@ struct step {
 	struct word let_key;   /* json path */
 	long let_line;         /* FILE_FIELD: 1-based, negative counts from the end */
 	unsigned let_field;
+	/* LIMIT: RLIMIT_NOFILE of the next spawn of NAME */
+	uint64_t nofile_soft, nofile_hard;
 };
 
 struct scenario {
@@ -154,6 +166,12 @@ struct scenario {
 	bool exclusive;        /* runs alone even under --jobs */
 	char **requires;       /* what the scenario needs, else it is skipped */
 	size_t nrequires;
+	/* `guarantees G1 G3`: the guarantees of SPEC §8 it proves (ids of
+	 * common/guarantees.def, in the order written); `guarantees none`:
+	 * declared, proves none (a behaviour of SPEC §1-§6 only) */
+	char **guarantees;
+	size_t nguarantees;
+	bool guarantees_declared;
 	struct step *steps;
 	size_t nsteps;
 };
@@ -232,7 +250,7 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_signal(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st);
 int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st);
-/* timeout, step-timeout, pidfile-check, exclusive, require (top level only). */
+/* timeout, step-timeout, pidfile-check, exclusive, require, guarantees (top level only). */
 int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct line *ln, bool nested);
 
 #endif

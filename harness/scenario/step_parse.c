@@ -14,8 +14,10 @@
 
 int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 {
-	bool is_run = st->kind == S_RUN;
-	const char *usage = is_run ? "run NAME PROGRAM [ARG...]" : "spawn NAME [xN] PROGRAM [ARG...]";
+	bool is_run = st->kind == S_RUN, is_retry = st->kind == S_RETRY;
+	const char *usage = is_run     ? "run NAME PROGRAM [ARG...]"
+			    : is_retry ? "retry NAME [within DUR] PROGRAM [ARG...]"
+				       : "spawn NAME [xN] PROGRAM [ARG...]";
 	if (parse_need(ctx, ln, 3, (size_t)-1, usage) < 0)
 		return -1;
 	const struct word *nw = &ln->words[1];
@@ -25,7 +27,12 @@ int parse_spawn(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 	st->name = xstrdup(nw->tmpl);
 	size_t from = 2;
 	const char *x = ln->words[2].tmpl;
-	if (!is_run && x[0] == 'x' && x[1] && strspn(x + 1, "0123456789") == strlen(x + 1)) {
+	if (is_retry && strcmp(x, "within") == 0) {
+		if (parse_need(ctx, ln, 5, (size_t)-1, usage) < 0 || parse_dur_word(ctx, ln, 3, &st->within) < 0)
+			return -1;
+		from = 4;
+	}
+	if (!is_run && !is_retry && x[0] == 'x' && x[1] && strspn(x + 1, "0123456789") == strlen(x + 1)) {
 		uint64_t n;
 		if (tether_parse_uint(x + 1, 1, 10000, &n) < 0)
 			return parse_error(ctx, ln->words[2].line, ln->words[2].col, "copies: 1 to 10000");
@@ -164,6 +171,46 @@ int parse_let(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 	return parse_error(ctx, ln->words[3].line, ln->words[3].col, "usage: %s", usage);
 }
 
+/* The ids a `guarantees` line may name: SPEC §8, as common/guarantees.def lists it. */
+static const char *const guarantee_ids[] = {
+#define HARNESS_GUARANTEE(id, name, meaning) #id,
+#include "common/guarantees.def"
+#undef HARNESS_GUARANTEE
+	NULL};
+
+/* `guarantees G1 G3` or `guarantees none`, once per file: what the scenario
+ * proves, for the report's matrix (and the check that every scenario of
+ * scenarios/ says it). A typo must not silently move a scenario out of its
+ * guarantee's row: unknown ids and repeats are errors. */
+static int parse_guarantees(struct parse_ctx *ctx, struct scenario *scn, const struct line *ln)
+{
+	if (scn->guarantees_declared)
+		return parse_error(ctx, ln->lineno, ln->words[0].col, "a second 'guarantees' line: say them all on one");
+	if (parse_need(ctx, ln, 2, 32, "guarantees none|G1 G2 ...") < 0)
+		return -1;
+	scn->guarantees_declared = true;
+	if (strcmp(ln->words[1].tmpl, "none") == 0) {
+		if (ln->n > 2)
+			return parse_error(ctx, ln->words[2].line, ln->words[2].col, "'none' stands alone");
+		return 0;
+	}
+	for (size_t i = 1; i < ln->n; i++) {
+		const struct word *w = &ln->words[i];
+		size_t k = 0;
+		while (guarantee_ids[k] && strcmp(guarantee_ids[k], w->tmpl) != 0)
+			k++;
+		if (!guarantee_ids[k])
+			return parse_error(ctx, w->line, w->col,
+					   "unknown guarantee '%s' (G1, G1b, G2 ... G10 of SPEC section 8, or none)", w->tmpl);
+		for (size_t j = 0; j < scn->nguarantees; j++)
+			if (strcmp(scn->guarantees[j], w->tmpl) == 0)
+				return parse_error(ctx, w->line, w->col, "%s named twice", w->tmpl);
+		char *id = xstrdup(w->tmpl);
+		xappend(&scn->guarantees, &scn->nguarantees, &id, sizeof id);
+	}
+	return 0;
+}
+
 int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct line *ln, bool nested)
 {
 	const char *kw = ln->words[0].tmpl;
@@ -184,6 +231,8 @@ int parse_directive(struct parse_ctx *ctx, struct scenario *scn, const struct li
 	}
 	if (strcmp(kw, "exclusive") == 0)
 		return parse_need(ctx, ln, 1, 1, "exclusive") < 0 ? -1 : (scn->exclusive = true, 0);
+	if (strcmp(kw, "guarantees") == 0)
+		return parse_guarantees(ctx, scn, ln);
 	/* require WHAT... */
 	if (parse_need(ctx, ln, 2, 16, "require root|fiu|sdnotify|no-valgrind|program NAME ...") < 0)
 		return -1;

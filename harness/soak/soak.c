@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,24 @@ static const char usage_text[] =
 	"  --schedule-only    print the schedule's digest and events, run nothing\n"
 	"  --keep             keep the run's directory (kept anyway on failure)\n"
 	"  --verbose          print every event as it is injected\n";
+
+/* "harness soak: <what>" and where to read more: exit 64. Every refusal
+ * names the option and the value it refused (harness/soak/soak-check). */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("harness soak: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'harness soak --help'.\n", stderr);
+	return 64;
+}
+
+static int bad_value(const char *opt, const char *value, const char *expected)
+{
+	return usage_error("invalid value for --%s: '%s' (%s)", opt, value, expected);
+}
 
 /* May tether make PID namespaces here (root or CAP_SYS_ADMIN)? */
 static bool pidns_allowed(void)
@@ -115,32 +134,33 @@ int harness_cmd_soak(int argc, char **argv)
 	uint64_t v;
 	int64_t ns = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0; /* said below, naming the option */
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': duration_arg = optarg; break;
 		case 'c':
 			if (strcmp(optarg, "simulated") && strcmp(optarg, "real"))
-				goto usage;
+				return bad_value("clock", optarg, "simulated or real");
 			s.real = !strcmp(optarg, "real");
 			break;
 		case 's':
 			if (lab_seed_parse(optarg, &s.seed) < 0)
-				goto usage;
+				return bad_value("seed", optarg, "expected a whole number");
 			have_seed = true;
 			break;
 		case 'i':
 			if (tether_parse_uint(optarg, 1, SOAK_MAX_INSTANCES, &v) < 0)
-				goto usage;
+				return bad_value("instances", optarg, "expected a whole number from 1 to 32");
 			s.p.instances = (unsigned)v;
 			break;
 		case 'I':
 			if (strcmp(optarg, "mixed") && strcmp(optarg, "pidns") && strcmp(optarg, "subreaper"))
-				goto usage;
+				return bad_value("isolation", optarg, "mixed, pidns or subreaper");
 			s.isolation = optarg;
 			break;
 		case 'S':
 			if (tether_parse_uint(optarg, 1, 3600, &v) < 0)
-				goto usage;
+				return bad_value("scale", optarg, "expected a whole number from 1 to 3600");
 			s.scale = (unsigned)v;
 			break;
 		case 't': tether_arg = optarg; break;
@@ -150,11 +170,20 @@ int harness_cmd_soak(int argc, char **argv)
 		case 'k': s.keep = true; break;
 		case 'v': s.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: goto usage;
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc || tether_parse_duration(duration_arg, &ns) < 0 || ns < NS_PER_SEC)
-		goto usage;
+	if (optind != argc)
+		return usage_error("unexpected argument '%s' (harness soak takes options only)", argv[optind]);
+	/* 1s at least: a soak shorter than one step of the schedule judges nothing */
+	int pr = tether_parse_duration(duration_arg, &ns);
+	if (pr < 0 || ns < NS_PER_SEC)
+		return bad_value("duration", duration_arg,
+				 pr == -ERANGE ? "out of range" : "expected e.g. 6h, 24h, 7d; at least 1s");
 	unsigned instances = s.p.instances ? s.p.instances : 4;
 	if (s.real && s.scale > 60) {
 		/* A 60s watchdog over 60 is 1s: below that, the real scheduling
@@ -221,12 +250,10 @@ int harness_cmd_soak(int argc, char **argv)
 	soak_model_free(s.model);
 	soak_schedule_free(&s.sched);
 	free(s.samples);
+	free(s.marks);
 	free(s.fail_msg);
 	free(s.journal_path);
 	free(s.dir);
 	lab_paths_done(&where);
 	return rc;
-usage:
-	fputs(usage_text, stderr);
-	return 64;
 }

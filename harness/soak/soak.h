@@ -74,6 +74,14 @@ struct soak_event {
 	int64_t len;      /* ENOSPC and fork windows, ms */
 };
 
+/* One event of the timeline: an injected event (its kind), or a give-up
+ * of tether (kind SOAK_EV_NKINDS). */
+struct soak_mark {
+	int64_t vms;
+	int kind;
+	int instance;     /* -1: none or tether itself */
+};
+
 struct soak_schedule {
 	struct soak_event *ev;
 	size_t n;
@@ -148,7 +156,9 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 int soak_tether_clock(struct soak *s, struct soak_tether *t, struct soak_clock *ret);
 /* "settle notes-1 signs": answered once tether is quiescent with at least
  * `signs` signs; then, while an instance is starting or stopping, waits for
- * one more note each time. *ret: the clock, *ret_status: the status then. */
+ * one more note each time, and settles again when a note came between the
+ * settle's answer and the status (the status may then be half of a round's
+ * work). *ret: the clock, *ret_status: the status then. */
 int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, uint64_t signs, struct soak_clock *ret,
 		       struct tether_json **ret_status);
 int soak_tether_advance(struct soak *s, struct soak_tether *t, int64_t to_ns);
@@ -176,7 +186,8 @@ unsigned soak_notify_fds(pid_t worker, unsigned n);
 int soak_kill_guardian(struct soak *s, struct soak_tether *t, pid_t worker);
 /* A second `tether run` on the same pidfile must exit 75 naming ours (G1). */
 void soak_intruder(struct soak *s, struct soak_tether *t);
-/* Samples tether's VmRSS and fds; checks the lock has one holder, tether
+/* Samples tether's memory (VmRSS, and its anonymous part, which G6 judges)
+ * and fds; checks the lock has one holder, tether
  * (G1), its loop is not spinning, and (when full) that the workers under
  * its guardians are exactly the running instances of status. */
 void soak_tether_sample(struct soak *s, struct soak_tether *t, const struct tether_json *status, bool full);
@@ -230,7 +241,8 @@ void soak_model_counts(const struct soak_model *m, struct soak_model_counts *ret
 struct soak_sample {
 	int64_t vms;
 	unsigned incarnation;
-	uint64_t rss_kb;
+	uint64_t rss_kb;       /* VmRSS: shown, not judged (mostly file pages) */
+	uint64_t anon_kb;      /* RssAnon + RssShmem: what G6 judges */
 	unsigned fds;
 };
 
@@ -268,6 +280,8 @@ struct soak {
 	unsigned orphans;
 	struct soak_sample *samples;
 	size_t nsamples;
+	struct soak_mark *marks;   /* what happened when: soak.json's timeline */
+	size_t nmarks;
 
 	/* the first failure (and a count of the rest) */
 	bool failed;

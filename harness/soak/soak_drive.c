@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "proc.h"
 #include "soak/soak.h"
 
 #define NEVER INT64_MAX
@@ -67,6 +68,22 @@ static int64_t inst_ms(const struct soak *s, unsigned i, const char *key)
 	return v && v->type == TETHER_JSON_NUMBER ? (int64_t)llround(v->number * 1000.0) : -1;
 }
 
+/* What the last status said of instance i, for a failure to explain itself:
+ * "status said: tether running, instance 0 running, pid 123 (gone)". */
+static const char *said(const struct soak *s, unsigned i, char *buf, size_t len)
+{
+	const struct tether_json *st = s->status ? tether_json_get(s->status, "state") : NULL;
+	pid_t pid = (pid_t)inst_int(s, i, "pid");
+	struct tether_procstat ps;
+	const char *alive = pid <= 0 ? "none"
+			    : tether_proc_read_stat(pid, &ps) < 0 ? "gone"
+			    : ps.state == 'Z' || ps.state == 'X' ? "exited, not reaped"
+								  : "alive";
+	snprintf(buf, len, "status said: tether %s, instance %u %s, pid %lld (%s now)",
+		 st && st->string ? st->string : "?", i, inst_str(s, i, "state"), (long long)pid, alive);
+	return buf;
+}
+
 static bool healthy(const struct soak *s, unsigned i)
 {
 	return !strcmp(inst_str(s, i, "state"), "running") && s->hung[i] != (pid_t)inst_int(s, i, "pid");
@@ -91,8 +108,11 @@ static void tether_ended(struct soak *s)
 	int code = soak_tether_reap(s, s->t);
 	s->t = NULL;
 	soak_model_check_exit(s, s->model, code, s->vnow);
-	if (code == 1)
+	if (code == 1) {
 		s->gave_up++;
+		struct soak_mark m = {.vms = s->vnow, .kind = SOAK_EV_NKINDS, .instance = -1};
+		xappend(&s->marks, &s->nmarks, &m, sizeof m);
+	}
 	tether_json_free(s->status);
 	s->status = NULL;
 }
@@ -186,7 +206,9 @@ static void end_worker(struct soak *s, unsigned i, const char *cmd, enum soak_ex
 	struct soak_clock c = s->clk;
 	int r = soak_worker_ctl(s, i, cmd, strlen(cmd));
 	if (r < 0) {
-		soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s", i, strerror(-r));
+		char why[160];
+		soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s (%s)", i, strerror(-r),
+			  said(s, i, why, sizeof why));
 		return;
 	}
 	soak_model_expect(s->model, k, i, s->vnow, detail);
@@ -195,17 +217,31 @@ static void end_worker(struct soak *s, unsigned i, const char *cmd, enum soak_ex
 
 static void hang(struct soak *s, unsigned i)
 {
+	struct soak_clock c = s->clk;
 	pid_t pid = (pid_t)inst_int(s, i, "pid");
-	int64_t age = inst_ms(s, i, "watchdog_age_s");
-	if (soak_worker_ctl(s, i, "hang\n", 5) < 0 || age < 0) {
+	/* A last sign of its own, now, then the hang: its watchdog deadline is
+	 * this instant plus --watchdog. With its last sign from the pet round,
+	 * two instances that hang within one pet period would be killed at
+	 * one virtual instant, and the order in which tether learns of their
+	 * deaths (their crashes_in_window 1 and 2, or which one crosses the
+	 * crash limit) would be the real kernel's: a seed would not give one
+	 * outcome. No two events of a schedule share an instant. */
+	if (soak_worker_ctl(s, i, "notify WATCHDOG=1\nhang\n", 23) < 0) {
 		soak_fail(s, "instance %u runs, but cannot be told to hang", i);
+		return;
+	}
+	s->hung[i] = pid;
+	if (!settle(s, c.notes, c.signs + 1))
+		return;
+	int64_t age = inst_ms(s, i, "watchdog_age_s");
+	if (age < 0) {
+		soak_fail(s, "instance %u was told to hang, and status gives no watchdog age", i);
 		return;
 	}
 	/* Its last sign was `age` ago: the watchdog fires --watchdog after it. */
 	int64_t at = s->vnow - age + s->p.watchdog;
 	soak_model_expect(s->model, SOAK_EXPECT_WATCHDOG, i, at, 0);
 	soak_model_expect(s->model, SOAK_EXPECT_CRASH_WATCHDOG, i, at, 0);
-	s->hung[i] = pid;
 }
 
 static void flood(struct soak *s, unsigned i, const struct soak_event *e)
@@ -292,6 +328,8 @@ static void inject(struct soak *s, const struct soak_event *e)
 		return;
 	}
 	s->injected[k]++;
+	struct soak_mark m = {.vms = s->vnow, .kind = (int)k, .instance = i};
+	xappend(&s->marks, &s->nmarks, &m, sizeof m);
 	say(s, soak_kind_name(k), i);
 	char cmd[32];
 	switch (k) {
@@ -388,8 +426,10 @@ static void pet(struct soak *s)
 		if (!healthy(s, i))
 			continue;
 		int r = soak_worker_ctl(s, i, "notify WATCHDOG=1\n", 18);
+		char why[160];
 		if (r < 0)
-			soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s", i, strerror(-r));
+			soak_fail(s, "instance %u runs, but its worker does not read its ctl FIFO: %s (%s)", i, strerror(-r),
+				  said(s, i, why, sizeof why));
 		else
 			n++;
 	}

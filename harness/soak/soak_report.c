@@ -3,12 +3,15 @@
  * and the summary (see soak.h).
  *
  * G6 (steady state) is judged per incarnation, since a fresh tether starts
- * from scratch: the first quarter of its life is warm-up; the largest RSS and
- * fd count of its last quarter must not exceed those of its second quarter
- * (fds exactly, RSS within a page-granular slack: malloc may settle a few
- * pages later). Samples are taken at quiescent points only, after a settle,
- * so transient descriptors of a stop or a spawn do not count. An incarnation
- * shorter than an hour of virtual time is reported, not judged.
+ * from scratch: the first quarter of its life is warm-up; the largest
+ * anonymous memory (RssAnon + RssShmem) and fd count of its last quarter must
+ * not exceed those of its second quarter (fds exactly, memory within a
+ * page-granular slack: malloc may settle a few pages later). VmRSS is
+ * reported, not judged: most of it is file pages that a code path's first
+ * run faults in, in steps larger than any slack, at any time
+ * (soak_tether_sample). Samples are taken at quiescent points only, after a
+ * settle, so transient descriptors of a stop or a spawn do not count. An
+ * incarnation shorter than an hour of virtual time is reported, not judged.
  */
 #include "config.h"
 
@@ -21,14 +24,15 @@
 #include "common/common.h"
 #include "soak/soak.h"
 
-#define RSS_SLACK_KB 128
+#define ANON_SLACK_KB 64
 #define SAMPLES_MAX 240 /* in soak.json */
 
 struct g6 {
 	unsigned incarnation;
 	size_t samples;
 	int64_t span;
-	uint64_t rss_early, rss_late;
+	uint64_t rss_early, rss_late;   /* VmRSS, for information */
+	uint64_t anon_early, anon_late; /* judged */
 	unsigned fds_early, fds_late;
 	bool judged, grew;
 };
@@ -56,9 +60,11 @@ static void analyse(struct soak *s, unsigned n, struct g6 *ret)
 		int64_t at = x->vms - first;
 		if (at >= ret->span / 4 && at < ret->span / 2) {
 			ret->rss_early = x->rss_kb > ret->rss_early ? x->rss_kb : ret->rss_early;
+			ret->anon_early = x->anon_kb > ret->anon_early ? x->anon_kb : ret->anon_early;
 			ret->fds_early = x->fds > ret->fds_early ? x->fds : ret->fds_early;
 		} else if (at >= ret->span * 3 / 4) {
 			ret->rss_late = x->rss_kb > ret->rss_late ? x->rss_kb : ret->rss_late;
+			ret->anon_late = x->anon_kb > ret->anon_late ? x->anon_kb : ret->anon_late;
 			ret->fds_late = x->fds > ret->fds_late ? x->fds : ret->fds_late;
 		}
 	}
@@ -66,8 +72,8 @@ static void analyse(struct soak *s, unsigned n, struct g6 *ret)
 	ret->grew = ret->fds_late > ret->fds_early;
 #ifndef TETHER_SANITIZERS
 	/* (In a sanitizer build ASan's quarantine keeps freed memory for a
-	 * while and RSS says nothing: fds only.) */
-	ret->grew = ret->grew || ret->rss_late > ret->rss_early + RSS_SLACK_KB;
+	 * while and memory says nothing: fds only.) */
+	ret->grew = ret->grew || ret->anon_late > ret->anon_early + ANON_SLACK_KB;
 #endif
 }
 
@@ -124,17 +130,30 @@ static void write_json(struct soak *s, const struct g6 *g, unsigned ng, const st
 			  mc->lost_lines, soak_journal_rotations(s->journal), (double)s->g2_max_ns / 1e6, s->orphans);
 	for (unsigned i = 0; i < ng; i++)
 		tether_buf_printf(&b, "%s{\"incarnation\":%u,\"samples\":%zu,\"virtual_s\":%.0f,\"judged\":%s,"
-				      "\"rss_kb_early\":%llu,\"rss_kb_late\":%llu,\"fds_early\":%u,\"fds_late\":%u,\"grew\":%s}",
+				      "\"anon_kb_early\":%llu,\"anon_kb_late\":%llu,\"rss_kb_early\":%llu,\"rss_kb_late\":%llu,"
+				      "\"fds_early\":%u,\"fds_late\":%u,\"grew\":%s}",
 				  i ? "," : "", g[i].incarnation, g[i].samples, (double)g[i].span / 1000,
-				  g[i].judged ? "true" : "false", (unsigned long long)g[i].rss_early,
+				  g[i].judged ? "true" : "false", (unsigned long long)g[i].anon_early,
+				  (unsigned long long)g[i].anon_late, (unsigned long long)g[i].rss_early,
 				  (unsigned long long)g[i].rss_late, g[i].fds_early, g[i].fds_late, g[i].grew ? "true" : "false");
 	/* tether's footprint over virtual time, thinned to a plot's worth */
 	tether_buf_puts(&b, "],\"samples\":[");
 	size_t step = s->nsamples / SAMPLES_MAX + 1;
 	for (size_t i = 0; i < s->nsamples; i += step)
-		tether_buf_printf(&b, "%s{\"vms\":%lld,\"incarnation\":%u,\"rss_kb\":%llu,\"fds\":%u}", i ? "," : "",
-				  (long long)s->samples[i].vms, s->samples[i].incarnation,
-				  (unsigned long long)s->samples[i].rss_kb, s->samples[i].fds);
+		tether_buf_printf(&b, "%s{\"vms\":%lld,\"incarnation\":%u,\"rss_kb\":%llu,\"anon_kb\":%llu,\"fds\":%u}",
+				  i ? "," : "", (long long)s->samples[i].vms, s->samples[i].incarnation,
+				  (unsigned long long)s->samples[i].rss_kb, (unsigned long long)s->samples[i].anon_kb,
+				  s->samples[i].fds);
+	/* what happened when: every injected event and give-up, in order */
+	tether_buf_puts(&b, "],\"timeline\":[");
+	for (size_t i = 0; i < s->nmarks; i++) {
+		const struct soak_mark *m = &s->marks[i];
+		tether_buf_printf(&b, "%s{\"vms\":%lld,\"event\":\"%s\"", i ? "," : "", (long long)m->vms,
+				  m->kind == SOAK_EV_NKINDS ? "give_up" : soak_kind_name((enum soak_kind)m->kind));
+		if (m->instance >= 0)
+			tether_buf_printf(&b, ",\"instance\":%d", m->instance);
+		tether_buf_puts(&b, "}");
+	}
 	tether_buf_puts(&b, "]}\n");
 	if (b.oom)
 		lab_die("out of memory");
@@ -155,9 +174,9 @@ void soak_finish_report(struct soak *s)
 	for (unsigned i = 0; i < ng; i++) {
 		analyse(s, i + 1, &g[i]);
 		if (g[i].grew)
-			soak_fail(s, "G6: tether #%u grew after warm-up: RSS %llu kB -> %llu kB, fds %u -> %u", i + 1,
-				  (unsigned long long)g[i].rss_early, (unsigned long long)g[i].rss_late, g[i].fds_early,
-				  g[i].fds_late);
+			soak_fail(s, "G6: tether #%u grew after warm-up: anonymous memory %llu kB -> %llu kB, fds %u -> %u",
+				  i + 1, (unsigned long long)g[i].anon_early, (unsigned long long)g[i].anon_late,
+				  g[i].fds_early, g[i].fds_late);
 	}
 	struct soak_model_counts mc;
 	soak_model_counts(s->model, &mc);
@@ -193,10 +212,12 @@ void soak_finish_report(struct soak *s)
 	for (unsigned i = 0; i < ng; i++) {
 		char span[32];
 		if (g[i].judged)
-			printf("  G6: tether #%u over %s: RSS %llu -> %llu kB, fds %u -> %u (early -> late max)%s\n",
+			printf("  G6: tether #%u over %s: anonymous %llu -> %llu kB, fds %u -> %u (early -> late max; "
+			       "VmRSS %llu -> %llu kB)%s\n",
 			       g[i].incarnation, soak_fmt_vms(g[i].span, span, sizeof span),
-			       (unsigned long long)g[i].rss_early, (unsigned long long)g[i].rss_late, g[i].fds_early,
-			       g[i].fds_late, g[i].grew ? ": GREW" : "");
+			       (unsigned long long)g[i].anon_early, (unsigned long long)g[i].anon_late, g[i].fds_early,
+			       g[i].fds_late, (unsigned long long)g[i].rss_early, (unsigned long long)g[i].rss_late,
+			       g[i].grew ? ": GREW" : "");
 		else
 			printf("  G6: tether #%u ran %s: too short to judge\n", g[i].incarnation,
 			       soak_fmt_vms(g[i].span, span, sizeof span));

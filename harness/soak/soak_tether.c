@@ -44,6 +44,9 @@
 /* How long anything may take in real time before it counts as a hang: a
  * settle is a few process starts and exits. */
 #define QUERY_TIMEOUT_NS (10 * NS_PER_SEC)
+/* Settles in a row that saw a note come meanwhile, before the soak says that
+ * tether never settles: a few are a burst of exits; a thousand is a loop. */
+#define SETTLE_ROUNDS_MAX 1000
 /* G2: a tree must be gone this long after its supervisor's SIGKILL. */
 #define ORPHAN_GRACE_NS (2 * NS_PER_SEC)
 
@@ -310,7 +313,11 @@ int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, ui
 	/* "settle G" waits for more than G notes: G = notes - 1 asks for none
 	 * beyond those counted, only quiescence (and the signs). */
 	uint64_t after = notes ? notes - 1 : 0;
-	for (;;) {
+	for (unsigned round = 0;; round++) {
+		if (round == SETTLE_ROUNDS_MAX) {
+			soak_fail(s, "tether never settles: %u settles in a row saw something happen meanwhile", round);
+			return -ETIMEDOUT;
+		}
 		char req[80];
 		struct tether_json *j, *status;
 		snprintf(req, sizeof req, "settle %llu %llu", (unsigned long long)after, (unsigned long long)signs);
@@ -328,17 +335,27 @@ int soak_tether_settle(struct soak *s, struct soak_tether *t, uint64_t notes, ui
 			return r;
 		if (!transitional(status)) {
 			/* The count again: a note may have come between the settle's
-			 * answer and the status (an instance became ready), and the
-			 * next "settle count" must not be satisfied by that one.
-			 * Nothing is under way now, so the count stays put until we
-			 * act. */
+			 * answer and the status. Then the status may have been taken
+			 * in the middle of what happened: in the very round that a
+			 * worker's death made tether give up, before it began to stop
+			 * (every other instance still "running", while their SIGTERM
+			 * is on its way: the next command to one of them found no
+			 * reader, ENXIO — seed 20261207, 20h50m41.913s). Only a
+			 * status with no note since the settle's answer describes a
+			 * quiescent tether: else settle again. */
+			uint64_t settled_notes = ret->notes;
 			r = soak_tether_clock(s, t, ret);
 			if (r < 0) {
 				tether_json_free(status);
 				return r;
 			}
-			*ret_status = status;
-			return 0;
+			if (ret->notes == settled_notes) {
+				*ret_status = status;
+				return 0;
+			}
+			tether_json_free(status);
+			after = ret->notes - 1; /* quiescence again, no more notes */
+			continue;
 		}
 		tether_json_free(status);
 		after = ret->notes;

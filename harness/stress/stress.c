@@ -301,6 +301,7 @@ int harness_cmd_stress(int argc, char **argv)
 	printf("# harness stress --cycles %u --instances %u --concurrency %u --races %u --faults %s --seed %llu\n",
 	       st->cycles, st->instances, st->concurrency, st->races, st->mix.text, (unsigned long long)st->seed);
 	fflush(stdout);
+	stress_build_probe(st);
 	st->started_mono = lab_now();
 	stress_cpu_sample(&st->cpu_start);
 	struct tether_clock real;
@@ -328,6 +329,7 @@ int harness_cmd_stress(int argc, char **argv)
 	free(st->kill_clean), free(st->eagain_up), free(st->floor);
 	free(st->race_start.lat), free(st->race_stop.lat);
 	free(st->workdir);
+	free(st->tether_version);
 	lab_paths_done(&where);
 	the_stress = NULL;
 	return r < 0 ? 70 : passed ? 0 : 1;

@@ -189,6 +189,9 @@ struct stress {
 	double max_ratio;     /* > 0: cycle p50 / floor p50 above it fails */
 	char run_id[64];
 	char **base_env;      /* our environment minus markers (lab_env_inherited) */
+	/* the build measured, for the report (stress_build_probe) */
+	char *tether_version; /* `tether --version`, lines joined by " | "; NULL: unknown */
+	int tether_static;    /* 1 no ELF interpreter, 0 dynamic, -1 not an ELF file (a script) */
 	unsigned next_seq;
 	/* results */
 	int64_t started_mono, started_wall;
@@ -233,6 +236,10 @@ void stress_race_start_stop(struct stress *st);
  * at least n; stress_floor_sample takes one more, right before a cycle. */
 void stress_floor_begin(struct stress *st, unsigned n, unsigned warm);
 void stress_floor_sample(struct stress *st);
+/* What build st->tether is: its `--version` (which says whether it has
+ * fault points: the lab's build, or the production one) and whether it is
+ * linked statically; for stress.json's "build". Never fails the run. */
+void stress_build_probe(struct stress *st);
 /* The machine's CPU time (/proc/stat: busy, steal, all) and ours (this
  * process and its reaped descendants), for what other work used meanwhile. */
 void stress_cpu_sample(struct stress_cpu *ret);

@@ -306,6 +306,28 @@ static int check_record(struct stress *st, const char *what, const struct stress
 	return rc;
 }
 
+/* A live process of this run: it carries the run's marker, or it descends
+ * from the tether under test. The second covers a worker whose exec is
+ * still in progress: the kernel closes the exec's close-on-exec descriptors
+ * (the error pipe's end of file, which tether takes for "exec succeeded" and,
+ * without --notify-ready, for ready) before it sets up the environment that
+ * /proc/PID/environ shows, so a read right after that can find it empty
+ * (seen once in a thousand cycles on a loaded machine). */
+static bool of_this_run(struct stress *st, pid_t pid, pid_t tether)
+{
+	if (lab_has_marker(pid, st->run_id))
+		return true;
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		struct tether_procstat ps;
+		if (tether_proc_read_stat(pid, &ps) < 0 || ps.state == 'Z' || ps.state == 'X')
+			return false;
+		if (ps.ppid == tether)
+			return true;
+		pid = ps.ppid;
+	}
+	return false;
+}
+
 int stress_check_running(struct stress *st, const char *what, struct stress_proc *p, const char *pidfile,
 			 unsigned instances, bool probe)
 {
@@ -363,7 +385,7 @@ int stress_check_running(struct stress *st, const char *what, struct stress_proc
 		    !pid->is_int || pid->integer <= 1)
 			continue;
 		/* a live process of this run, not a stale number */
-		if (!orphans_is_ours((pid_t)pid->integer, st->run_id)) {
+		if (!orphans_is_ours((pid_t)pid->integer, st->run_id) && !of_this_run(st, (pid_t)pid->integer, p->pid)) {
 			stress_fail(st, "%s: instance %zu reports pid %lld, which is not a live process of this run", what,
 				    i, (long long)pid->integer);
 			rc = -1;

@@ -23,7 +23,9 @@
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@
  * STEAL_BUSY_PCT) during the run: the latencies may be inflated. */
 #define OTHER_BUSY_PCT 10.0
 #define STEAL_BUSY_PCT 5.0
+#define HIST_PER_DECADE 20    /* latency histogram bins: edges 10^(k/20) ms, each ~12 % wide */
 
 static int cmp64(const void *a, const void *b)
 {
@@ -57,6 +60,47 @@ static double rank(const int64_t *sorted, size_t n, double q)
 {
 	size_t i = (size_t)ceil(q * (double)n);
 	return (double)sorted[i ? i - 1 : 0];
+}
+
+/* 1: an ELF file without a program interpreter (static), 0: with one,
+ * -1: not an ELF file we can read (a wrapper script, as stress-check uses). */
+static int elf_static(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	Elf64_Ehdr eh;
+	int r = -1;
+	if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		r = 1;
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != (ssize_t)sizeof ph) {
+				r = -1;
+				break;
+			}
+			if (ph.p_type == PT_INTERP) {
+				r = 0;
+				break;
+			}
+		}
+	}
+	close(fd);
+	return r;
+}
+
+void stress_build_probe(struct stress *st)
+{
+	st->tether_static = elf_static(st->tether);
+	char *argv[] = {st->tether, "--version", NULL};
+	struct stress_proc p;
+	struct stress_spawn req = {.name = "version", .argv = argv, .barrier = -1, .barrier_w = -1};
+	if (stress_proc_spawn(st, &p, &req) < 0)
+		return;
+	if (stress_proc_wait_exit(st, &p, lab_now() + 5 * NS_PER_SEC) && p.code == 0)
+		st->tether_version = stress_proc_output(&p);
+	stress_proc_release(&p);
 }
 
 struct stress_stats stress_stats_of(int64_t *v, size_t n)
@@ -202,6 +246,34 @@ static void json_steady(struct tether_buf *b, const char *key, const struct stea
 	tether_buf_puts(b, ",");
 	json_stats(b, "last_decile", &s->last, 1);
 	tether_buf_puts(b, "}");
+}
+
+/* A histogram of v[from..from+n) (ns) in ms, on log bins HIST_PER_DECADE
+ * to a decade, from the first bin that has a sample to the last: the shape
+ * of a distribution (two modes, a tail) that its percentiles hide. The same
+ * edges for every run, so that two builds' histograms compare bin by bin. */
+static void json_hist(struct tether_buf *b, const char *key, const int64_t *v, size_t from, size_t n)
+{
+	tether_buf_printf(b, "\"%s\":{\"bins_per_decade\":%d,\"edges_ms\":[", key, HIST_PER_DECADE);
+	int lo = INT32_MAX, hi = INT32_MIN;
+	int *bin = xcalloc(n ? n : 1, sizeof *bin);
+	for (size_t i = 0; i < n; i++) {
+		double ms = (double)v[from + i] / 1e6;
+		bin[i] = (int)floor(log10(ms > 1e-6 ? ms : 1e-6) * HIST_PER_DECADE);
+		lo = bin[i] < lo ? bin[i] : lo;
+		hi = bin[i] > hi ? bin[i] : hi;
+	}
+	for (int k = lo; n && k <= hi + 1; k++)
+		tether_buf_printf(b, "%s%.4g", k > lo ? "," : "", pow(10, (double)k / HIST_PER_DECADE));
+	tether_buf_puts(b, "],\"counts\":[");
+	for (int k = lo; n && k <= hi; k++) {
+		size_t c = 0;
+		for (size_t i = 0; i < n; i++)
+			c += bin[i] == k;
+		tether_buf_printf(b, "%s%zu", k > lo ? "," : "", c);
+	}
+	tether_buf_puts(b, "]}");
+	free(bin);
 }
 
 static void json_race(struct tether_buf *b, const char *key, const struct stress_race_result *r, unsigned m)
@@ -363,6 +435,14 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 			      "\"seed\":%llu,\"tether\":", passed ? "true" : "false", when, secs,
 			  (unsigned long long)st->seed);
 	tether_buf_json_string(&b, st->tether);
+	tether_buf_puts(&b, ",\"build\":{\"version\":");
+	if (st->tether_version)
+		tether_buf_json_string(&b, st->tether_version);
+	else
+		tether_buf_puts(&b, "null");
+	tether_buf_printf(&b, ",\"linkage\":\"%s\"}", st->tether_static > 0 ? "static"
+							: st->tether_static == 0      ? "dynamic"
+										      : "unknown");
 	tether_buf_puts(&b, ",\"worker\":");
 	tether_buf_json_string(&b, st->worker);
 	tether_buf_printf(&b, ",\"instances\":%u,\"concurrency\":%u,\"faults\":", st->instances, st->concurrency);
@@ -384,6 +464,14 @@ int stress_report(struct stress *st, bool passed_so_far, bool *ret_passed)
 	json_stats(&b, "cycle_sigterm", &cyc_sig, 1e6);
 	tether_buf_puts(&b, ",");
 	json_stats(&b, "cycle_command", &cyc_cmd, 1e6);
+	tether_buf_puts(&b, "},\"latency_hist\":{");
+	json_hist(&b, "start_ready", st->up, from, n);
+	tether_buf_puts(&b, ",");
+	json_hist(&b, "stop_gone", st->down, from, n);
+	tether_buf_puts(&b, ",");
+	json_hist(&b, "cycle", st->cyc, from, n);
+	tether_buf_puts(&b, ",");
+	json_hist(&b, "floor", st->floor, 0, st->nfloor);
 	tether_buf_puts(&b, "},\"floor_ms\":{\"method\":\"fork+execve+waitpid of worker --exit 0\",");
 	json_stats(&b, "stats", &flo, 1e6);
 	tether_buf_printf(&b, "},\"ratio_sigterm\":%.3f,\"ratio_command\":%.3f", r_sig, r_cmd);

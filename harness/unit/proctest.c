@@ -342,6 +342,37 @@ bool pt_wait_file_size(const char *path, size_t len, int timeout_ms)
 	return ok;
 }
 
+bool pt_wait_file_present(const char *path, int timeout_ms)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	ck_assert_ptr_nonnull(slash);
+	*slash = '\0';
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(inotify_add_watch(in, dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE), 0);
+	int64_t deadline = mono_ms() + timeout_ms;
+	bool ok = false;
+	for (;;) {
+		if (access(path, F_OK) == 0) {
+			ok = true;
+			break;
+		}
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			break;
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		if (poll(&p, 1, (int)left) > 0) {
+			char drain[4096] __attribute__((aligned(8)));
+			while (read(in, drain, sizeof drain) > 0)
+				;
+		}
+	}
+	close(in);
+	return ok;
+}
+
 pid_t pt_tether_bg(const char *out_path, const char *err_path, ...)
 {
 	char *argv[64];

@@ -78,6 +78,9 @@ void pt_victim_stop(struct pt_victim *v);
 
 /* Waits (inotify, deadline) until the file at path is at least len bytes. */
 bool pt_wait_file_size(const char *path, size_t len, int timeout_ms);
+/* Waits (inotify on its directory, deadline) until path exists: for a file
+ * renamed into place, which is complete when it appears. */
+bool pt_wait_file_present(const char *path, int timeout_ms);
 
 /* Runs TETHER_BIN with the NULL-terminated arguments in the background,
  * stdout and stderr to out_path/err_path (may be NULL: /dev/null). Returns

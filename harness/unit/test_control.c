@@ -547,6 +547,53 @@ static void setup(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* ---- G9 --------------------------------------------------------------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+START_TEST(g9_query_gives_up_when_it_cannot_wait)
+{
+	/* F4: poll failing EINTR (no event, at once) or ENOMEM from its first
+	 * call: the query ends with the error after a few polls instead of
+	 * polling at full speed until its deadline. */
+	int err = _i ? ENOMEM : EINTR;
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_SILENT, 128);
+	struct tether_json *j = NULL;
+	tu_fault_arm("tether/sys/poll", err, 1, 0, TU_FAULT_SELF);
+	int64_t t0 = mono_ms();
+	int r = query(path, "status", 1000, &j);
+	int64_t took = mono_ms() - t0;
+	unsigned polls = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -err);
+	ck_assert_msg(took < 500, "gave up after %lld ms", (long long)took);
+	ck_assert_uint_le(polls, 10);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+
+START_TEST(g9_query_gives_up_when_answers_cannot_be_received)
+{
+	/* F4: the answer is there (poll says so) but every receive fails
+	 * EAGAIN: so many times in a row is a failure, not "wait for the
+	 * rest" at full speed until the deadline. */
+	const char *path = tu_path("t.pid");
+	start_server(path, SRV_ECHO, 128);
+	struct tether_json *j = NULL;
+	tu_fault_arm("tether/sys/recvmsg", EAGAIN, 1, 0, TU_FAULT_SELF);
+	int64_t t0 = mono_ms();
+	int r = query(path, "status", 1000, &j);
+	int64_t took = mono_ms() - t0;
+	unsigned recvs = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -EAGAIN);
+	ck_assert_msg(took < 500, "gave up after %lld ms", (long long)took);
+	ck_assert_uint_le(recvs, 10);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	pt_init();
@@ -566,6 +613,10 @@ int main(void)
 	tcase_add_test(tc, an_answer_from_a_non_holder_is_ignored);
 	tcase_add_test(tc, a_forger_cannot_stretch_the_timeout);
 	tcase_add_test(tc, server_drops_foreign_uids);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_loop_test(tc, g9_query_gives_up_when_it_cannot_wait, 0, 2);
+	tcase_add_test(tc, g9_query_gives_up_when_answers_cannot_be_received);
+#endif
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

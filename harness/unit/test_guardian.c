@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +52,7 @@ static const char *event_name(uint32_t type)
 	case TETHER_GUARDIAN_SPAWN_FAILED: return "SPAWN_FAILED";
 	case TETHER_GUARDIAN_EXITED: return "EXITED";
 	case TETHER_GUARDIAN_TREE_EMPTY: return "TREE_EMPTY";
+	case TETHER_GUARDIAN_SIGNALED: return "SIGNALED";
 	default: return "?";
 	}
 }
@@ -60,7 +63,8 @@ struct gt {
 	struct tether_guardian g;
 	struct tether_spawn_spec spec;
 	int out_fd;
-	int gpidfd; /* the guardian's pidfd */
+	int proc_fd; /* /proc, given to the guardian as tether gives it */
+	int gpidfd;  /* the guardian's pidfd */
 };
 
 static enum tether_isolation iso_of(int i)
@@ -83,11 +87,14 @@ static bool gt_start(struct gt *t, int i, char *const argv[], const struct tethe
 	ck_assert_int_eq(tether_spawn_spec_init(&t->spec, argv, env ? env : &none), 0);
 	t->out_fd = open(tu_path("guardian.out"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	ck_assert_int_ge(t->out_fd, 0);
-	int r = tether_guardian_start(&t->spec, iso_of(i), t->out_fd, t->out_fd, &t->g);
+	t->proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(t->proc_fd, 0);
+	int r = tether_guardian_start(&t->spec, iso_of(i), t->out_fd, t->out_fd, t->proc_fd, &t->g);
 	if (i == 1 && (r == -EPERM || r == -EINVAL || r == -ENOSPC || r == -EUSERS)) {
 		fprintf(stderr, "SKIP %s (pidns): cannot create a PID namespace (%s)\n", test, strerror(-r));
 		tether_spawn_spec_done(&t->spec);
 		close(t->out_fd);
+		close(t->proc_fd);
 		return false;
 	}
 	ck_assert_msg(r == 0, "tether_guardian_start (%s): %s", iso_name(i), strerror(-r));
@@ -145,6 +152,7 @@ static void gt_done(struct gt *t)
 		close(t->gpidfd);
 	tether_spawn_spec_done(&t->spec);
 	close(t->out_fd);
+	close(t->proc_fd);
 }
 
 /* The host pid of a process the guardian named by its pid in the guardian's
@@ -328,6 +336,59 @@ START_TEST(term_and_kill_reach_a_setsid_grandchild)
 	gt_expect(&t, TETHER_GUARDIAN_TREE_EMPTY);
 	tree_assert_gone(&tr, use_kill ? "KILL" : "TERM");
 	/* the guardian itself stays, ready for the next start */
+	ck_assert(!gone_within(t.gpidfd, 0));
+	gt_send(&t, TETHER_GUARDIAN_QUIT);
+	gt_reap(&t);
+	gt_done(&t);
+}
+END_TEST
+
+/* ---- a signal for the worker (`tether signal`) ----------------------------------------- */
+
+/* SIGNAL reaches the worker alone, not the rest of its tree (a setsid'd
+ * grandchild with the default disposition would die of it), and is answered
+ * 0; a signal that ends the worker is then an exit like any other; with no
+ * worker the answer is ESRCH, and the guardian lives on. */
+START_TEST(signal_reaches_the_worker_alone)
+{
+	struct gt t;
+	char *argv[] = {TETHER_WORKER,  "--setsid-grandchild", (char *)tu_path("gc.pid"), "--on-signal", "USR1",
+			"--record",     (char *)tu_path("rec"), NULL};
+	tu_write_file(tu_path("rec"), "", 0, 0644);
+	if (!gt_start(&t, _i, argv, NULL, "signal_reaches_the_worker_alone"))
+		return;
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), ESRCH); /* no worker yet */
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
+	track_if_ours(worker);
+	ck_assert_msg(pt_wait_file_size(tu_path("rec"), 1, 15000), "the worker never recorded its exec");
+	pid_t gc = host_pid(&t, read_pid_file(tu_path("gc.pid")));
+	pt_track(gc);
+	int gc_fd = open_pidfd(gc);
+	struct stat st;
+	ck_assert_int_eq(stat(tu_path("rec"), &st), 0);
+	size_t before = (size_t)st.st_size;
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), 0);
+	ck_assert_msg(pt_wait_file_size(tu_path("rec"), before + 1, 15000), "the worker never noted SIGUSR1");
+	char *rec = tu_read_file(tu_path("rec"), NULL);
+	ck_assert_msg(strstr(rec, "\nsignal USR1 ") != NULL, "record: %s", rec);
+	free(rec);
+	/* the grandchild dies of USR1 by default: it must not have had one */
+	ck_assert_msg(!gone_within(gc_fd, 200), "the signal reached the worker's grandchild too");
+	/* a signal that ends the worker: its exit, then its tree's end */
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGINT), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), 0);
+	int32_t status = gt_expect(&t, TETHER_GUARDIAN_EXITED);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT, "EXITED status 0x%x, want SIGINT", status);
+	gt_expect(&t, TETHER_GUARDIAN_TREE_EMPTY);
+	ck_assert(gone_within(gc_fd, 15000));
+	close(gc_fd);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, SIGUSR1), 0);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SIGNALED), ESRCH);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, 0), -EINVAL);
+	ck_assert_int_eq(tether_guardian_send_signal(&t.g, 256), -EINVAL);
 	ck_assert(!gone_within(t.gpidfd, 0));
 	gt_send(&t, TETHER_GUARDIAN_QUIT);
 	gt_reap(&t);
@@ -534,21 +595,30 @@ START_TEST(guardian_holds_only_its_channel_and_stdio)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	struct gt t;
-	tu_write_file(tu_path("rec"), "", 0, 0644);
-	char *argv[] = {TETHER_WORKER, "--record", (char *)tu_path("rec"), NULL}; /* then idles */
+	/* --record, then --list-fds: the list (renamed into place after its
+	 * descriptor is closed) appears once the worker has closed the record
+	 * file too; the worker then idles. Waiting on the record alone saw its
+	 * descriptor, fd 3, in the worker under load: written, not yet closed. */
+	char *argv[] = {TETHER_WORKER, "--record", (char *)tu_path("rec"), "--list-fds", (char *)tu_path("fds"), NULL};
 	if (!gt_start(&t, _i, argv, NULL, "guardian_holds_only_its_channel_and_stdio"))
 		return;
 	gt_send(&t, TETHER_GUARDIAN_SPAWN);
 	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
 	ck_assert_int_gt(worker, 1);
 	pt_track(worker);
-	/* --record ran: the worker is past its dynamic loader (whose library
-	 * fds come and go right after exec) and idles */
-	ck_assert(pt_wait_file_size(tu_path("rec"), 1, 15000));
+	/* the worker is past its dynamic loader (whose library fds come and
+	 * go right after exec), its own files are closed, and it idles; what it
+	 * saw itself is what it inherited: 0, 1, 2 */
+	ck_assert(pt_wait_file_present(tu_path("fds"), 15000));
+	char *seen = tu_read_file(tu_path("fds"), NULL);
+	ck_assert_ptr_nonnull(seen);
+	ck_assert_str_eq(seen, "0 1 2\n");
+	free(seen);
 
 	/* The guardian: 0 (inherited stdin), 1 and 2 (out_fd/err_fd), 3 (the
-	 * channel); any other fd is one it made itself after closing the rest
-	 * (its signalfd, an exec pipe it is about to close), never one of ours. */
+	 * channel), 4 (/proc, which it was given); any other fd is one it made
+	 * itself after closing the rest (its signalfd, an exec pipe it is about
+	 * to close), never one of ours. */
 	char target[512], out[512];
 	fd_target(getpid(), t.out_fd, out, sizeof out);
 	fd_target(t.g.pid, 1, target, sizeof target);
@@ -563,9 +633,12 @@ START_TEST(guardian_holds_only_its_channel_and_stdio)
 	char list[256] = "";
 	for (int i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), " %d", fds[i]);
-	ck_assert_msg(n >= 4 && n <= 6 && fds[0] == 0 && fds[1] == 1 && fds[2] == 2 && fds[3] == 3,
-		      "guardian %d holds fds:%s (want 0 1 2 3, its signalfd, maybe its exec pipe)", (int)t.g.pid, list);
-	for (int i = 4; i < n; i++) {
+	ck_assert_msg(n >= 5 && n <= 7 && fds[0] == 0 && fds[1] == 1 && fds[2] == 2 && fds[3] == 3 && fds[4] == 4,
+		      "guardian %d holds fds:%s (want 0 1 2 3 4, its signalfd, maybe its exec pipe)", (int)t.g.pid,
+		      list);
+	fd_target(t.g.pid, 4, target, sizeof target);
+	ck_assert_str_eq(target, "/proc");
+	for (int i = 5; i < n; i++) {
 		fd_target(t.g.pid, fds[i], target, sizeof target);
 		char line[520];
 		snprintf(line, sizeof line, "%s\n", target);
@@ -686,6 +759,250 @@ START_TEST(send_after_close_is_epipe)
 }
 END_TEST
 
+/* ---- G9: calls that keep failing ------------------------------------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+/* A guardian inherits the fault points enabled when it is forked: enable the
+ * point before gt_start, failing nothing yet (the counts are shared, so the
+ * rule can be changed later from here). */
+static void pre_arm(const char *point)
+{
+	tu_fault_arm(point, EIO, UINT_MAX, 0, TU_FAULT_OTHERS);
+}
+
+/* Fails calls from..to (0: for ever) of the pre-armed point in the guardian
+ * and its children, never in the test process. */
+static void arm(const char *point, int err, unsigned from, unsigned to)
+{
+	tu_fault_arm(point, err, from, to, TU_FAULT_OTHERS);
+}
+
+/* Reads events until the guardian's end of file: true if it came within
+ * timeout_ms. */
+static bool gt_wait_eof(struct gt *t, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		struct tether_guardian_event ev;
+		int r = tether_guardian_recv(&t->g, &ev);
+		if (r == -EPIPE)
+			return true;
+		if (r == 1)
+			continue;
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = {.fd = t->g.chan, .events = POLLIN};
+		poll(&p, 1, (int)left);
+	}
+}
+
+static void gt_assert_exits_within(struct gt *t, int timeout_ms, const char *what)
+{
+	ck_assert_msg(gone_within(t->gpidfd, timeout_ms), "%s (%s): the guardian did not end within %d ms "
+		      "(%u calls of the failing point)", what, iso_name(t->g.pidns), timeout_ms, tu_fault_calls());
+	gt_reap(t);
+}
+
+static void tree_assert_gone_within(struct tree *tr, int timeout_ms, const char *how)
+{
+	ck_assert_msg(gone_within(tr->worker_fd, timeout_ms), "%s: worker %d survived", how, (int)tr->worker);
+	ck_assert_msg(gone_within(tr->grandchild_fd, timeout_ms), "%s: setsid'd grandchild %d survived", how,
+		      (int)tr->grandchild);
+	close(tr->worker_fd);
+	close(tr->grandchild_fd);
+}
+
+START_TEST(g9_lifeline_read_eagain_is_still_the_end)
+{
+	/* C: a read of the lifeline failing EAGAIN for ever hid its end of
+	 * file: the guardian spun (4 M reads) and, in subreaper mode, its tree
+	 * outlived tether. A hung-up lifeline with nothing to read is the end,
+	 * and the tree is found without reading /proc. */
+	struct gt t;
+	pre_arm("tether/sys/read");
+	if (!gt_start(&t, _i, escaping_worker(true), NULL, "g9_lifeline_read_eagain_is_still_the_end"))
+		return;
+	struct tree tr;
+	tree_start(&t, &tr);
+	arm("tether/sys/read", EAGAIN, 1, 0);
+	tether_guardian_let_go(&t.g);
+	gt_assert_exits_within(&t, 3000, "lifeline closed, reads failing EAGAIN");
+	tree_assert_gone_within(&tr, 2000, "lifeline closed, reads failing EAGAIN");
+	ck_assert_msg(tu_fault_calls() <= 200, "%u reads", tu_fault_calls());
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_unreadable_signalfd_ends_the_tree)
+{
+	/* C: SIGCHLD pending on a signalfd whose reads fail (EIO; EINTR, each
+	 * read SYS_EINTR_MAX calls): the wakeups that read nothing are counted,
+	 * and the guardian ends its tree rather than spin. */
+	int mode = _i & 1, err = _i & 2 ? EINTR : EIO;
+	struct gt t;
+	pre_arm("tether/sys/read");
+	if (!gt_start(&t, mode, escaping_worker(true), NULL, "g9_unreadable_signalfd_ends_the_tree"))
+		return;
+	struct tree tr;
+	tree_start(&t, &tr);
+	arm("tether/sys/read", err, 1, 0);
+	ck_assert_int_eq(pidfd_send_signal(tr.worker_fd, SIGKILL, NULL, 0), 0);
+	gt_assert_exits_within(&t, 3000, "signalfd unreadable");
+	tree_assert_gone_within(&tr, 2000, "signalfd unreadable");
+	/* 100 idle wakeups, then the last act's few reads (its walk of
+	 * /proc, one drain): x16 at EINTR */
+	ck_assert_msg(tu_fault_calls() <= (100 + 50) * 16, "%u reads", tu_fault_calls());
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_proc_walk_failing_once_still_ends_the_tree)
+{
+	/* D (subreaper): one failed open or getdents in the /proc walk left
+	 * the whole tree unsignalled, and the guardian waited (blocking) for
+	 * children nobody had killed, for ever. */
+	static const char *const points[] = {"tether/sys/getdents", "tether/sys/open"};
+	const char *point = points[_i];
+	struct gt t;
+	pre_arm(point);
+	if (!gt_start(&t, 0, escaping_worker(true), NULL, "g9_proc_walk_failing_once_still_ends_the_tree"))
+		return;
+	struct tree tr;
+	tree_start(&t, &tr);
+	arm(point, EIO, 1, 1);
+	tether_guardian_let_go(&t.g);
+	gt_assert_exits_within(&t, 3000, point);
+	tree_assert_gone_within(&tr, 2000, point);
+	ck_assert_int_eq(tu_fault_failed(), 1);
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_proc_unopenable_or_unreadable_still_ends_the_tree)
+{
+	/* D (subreaper), the lifeline closed while /proc keeps failing:
+	 * nothing can be opened (EMFILE), or every /proc read says ESRCH (the
+	 * walk then finds nobody, without an error). The guardian still finds
+	 * its own children — the setsid'd grandchild it adopted among them —
+	 * in the /proc descriptor tether gave it, asks waitid whether each is
+	 * its own, and kills them by number: the whole tree ends. */
+	static const struct {
+		const char *point;
+		int err;
+	} faults[] = {{"tether/sys/open", EMFILE}, {"tether/sys/read", ESRCH}, {"tether/sys/getdents", EIO}};
+	const char *point = faults[_i].point;
+	struct gt t;
+	pre_arm(point);
+	if (!gt_start(&t, 0, escaping_worker(true), NULL, "g9_proc_unopenable_or_unreadable_still_ends_the_tree"))
+		return;
+	struct tree tr;
+	tree_start(&t, &tr);
+	arm(point, faults[_i].err, 1, 0);
+	tether_guardian_let_go(&t.g);
+	tree_assert_gone_within(&tr, 3000, point);
+	gt_assert_exits_within(&t, 3000, point);
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_unreapable_worker_ends_the_tree)
+{
+	/* G: waitid failing after the exec (ECHILD while the worker is
+	 * unreaped, which cannot be true; EINVAL; EINTR): nothing was ever
+	 * reported, and a stop waited for the worker's exit until abandoned.
+	 * The reap is retried a few times, then the tree ended: tether reads
+	 * the guardian's end within a second. */
+	static const int errs[] = {ECHILD, EINVAL, EINTR};
+	int mode = _i & 1, err = errs[_i >> 1];
+	struct gt t;
+	char *argv[] = {TETHER_WORKER, NULL};
+	pre_arm("tether/sys/waitid");
+	if (!gt_start(&t, mode, argv, NULL, "g9_unreapable_worker_ends_the_tree"))
+		return;
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
+	int wfd = open_pidfd(worker);
+	arm("tether/sys/waitid", err, 1, 0);
+	gt_send(&t, TETHER_GUARDIAN_TERM);
+	ck_assert_msg(gt_wait_eof(&t, 2000), "%s, waitid failing %s: no end from the guardian within 2 s",
+		      iso_name(mode), strerror(err));
+	gt_assert_exits_within(&t, 2000, "waitid failing");
+	ck_assert(gone_within(wfd, 2000));
+	close(wfd);
+	ck_assert_msg(tu_fault_calls() <= 40 * 16, "%u waitids", tu_fault_calls());
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_pidns_kill_failing_ends_the_namespace)
+{
+	/* G (pidns): a KILL that cannot be delivered left the worker running
+	 * until tether's stop was abandoned; in a namespace the guardian's own
+	 * exit is the kill that cannot fail. */
+	struct gt t;
+	char *argv[] = {TETHER_WORKER, "--ignore-term", NULL};
+	pre_arm("tether/sys/kill");
+	if (!gt_start(&t, 1, argv, NULL, "g9_pidns_kill_failing_ends_the_namespace"))
+		return;
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	pid_t worker = gt_expect(&t, TETHER_GUARDIAN_EXEC_OK);
+	int wfd = open_pidfd(worker);
+	arm("tether/sys/kill", EPERM, 1, 0);
+	gt_send(&t, TETHER_GUARDIAN_KILL);
+	gt_assert_exits_within(&t, 2000, "kill failing EPERM");
+	ck_assert_msg(gone_within(wfd, 2000), "worker %d survived", (int)worker);
+	close(wfd);
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_a_report_that_fails_is_never_lost_silently)
+{
+	/* A report failing EPIPE while tether still holds the lifeline was
+	 * taken for a dead tether and dropped: the exec (or the tree's end)
+	 * was never told, and tether's stop waited for it until abandoned.
+	 * Any failed report ends the tree, which tether reads as the end. */
+	struct gt t;
+	char *argv[] = {TETHER_WORKER, NULL};
+	pre_arm("tether/sys/sendmsg");
+	if (!gt_start(&t, _i, argv, NULL, "g9_a_report_that_fails_is_never_lost_silently"))
+		return;
+	arm("tether/sys/sendmsg", EPIPE, 1, 1);
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	ck_assert_msg(gt_wait_eof(&t, 2000), "%s: the failed report was dropped and the guardian lives on",
+		      iso_name(_i));
+	gt_assert_exits_within(&t, 2000, "sendmsg failing EPIPE once");
+	ck_assert_int_eq(tu_fault_failed(), 1);
+	pid_t left[4];
+	ck_assert_int_eq(tu_marked(left, 4), 0);
+	gt_done(&t);
+}
+END_TEST
+
+START_TEST(g9_failed_setup_starts_no_worker)
+{
+	/* H: PR_SET_CHILD_SUBREAPER (subreaper) or PR_SET_PDEATHSIG (pidns)
+	 * failing was ignored, and the worker ran without the net G2 rests on
+	 * (a setsid'd grandchild escaped). Now the spawn fails with the errno,
+	 * no worker starts, and the guardian ends: tether makes a new one for
+	 * its next try. */
+	struct gt t;
+	tu_fault_arm("tether/sys/prctl", EPERM, 1, 0, TU_FAULT_OTHERS);
+	if (!gt_start(&t, _i, escaping_worker(false), NULL, "g9_failed_setup_starts_no_worker"))
+		return;
+	gt_send(&t, TETHER_GUARDIAN_SPAWN);
+	ck_assert_int_eq(gt_expect(&t, TETHER_GUARDIAN_SPAWN_FAILED), EPERM);
+	ck_assert(gt_wait_eof(&t, 2000));
+	gt_assert_exits_within(&t, 2000, "prctl failing");
+	pid_t left[4];
+	ck_assert_int_eq(tu_marked(left, 4), 0);
+	ck_assert_msg(!tu_exists(tu_path("gc.pid")), "a worker ran");
+	gt_done(&t);
+}
+END_TEST
+#endif
+
 static void setup(void)
 {
 	pt_setup();
@@ -709,6 +1026,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, pt_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, term_and_kill_reach_a_setsid_grandchild, 0, 4);
+	tcase_add_loop_test(tc, signal_reaches_the_worker_alone, 0, 2);
 	tcase_add_loop_test(tc, closed_lifeline_kills_the_tree, 0, 2);
 	tcase_add_loop_test(tc, signalled_guardian_kills_its_tree, 0, 4);
 	tcase_add_loop_test(tc, parent_sigkill_kills_the_tree, 0, 2);
@@ -721,6 +1039,21 @@ int main(void)
 	tcase_add_loop_test(tc, guardian_holds_only_its_channel_and_stdio, 0, 2);
 	tcase_add_test(tc, pidns_worker_has_an_inner_pid);
 	suite_add_tcase(s, tc);
+
+#ifdef TETHER_FAULT_INJECTION
+	tc = tcase_create("g9");
+	tcase_add_checked_fixture(tc, setup, pt_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, g9_lifeline_read_eagain_is_still_the_end, 0, 2);
+	tcase_add_loop_test(tc, g9_unreadable_signalfd_ends_the_tree, 0, 4);
+	tcase_add_loop_test(tc, g9_proc_walk_failing_once_still_ends_the_tree, 0, 2);
+	tcase_add_loop_test(tc, g9_proc_unopenable_or_unreadable_still_ends_the_tree, 0, 3);
+	tcase_add_loop_test(tc, g9_unreapable_worker_ends_the_tree, 0, 6);
+	tcase_add_test(tc, g9_pidns_kill_failing_ends_the_namespace);
+	tcase_add_loop_test(tc, g9_failed_setup_starts_no_worker, 0, 2);
+	tcase_add_loop_test(tc, g9_a_report_that_fails_is_never_lost_silently, 0, 2);
+	suite_add_tcase(s, tc);
+#endif
 
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -9,7 +9,7 @@
  * logic, whatever the policy says) or with the real tether_policy_decide over
  * real crash logs, as the supervisor does (the end-to-end sequences).
  *
- * The cell table below names all 8 x 14 (state, event) cells with the state
+ * The cell table below names all 9 x 15 (state, event) cells with the state
  * each must lead to, the ops it must call, in order, and the timers it must
  * leave; a change to instance.c's table without the matching change here fails
  * a cell. Cells instance.c ignores must leave the instance bit for bit as it
@@ -215,6 +215,7 @@ static const char *const note_names[] = {
 	[TETHER_N_WATCHDOG] = "watchdog",
 	[TETHER_N_GIVE_UP] = "give_up",
 	[TETHER_N_DONE] = "done",
+	[TETHER_N_RESTART_REQUESTED] = "restart_requested",
 };
 
 static const char *const end_names[] = {
@@ -330,7 +331,8 @@ enum setup {
 	SU_CLEANUP,     /* READY x EXITED (SIGSEGV): verdict RESTART at T_TURN + 20 s */
 	SU_BACKOFF,     /* SU_CLEANUP x TREE_EMPTY */
 	SU_DONE,        /* SU_STOPPING x EXITED, x TREE_EMPTY */
-	SU_NCANONICAL,  /* the 8 states above, one row of 14 cells each */
+	SU_RESTARTING,  /* READY x RESTART at T_TURN: TERM sent, KILL due at T_TURN + 5 s */
+	SU_NCANONICAL,  /* the 9 states above, one row of 15 cells each */
 	/* variants */
 	SU_IDLE_FORKFAIL = SU_NCANONICAL, /* spawn fails with EAGAIN from the first call */
 	SU_STARTING_AGAIN,     /* a restart (verdict RESTART after 1 s): an earlier start exec'd */
@@ -344,20 +346,24 @@ enum setup {
 	SU_CLEANUP_STOPPED,    /* SU_STOPPING x EXITED */
 	SU_CLEANUP_EXECFAIL,   /* STARTING x EXEC_FAILED at the first start */
 	SU_BACKOFF_FORKFAIL,   /* SU_BACKOFF, the next spawn fails with EAGAIN */
+	SU_RESTARTING_EXITED,  /* SU_RESTARTING x EXITED (SIGTERM): waiting for the tree */
+	SU_RESTARTING_UP,      /* UP x RESTART: restarted before it was ready */
 	SU_COUNT,
 };
 
 _Static_assert(SU_IDLE == (int)TETHER_I_IDLE && SU_STARTING == (int)TETHER_I_STARTING && SU_UP == (int)TETHER_I_UP &&
 		       SU_READY == (int)TETHER_I_READY && SU_STOPPING == (int)TETHER_I_STOPPING &&
 		       SU_CLEANUP == (int)TETHER_I_CLEANUP && SU_BACKOFF == (int)TETHER_I_BACKOFF &&
-		       SU_DONE == (int)TETHER_I_DONE && SU_NCANONICAL == (int)TETHER_I_NSTATES,
+		       SU_DONE == (int)TETHER_I_DONE && SU_RESTARTING == (int)TETHER_I_RESTARTING &&
+		       SU_NCANONICAL == (int)TETHER_I_NSTATES,
 	       "a canonical setup is numbered as its state (IGN relies on it)");
 
 static const char *const setup_names[] = {
-	"IDLE", "STARTING", "UP", "READY", "STOPPING", "CLEANUP", "BACKOFF", "DONE",
+	"IDLE", "STARTING", "UP", "READY", "STOPPING", "CLEANUP", "BACKOFF", "DONE", "RESTARTING",
 	"IDLE(forkfail)", "STARTING(again)", "STARTING(zero backoff)", "UP(no pid)",
 	"STOPPING(early)", "STOPPING(watchdog)", "CLEANUP(restart due)", "CLEANUP(done)",
 	"CLEANUP(give up)", "CLEANUP(stopped)", "CLEANUP(exec failed)", "BACKOFF(forkfail)",
+	"RESTARTING(exited)", "RESTARTING(from up)",
 };
 _Static_assert(sizeof setup_names / sizeof setup_names[0] == SU_COUNT, "a name per setup");
 
@@ -443,6 +449,18 @@ static void drive(enum setup su)
 		drive(SU_STOPPING);
 		step(TETHER_E_EXITED, SIGNAL_STATUS(SIGTERM), T_TURN, TETHER_I_CLEANUP);
 		step(TETHER_E_TREE_EMPTY, 0, T_EMPTY, TETHER_I_DONE);
+		return;
+	case SU_RESTARTING:
+		drive(SU_READY);
+		step(TETHER_E_RESTART, 0, T_TURN, TETHER_I_RESTARTING);
+		return;
+	case SU_RESTARTING_EXITED:
+		drive(SU_RESTARTING);
+		step(TETHER_E_EXITED, SIGNAL_STATUS(SIGTERM), T_TURN, TETHER_I_RESTARTING);
+		return;
+	case SU_RESTARTING_UP:
+		drive(SU_UP);
+		step(TETHER_E_RESTART, 0, T_TURN, TETHER_I_RESTARTING);
 		return;
 	case SU_COUNT:
 		break;
@@ -578,6 +596,56 @@ static void check_retired(void)
 	ck_assert_uint_eq(count_kind(OP_RETIRE), 1);
 }
 
+/* A requested restart: TERM now, KILL at the stop timeout, no verdict. */
+static void check_restart_requested(void)
+{
+	ck_assert_uint_eq(in.restarts_requested, 1);
+	ck_assert_uint_eq(in.restarts, 0);
+	ck_assert_int_eq(last_note(TETHER_N_RESTART_REQUESTED)->value, PID);
+	ck_assert(!in.stopping_for_good && !in.watchdog_fired && !in.verdict_taken);
+	ck_assert_int_eq(in.pid, PID);
+}
+
+/* From backoff: started now; the crash that put it there stays counted. */
+static void check_restart_from_backoff(void)
+{
+	ck_assert_uint_eq(in.restarts_requested, 1);
+	ck_assert_uint_eq(in.restarts, 1);
+	ck_assert_int_eq(last_note(TETHER_N_RESTART_REQUESTED)->value, 0);
+	ck_assert_uint_eq(count_kind(OP_DECIDE), 0);
+}
+
+/* The worker died of the restart: no verdict, no crash. */
+static void check_restart_exited(void)
+{
+	ck_assert_int_eq(in.last_status, EXIT_STATUS(1));
+	ck_assert_int_eq(in.pid, 0);
+	ck_assert_int_eq(in.died_at, NOW);
+	ck_assert(!in.verdict_taken);
+	ck_assert_uint_eq(count_kind(OP_DECIDE), 0);
+	ck_assert_uint_eq(in.restarts, 0);
+}
+
+/* Started again at once, without a verdict: neither a crash nor a restart
+ * tether decided. */
+static void check_restarted_at_once(void)
+{
+	ck_assert_uint_eq(count_kind(OP_DECIDE), 0);
+	ck_assert_uint_eq(in.restarts, 0);
+	ck_assert_uint_eq(in.restarts_requested, 1);
+	ck_assert_uint_eq(in.crashes.n, 0);
+	ck_assert_int_eq(in.pid, 0);
+	ck_assert(!in.ready);
+}
+
+/* The guardian went with the worker still known: its death is noted (SIGKILL). */
+static void check_restarted_after_loss(void)
+{
+	check_restarted_at_once();
+	ck_assert_int_eq(last_note(TETHER_N_EXITED)->value, SIGKILL);
+	ck_assert_int_eq(in.last_status, SIGKILL);
+}
+
 #define IGN(su, e) {su, TETHER_E_##e, (enum tether_istate)(su), "", true, KEEP, KEEP, KEEP, NULL}
 #define I(s) TETHER_I_##s
 #define E(e) TETHER_E_##e
@@ -590,6 +658,7 @@ static const struct cell cells[] = {
 	IGN(SU_IDLE, WATCHDOG), IGN(SU_IDLE, KILL_TIMER), IGN(SU_IDLE, RESTART_TIMER),
 	{SU_IDLE, E(STOP), I(DONE), "retire note(done)", false, NEVER, NEVER, NEVER, check_retired},
 	IGN(SU_IDLE, KILL_NOW),
+	IGN(SU_IDLE, RESTART),
 
 	/* STARTING: spawn asked, exec not confirmed (notify_ready is on). */
 	IGN(SU_STARTING, START),
@@ -610,6 +679,8 @@ static const struct cell cells[] = {
 	{SU_STARTING, E(STOP), I(STOPPING), "term", false, NOW + STOP_TIMEOUT, NEVER, NEVER,
 	 check_stopping_for_good},
 	{SU_STARTING, E(KILL_NOW), I(STARTING), "kill", false, NEVER, NEVER, NEVER, NULL},
+	/* a start is already fresh: the supervisor asks again once it is up */
+	IGN(SU_STARTING, RESTART),
 
 	/* UP: exec'd, waiting for READY=1; the watchdog runs (from T_EXEC). */
 	IGN(SU_UP, START), IGN(SU_UP, EXEC_OK), IGN(SU_UP, EXEC_FAILED), IGN(SU_UP, SPAWN_FAILED),
@@ -625,6 +696,8 @@ static const struct cell cells[] = {
 	IGN(SU_UP, KILL_TIMER), IGN(SU_UP, RESTART_TIMER),
 	{SU_UP, E(STOP), I(STOPPING), "term", false, NOW + STOP_TIMEOUT, NEVER, NEVER, check_stopping_for_good},
 	{SU_UP, E(KILL_NOW), I(UP), "kill", false, NEVER, T_EXEC + WATCHDOG, NEVER, NULL},
+	{SU_UP, E(RESTART), I(RESTARTING), "note(restart_requested) term", false, NOW + STOP_TIMEOUT, NEVER, NEVER,
+	 check_restart_requested},
 
 	/* READY: running and ready. */
 	IGN(SU_READY, START), IGN(SU_READY, EXEC_OK), IGN(SU_READY, EXEC_FAILED), IGN(SU_READY, SPAWN_FAILED),
@@ -641,6 +714,8 @@ static const struct cell cells[] = {
 	{SU_READY, E(STOP), I(STOPPING), "term", false, NOW + STOP_TIMEOUT, NEVER, NEVER,
 	 check_stopping_for_good},
 	{SU_READY, E(KILL_NOW), I(READY), "kill", false, NEVER, T_EXEC + WATCHDOG, NEVER, NULL},
+	{SU_READY, E(RESTART), I(RESTARTING), "note(restart_requested) term", false, NOW + STOP_TIMEOUT, NEVER, NEVER,
+	 check_restart_requested},
 
 	/* STOPPING (the supervisor's stop, TERM sent at T_TURN, KILL due at T_TURN + 5 s). */
 	IGN(SU_STOPPING, START),
@@ -663,6 +738,8 @@ static const struct cell cells[] = {
 	/* a second stop does not restart the stop (no second TERM, same KILL time) */
 	{SU_STOPPING, E(STOP), I(STOPPING), "", true, KEEP, KEEP, KEEP, NULL},
 	{SU_STOPPING, E(KILL_NOW), I(STOPPING), "kill", false, NEVER, NEVER, NEVER, NULL},
+	/* a stop for good is not undone by a restart */
+	IGN(SU_STOPPING, RESTART),
 
 	/* CLEANUP: the worker died at T_TURN (verdict RESTART, due at T_TURN + 20 s). */
 	IGN(SU_CLEANUP, START), IGN(SU_CLEANUP, EXEC_OK), IGN(SU_CLEANUP, EXEC_FAILED),
@@ -676,6 +753,8 @@ static const struct cell cells[] = {
 	IGN(SU_CLEANUP, RESTART_TIMER),
 	{SU_CLEANUP, E(STOP), I(CLEANUP), "", false, T_TURN + STOP_TIMEOUT, NEVER, NEVER, check_stop_pending},
 	{SU_CLEANUP, E(KILL_NOW), I(CLEANUP), "kill", false, NEVER, NEVER, NEVER, NULL},
+	/* the worker died on its own: its verdict stands (asked again in backoff) */
+	IGN(SU_CLEANUP, RESTART),
 
 	/* BACKOFF: waiting for T_TURN + 20 s. */
 	IGN(SU_BACKOFF, START), IGN(SU_BACKOFF, EXEC_OK), IGN(SU_BACKOFF, EXEC_FAILED),
@@ -685,12 +764,39 @@ static const struct cell cells[] = {
 	{SU_BACKOFF, E(RESTART_TIMER), I(STARTING), "spawn", false, NEVER, NEVER, NEVER, NULL},
 	{SU_BACKOFF, E(STOP), I(DONE), "retire note(done)", false, NEVER, NEVER, NEVER, check_retired},
 	IGN(SU_BACKOFF, KILL_NOW),
+	/* the wait is dropped, the crash history kept */
+	{SU_BACKOFF, E(RESTART), I(STARTING), "note(restart_requested) spawn", false, NEVER, NEVER, NEVER,
+	 check_restart_from_backoff},
 
 	/* DONE: nothing, ever. */
 	IGN(SU_DONE, START), IGN(SU_DONE, EXEC_OK), IGN(SU_DONE, EXEC_FAILED), IGN(SU_DONE, SPAWN_FAILED),
 	IGN(SU_DONE, READY), IGN(SU_DONE, PROGRESS), IGN(SU_DONE, EXITED), IGN(SU_DONE, TREE_EMPTY),
 	IGN(SU_DONE, GUARDIAN_LOST), IGN(SU_DONE, WATCHDOG), IGN(SU_DONE, KILL_TIMER), IGN(SU_DONE, RESTART_TIMER),
 	IGN(SU_DONE, STOP), IGN(SU_DONE, KILL_NOW),
+	/* ended for good under its policy: nothing to restart */
+	IGN(SU_DONE, RESTART),
+
+	/* RESTARTING: READY x RESTART at T_TURN (TERM sent, KILL due at T_TURN + 5 s). */
+	IGN(SU_RESTARTING, START), IGN(SU_RESTARTING, EXEC_OK), IGN(SU_RESTARTING, EXEC_FAILED),
+	IGN(SU_RESTARTING, SPAWN_FAILED), IGN(SU_RESTARTING, READY), IGN(SU_RESTARTING, PROGRESS),
+	/* no decide, no crash; leftovers keep the restart's KILL time */
+	{SU_RESTARTING, E(EXITED), I(RESTARTING), "note(exited)", false, T_TURN + STOP_TIMEOUT, NEVER, NEVER,
+	 check_restart_exited},
+	/* the tree gone with the worker's death unreported: noted as SIGKILL, started at once */
+	{SU_RESTARTING, E(TREE_EMPTY), I(STARTING), "note(exited) spawn", false, NEVER, NEVER, NEVER,
+	 check_restarted_after_loss},
+	{SU_RESTARTING, E(GUARDIAN_LOST), I(STARTING), "note(exited) spawn", false, NEVER, NEVER, NEVER,
+	 check_restarted_after_loss},
+	IGN(SU_RESTARTING, WATCHDOG),
+	/* a worker that ignores TERM: KILL at the stop timeout, still no crash */
+	{SU_RESTARTING, E(KILL_TIMER), I(RESTARTING), "kill", false, NEVER, NEVER, NEVER, NULL},
+	IGN(SU_RESTARTING, RESTART_TIMER),
+	/* the supervisor stops: the tree already being stopped, for good now */
+	{SU_RESTARTING, E(STOP), I(STOPPING), "", false, T_TURN + STOP_TIMEOUT, NEVER, NEVER,
+	 check_stop_pending},
+	{SU_RESTARTING, E(KILL_NOW), I(RESTARTING), "kill", false, NEVER, NEVER, NEVER, NULL},
+	/* one restart at a time: no second TERM, the same KILL time */
+	IGN(SU_RESTARTING, RESTART),
 
 	/* ---- variants: the same cells, reached another way ---- */
 	/* a fork failure at the first start: a failed start with backoff (SPEC G8) */
@@ -740,6 +846,24 @@ static const struct cell cells[] = {
 	{SU_CLEANUP_EXECFAIL, E(TREE_EMPTY), I(DONE), "retire note(done)", false, NEVER, NEVER, NEVER, check_retired},
 	{SU_CLEANUP_EXECFAIL, E(GUARDIAN_LOST), I(DONE), "retire note(done)", false, NEVER, NEVER, NEVER,
 	 check_retired},
+	/* the restart's worker has died: the tree's end starts the next at once */
+	{SU_RESTARTING_EXITED, E(TREE_EMPTY), I(STARTING), "spawn", false, NEVER, NEVER, NEVER,
+	 check_restarted_at_once},
+	{SU_RESTARTING_EXITED, E(GUARDIAN_LOST), I(STARTING), "spawn", false, NEVER, NEVER, NEVER,
+	 check_restarted_at_once},
+	{SU_RESTARTING_EXITED, E(STOP), I(STOPPING), "", false, T_TURN + STOP_TIMEOUT, NEVER, NEVER,
+	 check_stop_pending},
+	{SU_RESTARTING_EXITED, E(KILL_TIMER), I(RESTARTING), "kill", false, NEVER, NEVER, NEVER, NULL},
+	/* restarted before it was ready: the same as from READY */
+	{SU_RESTARTING_UP, E(EXITED), I(RESTARTING), "note(exited)", false, T_TURN + STOP_TIMEOUT, NEVER, NEVER,
+	 check_restart_exited},
+	{SU_RESTARTING_UP, E(READY), I(RESTARTING), "", true, KEEP, KEEP, KEEP, NULL},
+	/* a hung instance is already being restarted, as a crash */
+	{SU_STOPPING_WD, E(RESTART), I(STOPPING), "", true, KEEP, KEEP, KEEP, NULL},
+	/* a failed start after a requested restart is a failed start like any other */
+	{SU_BACKOFF_FORKFAIL, E(RESTART), I(BACKOFF),
+	 "note(restart_requested) spawn note(spawn_failed) decide(start_failed) note(crash) note(restart)", false,
+	 NEVER, NEVER, NOW + 20 * S, NULL},
 	{SU_BACKOFF_FORKFAIL, E(RESTART_TIMER), I(BACKOFF),
 	 "spawn note(spawn_failed) decide(start_failed) note(crash) note(restart)", false, NEVER, NEVER, NOW + 20 * S,
 	 NULL},
@@ -771,6 +895,9 @@ static enum tether_istate setup_state(enum setup su)
 		[SU_CLEANUP_STOPPED] = I(CLEANUP),
 		[SU_CLEANUP_EXECFAIL] = I(CLEANUP),
 		[SU_BACKOFF_FORKFAIL] = I(BACKOFF),
+		[SU_RESTARTING] = I(RESTARTING),
+		[SU_RESTARTING_EXITED] = I(RESTARTING),
+		[SU_RESTARTING_UP] = I(RESTARTING),
 	};
 	return st[su];
 }
@@ -789,7 +916,8 @@ static bool same_instance(const struct tether_instance *a, const struct tether_i
 	       a->restart_at == b->restart_at && a->watchdog_at == b->watchdog_at && a->kill_at == b->kill_at &&
 	       a->exec_at == b->exec_at && a->last_progress == b->last_progress && a->died_at == b->died_at &&
 	       a->pid == b->pid && a->last_status == b->last_status && a->last_errno == b->last_errno &&
-	       a->restarts == b->restarts && a->crashes.times == b->crashes.times && a->crashes.cap == b->crashes.cap &&
+	       a->restarts == b->restarts && a->restarts_requested == b->restarts_requested &&
+	       a->crashes.times == b->crashes.times && a->crashes.cap == b->crashes.cap &&
 	       a->crashes.n == b->crashes.n && a->crashes.first == b->crashes.first;
 }
 
@@ -846,7 +974,7 @@ START_TEST(cell_table_is_complete)
 		seen[setup_state(cells[k].from)][cells[k].event]++;
 	}
 	ck_assert_uint_eq(canonical, TETHER_I_NSTATES * TETHER_E_NEVENTS);
-	ck_assert_uint_eq(canonical, 112);
+	ck_assert_uint_eq(canonical, 135); /* 9 states x 15 events */
 	for (int s = 0; s < TETHER_I_NSTATES; s++)
 		for (int e = 0; e < TETHER_E_NEVENTS; e++)
 			ck_assert_msg(seen[s][e] == 1, "%s x %s named %u times", tether_istate_name((enum tether_istate)s),
@@ -1274,6 +1402,9 @@ static const struct {
 	/* the verdict (RESTART after 1 s from T_TURN) is due: the restart starts at once */
 	{SU_CLEANUP, "note(restart) spawn", I(STARTING)},
 	{SU_CLEANUP_STOPPED, "retire note(done)", I(DONE)},
+	/* a requested restart goes on: started at once, no crash */
+	{SU_RESTARTING, "note(exited) spawn", I(STARTING)},
+	{SU_RESTARTING_EXITED, "spawn", I(STARTING)},
 };
 
 START_TEST(guardian_lost_in_each_live_state)
@@ -1445,6 +1576,94 @@ START_TEST(stop_in_cleanup_cancels_the_restart)
 }
 END_TEST
 
+/* ---- a requested restart (`tether restart`) ------------------------------------- */
+
+/* The whole sequence with the real policy: TERM, the death, the tree's end,
+ * a new start at once; no decide, no crash, no backoff. The next real crash
+ * is the first of the window: the initial backoff, not a doubled one. */
+START_TEST(requested_restart_is_not_a_crash)
+{
+	use_policy(default_policy());
+	drive(SU_READY);
+	clear_ops();
+	step(E(RESTART), 0, T_TURN, I(RESTARTING));
+	step(E(EXITED), SIGNAL_STATUS(SIGTERM), T_TURN + MS, I(RESTARTING));
+	step(E(TREE_EMPTY), 0, T_TURN + 2 * MS, I(STARTING));
+	ASSERT_OPS("note(restart_requested) term note(exited) spawn");
+	step(E(EXEC_OK), PID2, T_TURN + 3 * MS, I(UP));
+	step(E(READY), 0, T_TURN + 4 * MS, I(READY));
+	ck_assert_uint_eq(in.crashes.n, 0);
+	ck_assert_uint_eq(fx.all.n, 0);
+	ck_assert_uint_eq(in.restarts, 0);
+	ck_assert_uint_eq(in.restarts_requested, 1);
+	ck_assert_int_eq(in.pid, PID2);
+	clear_ops();
+	step(E(EXITED), EXIT_STATUS(1), T_TURN + 10 * S, I(CLEANUP));
+	ck_assert_int_eq(last_note(TETHER_N_CRASH)->value, 1);
+	step(E(TREE_EMPTY), 0, T_TURN + 10 * S, I(BACKOFF));
+	ck_assert_int_eq(in.restart_at, T_TURN + 11 * S);
+}
+END_TEST
+
+/* From backoff: started now, and the crash that led there still counts: the
+ * next crash's backoff is the doubled one. */
+START_TEST(requested_restart_keeps_the_crash_history)
+{
+	use_policy(default_policy());
+	drive(SU_READY);
+	step(E(EXITED), SIGNAL_STATUS(SIGSEGV), T_TURN, I(CLEANUP));
+	step(E(TREE_EMPTY), 0, T_TURN, I(BACKOFF));
+	ck_assert_int_eq(in.restart_at, T_TURN + 1 * S);
+	clear_ops();
+	step(E(RESTART), 0, T_TURN + MS, I(STARTING));
+	ASSERT_OPS("note(restart_requested) spawn");
+	ck_assert_int_eq(in.restart_at, NEVER);
+	ck_assert_uint_eq(in.crashes.n, 1);
+	ck_assert_uint_eq(fx.all.n, 1);
+	step(E(EXEC_OK), PID2, T_TURN + 2 * MS, I(UP));
+	step(E(READY), 0, T_TURN + 3 * MS, I(READY));
+	step(E(EXITED), EXIT_STATUS(1), T_TURN + 2 * S, I(CLEANUP));
+	ck_assert_int_eq(last_note(TETHER_N_CRASH)->value, 2);
+	step(E(TREE_EMPTY), 0, T_TURN + 2 * S, I(BACKOFF));
+	ck_assert_int_eq(in.restart_at, T_TURN + 4 * S);
+}
+END_TEST
+
+/* A worker that ignores TERM: KILL at the stop timeout, then the restart,
+ * and still no crash. */
+START_TEST(requested_restart_kills_after_the_stop_timeout)
+{
+	use_policy(default_policy());
+	drive(SU_READY);
+	clear_ops();
+	step(E(RESTART), 0, T_TURN, I(RESTARTING));
+	ck_assert_int_eq(tether_instance_next_deadline(&in), T_TURN + STOP_TIMEOUT);
+	tether_instance_fire_timers(&in, T_TURN + STOP_TIMEOUT - 1, &fx.ops);
+	ASSERT_OPS("note(restart_requested) term");
+	tether_instance_fire_timers(&in, T_TURN + STOP_TIMEOUT, &fx.ops);
+	step(E(EXITED), SIGNAL_STATUS(SIGKILL), T_TURN + STOP_TIMEOUT, I(RESTARTING));
+	step(E(TREE_EMPTY), 0, T_TURN + STOP_TIMEOUT, I(STARTING));
+	ASSERT_OPS("note(restart_requested) term kill note(exited) spawn");
+	ck_assert_int_eq(in.kill_at, NEVER);
+	ck_assert_uint_eq(fx.all.n, 0);
+	ck_assert_uint_eq(in.restarts, 0);
+}
+END_TEST
+
+/* The supervisor stops during a restart: the instance ends, nothing starts. */
+START_TEST(stop_during_a_requested_restart_is_final)
+{
+	drive(SU_RESTARTING);
+	clear_ops();
+	step(E(STOP), 0, NOW, I(STOPPING));
+	step(E(EXITED), SIGNAL_STATUS(SIGTERM), NOW, I(CLEANUP));
+	step(E(TREE_EMPTY), 0, NOW + S, I(DONE));
+	ASSERT_OPS("note(exited) retire note(done)");
+	ck_assert_uint_eq(fx.spawns, 1);
+	ck_assert_uint_eq(count_kind(OP_DECIDE), 0);
+}
+END_TEST
+
 /* The state as `status` shows it. Loop index: the setup. */
 static const struct {
 	enum setup su;
@@ -1454,6 +1673,7 @@ static const struct {
 	{SU_READY, "running"},         {SU_STOPPING, "stopping"},  {SU_STOPPING_EARLY, "stopping"},
 	{SU_STOPPING_WD, "hung"},      {SU_CLEANUP, "exited"},     {SU_CLEANUP_STOPPED, "exited"},
 	{SU_CLEANUP_EXECFAIL, "exited"}, {SU_BACKOFF, "backoff"}, {SU_DONE, "done"},
+	{SU_RESTARTING, "restarting"}, {SU_RESTARTING_EXITED, "restarting"},
 };
 
 START_TEST(public_state_names)
@@ -1472,12 +1692,12 @@ END_TEST
 
 START_TEST(state_and_event_names)
 {
-	static const char *const states[] = {"idle",     "starting", "up",      "ready",
-					     "stopping", "cleanup",  "backoff", "done"};
+	static const char *const states[] = {"idle",     "starting", "up",      "ready",     "stopping",
+					     "cleanup",  "backoff",  "done",    "restarting"};
 	static const char *const events[] = {"start",         "exec_ok",       "exec_failed", "spawn_failed",
 					     "ready",         "progress",      "exited",      "tree_empty",
 					     "guardian_lost", "watchdog",      "kill_timer",  "restart_timer",
-					     "stop",          "kill_now"};
+					     "stop",          "kill_now",      "restart"};
 	ck_assert_uint_eq(sizeof states / sizeof states[0], TETHER_I_NSTATES);
 	ck_assert_uint_eq(sizeof events / sizeof events[0], TETHER_E_NEVENTS);
 	for (int s = 0; s < TETHER_I_NSTATES; s++)
@@ -1564,6 +1784,10 @@ int main(void)
 	tcase_add_test(tc, verdict_at_death_applied_at_tree_empty);
 	tcase_add_test(tc, give_up_beyond_the_crash_limit);
 	tcase_add_test(tc, stop_in_cleanup_cancels_the_restart);
+	tcase_add_test(tc, requested_restart_is_not_a_crash);
+	tcase_add_test(tc, requested_restart_keeps_the_crash_history);
+	tcase_add_test(tc, requested_restart_kills_after_the_stop_timeout);
+	tcase_add_test(tc, stop_during_a_requested_restart_is_final);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

@@ -276,6 +276,50 @@ START_TEST(reopening_appends_and_counts_existing_bytes)
 }
 END_TEST
 
+static size_t lines_in(const char *path)
+{
+	size_t len, n = 0;
+	char *text = tu_read_file(path, &len);
+	ck_assert_msg(text != NULL, "%s missing", path);
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	free(text);
+	return n;
+}
+
+/* SIGUSR1 (tether_journal_reopen): an outside tool renamed the log away;
+ * lines go on into the renamed file until the reopen, then into a new file
+ * by the name: none lost, none doubled. With keep 0 the tool's PATH.1 is not
+ * ours to remove. A reopen that fails leaves the lines going where they
+ * went. */
+START_TEST(reopen_by_name_after_an_outside_rename)
+{
+	const char *path = tu_path("hb.log");
+	struct tether_buf b;
+	tether_buf_init(&b);
+	struct tether_journal *j = open_journal(path, 1 << 20, 0);
+	ck_assert_int_eq(put(j, &b, 0, 40), 0);
+	ck_assert_int_eq(put(j, &b, 1, 40), 0);
+	ck_assert_int_eq(rename(path, rotated(path, 1)), 0);
+	ck_assert_int_eq(put(j, &b, 2, 40), 0);
+	ck_assert_int_eq(tether_journal_reopen(j), 0);
+	ck_assert_int_eq(put(j, &b, 3, 40), 0);
+	ck_assert_uint_eq(lines_in(rotated(path, 1)), 3);
+	ck_assert_uint_eq(lines_in(path), 1);
+	/* again, and this time the name cannot be opened: a directory there */
+	ck_assert_int_eq(rename(path, rotated(path, 2)), 0);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_lt(tether_journal_reopen(j), 0);
+	ck_assert_int_eq(put(j, &b, 4, 40), 0);
+	ck_assert_uint_eq(lines_in(rotated(path, 2)), 2);
+	ck_assert_uint_eq(lines_in(rotated(path, 1)), 3);
+	ck_assert_uint_eq(tether_journal_lost(j), 0);
+	tether_journal_free(j);
+	rmdir(path);
+	tether_buf_done(&b);
+}
+END_TEST
+
 static bool fd_of(const char *path, int *ret_fd)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -987,6 +1031,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, lines_in_order_each_valid_json);
 	tcase_add_test(tc, reopening_appends_and_counts_existing_bytes);
+	tcase_add_test(tc, reopen_by_name_after_an_outside_rename);
 	tcase_add_test(tc, file_mode_cloexec_and_bad_input);
 	tcase_add_loop_test(tc, rotation_keeps_a_contiguous_suffix, 0, 3);
 	tcase_add_test(tc, exact_fit_does_not_rotate);

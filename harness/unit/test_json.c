@@ -125,6 +125,36 @@ START_TEST(writer_escapes_and_round_trips)
 }
 END_TEST
 
+/* A number is rendered as the shortest text that reads back as the same
+ * double: what a writer printed with millisecond precision stays so (SPEC §3:
+ * 0.011, never 0.010999999999999999), and nothing is lost either. */
+START_TEST(numbers_render_shortest_round_trip)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"0.011", "0.011"},   {"0.428", "0.428"},     {"12.5", "12.5"},   {"1e300", "1e+300"},
+		{"-0.25", "-0.25"},   {"0.30000000000000004", "0.30000000000000004"},
+		{"123456.789", "123456.789"}, {"5e-324", "4.94065645841247e-324"}, {"-0.0", "0"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tether_json *j;
+		struct tether_buf b;
+		ck_assert_int_eq(tether_json_parse(cases[i].in, strlen(cases[i].in), 4, &j), 0);
+		tether_buf_init(&b);
+		tether_json_render(j, &b);
+		ck_assert_msg(strcmp(b.data, cases[i].out) == 0, "%s rendered %s, want %s", cases[i].in, b.data,
+			      cases[i].out);
+		struct tether_json *back;
+		ck_assert_int_eq(tether_json_parse(b.data, b.len, 4, &back), 0);
+		ck_assert(back->number == j->number);
+		tether_json_free(back);
+		tether_json_free(j);
+		tether_buf_done(&b);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json");
@@ -136,6 +166,7 @@ int main(void)
 	tcase_add_test(tc, depth_is_bounded);
 	tcase_add_test(tc, embedded_nul_is_rejected);
 	tcase_add_test(tc, writer_escapes_and_round_trips);
+	tcase_add_test(tc, numbers_render_shortest_round_trip);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

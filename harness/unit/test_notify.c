@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* test_notify.c — the notify protocol (SPEC §5): the parser against systemd's
  * reading of it, the socket against the real clients (systemd-notify and
- * libsystemd's sd_notify through fixtures/sdnotify), and fd hygiene: nothing a
- * client passes may stay open in tether (G5, G6). */
+ * libsystemd's sd_notify through fixtures/sdnotify), fd hygiene: nothing a
+ * client passes may stay open in tether (G5, G6), and admission by the
+ * sender's place: any process of the tree, whatever its uid; nobody outside
+ * it, root included. Most tests take the test process itself as the tree's
+ * guardian, so that it and its children are inside. */
 #include "config.h"
 
 #include <check.h>
@@ -10,6 +13,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,9 +30,18 @@
 
 #include "notify.h"
 #include "proc.h"
+#include "sys.h"
 #include "testutil.h"
 
 #define SYSTEMD_NOTIFY "/usr/bin/systemd-notify"
+
+/* The tree of the test process: it and every child it forks. */
+static struct tether_notify_tree *ours(void)
+{
+	static struct tether_notify_tree t;
+	t = (struct tether_notify_tree){.guardian = getpid()};
+	return &t;
+}
 
 static int64_t now_ms(void)
 {
@@ -372,7 +385,7 @@ static int recv_one(struct tether_notify_socket *s, struct tether_notify_msg *m,
 	if (r == 0)
 		return -ETIMEDOUT;
 	ck_assert_int_eq(r, 1);
-	return tether_notify_recv(s, m, pid, fds);
+	return tether_notify_recv(s, ours(), m, pid, fds);
 }
 
 static socklen_t addr_of(const char *name, struct sockaddr_un *sa)
@@ -498,7 +511,7 @@ START_TEST(round_trip_with_send)
 	pid_t pid = 0;
 	unsigned fds = 99;
 	open_socket(&s);
-	ck_assert_int_eq(tether_notify_recv(&s, &m, &pid, &fds), 0); /* nothing pending */
+	ck_assert_int_eq(tether_notify_recv(&s, ours(), &m, &pid, &fds), 0); /* nothing pending */
 	ck_assert_uint_eq(fds, 0);
 	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
 	ck_assert_int_eq(tether_notify_send(NULL, s.env, "STATUS=x"), 0);
@@ -511,7 +524,7 @@ START_TEST(round_trip_with_send)
 	ck_assert_int_eq(pid, getpid());
 	ck_assert(!m.ready && m.has_status);
 	ck_assert_str_eq(m.status, "x");
-	ck_assert_int_eq(tether_notify_recv(&s, &m, &pid, &fds), 0);
+	ck_assert_int_eq(tether_notify_recv(&s, ours(), &m, &pid, &fds), 0);
 
 	/* an empty datagram is read, rejected and counted */
 	ck_assert_int_eq(tether_notify_send(NULL, s.env, ""), 0);
@@ -527,11 +540,11 @@ START_TEST(round_trip_with_send)
 	ck_assert_int_eq(tether_notify_send(NULL, s.env, "WATCHDOG=1"), 0);
 	struct pollfd p = {.fd = s.fd, .events = POLLIN};
 	ck_assert_int_eq(poll(&p, 1, 2000), 1);
-	ck_assert_int_eq(tether_notify_recv(&s, &m, NULL, NULL), 1);
+	ck_assert_int_eq(tether_notify_recv(&s, ours(), &m, NULL, NULL), 1);
 	ck_assert(m.watchdog);
 
 	struct tether_notify_socket closed = {.fd = -1};
-	ck_assert_int_eq(tether_notify_recv(&closed, &m, &pid, &fds), -EINVAL);
+	ck_assert_int_eq(tether_notify_recv(&closed, ours(), &m, &pid, &fds), -EINVAL);
 	tether_notify_done(&s);
 }
 END_TEST
@@ -599,7 +612,7 @@ static size_t drain(struct tether_notify_socket *s, struct client_run *run)
 	size_t accepted = 0;
 	for (;;) {
 		struct rec rc;
-		int r = tether_notify_recv(s, &rc.m, &rc.pid, &rc.fds);
+		int r = tether_notify_recv(s, ours(), &rc.m, &rc.pid, &rc.fds);
 		ck_assert_msg(r >= 0, "recv: %s", strerror(-r));
 		if (r == 0)
 			return accepted;
@@ -956,7 +969,7 @@ START_TEST(oversized_datagram_rejected)
 	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 2);
 	ck_assert_uint_eq(m.malformed, 1);
 	free(huge);
-	ck_assert_int_eq(tether_notify_recv(&s, &m, &pid, &fds), 0);
+	ck_assert_int_eq(tether_notify_recv(&s, ours(), &m, &pid, &fds), 0);
 	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
 	close(sock);
 	close(devnull);
@@ -964,25 +977,82 @@ START_TEST(oversized_datagram_rejected)
 }
 END_TEST
 
-static int send_as_nobody(void *arg)
+/* ---- who may send: the tree, not the uid -------------------------------- */
+
+/* A sender that stays alive (a zombie at worst) until released, as
+ * systemd-notify does while it waits for its barrier: tether judges a
+ * datagram by the process that sent it, which must still be there. */
+struct sender_plan {
+	const char *socket;    /* NOTIFY_SOCKET */
+	const char *text;      /* sent once per count */
+	int count;
+	bool as_nobody;        /* drop to 65534 first */
+	bool pass_fd;          /* each datagram also passes /dev/null */
+	bool nested;           /* pidns: send from a namespace nested in the guardian's */
+	int release;           /* read end: wait for EOF before exiting */
+	int release_w;         /* write end: closed in the child */
+};
+
+/* Closes every descriptor but stdio and fd: a release pipe's write end held
+ * by any other process (a sibling forked meanwhile) would hold its sender. */
+static void keep_only(int fd)
 {
-	const char *name = arg;
-	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+}
+
+static int run_sender(void *arg)
+{
+	struct sender_plan *p = arg;
+	keep_only(p->release);
+	if (p->as_nobody && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
 		return 2;
-	if (tether_notify_send(NULL, name, "READY=1\nSTATUS=from nobody") < 0)
-		return 3;
-	/* a rejected sender must not pin a descriptor in us either */
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || sock < 0 || send_raw(sock, name, "READY=1", 7, &fd, 1) < 0)
-		return 4;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (sock < 0 || fd < 0)
+		return 3;
+	for (int i = 0; i < p->count; i++)
+		if (send_raw(sock, p->socket, p->text, strlen(p->text), &fd, p->pass_fd ? 1 : 0) < 0)
+			return 4;
+	char c;
+	while (read(p->release, &c, 1) < 0 && errno == EINTR)
+		;
 	return 0;
 }
 
-START_TEST(foreign_uid_rejected)
+/* The same one level down: a "guardian" that forks the sender and reaps it. */
+static int run_guardian(void *arg)
+{
+	struct sender_plan *p = arg;
+	keep_only(p->release);
+	pid_t child = tu_fork(run_sender, arg);
+	int status = tu_wait(child, 10000);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+}
+
+static pid_t start_sender(struct sender_plan *p, int (*fn)(void *))
+{
+	int rel[2];
+	ck_assert_int_eq(pipe2(rel, O_CLOEXEC), 0);
+	p->release = rel[0];
+	p->release_w = rel[1];
+	pid_t pid = tu_fork(fn, p);
+	close(rel[0]);
+	return pid;
+}
+
+static void release_sender(struct sender_plan *p, pid_t pid)
+{
+	close(p->release_w);
+	int status = tu_wait(pid, 5000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sender status 0x%x", status);
+}
+
+START_TEST(another_uid_in_the_tree_is_accepted)
 {
 	if (geteuid() != 0) {
-		fprintf(stderr, "SKIP foreign_uid_rejected: needs root to send from another uid\n");
+		fprintf(stderr, "SKIP another_uid_in_the_tree_is_accepted: needs root to send from another uid\n");
 		return;
 	}
 	struct tether_notify_socket s;
@@ -991,24 +1061,191 @@ START_TEST(foreign_uid_rejected)
 	unsigned fds;
 	open_socket(&s);
 	int before = tether_proc_count_fds(getpid());
-	pid_t child = tu_fork(send_as_nobody, s.env);
-	int status = tu_wait(child, 5000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sender status 0x%x", status);
-	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 2);
+	struct sender_plan plan = {.socket = s.env, .text = "READY=1\nSTATUS=from nobody", .count = 2, .as_nobody = true,
+				   .pass_fd = true};
+	pid_t child = start_sender(&plan, run_sender);
+	/* a --user worker (or one that setuid()s itself) keeps its readiness */
+	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), TETHER_NOTIFY_ACCEPTED);
 	ck_assert_int_eq(pid, child);
+	ck_assert(m.ready);
+	ck_assert_str_eq(m.status, "from nobody");
+	ck_assert_uint_eq(fds, 1);
+	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), TETHER_NOTIFY_ACCEPTED);
+	release_sender(&plan, child);
+	/* neither the passed fds nor the senders' pidfds stay with us */
+	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
+	tether_notify_done(&s);
+}
+END_TEST
+
+START_TEST(outside_the_tree_is_refused_whatever_its_uid)
+{
+	struct tether_notify_socket s;
+	struct tether_notify_msg m;
+	pid_t pid;
+	unsigned fds;
+	open_socket(&s);
+	int before = tether_proc_count_fds(getpid());
+	/* the tree of G: G and its child D, which sends (as we are: root) */
+	/* (first: a sleeper forked later would hold the sender's release pipe) */
+	pid_t other = tu_start_sleeper();
+	struct sender_plan plan = {.socket = s.env, .text = "READY=1\nSTATUS=from D", .count = 2, .pass_fd = true};
+	pid_t g = start_sender(&plan, run_guardian);
+	struct tether_notify_tree of_g = {.guardian = g}, of_other = {.guardian = other};
+	struct pollfd p = {.fd = s.fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert_int_eq(tether_notify_recv(&s, &of_g, &m, &pid, &fds), TETHER_NOTIFY_ACCEPTED);
+	ck_assert(m.ready);
+	ck_assert_int_ne(pid, g); /* its child sent it */
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	/* the same sender judged against another tree: refused, nothing read
+	 * from it, its descriptor closed all the same */
+	ck_assert_int_eq(tether_notify_recv(&s, &of_other, &m, &pid, &fds), TETHER_NOTIFY_REFUSED);
 	ck_assert(!m.ready && !m.has_status);
-	ck_assert_uint_eq(m.malformed, 0);
-	ck_assert_uint_eq(m.unknown, 0);
-	ck_assert_uint_eq(fds, 0);
-	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 2);
+	ck_assert_uint_eq(fds, 1);
+	/* and we ourselves (root, the lab's position) are outside G's tree */
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "STATUS=from outside"), 0);
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert_int_eq(tether_notify_recv(&s, &of_g, &m, &pid, &fds), TETHER_NOTIFY_REFUSED);
+	ck_assert_int_eq(pid, getpid());
+	ck_assert(!m.has_status);
+	/* no guardian: nobody */
+	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert_int_eq(tether_notify_recv(&s, &(struct tether_notify_tree){0}, &m, &pid, &fds),
+			 TETHER_NOTIFY_REFUSED);
+	release_sender(&plan, g);
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
+	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
+	tether_notify_done(&s);
+}
+END_TEST
+
+START_TEST(a_sender_already_reaped_is_refused)
+{
+	struct tether_notify_socket s;
+	struct tether_notify_msg m;
+	pid_t pid;
+	unsigned fds;
+	open_socket(&s);
+	struct sender_plan plan = {.socket = s.env, .text = "READY=1", .count = 1};
+	pid_t child = start_sender(&plan, run_sender);
+	struct pollfd p = {.fd = s.fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	/* it exits and is reaped before we read: its pid may be anyone's now */
+	release_sender(&plan, child);
+	ck_assert_int_eq(tether_notify_recv(&s, ours(), &m, &pid, &fds), TETHER_NOTIFY_REFUSED);
 	ck_assert_int_eq(pid, child);
 	ck_assert(!m.ready);
-	ck_assert_uint_eq(fds, 1);
-	ck_assert_int_eq(tether_proc_count_fds(getpid()), before);
-	/* our own uid (root here) still gets through */
-	ck_assert_int_eq(tether_notify_send(NULL, s.env, "READY=1"), 0);
-	ck_assert_int_eq(recv_one(&s, &m, &pid, &fds, 2000), 1);
-	ck_assert(m.ready);
+	tether_notify_done(&s);
+}
+END_TEST
+
+/* The pidfd decides over the number: a live process of the tree, named with
+ * the pidfd of a process that has gone (its number reused, as far as we can
+ * tell), is refused; without a pidfd (an older kernel) the number decides. */
+START_TEST(the_pidfd_decides_over_a_reused_number)
+{
+	pid_t in_tree = tu_start_sleeper();
+	pid_t gone = tu_start_sleeper();
+	int gone_fd = pidfd_open(gone, 0), live_fd = pidfd_open(in_tree, 0);
+	ck_assert_int_ge(gone_fd, 0);
+	ck_assert_int_ge(live_fd, 0);
+	kill(gone, SIGKILL);
+	ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+	ck_assert_int_eq(tether_notify_in_tree(ours(), in_tree, -1), 1);
+	ck_assert_int_eq(tether_notify_in_tree(ours(), in_tree, live_fd), 1);
+	ck_assert_int_eq(tether_notify_in_tree(ours(), in_tree, gone_fd), 0);
+	/* outside stays outside whatever the pidfd */
+	struct tether_notify_tree other = {.guardian = in_tree};
+	ck_assert_int_eq(tether_notify_in_tree(&other, getpid(), -1), 0);
+	ck_assert_int_eq(tether_notify_in_tree(&other, in_tree, live_fd), 1);
+	ck_assert_int_eq(tether_notify_in_tree(ours(), 0, -1), 0);
+	ck_assert_int_eq(tether_notify_in_tree(ours(), -1, -1), 0);
+	close(gone_fd);
+	close(live_fd);
+	kill(in_tree, SIGKILL);
+	waitpid(in_tree, NULL, 0);
+}
+END_TEST
+
+/* pidns mode: the guardian is init of its own namespace; its processes are
+ * in (also those of a namespace nested in it); another namespace's are not. */
+static int pidns_guardian(void *arg)
+{
+	struct sender_plan *p = arg;
+	if (!p->nested)
+		return run_guardian(p);
+	keep_only(p->release);
+	/* a namespace nested in the guardian's: the sender is its init */
+	pid_t nested = sys_clone(CLONE_NEWPID, NULL);
+	if (nested == 0)
+		_exit(run_sender(p));
+	if (nested < 0)
+		return 6;
+	int status;
+	while (waitpid(nested, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 7;
+}
+
+static pid_t start_in_pidns(struct sender_plan *p)
+{
+	int rel[2];
+	ck_assert_int_eq(pipe2(rel, O_CLOEXEC), 0);
+	p->release = rel[0];
+	p->release_w = rel[1];
+	pid_t pid = sys_clone(CLONE_NEWPID, NULL);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(pidns_guardian(p));
+	}
+	close(rel[0]);
+	return pid;
+}
+
+START_TEST(pidns_mode_admits_its_namespace_only)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP pidns_mode_admits_its_namespace_only: needs root for PID namespaces\n");
+		return;
+	}
+	struct tether_notify_socket s;
+	struct tether_notify_msg m;
+	pid_t pid;
+	unsigned fds;
+	open_socket(&s);
+	/* a: a child of the guardian of namespace A; b: init of a namespace
+	 * nested in B's. Each sends twice: judged by its own tree, then by the
+	 * other one. */
+	struct sender_plan a = {.socket = s.env, .text = "STATUS=a", .count = 2};
+	struct sender_plan b = {.socket = s.env, .text = "STATUS=b", .count = 2, .nested = true};
+	pid_t ga = start_in_pidns(&a), gb = start_in_pidns(&b);
+	struct tether_notify_tree of_a = {.guardian = ga, .pidns = true}, of_b = {.guardian = gb, .pidns = true};
+	int seen_a = 0, seen_b = 0;
+	struct pollfd p = {.fd = s.fd, .events = POLLIN};
+	for (int k = 0; k < 4; k++) {
+		ck_assert_int_eq(poll(&p, 1, 2000), 1);
+		char c[16];
+		ssize_t n = recv(s.fd, c, sizeof c - 1, MSG_PEEK);
+		ck_assert_int_gt(n, 0);
+		c[n] = '\0';
+		bool from_a = strcmp(c, "STATUS=a") == 0;
+		int *seen = from_a ? &seen_a : &seen_b;
+		struct tether_notify_tree *own = from_a ? &of_a : &of_b, *other = from_a ? &of_b : &of_a;
+		int want = *seen == 0 ? TETHER_NOTIFY_ACCEPTED : TETHER_NOTIFY_REFUSED;
+		int r = tether_notify_recv(&s, *seen == 0 ? own : other, &m, &pid, &fds);
+		ck_assert_msg(r == want, "%s, %s judge: verdict %d, want %d", c, *seen == 0 ? "own" : "other", r, want);
+		if (r == TETHER_NOTIFY_ACCEPTED)
+			ck_assert_str_eq(m.status, from_a ? "a" : "b");
+		++*seen;
+	}
+	ck_assert_int_eq(seen_a, 2);
+	ck_assert_int_eq(seen_b, 2);
+	release_sender(&a, ga);
+	release_sender(&b, gb);
 	tether_notify_done(&s);
 }
 END_TEST
@@ -1042,7 +1279,11 @@ int main(void)
 	tcase_add_test(ts, passed_fds_never_pile_up);
 	tcase_add_test(ts, many_fds_in_one_datagram);
 	tcase_add_test(ts, oversized_datagram_rejected);
-	tcase_add_test(ts, foreign_uid_rejected);
+	tcase_add_test(ts, another_uid_in_the_tree_is_accepted);
+	tcase_add_test(ts, outside_the_tree_is_refused_whatever_its_uid);
+	tcase_add_test(ts, a_sender_already_reaped_is_refused);
+	tcase_add_test(ts, the_pidfd_decides_over_a_reused_number);
+	tcase_add_test(ts, pidns_mode_admits_its_namespace_only);
 	tcase_set_timeout(ts, 40);
 	suite_add_tcase(s, ts);
 

@@ -172,7 +172,10 @@ START_TEST(bad_values_are_refused_naming_the_option)
 	refused("stop-timeout", "999999999999h", "out of range");
 	refused("watchdog", "0", "must be more than 0");
 	refused("crash-window", "0ms", "must be more than 0");
-	refused("heartbeat-interval", "0", "must be more than 0");
+	refused("heartbeat-interval", "0", "at least 10ms");
+	/* a heartbeat at every turn of the loop (heartbeat_interval_floor.scn) */
+	refused("heartbeat-interval", "1us", "at least 10ms");
+	refused("heartbeat-interval", "9ms", "at least 10ms");
 	refused("log-max-bytes", "1023", "at least 1K");
 	refused("log-max-bytes", "10X", "expected e.g. 512, 64K, 10M, 1G");
 	refused("memory-limit", "0", "at least 1M");
@@ -220,6 +223,9 @@ START_TEST(config_check_uses_the_rows_bounds)
 	cfg = good_config();
 	cfg.heartbeat_interval = 0;
 	check_refuses(&cfg, "invalid value for --heartbeat-interval: '0");
+	cfg = good_config();
+	cfg.heartbeat_interval = 9 * MS;
+	check_refuses(&cfg, "invalid value for --heartbeat-interval: '9ms' (at least 10ms)");
 	cfg = good_config();
 	cfg.log_max_bytes = 100;
 	check_refuses(&cfg, "invalid value for --log-max-bytes: '100' (at least 1K)");
@@ -271,6 +277,72 @@ START_TEST(config_check_rules_between_fields)
 }
 END_TEST
 
+/* ---- the instances' identity and environment ---------------------------------------- */
+
+START_TEST(mode_and_list_kinds)
+{
+	struct tether_config cfg = good_config();
+	char why[320];
+	/* --umask: octal, unset (-1) by default */
+	ck_assert_int_eq(cfg.umask, -1);
+	ck_assert_int_eq(tether_option_set(row("umask"), &cfg, "027", why, sizeof why), 0);
+	ck_assert_int_eq(cfg.umask, 027);
+	ck_assert_int_eq(tether_option_set(row("umask"), &cfg, "0", why, sizeof why), 0);
+	ck_assert_int_eq(cfg.umask, 0);
+	ck_assert_int_eq(tether_option_set(row("umask"), &cfg, "0777", why, sizeof why), 0);
+	ck_assert_int_eq(cfg.umask, 0777);
+	refused("umask", "8", "expected an octal mode from 0 to 777");
+	refused("umask", "1000", "from 0 to 777");
+	refused("umask", "-1", "octal");
+	refused("umask", "0x1f", "octal");
+	refused("umask", "", "octal");
+	cfg.umask = 01000;
+	check_refuses(&cfg, "invalid value for --umask: '1000'");
+	cfg.umask = -1;
+	ck_assert_msg(tether_config_check(&cfg, why, sizeof why) == 0, "%s", why);
+
+	/* --env: repeatable, in order, strings not copied */
+	char a[] = "A=1", b[] = "B", c[] = "A=2";
+	ck_assert_int_eq(tether_option_set(row("env"), &cfg, a, why, sizeof why), 0);
+	ck_assert_int_eq(tether_option_set(row("env"), &cfg, b, why, sizeof why), 0);
+	ck_assert_int_eq(tether_option_set(row("env"), &cfg, c, why, sizeof why), 0);
+	ck_assert_uint_eq(cfg.env.count, 3);
+	ck_assert_ptr_eq(cfg.env.items[0], a);
+	ck_assert_ptr_eq(cfg.env.items[1], b);
+	ck_assert_ptr_eq(cfg.env.items[2], c);
+	ck_assert_msg(tether_config_check(&cfg, why, sizeof why) == 0, "%s", why);
+	/* a bad item put there by hand is found by the check */
+	const char *bad[] = {"A=1", "9LIVES=x"};
+	struct tether_strlist saved = cfg.env;
+	cfg.env = (struct tether_strlist){.items = bad, .count = 2};
+	check_refuses(&cfg, "invalid value for --env: '9LIVES=x' (NAME must be");
+	cfg.env = saved;
+	tether_config_done(&cfg);
+	ck_assert_ptr_null(cfg.env.items);
+	ck_assert_uint_eq(cfg.env.count, 0);
+	refused("env", "1X=2", "NAME must be letters, digits and _, not starting with a digit");
+	refused("env", "=x", "NAME must be");
+	refused("env", "A B=x", "NAME must be");
+	refused("env", "NOTIFY_SOCKET=@x", "tether sets or clears this variable for each instance itself");
+	refused("env", "TETHER_INSTANCE", "tether sets");
+	refused("env", "", "must not be empty");
+
+	/* --user: the form only (whether it exists is the resolve's question) */
+	cfg = good_config();
+	ck_assert_int_eq(tether_option_set(row("user"), &cfg, "redis", why, sizeof why), 0);
+	ck_assert_str_eq(cfg.user, "redis");
+	ck_assert_int_eq(tether_option_set(row("user"), &cfg, "104:107", why, sizeof why), 0);
+	refused("user", ":x", "expected USER or USER:GROUP");
+	refused("user", "x:", "expected USER or USER:GROUP");
+	refused("user", "a:b:c", "expected USER or USER:GROUP");
+	cfg.user = "x:";
+	check_refuses(&cfg, "invalid value for --user: 'x:' (expected USER or USER:GROUP)");
+	/* --chdir and --env-file: paths, not empty */
+	refused("chdir", "", "must not be empty");
+	refused("env-file", "", "must not be empty");
+}
+END_TEST
+
 /* ---- --help ------------------------------------------------------------------------------ */
 
 START_TEST(help_lines_come_from_the_rows)
@@ -291,7 +363,7 @@ START_TEST(help_lines_come_from_the_rows)
 	tether_buf_reset(&b);
 	/* a column too narrow still leaves two spaces */
 	tether_option_help(row("heartbeat-interval"), 10, &b);
-	ck_assert_str_eq(b.data, "  --heartbeat-interval DUR  heartbeat period (default 5m)\n");
+	ck_assert_str_eq(b.data, "  --heartbeat-interval DUR  heartbeat period, at least 10ms (default 5m)\n");
 	tether_buf_reset(&b);
 	/* a hidden row says nothing */
 	struct tether_option hidden = *row("pidfile");
@@ -314,6 +386,7 @@ int main(void)
 	tcase_add_test(tc, bad_values_are_refused_naming_the_option);
 	tcase_add_test(tc, config_check_uses_the_rows_bounds);
 	tcase_add_test(tc, config_check_rules_between_fields);
+	tcase_add_test(tc, mode_and_list_kinds);
 	tcase_add_test(tc, help_lines_come_from_the_rows);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

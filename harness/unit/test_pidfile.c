@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -273,7 +274,7 @@ START_TEST(parser_is_strict)
 	struct tether_pidrecord rec;
 	static const char *bad[] = {
 		"", "\n", "garbage", "-1", "0", "1", "1\n", "99999999999999999999", "4194305", "12 13",
-		"12x", "{}", "[]", "{\"pid\":1,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
+		"12x", "{}", "[]", "{\"pid\":0,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\"}",
 		"{\"pid\":\"12\",\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\"}",
@@ -300,6 +301,15 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(tether_pidrecord_parse(good, strlen(good), &rec), 0);
 	ck_assert_int_eq(rec.pid, 12);
 	ck_assert_str_eq(rec.argv[0], "a");
+	tether_pidrecord_done(&rec);
+	/* PID 1: tether as a container's entrypoint (SPEC §3), a record to read
+	 * like any other (stop and kill refuse to signal it, stop.c); as a
+	 * legacy record ("1" above) nothing could verify it */
+	const char *init = "{\"pid\":1,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
+			   "\"started_at\":\"2026-11-25T17:00:00Z\",\"argv\":[],\"version\":\"1\"}\n";
+	ck_assert_int_eq(tether_pidrecord_parse(init, strlen(init), &rec), 0);
+	ck_assert_int_eq(rec.pid, 1);
+	ck_assert(!rec.legacy);
 	tether_pidrecord_done(&rec);
 }
 END_TEST
@@ -628,6 +638,162 @@ START_TEST(eintr_is_transparent)
 END_TEST
 #endif
 
+/* ---- G9: a contended acquire under calls that keep failing --------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+/* A holder that locks and never publishes its record (a supervisor stuck
+ * in its start, or one whose record cannot be read): until its life pipe
+ * (stdin) closes. */
+static int silent_holder(void *arg)
+{
+	struct tether_pidfile *pf = NULL;
+	if (tether_pidfile_acquire(arg, NULL, 0, &pf, NULL) != 1)
+		return 1;
+	if (write(1, "l", 1) != 1)
+		return 2;
+	char c;
+	while (read(0, &c, 1) > 0)
+		;
+	tether_pidfile_free(pf);
+	return 0;
+}
+
+struct holder {
+	pid_t pid;
+	int life, locked;
+};
+
+static void start_silent_holder(const char *path, struct holder *h)
+{
+	int life[2], locked[2];
+	ck_assert_int_eq(pipe2(life, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(locked, O_CLOEXEC), 0);
+	int saved_in = dup(0), saved_out = dup(1);
+	dup2(life[0], 0);
+	dup2(locked[1], 1);
+	h->pid = tu_fork(silent_holder, (void *)path);
+	dup2(saved_in, 0);
+	dup2(saved_out, 1);
+	close(saved_in);
+	close(saved_out);
+	close(life[0]);
+	close(locked[1]);
+	char c;
+	ck_assert_int_eq(read(locked[0], &c, 1), 1);
+	close(locked[0]);
+	h->life = life[1];
+}
+
+static void end_holder(struct holder *h)
+{
+	close(h->life);
+	tu_wait(h->pid, 5000);
+}
+
+/* tether_pidfile_acquire with 500 ms of patience on the real clock: returns
+ * its answer; *ret_ms how long it took. */
+static int acquire_500ms(const char *path, pid_t *ret_holder, int64_t *ret_ms)
+{
+	struct tether_pidfile *pf = NULL;
+	int64_t t0 = now_ms();
+	int r = tether_pidfile_acquire(path, &real, 500 * TETHER_NSEC_PER_MSEC, &pf, ret_holder);
+	*ret_ms = now_ms() - t0;
+	if (r == 1) {
+		tether_pidfile_remove(pf);
+		tether_pidfile_free(pf);
+	}
+	return r;
+}
+
+START_TEST(g9_contended_acquire_is_paced)
+{
+	/* B: each pass opens and closes the lock file and reads the record,
+	 * which wakes the directory's watch at once: a holder that never
+	 * publishes had the acquirer make thousands of passes (its flock a
+	 * call each). Paced, 500 ms take a few dozen. */
+	const char *path = tu_path("t.pid");
+	struct holder h;
+	start_silent_holder(path, &h);
+	tu_fault_arm("tether/sys/flock", EIO, UINT_MAX, 0, TU_FAULT_SELF); /* counts only */
+	pid_t who = 0;
+	int64_t took;
+	ck_assert_int_eq(acquire_500ms(path, &who, &took), 0);
+	unsigned passes = tu_fault_calls();
+	ck_assert_int_eq(who, h.pid);
+	ck_assert_msg(took >= 500 && took < 2500, "took %lld ms", (long long)took);
+	ck_assert_msg(passes <= 30, "%u passes (flock calls) in 500 ms", passes);
+	end_holder(&h);
+}
+END_TEST
+
+START_TEST(g9_contended_acquire_with_reads_failing)
+{
+	/* B: the record, /proc/locks and the watch's events cannot be read
+	 * (EIO, EINTR, EAGAIN): nothing can ever say "published", and the
+	 * events stay queued. The passes are paced all the same: 35,000 reads
+	 * at EIO, 8 M at EINTR, before. */
+	static const int errs[] = {EIO, EINTR, EAGAIN};
+	int err = errs[_i];
+	const char *path = tu_path("t.pid");
+	struct holder h;
+	start_silent_holder(path, &h);
+	tu_fault_arm("tether/sys/read", err, 1, 0, TU_FAULT_SELF);
+	pid_t who = 0;
+	int64_t took;
+	int r = acquire_500ms(path, &who, &took);
+	unsigned reads = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(took >= 500 && took < 2500, "took %lld ms", (long long)took);
+	/* a few dozen passes, each a handful of reads (x16 at EINTR) */
+	ck_assert_msg(reads <= (err == EINTR ? 16u : 1u) * 400, "%u reads in 500 ms (%s)", reads, strerror(err));
+	end_holder(&h);
+}
+END_TEST
+
+START_TEST(g9_flock_busy_with_nobody_holding)
+{
+	/* B: flock failing EAGAIN (= busy) for a lock nobody holds: no record
+	 * will ever come; the passes are paced until the patience ends, and
+	 * the answer is "busy", with no holder. */
+	const char *path = tu_path("t.pid");
+	tu_fault_arm("tether/sys/flock", EAGAIN, 1, 0, TU_FAULT_SELF);
+	pid_t who = -1;
+	int64_t took;
+	int r = acquire_500ms(path, &who, &took);
+	unsigned passes = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(who, 0);
+	ck_assert_msg(took >= 500 && took < 2500, "took %lld ms", (long long)took);
+	ck_assert_msg(passes <= 30, "%u passes (flock calls) in 500 ms", passes);
+}
+END_TEST
+
+START_TEST(g9_contended_acquire_with_poll_failing)
+{
+	/* B/F5: poll failing (EINTR: no event, at once; ENOMEM): a wait that
+	 * cannot be made gives up as at the deadline ("busy"), instead of
+	 * polling at full speed until it. */
+	int err = _i ? ENOMEM : EINTR;
+	const char *path = tu_path("t.pid");
+	struct holder h;
+	start_silent_holder(path, &h);
+	tu_fault_arm("tether/sys/poll", err, 1, 0, TU_FAULT_SELF);
+	pid_t who = 0;
+	int64_t took;
+	int r = acquire_500ms(path, &who, &took);
+	unsigned polls = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(who, h.pid);
+	ck_assert_msg(took < 2500, "took %lld ms", (long long)took);
+	ck_assert_msg(polls <= 50, "%u polls", polls);
+	end_holder(&h);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("pidfile");
@@ -658,6 +824,10 @@ int main(void)
 	tcase_add_loop_test(faults, faults_enospc_eio_eintr, 0, 2);
 	tcase_add_loop_test(faults, sigkill_at_every_call, 0, 2);
 	tcase_add_test(faults, eintr_is_transparent);
+	tcase_add_test(faults, g9_contended_acquire_is_paced);
+	tcase_add_loop_test(faults, g9_contended_acquire_with_reads_failing, 0, 3);
+	tcase_add_test(faults, g9_flock_busy_with_nobody_holding);
+	tcase_add_loop_test(faults, g9_contended_acquire_with_poll_failing, 0, 2);
 	suite_add_tcase(s, faults);
 #endif
 

@@ -1091,6 +1091,59 @@ START_TEST(read_file_bounds)
 }
 END_TEST
 
+#ifdef TETHER_FAULT_INJECTION
+START_TEST(g9_scan_of_an_open_directory_needs_no_open)
+{
+	/* A process that can open nothing any more (a guardian under EMFILE)
+	 * lists /proc through a descriptor it was given, from the start each
+	 * time (it is rewound). */
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	tu_fault_arm("tether/sys/open", EMFILE, 1, 0, TU_FAULT_ALL);
+	struct scan_ctx a = {.want = getpid()}, b = {.want = getpid()};
+	int ra = tether_proc_scan_dirfd(dfd, false, scan_cb, &a);
+	int rb = tether_proc_scan_dirfd(dfd, false, scan_cb, &b);
+	int rc = tether_proc_scan(scan_cb, &(struct scan_ctx){0});
+	tu_fault_disarm();
+	ck_assert_int_eq(ra, 0);
+	ck_assert_int_eq(rb, 0);
+	ck_assert_int_eq(a.seen, 1);
+	ck_assert_int_eq(b.seen, 1);
+	ck_assert_int_gt(b.total, 1);
+	ck_assert_int_eq(rc, -EMFILE); /* by path it cannot */
+	close(dfd);
+}
+END_TEST
+
+START_TEST(g9_children_without_listing_the_threads)
+{
+	/* getdents failing for good: the threads of a process cannot be
+	 * listed, and its main thread's children are read instead — all of
+	 * them for a single-threaded process. */
+	struct pipe_arg a = {.nkids = 3};
+	ck_assert_int_eq(pipe2(a.fd, O_CLOEXEC), 0);
+	pid_t parent = tu_fork(parent_of_n, &a);
+	pt_track(parent);
+	close(a.fd[1]);
+	pid_t want[3];
+	ck_assert_uint_eq(read_pids(a.fd[0], want, 3), 3);
+	close(a.fd[0]);
+	pid_t *got = NULL;
+	size_t ngot = 0;
+	tu_fault_arm("tether/sys/getdents", EIO, 1, 0, TU_FAULT_ALL);
+	int r = tether_proc_children(parent, &got, &ngot);
+	unsigned failed = tu_fault_failed();
+	tu_fault_disarm();
+	ck_assert_uint_ge(failed, 1);
+	ck_assert_int_eq(r, 0);
+	assert_same_pids(got, ngot, want, 3);
+	free(got);
+	kill(parent, SIGKILL);
+	tu_wait(parent, 5000);
+}
+END_TEST
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "pt-idle") == 0) {
@@ -1128,6 +1181,10 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, fd_count_follows_open_and_close);
 	tcase_add_test(tc, lock_holder_of_real_flock);
 	tcase_add_test(tc, mem_available_is_plausible);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_test(tc, g9_scan_of_an_open_directory_needs_no_open);
+	tcase_add_test(tc, g9_children_without_listing_the_threads);
+#endif
 	suite_add_tcase(s, tc);
 
 	/* many processes, many locks: slower on a loaded 2-core machine */

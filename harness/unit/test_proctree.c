@@ -599,6 +599,198 @@ START_TEST(tree_wait_counts_survivors)
 }
 END_TEST
 
+/* ---- G9: calls that keep failing ------------------------------------------------------- */
+#ifdef TETHER_FAULT_INJECTION
+
+/* Starts parent_of_idlers with n kids; their pids in kids. */
+static pid_t start_idlers(struct kids_arg *k, int n, pid_t *kids)
+{
+	*k = (struct kids_arg){.n = n};
+	ck_assert_int_eq(pipe2(k->life, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(k->rep, O_CLOEXEC), 0);
+	pid_t parent = tu_fork(parent_of_idlers, k);
+	pt_track(parent);
+	close(k->rep[1]);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(read(k->rep[0], &kids[i], sizeof kids[i]), sizeof kids[i]);
+		pt_track(kids[i]);
+	}
+	close(k->rep[0]);
+	return parent;
+}
+
+static void end_idlers(struct kids_arg *k)
+{
+	close(k->life[1]);
+	close(k->life[0]);
+}
+
+START_TEST(g9_pidref_wait_gives_up_when_poll_keeps_failing)
+{
+	/* F1: poll failing EINTR (no event, early) or ENOMEM from its first
+	 * call: the wait returns an error at once, after a few polls, instead
+	 * of polling at full speed until its deadline. */
+	int err = _i ? ENOMEM : EINTR;
+	struct kids_arg k;
+	pid_t kid;
+	start_idlers(&k, 1, &kid);
+	struct tether_pidref ref;
+	ck_assert_int_eq(tether_pidref_open_current(kid, &ref), 0);
+	tu_fault_arm("tether/sys/poll", err, 1, 0, TU_FAULT_ALL);
+	int64_t t0 = now_ns();
+	int r = tether_pidref_wait(&ref, &clk, t0 + 2000 * MS);
+	int64_t took = now_ns() - t0;
+	unsigned calls = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -err);
+	ck_assert_msg(took < 500 * MS, "gave up after %lld ms", (long long)(took / MS));
+	ck_assert_uint_le(calls, 10);
+	tether_pidref_done(&ref);
+	end_idlers(&k);
+}
+END_TEST
+
+START_TEST(g9_exited_asks_proc_when_poll_fails)
+{
+	/* F: a dead process whose pidfd cannot be polled is dead (not a
+	 * survivor of SIGKILL); a live one stays alive. */
+	struct kids_arg k;
+	pid_t kids[2];
+	start_idlers(&k, 2, kids);
+	struct tether_pidref a, b;
+	ck_assert_int_eq(tether_pidref_open_current(kids[0], &a), 0);
+	ck_assert_int_eq(tether_pidref_open_current(kids[1], &b), 0);
+	ck_assert_int_eq(tether_pidref_signal(&a, SIGKILL), 0);
+	ck_assert(tu_wait_gone(kids[0], 5000));
+	tu_fault_arm("tether/sys/poll", ENOMEM, 1, 0, TU_FAULT_ALL);
+	int dead = tether_pidref_exited(&a), alive = tether_pidref_exited(&b);
+	tu_fault_disarm();
+	ck_assert_int_eq(dead, 1);
+	ck_assert_int_eq(alive, 0);
+	tether_pidref_done(&a);
+	tether_pidref_done(&b);
+	end_idlers(&k);
+}
+END_TEST
+
+START_TEST(g9_tree_kill_ends_when_it_cannot_wait)
+{
+	/* F2: with poll failing from its first call, the kill of a whole tree
+	 * (setsid'd, double-forked members included) sends its SIGKILLs and
+	 * returns, instead of spinning until its deadline. It cannot wait for
+	 * the deaths, so it may count members that are still dying: only the
+	 * time, the calls and the deaths themselves are checked. */
+	int err = _i ? ENOMEM : EINTR;
+	struct test_tree t;
+	start_tree(&t);
+	struct tether_pidref root;
+	ck_assert_int_eq(tether_pidref_open_current(t.pid[ROLE_ROOT], &root), 0);
+	pid_t left[16];
+	tu_fault_arm("tether/sys/poll", err, 1, 0, TU_FAULT_ALL);
+	int64_t t0 = now_ns();
+	int n = tether_tree_kill(&root, &clk, t0 + 5000 * MS, left, 16);
+	int64_t took = now_ns() - t0;
+	unsigned calls = tu_fault_calls();
+	tu_fault_disarm();
+	ck_assert_msg(took < 2000 * MS, "tree_kill took %lld ms", (long long)(took / MS));
+	ck_assert_msg(calls <= 200, "%u polls", calls);
+	ck_assert_int_le(n, ROLE_READY);
+	for (int i = 0; i < ROLE_READY; i++) {
+		struct pollfd p = {.fd = t.pidfd[i], .events = POLLIN};
+		ck_assert_msg(poll(&p, 1, 5000) == 1, "role %d (pid %d) survived", i, (int)t.pid[i]);
+	}
+	tether_pidref_done(&root);
+	end_tree(&t);
+}
+END_TEST
+
+START_TEST(g9_tree_collect_goes_on_past_a_failure)
+{
+	/* D: one /proc call failing (open, getdents, read of a children list)
+	 * abandoned the whole walk, and a guardian then signalled nobody.
+	 * Failing once, the walk still finds every member. */
+	static const char *const points[] = {"tether/sys/open", "tether/sys/getdents", "tether/sys/read"};
+	const char *point = points[_i];
+	struct kids_arg k;
+	pid_t kids[3];
+	pid_t parent = start_idlers(&k, 3, kids);
+	struct tether_tree tree = {0};
+	tu_fault_arm(point, EIO, 1, 1, TU_FAULT_ALL);
+	int r = tether_tree_collect(parent, &tree);
+	tu_fault_disarm();
+	ck_assert_msg(tu_fault_failed() == 1, "%s never failed", point);
+	ck_assert_msg(r == 0, "%s failing once: %s", point, strerror(-r));
+	assert_tree_is(&tree, kids, 3);
+	tether_tree_done(&tree);
+	end_idlers(&k);
+}
+END_TEST
+
+START_TEST(g9_members_without_a_pidfd_are_still_signalled)
+{
+	/* D: pidfd_open failing (EMFILE, ENOMEM) for every member: they are
+	 * kept as members without a pidfd (start time checked before each
+	 * signal), not dropped from the tree; pidfd_send_signal failing
+	 * (EPERM): the signal goes by number after the same check. */
+	struct kids_arg k;
+	pid_t kids[3];
+	pid_t parent = start_idlers(&k, 3, kids);
+	struct tether_tree tree = {0};
+	tu_fault_arm("tether/sys/pidfd_open", EMFILE, 1, 0, TU_FAULT_ALL);
+	int r = tether_tree_collect(parent, &tree);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(tree.n, 3);
+	for (size_t i = 0; i < tree.n; i++)
+		ck_assert_int_eq(tree.procs[i].pidfd, -1);
+	/* one by a pidfd whose signal call fails */
+	struct tether_pidref ref;
+	ck_assert_int_eq(tether_pidref_open_current(kids[0], &ref), 0);
+	ck_assert_int_ge(ref.pidfd, 0);
+	tu_fault_arm("tether/sys/pidfd_send_signal", EPERM, 1, 0, TU_FAULT_ALL);
+	ck_assert_int_eq(tether_pidref_signal(&ref, SIGKILL), 0);
+	tu_fault_disarm();
+	ck_assert_msg(tu_wait_gone(kids[0], 5000), "kid %d survived", (int)kids[0]);
+	ck_assert_int_eq(tether_tree_signal(&tree, SIGKILL), 2);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(tu_wait_gone(kids[i], 5000), "kid %d survived", (int)kids[i]);
+	tether_pidref_done(&ref);
+	tether_tree_done(&tree);
+	end_idlers(&k);
+}
+END_TEST
+
+START_TEST(g9_an_esrch_proc_contradicts_is_not_believed)
+{
+	/* pidfd_open or pidfd_send_signal saying ESRCH for a process that
+	 * /proc still shows with its start time: it is kept (without a pidfd)
+	 * and signalled by number, not taken for gone (a tree member left
+	 * alive for it). */
+	struct kids_arg k;
+	pid_t kids[2];
+	start_idlers(&k, 2, kids);
+	struct tether_pidref a, b;
+	tu_fault_arm("tether/sys/pidfd_open", ESRCH, 1, 0, TU_FAULT_ALL);
+	int ra = tether_pidref_open_current(kids[0], &a);
+	tu_fault_disarm();
+	ck_assert_int_eq(ra, 0);
+	ck_assert_int_eq(a.pidfd, -1);
+	ck_assert_int_eq(tether_pidref_open_current(kids[1], &b), 0);
+	ck_assert_int_ge(b.pidfd, 0);
+	tu_fault_arm("tether/sys/pidfd_send_signal", ESRCH, 1, 0, TU_FAULT_ALL);
+	int rb = tether_pidref_signal(&b, SIGKILL);
+	tu_fault_disarm();
+	ck_assert_int_eq(rb, 0);
+	ck_assert_int_eq(tether_pidref_signal(&a, SIGKILL), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(tu_wait_gone(kids[i], 5000), "kid %d survived", (int)kids[i]);
+	tether_pidref_done(&a);
+	tether_pidref_done(&b);
+	end_idlers(&k);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	pt_init();
@@ -625,6 +817,19 @@ int main(void)
 	tcase_add_test(tc, tree_kill_stops_a_fork_bomb);
 	tcase_add_test(tc, tree_wait_counts_survivors);
 	suite_add_tcase(s, tc);
+
+#ifdef TETHER_FAULT_INJECTION
+	tc = tcase_create("g9");
+	tcase_add_checked_fixture(tc, setup, pt_teardown);
+	tcase_set_timeout(tc, 40);
+	tcase_add_loop_test(tc, g9_pidref_wait_gives_up_when_poll_keeps_failing, 0, 2);
+	tcase_add_test(tc, g9_exited_asks_proc_when_poll_fails);
+	tcase_add_loop_test(tc, g9_tree_kill_ends_when_it_cannot_wait, 0, 2);
+	tcase_add_loop_test(tc, g9_tree_collect_goes_on_past_a_failure, 0, 3);
+	tcase_add_test(tc, g9_members_without_a_pidfd_are_still_signalled);
+	tcase_add_test(tc, g9_an_esrch_proc_contradicts_is_not_believed);
+	suite_add_tcase(s, tc);
+#endif
 
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

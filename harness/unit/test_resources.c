@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "proctest.h"
+#include "options.h"
 #include "resources.h"
 #include "testutil.h"
 
@@ -162,6 +163,43 @@ static bool memory_delegated(const char *dir)
 	return yes;
 }
 
+/* --min-disk's places: the instances' working directory (--chdir, else ours,
+ * by its real name) and --heartbeat-log's directory; never the pidfile's. */
+START_TEST(written_dirs_are_where_we_write)
+{
+	struct tether_config cfg;
+	tether_config_defaults(&cfg);
+	cfg.pidfile = "/run/elsewhere/t.pid";
+	struct tether_written_dir dirs[TETHER_WRITTEN_DIRS_MAX];
+	char cwd[PATH_MAX];
+	ck_assert_int_eq(chdir(tu_dir), 0);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	size_t n = tether_written_dirs(&cfg, dirs, TETHER_WRITTEN_DIRS_MAX);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(dirs[0].path, cwd);
+	ck_assert_str_eq(dirs[0].what, "the instances' working directory");
+	cfg.chdir = "/srv/work";
+	cfg.heartbeat_log = "/var/log/w/hb.jsonl";
+	n = tether_written_dirs(&cfg, dirs, TETHER_WRITTEN_DIRS_MAX);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(dirs[0].path, "/srv/work");
+	ck_assert_str_eq(dirs[1].path, "/var/log/w");
+	ck_assert_str_eq(dirs[1].what, "the directory of --heartbeat-log");
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strstr(dirs[i].path, "/run/elsewhere") == NULL, "the pidfile's directory is checked");
+	cfg.heartbeat_log = "hb.jsonl";
+	n = tether_written_dirs(&cfg, dirs, TETHER_WRITTEN_DIRS_MAX);
+	ck_assert_str_eq(dirs[1].path, ".");
+	/* cap honoured */
+	ck_assert_uint_eq(tether_written_dirs(&cfg, dirs, 1), 1);
+	/* a directory, or its parent while it does not exist */
+	uint64_t got;
+	ck_assert_int_eq(tether_disk_free_dir(tu_dir, &got), 0);
+	ck_assert_int_eq(tether_disk_free_dir(tu_path("not-yet"), &got), 0);
+	ck_assert_int_eq(tether_disk_free_dir(tu_path("a/b"), &got), -ENOENT);
+}
+END_TEST
+
 START_TEST(memlimit_falls_back_to_rlimit)
 {
 	char dir[4096];
@@ -257,6 +295,7 @@ int main(void)
 	tcase_add_test(tc, disk_free_relative_paths);
 	tcase_add_test(tc, disk_free_asks_the_right_filesystem);
 	tcase_add_test(tc, disk_free_reports_what_we_may_use);
+	tcase_add_test(tc, written_dirs_are_where_we_write);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");

@@ -5,7 +5,9 @@
  * its own WATCHDOG_PID set), exactly fds 0, 1, 2 (G5) with stdin on /dev/null,
  * an empty signal mask and default dispositions, a process group of its own,
  * RLIMIT_AS; exec failures reported through the error pipe as errno with exit
- * 127; tether_child_exit.
+ * 127; COMMAND found by our own PATH search (no /bin/sh for a file without
+ * #!); the environment edits; --user's ids, --chdir and --umask taken in the
+ * child, a failure there reported with its stage; tether_child_exit.
  *
  * Each test forks a child that does what a guardian does after fork: it calls
  * tether_spawn_exec_child with the write end of a close-on-exec pipe. The
@@ -574,6 +576,189 @@ START_TEST(exec_failures_come_back_as_errno)
 }
 END_TEST
 
+/* A spec with extra fields set by fn before it runs. */
+static void expect_failure_with(char *const argv[], const struct tether_spawn_env *env,
+				void (*fn)(struct tether_spawn_spec *, void *), void *arg, int want)
+{
+	struct tether_spawn_spec spec;
+	spec_for(&spec, argv, env);
+	if (fn)
+		fn(&spec, arg);
+	struct spawned sp;
+	spawn_spec(&spec, NULL, NULL, &sp);
+	tether_spawn_spec_done(&spec);
+	ck_assert_msg(sp.bytes == (ssize_t)sizeof(int), "%s: %zd bytes on the error pipe", argv[0], sp.bytes);
+	ck_assert_msg(sp.err == want, "%s: error %#x (stage %d, %s), want %#x (stage %d, %s)", argv[0], sp.err,
+		      tether_spawn_error_stage(sp.err), strerror(tether_spawn_error_errno(sp.err)), want,
+		      tether_spawn_error_stage(want), strerror(tether_spawn_error_errno(want)));
+	ck_assert_msg(WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == 127, "%s: wait status 0x%x", argv[0],
+		      sp.status);
+}
+
+/* COMMAND through our own PATH search and execve: a file that is no program
+ * is "Exec format error", never run by /bin/sh (glibc's execvp fallback);
+ * the first candidate that is not "not here" decides; the worker's own PATH
+ * (its environment edits) is searched. */
+START_TEST(exec_searches_path_without_a_shell)
+{
+	char bin[PATH_MAX], other[PATH_MAX], script[PATH_MAX + 16], ran[PATH_MAX];
+	snprintf(bin, sizeof bin, "%s", tu_path("bin"));
+	snprintf(other, sizeof other, "%s", tu_path("other"));
+	snprintf(ran, sizeof ran, "%s", tu_path("ran-by-sh"));
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	ck_assert_int_eq(mkdir(other, 0755), 0);
+	char text[PATH_MAX + 16];
+	snprintf(text, sizeof text, "touch %s\n", ran);
+	snprintf(script, sizeof script, "%s/no-shebang", bin);
+	tu_write_file(script, text, strlen(text), 0755);
+	char *abs[] = {script, NULL};
+	expect_exec_failure(abs, ENOEXEC);
+	char path[2 * PATH_MAX + 8];
+	snprintf(path, sizeof path, "/nonexistent-dir:%s", bin);
+	setenv("PATH", path, 1);
+	char *searched[] = {"no-shebang", NULL};
+	expect_exec_failure(searched, ENOEXEC);
+	ck_assert_msg(!tu_exists(ran), "a file without #! was run by a shell");
+
+	/* not executable in the first directory, a program in the second: run */
+	char copy[PATH_MAX + 16];
+	snprintf(copy, sizeof copy, "%s/tether-true", bin);
+	tu_write_file(copy, "#!/bin/sh\nexit 3\n", 17, 0644);
+	snprintf(copy, sizeof copy, "%s/tether-true", other);
+	tu_write_file(copy, "#!/bin/sh\nexit 0\n", 17, 0755);
+	snprintf(path, sizeof path, "%s:%s", bin, other);
+	setenv("PATH", path, 1);
+	char *found[] = {"tether-true", NULL};
+	struct spawned sp;
+	run_ok(found, NULL, NULL, NULL, &sp);
+	/* only the one we may not execute: EACCES, not ENOENT */
+	setenv("PATH", bin, 1);
+	expect_exec_failure(found, EACCES);
+
+	/* the worker's PATH, not ours, after the environment edits */
+	char edit[PATH_MAX + 8];
+	snprintf(edit, sizeof edit, "PATH=%s", other);
+	char *edits[] = {edit, NULL};
+	struct tether_spawn_env env = {.edits = edits};
+	setenv("PATH", "/nonexistent-dir", 1);
+	run_ok(found, &env, NULL, NULL, &sp);
+	/* an empty element is the working directory */
+	char *edits_cwd[] = {"PATH=/nonexistent-dir:", NULL};
+	env.edits = edits_cwd;
+	ck_assert_int_eq(chdir(other), 0);
+	run_ok(found, &env, NULL, NULL, &sp);
+	/* and without PATH at all, a default one */
+	char *edits_none[] = {"PATH", NULL};
+	env.edits = edits_none;
+	char *sh[] = {"sh", "-c", "exit 0", NULL};
+	run_ok(sh, &env, NULL, NULL, &sp);
+}
+END_TEST
+
+START_TEST(environment_edits_apply_in_order)
+{
+	set_parent_env(NULL);
+	setenv("DROP_ME", "x", 1);
+	char *edits[] = {"A=1", "DROP_ME", "B=two words", "A=3", "KEEP_ME=replaced", "EMPTY=", NULL};
+	struct tether_spawn_env env = {.instance = 2, .notify_socket = "@x", .edits = edits};
+	char *text = worker_env(&env, NULL);
+	assert_env(text, "A", "3");
+	assert_env(text, "B", "two words");
+	assert_env(text, "DROP_ME", NULL);
+	assert_env(text, "KEEP_ME", "replaced");
+	assert_env(text, "EMPTY", "");
+	/* ours still come after them */
+	assert_env(text, "TETHER_INSTANCE", "2");
+	assert_env(text, "NOTIFY_SOCKET", "@x");
+	free(text);
+}
+END_TEST
+
+static void with_identity(struct tether_spawn_spec *spec, void *arg)
+{
+	spec->identity = arg;
+}
+
+struct place {
+	const struct tether_identity *id;
+	const char *dir;
+	int umask;
+};
+
+static void with_place(struct tether_spawn_spec *spec, void *arg)
+{
+	struct place *p = arg;
+	spec->identity = p->id;
+	spec->chdir = p->dir;
+	spec->umask = p->umask;
+}
+
+/* --user, --chdir, --umask in the child: the ids (all three of each), the
+ * groups, the directory entered as the user (a failure says which stage),
+ * the mask. */
+START_TEST(identity_directory_and_umask_in_the_child)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP identity_directory_and_umask_in_the_child: needs root to switch users\n");
+		return;
+	}
+	gid_t groups[] = {65534, 4244};
+	struct tether_identity nobody = {.set = true, .switch_ids = true, .uid = 65534, .gid = 65534,
+					 .groups = groups, .ngroups = 2};
+	char *id_argv[] = {"/bin/sh", "-c", "cat /proc/self/status; pwd", NULL};
+	/* tu_dir is 0700: nobody cannot enter it, and says so as the chdir stage */
+	struct place p = {.id = &nobody, .dir = tu_dir, .umask = 027};
+	expect_failure_with(id_argv, NULL, with_place, &p, TETHER_SPAWN_ERROR(TETHER_SPAWN_STAGE_CHDIR, EACCES));
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", tu_path("open"));
+	ck_assert_int_eq(mkdir(dir, 0777), 0);
+	ck_assert_int_eq(chmod(tu_dir, 0711), 0);
+	p.dir = dir;
+	int out = open(tu_path("out"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(out, 0);
+	stdout_fd = out;
+	struct tether_spawn_spec spec;
+	spec_for(&spec, id_argv, NULL);
+	with_place(&spec, &p);
+	struct spawned sp;
+	spawn_spec(&spec, NULL, NULL, &sp);
+	tether_spawn_spec_done(&spec);
+	close(out);
+	stdout_fd = -1;
+	ck_assert_msg(sp.bytes == 0 && WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == 0, "error %#x, status 0x%x",
+		      sp.err, sp.status);
+	char *text = tu_read_file(tu_path("out"), NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "\nUid:\t65534\t65534\t65534\t65534\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\nGid:\t65534\t65534\t65534\t65534\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\nGroups:\t4244 65534"), "%s", text);
+	ck_assert_msg(strstr(text, "\nUmask:\t0027\n"), "%s", text);
+	char want[PATH_MAX + 4];
+	snprintf(want, sizeof want, "\n%s\n", dir);
+	ck_assert_msg(strstr(text, want), "%s", text);
+	free(text);
+
+	/* a switch the kernel refuses (more groups than it takes) is the
+	 * identity stage's failure, before any exec */
+	size_t many = 70000;
+	gid_t *lots = calloc(many, sizeof *lots);
+	struct tether_identity too_many = nobody;
+	too_many.groups = lots;
+	too_many.ngroups = many;
+	char *never[] = {"/nonexistent/never-run", NULL};
+	expect_failure_with(never, NULL, with_identity, &too_many, TETHER_SPAWN_ERROR(TETHER_SPAWN_STAGE_IDENTITY, EINVAL));
+	free(lots);
+	/* switch_ids false: nothing changes (no privilege needed) */
+	struct tether_identity self = {.set = true, .switch_ids = false, .uid = 65534};
+	char *uid_argv[] = {"/bin/sh", "-c", "test \"$(id -u)\" = 0", NULL};
+	spec_for(&spec, uid_argv, NULL);
+	spec.identity = &self;
+	spawn_spec(&spec, NULL, NULL, &sp);
+	tether_spawn_spec_done(&spec);
+	ck_assert_msg(sp.bytes == 0 && WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == 0, "status 0x%x", sp.status);
+}
+END_TEST
+
 START_TEST(successful_exec_closes_the_error_pipe)
 {
 	/* The worker idles after its steps: the pipe's EOF comes from exec
@@ -666,6 +851,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, pt_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, exec_failures_come_back_as_errno);
+	tcase_add_test(tc, exec_searches_path_without_a_shell);
+	tcase_add_test(tc, environment_edits_apply_in_order);
+	tcase_add_test(tc, identity_directory_and_umask_in_the_child);
 	tcase_add_test(tc, successful_exec_closes_the_error_pipe);
 	tcase_add_test(tc, child_exit_exits_with_the_code);
 	suite_add_tcase(s, tc);

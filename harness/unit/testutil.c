@@ -14,6 +14,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,11 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "testutil.h"
+
+#ifdef TETHER_FAULT_INJECTION
+#include <fiu-control.h>
+#include <fiu.h>
+#endif
 
 char tu_marker[64];
 char tu_dir[256];
@@ -446,3 +452,66 @@ int tu_reap_marked(void)
 		;
 	return total;
 }
+
+#ifdef TETHER_FAULT_INJECTION
+/* ---- faults ------------------------------------------------------------------------- */
+
+struct fault_shared {
+	unsigned calls, failed;
+	unsigned from, to;
+	int err;
+	pid_t arming;
+	enum tu_fault_who who;
+	bool armed;
+};
+static struct fault_shared *fault_sh;
+static char fault_point[96];
+
+static int fault_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+	(void)name;
+	(void)failnum;
+	(void)flags;
+	if ((fault_sh->who == TU_FAULT_OTHERS && getpid() == fault_sh->arming) ||
+	    (fault_sh->who == TU_FAULT_SELF && getpid() != fault_sh->arming))
+		return 0;
+	unsigned n = __atomic_add_fetch(&fault_sh->calls, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&fault_sh->armed, __ATOMIC_SEQ_CST) || n < fault_sh->from ||
+	    (fault_sh->to && n > fault_sh->to))
+		return 0;
+	__atomic_add_fetch(&fault_sh->failed, 1, __ATOMIC_SEQ_CST);
+	*failinfo = (void *)(intptr_t)fault_sh->err;
+	return 1;
+}
+
+void tu_fault_arm(const char *point, int err, unsigned from, unsigned to, enum tu_fault_who who)
+{
+	if (!fault_sh) {
+		fault_sh = mmap(NULL, sizeof *fault_sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		ck_assert_ptr_ne(fault_sh, MAP_FAILED);
+		fiu_init(0);
+	}
+	if (fault_point[0])
+		fiu_disable(fault_point);
+	*fault_sh = (struct fault_shared){
+		.from = from ? from : 1, .to = to, .err = err, .arming = getpid(), .who = who, .armed = true};
+	snprintf(fault_point, sizeof fault_point, "%s", point);
+	ck_assert_int_eq(fiu_enable_external(fault_point, 1, NULL, 0, fault_cb), 0);
+}
+
+void tu_fault_disarm(void)
+{
+	if (fault_sh)
+		__atomic_store_n(&fault_sh->armed, false, __ATOMIC_SEQ_CST);
+}
+
+unsigned tu_fault_calls(void)
+{
+	return fault_sh ? __atomic_load_n(&fault_sh->calls, __ATOMIC_SEQ_CST) : 0;
+}
+
+unsigned tu_fault_failed(void)
+{
+	return fault_sh ? __atomic_load_n(&fault_sh->failed, __ATOMIC_SEQ_CST) : 0;
+}
+#endif

@@ -80,4 +80,23 @@ int tu_marked(pid_t *ret, int max);
  * every signal it gets to a file. Returns its pid. */
 pid_t tu_start_signal_recorder(const char *record_path);
 
+#ifdef TETHER_FAULT_INJECTION
+/* Persistent and one-off faults for G9's tests: fails the calls from..to
+ * (1-based, to 0: for ever) of the libfiu point with errno err, in the
+ * processes who says: every one, the others (the test process itself is
+ * spared: it neither fails nor counts, so it can still read /proc and its
+ * channel while its children's calls fail), or only the arming process (its
+ * children forked before or after neither fail nor count). Calls are counted
+ * in shared memory, so processes forked after arming (a guardian, a child
+ * running a supervisor) count and fail too. Arming again resets the counts;
+ * tu_fault_disarm stops the failing (counting goes on: a bound on calls is
+ * checked after the fact). */
+enum tu_fault_who { TU_FAULT_ALL, TU_FAULT_OTHERS, TU_FAULT_SELF };
+void tu_fault_arm(const char *point, int err, unsigned from, unsigned to, enum tu_fault_who who);
+void tu_fault_disarm(void);
+/* Calls of the armed point counted so far, and how many failed. */
+unsigned tu_fault_calls(void);
+unsigned tu_fault_failed(void);
+#endif
+
 #endif

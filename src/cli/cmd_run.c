@@ -8,9 +8,37 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "supervisor.h"
+#include "sys.h"
 #ifdef TETHER_FAULT_INJECTION
 #include "simclock.h"
 #endif
+
+/* Every signal whose default action ends a process is ignored, but those the
+ * supervisor reads from its signalfd (TERM, INT, HUP: stop; USR1, USR2; it
+ * blocks them) and the two that cannot be caught: only SIGKILL ends tether
+ * without its graceful stop (SPEC §1). SIGPIPE among them: the journal,
+ * sockets and pipes never raise it (MSG_NOSIGNAL), but our own stderr may be
+ * a closed pipe, and a message must not kill us. A handler already installed
+ * (a sanitizer's for SEGV, BUS, FPE) is left alone, and so are the job
+ * control stops (TSTP, TTIN, TTOU: a terminal's ^Z still suspends `tether
+ * run`). A fault the kernel raises itself (a real SIGSEGV) is delivered by
+ * default action even when ignored. The guardians reset every disposition
+ * before a worker is started (guardian.c), and spawn.c empties the mask:
+ * workers get the defaults. */
+static void ignore_fatal_signals(void)
+{
+	for (int sig = 1; sig <= 64; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP:                   /* cannot be caught */
+		case SIGTERM: case SIGINT: case SIGHUP:       /* the supervisor's stop */
+		case SIGUSR1: case SIGUSR2:                   /* the supervisor's too */
+		case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: /* ignored by default */
+		case SIGTSTP: case SIGTTIN: case SIGTTOU:     /* stop, do not end */
+			continue;
+		}
+		sys_sigaction_ignore_default(sig);
+	}
+}
 
 /* Runs the supervisor for opts; shared with `tether start`'s detached child. */
 int run_supervisor(struct cli_options *opts, struct tether_hooks *hooks)
@@ -25,9 +53,7 @@ int run_supervisor(struct cli_options *opts, struct tether_hooks *hooks)
 	}
 #endif
 	opts->cfg.pid1 = getpid() == 1;
-	/* The journal, sockets and pipes never raise SIGPIPE (MSG_NOSIGNAL),
-	 * but our own stderr may be a closed pipe: a message must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
+	ignore_fatal_signals();
 
 	struct tether_supervisor *sv = NULL;
 	struct tether_result res;
@@ -56,5 +82,7 @@ int cmd_run(int argc, char **argv, char **full_argv)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;
 	struct tether_hooks hooks = {.userdata = &opts, .message = cli_message_hook};
-	return run_supervisor(&opts, &hooks);
+	r = run_supervisor(&opts, &hooks);
+	tether_config_done(&opts.cfg);
+	return r;
 }

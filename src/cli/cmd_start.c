@@ -54,17 +54,30 @@ static void on_message(void *userdata, enum tether_message_level level, const ch
 	cli_message_hook(c->opts, level, text);
 }
 
-/* waitpid, retrying EINTR a bounded number of times (a fault injector can
- * make it fail with EINTR for ever). */
+/* Interruptions in a row after which a libc call here counts as failed (a
+ * fault injector can make it fail with EINTR for ever). */
+#define EINTR_TRIES 100
+
+/* waitpid, retrying EINTR a bounded number of times. */
 static int wait_child(pid_t pid, int *status)
 {
-	for (int tries = 0; tries < 100; tries++) {
+	for (int tries = 0; tries < EINTR_TRIES; tries++) {
 		if (waitpid(pid, status, 0) == pid)
 			return 0;
 		if (errno != EINTR)
 			break;
 	}
 	return -1;
+}
+
+/* SIGTERM to the supervisor we started, and wait for its graceful end
+ * (bounded by its own stop timeout) — not when the signal could not be sent:
+ * the blocking wait would then never end. */
+static void stop_child(pid_t pid)
+{
+	int status;
+	if (kill(pid, SIGTERM) == 0)
+		wait_child(pid, &status);
 }
 
 static const struct cli_help start_help = {
@@ -74,6 +87,8 @@ static const struct cli_help start_help = {
 	.epilogue = CLI_RUN_EPILOGUE,
 };
 
+static int start(struct cli_options *opts);
+
 int cmd_start(int argc, char **argv, char **full_argv)
 {
 	struct cli_options opts;
@@ -81,6 +96,14 @@ int cmd_start(int argc, char **argv, char **full_argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	opts.cfg.record_argv = full_argv;
+	r = start(&opts);
+	tether_config_done(&opts.cfg);
+	return r;
+}
+
+static int start(struct cli_options *popts)
+{
+	struct cli_options opts = *popts;
 	const char *log = opts.log_file;
 	int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (log_fd < 0) {
@@ -117,32 +140,54 @@ int cmd_start(int argc, char **argv, char **full_argv)
 	}
 	close(p[1]);
 	close(log_fd);
-	/* Ready ('R'), or end of file when it ended, or the start timeout. */
+	/* Ready ('R'), or end of file when it ended, or the start timeout —
+	 * one deadline on the clock, which an interruption neither restarts nor
+	 * ends; an interruption that keeps coming is a failure, not a loop
+	 * (scenarios/start_waits_ready.scn with poll failing EINTR from its
+	 * k-th call spun here until killed). */
+	const struct tether_clock *clock = tether_clock_real();
+	int64_t deadline = opts.start_timeout ? tether_clock_now(clock) + opts.start_timeout : TETHER_NEVER;
 	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-	int64_t left_ms = opts.start_timeout ? opts.start_timeout / TETHER_NSEC_PER_MSEC : -1;
-	int pr;
-	do
-		pr = poll(&pfd, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
-	while (pr < 0 && errno == EINTR);
+	int pr = -1, err = EINTR;
+	for (int tries = 0; tries < EINTR_TRIES;) {
+		pr = poll(&pfd, 1, tether_clock_poll_timeout(clock, deadline));
+		if (pr > 0 || (pr == 0 && tether_clock_now(clock) >= deadline))
+			break;
+		if (pr < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
+		if (pr < 0)
+			tries++;
+		/* pr == 0 before the deadline: a timeout capped at a day */
+	}
 	char c;
 	ssize_t n = -1;
-	if (pr > 0) {
-		do
-			n = read(p[0], &c, 1);
-		while (n < 0 && errno == EINTR);
+	for (int tries = 0; pr > 0 && tries < EINTR_TRIES; tries++) {
+		n = read(p[0], &c, 1);
+		if (n >= 0 || errno != EINTR)
+			break;
 	}
+	if (pr > 0 && n < 0)
+		err = errno;
 	close(p[0]);
 	if (n == 1)
 		return 0;
+	if (pr < 0 || (pr > 0 && n < 0)) {
+		/* We cannot tell how it went: a start that cannot be confirmed
+		 * leaves nothing running. */
+		cli_error("cannot wait for the supervisor (pid %d) to be ready: %s; stopping it", (int)pid,
+			  strerror(err));
+		stop_child(pid);
+		return 71;
+	}
 	if (pr == 0) {
 		/* Not ready in time: a start that fails leaves nothing running.
 		 * It is our child, so its pid cannot have been reused. */
 		char d[32];
 		cli_error("not ready within %s: stopping the supervisor (pid %d)",
 			  tether_format_duration(opts.start_timeout, d, sizeof d), (int)pid);
-		kill(pid, SIGTERM);
-		int status;
-		wait_child(pid, &status);
+		stop_child(pid);
 		return 1;
 	}
 	/* It ended before being ready: its exit code is ours. */

@@ -16,12 +16,15 @@ static const struct cli_help stop_help = {
 		       "tree. Only a supervisor verified by its lock and its record (pid, start time,\n"
 		       "boot id) is ever signalled. Idempotent.\n",
 	.epilogue = "Exit status: 0 when nothing is left (also when nothing was running),\n"
-		    "1 when a process survived or the lock holder cannot be verified.\n",
+		    "1 when a process survived or the lock holder cannot be verified,\n"
+		    "4 when the supervisor is PID 1 (a container's entrypoint) or may not be\n"
+		    "signalled by you (permission denied): then nothing was signalled.\n",
 };
 
 static const struct cli_help kill_help = {
 	.description = "SIGKILLs the supervisor that holds the pidfile and its whole tree at once.\n",
-	.epilogue = "Exit status: 0 when all are gone, 1 otherwise.\n",
+	.epilogue = "Exit status: 0 when all are gone, 4 when the supervisor is PID 1 or may not\n"
+		    "be signalled by you (nothing was signalled), 1 otherwise.\n",
 };
 
 static int report(const struct tether_stop_result *res, const char *pidfile, bool kill_now)
@@ -51,6 +54,12 @@ static int report(const struct tether_stop_result *res, const char *pidfile, boo
 	case TETHER_STOP_UNVERIFIED:
 		cli_error("cannot verify the supervisor of %s: %s; nothing was signalled", pidfile, res->why);
 		return 1;
+	case TETHER_STOP_PID1:
+		cli_say_pid1(pidfile, kill_now ? "kill" : "stop");
+		return STATUS_UNKNOWN;
+	case TETHER_STOP_DENIED:
+		cli_say_denied(pidfile, res->supervisor);
+		return STATUS_UNKNOWN;
 	}
 	return 1;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,14 @@ static const struct tether_option cli_rows[] = {
 	 .def = "10s", .metavar = "DUR", .help = "how long the supervisor has to exit before SIGKILL"},
 	{.name = "json", .kind = TETHER_OPT_FLAG, .commands = TETHER_CMD_STATUS, .offset = CLI(json, bool),
 	 .help = "print one JSON object instead of text"},
+	/* the same name as stop's --timeout, its own row: the command's rows
+	 * are matched first (cli_parse) */
+	{.name = "timeout", .kind = TETHER_OPT_DUR, .commands = TETHER_CMD_RESTART,
+	 .offset = CLI(restart_timeout, int64_t), .min = 1, .def = "90s", .metavar = "DUR",
+	 .help = "give up waiting for the instances to be ready again\nafter DUR: exit 1"},
+	{.name = "instance", .kind = TETHER_OPT_UINT, .commands = TETHER_CMD_RESTART | TETHER_CMD_SIGNAL,
+	 .offset = CLI(instance, unsigned), .max = TETHER_MAX_INSTANCES - 1, .metavar = "N",
+	 .help = "only instance N (default: every instance)"},
 #ifdef TETHER_FAULT_INJECTION
 	/* the lab's (src/lab/simclock.h), not for users: no help line */
 	{.name = "sim-clock", .kind = TETHER_OPT_FLAG, .commands = RUNS, .offset = CLI(sim_clock, bool)},
@@ -42,13 +51,28 @@ struct row {
 
 #define MAX_ROWS 64
 
-static size_t all_rows(struct cli_options *opts, struct row *rows)
+static bool named(const struct row *rows, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].o->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The command's own rows first, then the others (for "an option of 'tether
+ * X'" messages); of two rows with one name (stop's and restart's --timeout)
+ * only the first is kept, so the command's own is the one that matches. */
+static size_t all_rows(struct cli_options *opts, enum tether_command command, struct row *rows)
 {
 	size_t n = 0;
-	for (const struct tether_option *o = tether_config_options; o->name && n < MAX_ROWS; o++)
-		rows[n++] = (struct row){o, &opts->cfg};
-	for (const struct tether_option *o = cli_rows; o->name && n < MAX_ROWS; o++)
-		rows[n++] = (struct row){o, opts};
+	for (int mine = 1; mine >= 0; mine--) {
+		for (const struct tether_option *o = tether_config_options; o->name && n < MAX_ROWS; o++)
+			if (!!(o->commands & command) == mine && !named(rows, n, o->name))
+				rows[n++] = (struct row){o, &opts->cfg};
+		for (const struct tether_option *o = cli_rows; o->name && n < MAX_ROWS; o++)
+			if (!!(o->commands & command) == mine && !named(rows, n, o->name))
+				rows[n++] = (struct row){o, opts};
+	}
 	return n;
 }
 
@@ -60,6 +84,8 @@ static const char *command_name(unsigned bit)
 	case TETHER_CMD_STOP: return "stop";
 	case TETHER_CMD_KILL: return "kill";
 	case TETHER_CMD_STATUS: return "status";
+	case TETHER_CMD_RESTART: return "restart";
+	case TETHER_CMD_SIGNAL: return "signal";
 	}
 	return "?";
 }
@@ -77,6 +103,8 @@ static void print_help(const char *name, enum tether_command command, const stru
 			if ((rows[i].o->commands & command) && rows[i].o->help)
 				tether_buf_printf(&b, " [--%s%s%s]", rows[i].o->name, rows[i].o->metavar ? " " : "",
 						  rows[i].o->metavar ? rows[i].o->metavar : "");
+		if (command == TETHER_CMD_SIGNAL)
+			tether_buf_puts(&b, " SIGNAL");
 	}
 	tether_buf_printf(&b, "\n\n%s\n", help->description);
 	size_t column = 0;
@@ -97,22 +125,40 @@ static int not_ours(const struct tether_option *o, const char *cmd)
 {
 	char owners[64] = "";
 	size_t off = 0;
-	for (unsigned bit = 1; bit <= TETHER_CMD_STATUS; bit <<= 1)
-		if ((o->commands & bit) && off < sizeof owners)
+	/* every row of that name: stop's and restart's --timeout are two */
+	unsigned commands = o->commands;
+	for (const struct tether_option *r = cli_rows; r->name; r++)
+		if (strcmp(r->name, o->name) == 0)
+			commands |= r->commands;
+	for (unsigned bit = 1; bit <= TETHER_CMD_LAST; bit <<= 1)
+		if ((commands & bit) && off < sizeof owners)
 			off += (size_t)snprintf(owners + off, sizeof owners - off, "%s%s", off ? "|" : "",
 						command_name(bit));
 	return cli_usage_error("--%s is an option of 'tether %s', not of %s", o->name, owners, cmd);
 }
 
+static int parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
+		 struct cli_options *opts);
+
 int cli_parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
 	      struct cli_options *opts)
+{
+	int r = parse(argc, argv, command, help, opts);
+	if (r)
+		tether_config_done(&opts->cfg); /* what --env collected */
+	return r;
+}
+
+static int parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
+		 struct cli_options *opts)
 {
 	struct row rows[MAX_ROWS];
 	struct option longopts[MAX_ROWS + 2];
 	*opts = (struct cli_options){0};
 	tether_config_defaults(&opts->cfg);
 	tether_options_defaults(cli_rows, opts);
-	size_t n = all_rows(opts, rows);
+	opts->instance = UINT_MAX;
+	size_t n = all_rows(opts, command, rows);
 	for (size_t i = 0; i < n; i++)
 		longopts[i] = (struct option){rows[i].o->name,
 					      rows[i].o->kind == TETHER_OPT_FLAG ? no_argument : required_argument, NULL,
@@ -123,8 +169,11 @@ int cli_parse(int argc, char **argv, enum tether_command command, const struct c
 	opterr = 0;
 	optind = 1;
 	int c;
-	/* "+": stop at the first non-option, which begins COMMAND. */
-	while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
+	/* "+": stop at the first non-option, which begins COMMAND. signal's
+	 * SIGNAL may come before its options too: permuted, as kill(1) users
+	 * write `tether signal HUP --pidfile P`. */
+	const char *optstring = command == TETHER_CMD_SIGNAL ? ":" : "+:";
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		if (c == 'h') {
 			print_help(argv[0], command, help, rows, n);
 			return -1;
@@ -144,6 +193,11 @@ int cli_parse(int argc, char **argv, enum tether_command command, const struct c
 		char why[320];
 		if (tether_option_set(r->o, r->base, optarg, why, sizeof why) < 0)
 			return cli_usage_error("%s", why);
+	}
+	if (command == TETHER_CMD_SIGNAL) {
+		if (optind >= argc)
+			return cli_usage_error("no SIGNAL given (tether signal [OPTIONS] SIGNAL)");
+		opts->signal_name = argv[optind++];
 	}
 	if (!(command & RUNS)) {
 		if (optind < argc)
@@ -179,6 +233,7 @@ void cli_report_result(const struct tether_result *res)
 		cli_usage_error("%s", res->message);
 		break;
 	case TETHER_OUTCOME_LOW_DISK:
+	case TETHER_OUTCOME_NOT_PERMITTED:
 	case TETHER_OUTCOME_PIDFILE:
 	case TETHER_OUTCOME_RUNNING:
 	case TETHER_OUTCOME_INTERNAL:

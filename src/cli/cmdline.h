@@ -20,6 +20,9 @@ struct cli_options {
 	int64_t start_timeout;    /* start: ns, 0 = wait as long as it takes */
 	int64_t timeout;          /* stop */
 	bool json;                /* status */
+	int64_t restart_timeout;  /* restart: ns */
+	unsigned instance;        /* restart, signal: --instance N; UINT_MAX: every instance */
+	const char *signal_name;  /* signal: its SIGNAL argument */
 };
 
 /* What --help says around the options. */
@@ -30,9 +33,11 @@ struct cli_help {
 
 /* Parses argv (argv[0] is the command's name) for command into *opts, from
  * the defaults. run and start take "[--] COMMAND [ARG...]" after the options
- * (opts->cfg.argv) and get the whole configuration checked; the others take
- * no argument. Returns 0, or the exit code to return at once: EXIT_USAGE
- * after a message, -1 after --help (exit 0). */
+ * (opts->cfg.argv) and get the whole configuration checked; signal takes one
+ * SIGNAL (opts->signal_name), before or after its options; the others take
+ * no argument. Returns 0 (then tether_config_done(&opts->cfg) releases what
+ * it collected), or the exit code to return at once: EXIT_USAGE after a
+ * message, -1 after --help (exit 0). */
 int cli_parse(int argc, char **argv, enum tether_command command, const struct cli_help *help,
 	      struct cli_options *opts);
 

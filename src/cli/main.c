@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,6 @@
 #include "fault.h"
 #endif
 
-const char *program_name = "tether";
-
 static const char usage_text[] =
 	"Usage: tether COMMAND [OPTIONS]\n"
 	"\n"
@@ -24,45 +21,17 @@ static const char usage_text[] =
 	"kills hung workers, and leaves no orphan behind.\n"
 	"\n"
 	"Commands:\n"
-	"  run    [OPTIONS] -- COMMAND [ARG...]   supervise COMMAND in the foreground\n"
-	"  start  [OPTIONS] -- COMMAND [ARG...]   the same, detached; returns once ready\n"
-	"  stop   [--pidfile PATH] [--timeout DUR] stop the supervisor and its tree\n"
-	"  kill   [--pidfile PATH]                 SIGKILL the supervisor and its tree\n"
-	"  status [--pidfile PATH] [--json]        0 running, 1 stale, 3 stopped, 4 unknown\n"
+	"  run     [OPTIONS] -- COMMAND [ARG...]   supervise COMMAND in the foreground\n"
+	"  start   [OPTIONS] -- COMMAND [ARG...]   the same, detached; returns once ready\n"
+	"  stop    [--pidfile PATH] [--timeout DUR] stop the supervisor and its tree\n"
+	"  kill    [--pidfile PATH]                 SIGKILL the supervisor and its tree\n"
+	"  status  [--pidfile PATH] [--json]        0 running, 1 stale, 3 stopped, 4 unknown\n"
+	"  restart [--pidfile PATH] [--instance N]  restart each instance in turn (not a crash)\n"
+	"  signal  [--pidfile PATH] [--instance N] SIGNAL\n"
+	"                                           send SIGNAL to each instance's main process\n"
 	"\n"
 	"'tether COMMAND --help' describes each command's options.\n"
 	"DUR: 250ms, 5s, 10m, 24h (a plain number is seconds). SIZE: 512, 64K, 10M, 1G.\n";
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: warning: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", program_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
-	return EXIT_USAGE;
-}
 
 int main(int argc, char **argv)
 {
@@ -102,6 +71,10 @@ int main(int argc, char **argv)
 		return cmd_stop(argc - 1, argv + 1);
 	if (strcmp(cmd, "kill") == 0)
 		return cmd_kill(argc - 1, argv + 1);
+	if (strcmp(cmd, "restart") == 0)
+		return cmd_restart(argc - 1, argv + 1);
+	if (strcmp(cmd, "signal") == 0)
+		return cmd_signal(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1, argv);
 	if (strcmp(cmd, "start") == 0)
