@@ -235,15 +235,81 @@ static bool sibling_runs(const struct faults_ctx *c, const struct target *t, con
 	return false;
 }
 
+static uint64_t key_mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((v >> (8 * i)) & 0xff)) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* The key of a once or from k of point failing with err whose k-signature
+ * is sig (never 0, the set's empty slot). */
+static uint64_t class_key(const char *point, int err, bool from, uint64_t sig)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (const char *p = point; *p; p++)
+		h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+	h = key_mix(key_mix(key_mix(h, (uint64_t)err), from), sig);
+	return h ? h : 1;
+}
+
+/* Adds key to the set of classes run: false when it was there. */
+static bool class_add(struct faults_ctx *c, uint64_t key)
+{
+	if (2 * (c->nclasses_run + 1) > c->classes_cap) {
+		size_t cap = c->classes_cap ? 2 * c->classes_cap : 1024;
+		uint64_t *n = xcalloc(cap, sizeof *n);
+		for (size_t i = 0; i < c->classes_cap; i++) {
+			uint64_t v = c->classes_run[i];
+			size_t at = v & (cap - 1);
+			while (v && n[at])
+				at = (at + 1) & (cap - 1);
+			if (v)
+				n[at] = v;
+		}
+		free(c->classes_run);
+		c->classes_run = n;
+		c->classes_cap = cap;
+	}
+	size_t at = key & (c->classes_cap - 1);
+	while (c->classes_run[at]) {
+		if (c->classes_run[at] == key)
+			return false;
+		at = (at + 1) & (c->classes_cap - 1);
+	}
+	c->classes_run[at] = key;
+	c->nclasses_run++;
+	return true;
+}
+
+/* Marks the call sites of the k-th calls of r failing with err (once or
+ * from) as run: true when one of them was not yet. *named: does one of
+ * them tell err apart from other errnos? posix/ points' errnos are all
+ * told apart (the C library may look at them). */
+static bool new_sites(struct faults_ctx *c, const struct reached *r, unsigned long k, int err, bool from,
+		      bool *named)
+{
+	bool any = false, posix = strncmp(r->point, "tether/sys/", 11) != 0;
+	*named = false;
+	for (size_t q = 0; q < r->nksites[k - 1]; q++) {
+		uint64_t site = r->ksites[k - 1][q];
+		bool n = posix || faults_site_names(c->sites, site, err);
+		*named = *named || n;
+		any = class_add(c, class_key(r->point, n ? err : -1, from, faults_site_near(c->sites, site))) || any;
+	}
+	return any;
+}
+
 static void plan_chains(struct faults_ctx *c, struct target *t)
 {
-	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0, unnamed = 0;
+	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0, unnamed = 0, other_t = 0,
+		      bare = 0, other_errno = 0;
 	if (c->only) {
 		struct chain ch = c->one;
 		ch.t = t;
 		ch.r = reached_point(t, ch.point);
 		ch.count = ch.r ? ch.r->count : 0;
-		ch.budget = faults_budget(ch.count, ch.err, c->sys.eintr_max);
+		ch.budget = faults_budget(ch.count, ch.r ? ch.r->nsites : 1, ch.err, c->sys.eintr_max);
 		xappend(&t->chains, &t->nchains, &ch, sizeof ch);
 		runs = 1;
 	}
@@ -271,11 +337,12 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 			for (int from = 0; from < 2; from++) {
 				struct chain ch = {.t = t, .r = r, .point = r->point, .err = errs[e], .from = from,
 						   .count = r->count, .k = 1,
-						   .budget = faults_budget(r->count, errs[e], c->sys.eintr_max)};
+						   .budget = faults_budget(r->count, r->nsites, errs[e], c->sys.eintr_max)};
 				/* once, EINTR: sys.c's wrapper makes the call again at
 				 * once, whatever the call site; its first k shows that */
 				bool retried = c->ci && !from && errs[e] == EINTR && faults_eintr_retried(&c->sys, r->point);
 				if (c->ci) {
+					bool named_any;
 					for (unsigned long k = 1; k <= top; k++) {
 						ks++;
 						if (retried && k > 1) {
@@ -292,8 +359,21 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 							same_iso++;
 							continue;
 						}
+						/* Every call site of the k-th calls (one per
+						 * process that makes one) failed already with
+						 * this errno, or, where the site's code does not
+						 * tell it apart, with another: in this target or
+						 * another, whatever the other processes did. */
+						if (c->sites && r->nclass >= k && !new_sites(c, r, k, errs[e], from, &named_any)) {
+							if (named_any)
+								other_t++;
+							else
+								other_errno++;
+							continue;
+						}
 						xappend(&ch.ks, &ch.nks, &k, sizeof k);
 					}
+					bare += ch.nks == 0;
 					runs += ch.nks;
 					ch.truncated = c->max_k && r->count > c->max_k;
 					c->truncated += ch.truncated;
@@ -309,6 +389,8 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 	c->same_as_sibling += same_iso;
 	c->eintr_once += eintr;
 	c->unnamed_skipped += unnamed;
+	c->same_as_other += other_t;
+	c->errno_other += other_errno;
 	t->skipped_k = same_site;
 	t->same_as_sibling = same_iso;
 	char d[32];
@@ -318,8 +400,9 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 	if (c->ci)
 		printf(" (of %lu k's: %lu at a call site another k has, %lu once as in pidns, %lu once EINTR retried "
 		       "by sys.c; %lu posix chains left to their twin, %lu chains of an errno tether never names as "
-		       "another's)",
-		       ks, same_site, same_iso, eintr, twins, unnamed);
+		       "another's; %lu as the same sites' in a target before, %lu as another errno no file of "
+		       "their stack names; %lu chains left empty)",
+		       ks, same_site, same_iso, eintr, twins, unnamed, other_t, other_errno, bare);
 	printf("\n");
 	if (c->verbose) {
 		printf("#   calls per process (max):");
@@ -410,7 +493,9 @@ static bool discovered(struct faults_ctx *c, struct target *t, struct slot *s, s
 	t->nwaits = j->nwaits;
 	j->waits = NULL;
 	j->nwaits = 0;
-	faults_read_discovery(s->count_path, s->sites_path, t->cands, t->ncands, &t->reached, &t->nreached);
+	faults_read_discovery(s->count_path, s->sites_path, t->cands, t->ncands, c->sites, &t->reached, &t->nreached);
+	if (c->sites)
+		faults_site_db_resolve(c->sites);
 	unlink(s->count_path);
 	if (s->sites_path)
 		unlink(s->sites_path);
@@ -450,7 +535,8 @@ static unsigned long left_of(const struct faults_ctx *c, const struct target *t)
 		const struct chain *ch = &t->chains[i];
 		if (ch->done)
 			continue;
-		left += c->ci ? ch->nks - ch->next : (ch->running ? 0 : 1);
+		/* --only's chain has one k, and no ks[] (with --ci as well) */
+		left += ch->single ? ch->next == 0 : c->ci ? ch->nks - ch->next : (ch->running ? 0 : 1);
 	}
 	return left;
 }
@@ -824,6 +910,8 @@ int harness_cmd_faults(int argc, char **argv)
 	c.opt.fixtures = where.fixtures;
 	c.opt.srcdir = where.srcdir;
 	faults_read_sys(where.srcdir, &c.sys);
+	if (c.ci && !c.only)
+		c.sites = faults_site_db_new(c.opt.tether, c.opt.srcdir);
 	if (!have_seed)
 		c.opt.seed = lab_seed_random();
 	for (size_t i = 0; i < nargs; i++) {
@@ -915,6 +1003,8 @@ out:
 	}
 	free(c.points);
 	faults_sys_facts_done(&c.sys);
+	faults_site_db_free(c.sites);
+	free(c.classes_run);
 	for (size_t i = 0; i < c.ntargets; i++)
 		free_target(c.targets[i]);
 	free(c.targets);

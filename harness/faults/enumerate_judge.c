@@ -89,15 +89,19 @@ static char *subcommand(struct lab *lab, const struct proc *p)
 	return xstrdup("?");
 }
 
-/* SPEC §7 for run/start, §3 for stop/kill/status; 64 (usage) for all. */
+/* SPEC §7 for run/start, §3 for stop/kill/restart/signal/status; 64
+ * (usage) for all. stop, kill, restart and signal exit 4 refusing to
+ * signal PID 1 from inside a container, or without the permission to. */
 static bool documented(const char *sub, int code)
 {
-	static const int run[] = {0, 1, 64, 69, 71, 73, 75, 77, 127, -1}, stop[] = {0, 1, 64, -1},
+	static const int run[] = {0, 1, 64, 69, 71, 73, 75, 77, 127, -1}, stop[] = {0, 1, 4, 64, -1},
 			 status[] = {0, 1, 3, 4, 64, -1}, any[] = {0, 1, 3, 4, 64, 69, 71, 73, 75, 77, 127, -1};
-	const int *set = strcmp(sub, "run") == 0 || strcmp(sub, "start") == 0   ? run
-			 : strcmp(sub, "stop") == 0 || strcmp(sub, "kill") == 0 ? stop
-			 : strcmp(sub, "status") == 0                            ? status
-										 : any;
+	const int *set = strcmp(sub, "run") == 0 || strcmp(sub, "start") == 0 ? run
+			 : strcmp(sub, "stop") == 0 || strcmp(sub, "kill") == 0 || strcmp(sub, "restart") == 0 ||
+					 strcmp(sub, "signal") == 0
+				 ? stop
+			 : strcmp(sub, "status") == 0 ? status
+						      : any;
 	for (; *set >= 0; set++)
 		if (*set == code)
 			return true;

@@ -37,14 +37,18 @@
 #include "faults/faults.h"
 #include "common/common.h"
 
-unsigned long faults_budget(unsigned long count, int err, unsigned long eintr_max)
+unsigned long faults_budget(unsigned long count, size_t nsites, int err, unsigned long eintr_max)
 {
-	/* a correct tether gives up after 100 fruitless wakeups in a row
-	 * (src/loop.c PERSISTENT_FAILURES), and sys.c retries an EINTR up to
-	 * SYS_EINTR_MAX times: 100 x SYS_EINTR_MAX calls of one point without
-	 * a pause is a bounded burst, not a spin */
+	/* a correct tether gives up on a descriptor after 100 fruitless
+	 * wakeups in a row (src/loop.c PERSISTENT_FAILURES), and sys.c retries
+	 * an EINTR up to SYS_EINTR_MAX times: 100 x SYS_EINTR_MAX calls of one
+	 * point without a pause is a bounded burst, not a spin — at each call
+	 * site of the point, since each may be its own descriptor's loop (the
+	 * guardian's channel, the notify socket and the control socket all
+	 * receive with recvmsg, in the same wakeups: scenarios/chdir.scn with
+	 * recvmsg failing EINTR from its third call on) */
 	unsigned long floor = 2000 + (err == EINTR ? 100 * (eintr_max ? eintr_max : 100) : 0);
-	return 64 * count + floor;
+	return 64 * count + floor * (nsites > 1 ? nsites : 1);
 }
 
 /* ---- libtether's sources on EINTR ------------------------------------------------- */
@@ -82,7 +86,7 @@ static bool listed_in(char **v, size_t n, const char *s)
 
 /* Blanks out the comments and the string and character literals of C
  * text: a comment that names an errno is no code that tells it apart. */
-static void code_only(char *text)
+void faults_code_only(char *text)
 {
 	for (char *p = text; *p; p++) {
 		if (p[0] == '/' && p[1] == '*') {
@@ -106,10 +110,9 @@ static void code_only(char *text)
 	}
 }
 
-/* Every identifier E[A-Z0-9]+ of text, into names. */
-static void errno_names(char *text, char ***names, size_t *n)
+void faults_errno_names(char *text, char ***names, size_t *n)
 {
-	code_only(text);
+	faults_code_only(text);
 	for (const char *p = text; *p; p++) {
 		if (*p != 'E' || (p > text && ident_char(p[-1])))
 			continue;
@@ -140,7 +143,7 @@ static void dir_errno_names(const char *dir, char ***names, size_t *n)
 		char *path = xasprintf("%s/%s", dir, e->d_name);
 		char *text = lab_read_file(path, 1u << 22, NULL, &err);
 		if (text)
-			errno_names(text, names, n);
+			faults_errno_names(text, names, n);
 		free(text);
 		free(path);
 	}
@@ -293,19 +296,37 @@ struct parts {
 	size_t *n;
 };
 
-static void classify(struct reached *r, struct parts *p)
+/* The hash of the distinct values of c[0..n) (sorts them). */
+static uint64_t set_hash(uint64_t *c, size_t n)
+{
+	qsort(c, n, sizeof *c, u64_cmp);
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || c[i] != c[i - 1])
+			h = mix(h, c[i]);
+	return h;
+}
+
+static void classify(struct reached *r, struct parts *p, struct parts *bare)
 {
 	unsigned long count = r->count;
 	struct sig_k *sk = xcalloc(count ? count : 1, sizeof *sk);
 	for (unsigned long k = 1; k <= count; k++) {
-		uint64_t *c = p->of[k - 1];
-		size_t n = p->n[k - 1];
-		qsort(c, n, sizeof *c, u64_cmp);
-		uint64_t h = UINT64_C(1469598103934665603);
+		sk[k - 1] = (struct sig_k){set_hash(p->of[k - 1], p->n[k - 1]), k};
+	}
+	r->site_sig = xcalloc(count ? count : 1, sizeof *r->site_sig);
+	r->ksites = xcalloc(count ? count : 1, sizeof *r->ksites);
+	r->nksites = xcalloc(count ? count : 1, sizeof *r->nksites);
+	for (unsigned long k = 1; k <= count; k++) {
+		uint64_t *b = bare->of[k - 1];
+		size_t n = bare->n[k - 1], d = 0;
+		r->site_sig[k - 1] = set_hash(b, n); /* sorts b */
 		for (size_t i = 0; i < n; i++)
-			if (i == 0 || c[i] != c[i - 1])
-				h = mix(h, c[i]);
-		sk[k - 1] = (struct sig_k){h, k};
+			if (i == 0 || b[i] != b[i - 1])
+				b[d++] = b[i];
+		r->ksites[k - 1] = b;
+		r->nksites[k - 1] = d;
+		bare->of[k - 1] = NULL;
 	}
 	r->sig = xcalloc(count ? count : 1, sizeof *r->sig);
 	for (unsigned long i = 0; i < count; i++)
@@ -329,7 +350,7 @@ static const char *base_name(const char *point)
 }
 
 void faults_read_discovery(const char *count_path, const char *sites_path, const char *const *cands, size_t ncands,
-			   struct reached **ret, size_t *ret_n)
+			   struct site_db *db, struct reached **ret, size_t *ret_n)
 {
 	struct cand *sorted = xcalloc(ncands ? ncands : 1, sizeof *sorted);
 	for (size_t i = 0; i < ncands; i++)
@@ -368,6 +389,15 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 		if (sscanf(lines[i], "site %127s %lu %d %llx", pt, &k, &pid, &hash) != 4 ||
 		    (c = cand_find(sorted, ncands, pt)) < 0)
 			continue;
+		if (db) {
+			/* "site POINT N PID HASH": the frames follow the hash */
+			const char *f = lines[i] + 5;
+			for (int field = 0; field < 4 && f; field++) {
+				f = strchr(f, ' ');
+				f = f ? f + 1 : NULL;
+			}
+			faults_site_db_add(db, hash, f ? f - 1 : "");
+		}
 		struct proc_calls *p = proc_of(&procs, &nprocs, pid);
 		struct call call = {(int)c, k, hash};
 		xappend(&p->calls, &p->n, &call, sizeof call);
@@ -382,6 +412,7 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 
 	/* signature parts, call sites and twins per point */
 	struct parts *parts = xcalloc(ncands ? ncands : 1, sizeof *parts);
+	struct parts *bare = xcalloc(ncands ? ncands : 1, sizeof *bare);
 	uint64_t **sites = xcalloc(ncands ? ncands : 1, sizeof *sites);
 	size_t *nsites = xcalloc(ncands ? ncands : 1, sizeof *nsites);
 	/* twin[c]: the tether/sys/ point's index, -1 not one, -2 not yet seen */
@@ -391,6 +422,8 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 		if (count[c]) {
 			parts[c].of = xcalloc(count[c], sizeof *parts[c].of);
 			parts[c].n = xcalloc(count[c], sizeof *parts[c].n);
+			bare[c].of = xcalloc(count[c], sizeof *bare[c].of);
+			bare[c].n = xcalloc(count[c], sizeof *bare[c].n);
 		}
 	}
 	for (size_t i = 0; i < nprocs; i++) {
@@ -399,8 +432,11 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 			const struct call *cl = &p->calls[q];
 			uint64_t h1 = q > 0 ? p->calls[q - 1].hash : 0, h2 = q > 1 ? p->calls[q - 2].hash : 0;
 			uint64_t part = mix(mix(mix(UINT64_C(1469598103934665603), cl->hash), h1), h2);
-			if (cl->k >= 1 && cl->k <= count[cl->point])
+			if (cl->k >= 1 && cl->k <= count[cl->point]) {
 				xappend(&parts[cl->point].of[cl->k - 1], &parts[cl->point].n[cl->k - 1], &part, sizeof part);
+				xappend(&bare[cl->point].of[cl->k - 1], &bare[cl->point].n[cl->k - 1], &cl->hash,
+					sizeof cl->hash);
+			}
 			xappend(&sites[cl->point], &nsites[cl->point], &cl->hash, sizeof cl->hash);
 			const char *name = cands[cl->point];
 			if (strncmp(name, "posix/", 6) == 0 && twin[cl->point] != -1) {
@@ -433,7 +469,7 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 		struct reached *x = &r[nr++];
 		*x = (struct reached){.point = cands[c], .count = count[c]};
 		if (nprocs) {
-			classify(x, &parts[c]);
+			classify(x, &parts[c], &bare[c]);
 			qsort(sites[c], nsites[c], sizeof *sites[c], u64_cmp);
 			size_t d = 0;
 			for (size_t i = 0; i < nsites[c]; i++)
@@ -447,16 +483,21 @@ void faults_read_discovery(const char *count_path, const char *sites_path, const
 		}
 	}
 	for (size_t c = 0; c < ncands; c++) {
-		for (unsigned long k = 0; k < count[c] && parts[c].of; k++)
+		for (unsigned long k = 0; k < count[c] && parts[c].of; k++) {
 			free(parts[c].of[k]);
+			free(bare[c].of[k]);
+		}
 		free(parts[c].of);
 		free(parts[c].n);
+		free(bare[c].of);
+		free(bare[c].n);
 		free(sites[c]);
 	}
 	for (size_t i = 0; i < nprocs; i++)
 		free(procs[i].calls);
 	free(procs);
 	free(parts);
+	free(bare);
 	free(sites);
 	free(nsites);
 	free(twin);
@@ -471,6 +512,11 @@ void faults_reached_free(struct reached *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(r[i].class_of);
 		free(r[i].sig);
+		free(r[i].site_sig);
+		for (unsigned long k = 0; k < r[i].nclass && r[i].ksites; k++)
+			free(r[i].ksites[k]);
+		free(r[i].ksites);
+		free(r[i].nksites);
 		free(r[i].sites);
 	}
 	free(r);

@@ -236,7 +236,7 @@ static bool own_frame(const char *fn)
 }
 
 /* addr2line -f on the offsets into tether: "function\nfile:line\n" each. */
-static char *addr2line(const char *tether, char **offsets, size_t n)
+char *faults_addr2line(const char *tether, char **offsets, size_t n)
 {
 	if (!n)
 		return NULL;
@@ -295,7 +295,7 @@ char *faults_spin_stack(const char *tether, const char *frames)
 			xappend(&offs, &noffs, &o, sizeof o);
 		}
 	}
-	char *text = addr2line(tether, offs, noffs), **lines = NULL;
+	char *text = faults_addr2line(tether, offs, noffs), **lines = NULL;
 	size_t nlines = text ? lab_split_lines(text, &lines) : 0, next = 0;
 	struct tether_buf b;
 	tether_buf_init(&b);

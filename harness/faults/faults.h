@@ -157,6 +157,9 @@ struct run_ctx {
  * ..."), tether's resolved to functions: "sys_read (sys.c) <- ...".
  * Malloc'd, NULL when there are none. */
 char *faults_spin_stack(const char *tether, const char *frames);
+/* addr2line -f -e tether on the offsets: "function\nfile:line\n" each, or
+ * NULL. Malloc'd. */
+char *faults_addr2line(const char *tether, char **offsets, size_t n);
 /* lab_options.after_plan for the runs: userdata is a struct run_ctx. */
 void faults_after_plan(struct lab *lab, void *userdata);
 /* The hooks of a run (lab_options.hooks, data a struct run_ctx). */
@@ -169,6 +172,8 @@ int faults_judgement_read(const char *text, size_t len, struct judgement *ret);
 
 /* ---- enumerate_plan.c: what a discovery says -------------------------------------------- */
 
+struct site_db;
+
 /* The calls of one point in the unfaulted run. */
 struct reached {
 	const char *point;
@@ -178,6 +183,9 @@ struct reached {
 	 * (whatever their point); class[k-1] is the first k of k's class */
 	unsigned long *class_of;
 	uint64_t *sig;          /* sig[k-1]: k's signature */
+	uint64_t *site_sig;     /* site_sig[k-1]: the set of the sites of k-th calls alone */
+	uint64_t **ksites;      /* ksites[k-1]: those sites (sorted, distinct), nksites[k-1] of them */
+	size_t *nksites;
 	unsigned long nclass;   /* k's with a signature (0: no call sites known) */
 	uint64_t *sites;        /* every call site of the point (sorted, distinct) */
 	size_t nsites;
@@ -190,7 +198,28 @@ struct reached {
  * points of cands reached, with their counts, k-classes and twins.
  * *ret_n of them in *ret (malloc'd; free with faults_reached_free). */
 void faults_read_discovery(const char *count_path, const char *sites_path, const char *const *cands, size_t ncands,
-			   struct reached **ret, size_t *ret_n);
+			   struct site_db *db, struct reached **ret, size_t *ret_n);
+/* Every identifier E[A-Z0-9]+ of C text outside comments and literals
+ * (text is blanked there), into names (malloc'd, distinct). */
+void faults_errno_names(char *text, char ***names, size_t *n);
+/* Blanks out the comments and the string and character literals of C text. */
+void faults_code_only(char *text);
+
+/* ---- enumerate_sites.c: the errnos a call site tells apart (--ci) ------------------------- */
+
+struct site_db *faults_site_db_new(const char *tether, const char *srcdir);
+void faults_site_db_free(struct site_db *db);
+/* Records a call site's frames (" MODULE+OFFSET ..."), once per hash. */
+void faults_site_db_add(struct site_db *db, uint64_t hash, const char *frames);
+/* Resolves the sites added since the last call (one addr2line). */
+void faults_site_db_resolve(struct site_db *db);
+/* Does a source file of the site's stack name err (EINTR: always; an
+ * unknown site: every errno)? */
+bool faults_site_names(struct site_db *db, uint64_t hash, int err);
+size_t faults_site_db_size(const struct site_db *db);
+/* The hash of the site's innermost frames of tether's (the site itself
+ * when unknown). */
+uint64_t faults_site_near(struct site_db *db, uint64_t hash);
 void faults_reached_free(struct reached *r, size_t n);
 /* What libtether's sources (src/sys.c, src/sys.h) say of EINTR: how many
  * times sys.c retries one (SYS_EINTR_MAX), and which tether/sys/ points'
@@ -212,10 +241,11 @@ bool faults_eintr_retried(const struct sys_facts *f, const char *point);
  * errno it never names takes the path of any other error. */
 bool faults_errno_named(const struct sys_facts *f, int err);
 /* The spin budget of a `from` rule on a point the unfaulted run calls count
- * times in its busiest process: 64 x count plus a floor that covers the
- * bounded bursts of a correct tether (its fruitless-wakeup bound of 100,
- * times the SYS_EINTR_MAX retries of an EINTR: eintr_max). */
-unsigned long faults_budget(unsigned long count, int err, unsigned long eintr_max);
+ * times in its busiest process, at nsites call sites: 64 x count plus, per
+ * call site, a floor that covers the bounded bursts of a correct tether (its
+ * fruitless-wakeup bound of 100, times the SYS_EINTR_MAX retries of an
+ * EINTR: eintr_max). */
+unsigned long faults_budget(unsigned long count, size_t nsites, int err, unsigned long eintr_max);
 /* The call sites of point seen before the rule fired in an injection run
  * (sites_path: its TETHER_FAULT_SITES) that known (sorted) lacks: into
  * *ret (malloc'd), their count. */
@@ -352,6 +382,14 @@ struct faults_ctx {
 	struct sys_facts sys;
 	unsigned long eintr_once;  /* --ci: once k's of EINTR left to sys.c's retry */
 	unsigned long unnamed_skipped; /* --ci: chains of a second errno tether never names */
+	/* --ci: every (point, errno, mode, k-signature) some target runs: a
+	 * k of another target with the same key fails the same call after the
+	 * same calls in every process (an open-addressing set, 0 = empty) */
+	uint64_t *classes_run;
+	size_t nclasses_run, classes_cap;
+	unsigned long same_as_other; /* --ci: k's left out as another target's */
+	struct site_db *sites;       /* --ci: the errnos each call site names */
+	unsigned long errno_other;   /* --ci: k's of an errno no file of its stack names, as another errno's */
 };
 
 /* ---- enumerate_run.c: one run ------------------------------------------------------------ */
