@@ -88,6 +88,12 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
  * (scenarios/double_start.scn with waitid failing from its k-th call). */
 #define REAP_RETRIES 10
 #define REAP_GAP_FIRST_NS TETHER_NSEC_PER_MSEC
+/* A sweep of adopted orphans that cannot list them is made again after 10,
+ * 20, 40 ... 640 ms, this many times in a row (about 2.5 s) before the loop
+ * gives up (sweep_adopted). */
+#define SWEEP_RETRIES 10
+#define SWEEP_GAP_FIRST_NS (10 * TETHER_NSEC_PER_MSEC)
+#define SWEEP_FAILED "cannot list the processes adopted from a lost guardian"
 
 void tether_supervisor_stop(struct tether_supervisor *sv)
 {
@@ -148,8 +154,23 @@ static void sweep_adopted(struct tether_supervisor *sv)
 		return;
 	pid_t *kids = NULL;
 	size_t n = 0;
-	if (tether_proc_children(getpid(), &kids, &n) < 0)
+	int r = tether_proc_children(getpid(), &kids, &n);
+	if (r < 0) {
+		/* Adopted orphans we cannot list (/proc unreadable) are not
+		 * forgotten: listed again on a timer, and when that keeps
+		 * failing every tree is ended and we exit 71 saying so, rather
+		 * than exit 0 over processes nobody ends (guardian_sigkill_
+		 * subreaper.scn with open or read failing from the kill on). */
+		sv->sweep_err = -r;
+		if (++sv->sweep_failures >= SWEEP_RETRIES) {
+			abandon(sv, -r, SWEEP_FAILED);
+			return;
+		}
+		unsigned shift = sv->sweep_failures - 1 < 6 ? sv->sweep_failures - 1 : 6;
+		sv->sweep_retry_at = tether_clock_now(sv->clock) + (SWEEP_GAP_FIRST_NS << shift);
 		return;
+	}
+	sv->sweep_failures = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (slot_of_guardian(sv, kids[i]))
 			continue;
@@ -432,6 +453,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		d = tether_control_next_deadline(sv);
 	if (sv->waitid_failures && !sv->abandoned && sv->reap_retry_at < d)
 		d = sv->reap_retry_at;
+	if (sv->sweep_failures && !sv->abandoned && sv->sweep_retry_at < d)
+		d = sv->sweep_retry_at;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
@@ -509,7 +532,12 @@ static bool all_done(const struct tether_supervisor *sv)
 
 static void finish(struct tether_supervisor *sv, struct tether_result *res)
 {
-	if (sv->end_requested) {
+	if (sv->sweep_failures && !sv->abandoned) {
+		/* every tree of ours ended, but what a lost guardian left to us
+		 * could not be listed, let alone ended: not a clean end */
+		tether_result_set(res, TETHER_OUTCOME_INTERNAL, sv->sweep_err, "%s: %s; every instance's tree was ended",
+				  SWEEP_FAILED, strerror(sv->sweep_err));
+	} else if (sv->end_requested) {
 		tether_result_set(res, sv->end_outcome, sv->end_err, "%s", sv->end_message);
 	} else {
 		bool failed = false;
@@ -598,6 +626,8 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 				read_guardian(sv, &sv->slots[i]);
 	}
 	int64_t now = tether_clock_now(sv->clock);
+	if (sv->sweep_failures && !sv->abandoned && now >= sv->sweep_retry_at)
+		sweep_adopted(sv);
 	for (unsigned i = 0; i < sv->nslots; i++)
 		tether_instance_fire_timers(&sv->slots[i].in, now, &sv->ops);
 	if (sv->heartbeat_at <= now) {

@@ -45,6 +45,7 @@ struct seen {
 	char result[400];
 	int64_t term_to_end_ms; /* from its SIGTERM to its end */
 	bool ready;
+	pid_t guardian;         /* kill_guardian: its pid, found at ready */
 };
 static struct seen *seen;
 
@@ -54,6 +55,7 @@ struct case_ {
 	int err;
 	bool at_ready;     /* arm once every instance is ready (else before the start) */
 	int term_after_ms; /* SIGTERM this long after the start, or at ready + this */
+	bool kill_guardian; /* SIGKILL the instance's guardian once the fault is armed */
 };
 static const struct case_ *cur;
 
@@ -65,9 +67,26 @@ static void on_message(void *ud, enum tether_message_level level, const char *te
 	snprintf(seen->messages + len, sizeof seen->messages - len, "%s\n", text);
 }
 
+/* Our only child at ready: the instance's guardian (read before the fault
+ * is armed, which may be on open or read). */
+static pid_t only_child(void)
+{
+	char path[64], buf[64] = "";
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	return (pid_t)atoi(buf);
+}
+
 static void on_ready(void *ud)
 {
 	(void)ud;
+	if (cur->kill_guardian && !seen->ready)
+		seen->guardian = only_child();
 	seen->ready = true;
 	if (cur->at_ready)
 		tu_fault_arm(cur->point, cur->err, 1, 0, TU_FAULT_SELF);
@@ -95,8 +114,13 @@ static int supervise(void *arg)
 	if (tether_supervisor_start(sv, &res) == 0) {
 		/* after the SIGTERM, rounds wait for events and timers only,
 		 * as in tether run */
+		bool killed = false;
 		while (tether_supervisor_step(sv, termed ? -1 : 20, &res)) {
 			int64_t now = mono_ms();
+			if (cur->kill_guardian && seen->guardian > 0 && !killed) {
+				killed = true;
+				kill(seen->guardian, SIGKILL);
+			}
 			if (term_at == INT64_MAX && (!cur->at_ready || seen->ready))
 				term_at = (cur->at_ready ? now : t0) + cur->term_after_ms;
 			if (!termed && now >= term_at) {
@@ -203,6 +227,25 @@ START_TEST(unreapable_guardian_ends_with_71_at_once)
 }
 END_TEST
 
+/* ---- J: adopted orphans that cannot be listed ----------------------------------------- */
+
+START_TEST(unlistable_adopted_orphans_end_with_71)
+{
+	/* The guardian is SIGKILLed (subreaper isolation: what it leaves
+	 * comes to us) while /proc cannot be opened: the sweep that would
+	 * kill the adopted processes cannot list them. It is made again on a
+	 * timer until it gives up, or the stop ends first: either way every
+	 * tree is ended and the loop exits 71 saying why — not 0 over
+	 * processes nobody ends. */
+	struct case_ c = {.iso = TETHER_ISOLATION_SUBREAPER, .point = "tether/sys/open", .err = EMFILE, .at_ready = true,
+			  .term_after_ms = 100, .kill_guardian = true};
+	ck_assert_int_eq(run_case(&c, 3000), 71);
+	ck_assert_msg(seen->guardian > 0, "no guardian found at ready");
+	ck_assert_msg(strstr(seen->result, "cannot list the processes adopted from a lost guardian: Too many open files"),
+		      "result: %s; messages: %s", seen->result, seen->messages);
+}
+END_TEST
+
 /* ---- I: the errno a failing signalfd gave ------------------------------------------- */
 
 START_TEST(unreadable_signals_name_their_errno)
@@ -230,6 +273,7 @@ int main(void)
 	tcase_add_loop_test(tc, unreadable_guardian_channel_from_the_start, 0, 2);
 	tcase_add_loop_test(tc, unreapable_guardian_ends_with_71_at_once, 0, 2);
 	tcase_add_loop_test(tc, unreadable_signals_name_their_errno, 0, 2);
+	tcase_add_test(tc, unlistable_adopted_orphans_end_with_71);
 	suite_add_tcase(s, tc);
 #else
 	fprintf(stderr, "SKIP loop faults: built without libfiu (--disable-fault-injection)\n");
