@@ -82,6 +82,8 @@ static const char faults_usage[] =
 	"                  built next to this harness)\n"
 	"  --report FILE   write the results per point and the failures as JSON\n"
 	"  --keep          keep the scenario's directory of each failed run\n"
+	"  --skip FILE     scenarios left out: lines 'GLOB  # why' (the file name;\n"
+	"                  each is printed with its why)\n"
 	"  --known FILE    known failures: lines 'POINT-GLOB FINDING-GLOB'; a run whose\n"
 	"                  every finding matches one is reported as TODO, not failed\n"
 	"  --quiet         print the failures and the summary, not every passing run\n"
@@ -419,10 +421,54 @@ static void plan_chains(struct faults_ctx *c, struct target *t)
 		       "#   (sh -c '$TETHER ...', unshare ...) gets no rules: only `tether` steps do\n");
 }
 
+static int by_cost(const void *a, const void *b)
+{
+	const struct target *x = *(struct target *const *)a, *y = *(struct target *const *)b;
+	if (x->exclusive != y->exclusive)
+		return x->exclusive ? 1 : -1;
+	return x->discovery_ns < y->discovery_ns ? -1 : x->discovery_ns > y->discovery_ns;
+}
+
+/* --ci: a call site runs in the first target planned that reaches it. Once
+ * every discovery is in, the targets are planned cheapest first (the
+ * shortest discovery; the exclusive ones, which run alone, last): a site a
+ * short scenario reaches is not run in a real daemon's, and the plan does
+ * not depend on which discovery happened to end first. */
+static bool plan_by_cost(struct faults_ctx *c)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i]->state == T_WAITING || c->targets[i]->state == T_DISCOVERING)
+			return false;
+	struct target **v = xcalloc(c->ntargets ? c->ntargets : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i]->state == T_DISCOVERED)
+			v[n++] = c->targets[i];
+	qsort(v, n, sizeof *v, by_cost);
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = v[i];
+		if (t->state != T_DISCOVERED)
+			continue;
+		/* the subreaper target's once chains look at its pidns sibling's */
+		if (t->sibling && t->sibling->state == T_DISCOVERED) {
+			t->sibling->state = T_PLANNED;
+			plan_chains(c, t->sibling);
+		}
+		t->state = T_PLANNED;
+		plan_chains(c, t);
+	}
+	free(v);
+	return true;
+}
+
 /* Plans every discovered target whose pidns sibling (if any) has its plan
  * (or will have none). */
 static void plan_ready(struct faults_ctx *c)
 {
+	if (c->sites) {
+		plan_by_cost(c);
+		return;
+	}
 	for (bool again = true; again;) {
 		again = false;
 		for (size_t i = 0; i < c->ntargets; i++) {
@@ -755,6 +801,53 @@ static void run_all(struct faults_ctx *c)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
+/* --skip FILE: lines "GLOB  # why", GLOB matched (fnmatch) against a
+ * scenario's file name without its directory. A why is required: a
+ * scenario is never left out without saying so. */
+struct skip {
+	char *glob;
+	char *why;
+};
+
+static int load_skips(const char *path, struct skip **ret, size_t *n)
+{
+	int err;
+	char *text = lab_read_file(path, 1u << 20, NULL, &err), **lines;
+	if (!text) {
+		errno = err;
+		return -1;
+	}
+	size_t nl = lab_split_lines(text, &lines);
+	int r = 0;
+	for (size_t i = 0; i < nl; i++) {
+		char *l = lines[i] + strspn(lines[i], " \t");
+		if (!*l || *l == '#')
+			continue;
+		size_t glen = strcspn(l, " \t");
+		char *hash = strstr(l + glen, "#");
+		if (!hash || !hash[1 + strspn(hash + 1, " ")]) {
+			errno = EINVAL; /* no reason given */
+			r = -1;
+			break;
+		}
+		struct skip s = {xstrndup(l, glen), xstrdup(hash + 1 + strspn(hash + 1, " "))};
+		xappend(ret, n, &s, sizeof s);
+	}
+	if (nl)
+		free(lines);
+	free(text);
+	return r;
+}
+
+static const struct skip *skipped(const struct skip *v, size_t n, const char *file)
+{
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(v[i].glob, base, 0) == 0)
+			return &v[i];
+	return NULL;
+}
+
 /* "POINT:ERRNO:K:once|from" for --only. */
 static int parse_only(const char *spec, struct chain *ret)
 {
@@ -800,12 +893,15 @@ int harness_cmd_faults(int argc, char **argv)
 		{"known", required_argument, NULL, 'n'},        {"ci", no_argument, NULL, 'c'},
 		{"isolation", required_argument, NULL, 'i'},    {"time-limit", required_argument, NULL, 'L'},
 		{"report", required_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
+		{"skip", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
 	};
 	struct faults_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1},
 			       .globs = "tether/sys/*,posix/*"};
 	c.opt.grace = 2 * NS_PER_SEC;
 	const char *report = NULL;
+	struct skip *skips = NULL;
+	size_t nskips = 0;
 	char **args = NULL;
 	size_t nargs = 0;
 	int64_t step_timeout = 0;
@@ -844,6 +940,10 @@ int harness_cmd_faults(int argc, char **argv)
 		case 'K': c.keep = true; break;
 		case 'c': c.ci = true; break;
 		case 'r': report = optarg; break;
+		case 'S':
+			if (load_skips(optarg, &skips, &nskips) < 0)
+				return usage_error("--skip: cannot read %s: %s", optarg, strerror(errno));
+			break;
 		case 'i':
 			if (strcmp(optarg, "pidns") != 0 && strcmp(optarg, "subreaper") != 0 && strcmp(optarg, "both") != 0 &&
 			    strcmp(optarg, "as-written") != 0)
@@ -951,6 +1051,12 @@ int harness_cmd_faults(int argc, char **argv)
 			free(why);
 			continue;
 		}
+		const struct skip *sk = skipped(skips, nskips, files[i]);
+		if (sk) {
+			printf("# %s: skipped (--skip): %s\n", scn->name, sk->why);
+			c.skipped_scenarios++;
+			continue;
+		}
 		if (step_timeout)
 			scn->step_timeout = step_timeout;
 		const char *iso = c.isolation_arg;
@@ -988,8 +1094,14 @@ out:
 		free(c.knowns[i].point);
 		free(c.knowns[i].finding);
 		free(c.knowns[i].why);
+		free(c.knowns[i].scenario);
 	}
 	free(c.knowns);
+	for (size_t i = 0; i < nskips; i++) {
+		free(skips[i].glob);
+		free(skips[i].why);
+	}
+	free(skips);
 	for (size_t i = 0; i < c.nfailures; i++) {
 		free(c.failures[i].rule);
 		free(c.failures[i].finding);

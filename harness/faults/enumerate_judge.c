@@ -465,8 +465,63 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static void check_files(struct lab *lab, struct judgement *j, const char *dir, const char *rel, int depth,
-			bool check_locks)
+/* The pidfiles the plan's `tether run|start` are given (--pidfile
+ * $DIR/..., or a literal path), into v. False when one cannot be told without running the
+ * plan's variables: then every *.pid counts as tether's. */
+static bool plan_pidfiles(const struct lab *lab, const struct step *steps, size_t n, char ***v, size_t *nv)
+{
+	bool known = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct step *st = &steps[i];
+		if (st->kind == S_REPEAT) {
+			known = plan_pidfiles(lab, st->body, st->nbody, v, nv) && known;
+			continue;
+		}
+		/* G3 is about what a start leaves: stop, kill and status are
+		 * given files the plan made (hostile_pidfiles.scn's malformed
+		 * ones), which a failed kill leaves as they were */
+		if ((st->kind != S_SPAWN && st->kind != S_RUN) || st->argc < 2 || strcmp(st->argv[0].tmpl, "tether") != 0 ||
+		    (strcmp(st->argv[1].tmpl, "run") != 0 && strcmp(st->argv[1].tmpl, "start") != 0))
+			continue;
+		for (size_t k = 1; k + 1 < st->argc && strcmp(st->argv[k].tmpl, "--") != 0; k++) {
+			if (strcmp(st->argv[k].tmpl, "--pidfile") != 0)
+				continue;
+			const char *w = st->argv[k + 1].tmpl;
+			char *path = NULL;
+			if (strncmp(w, "$DIR/", 5) == 0 && !strchr(w + 5, '$'))
+				path = xasprintf("%s/%s", lab->dir, w + 5);
+			else if (strncmp(w, "${DIR}/", 7) == 0 && !strchr(w + 7, '$'))
+				path = xasprintf("%s/%s", lab->dir, w + 7);
+			else if (w[0] == '/' && !strchr(w, '$'))
+				path = xstrdup(w);
+			if (path)
+				xappend(v, nv, &path, sizeof path);
+			else
+				known = false;
+		}
+	}
+	return known;
+}
+
+/* Is path (a *.pid, *.pid.tmp or *.pid.lock) one of tether's, by its pidfile? */
+static bool tethers_file(char **pidfiles, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(pidfiles[i]);
+		if (strncmp(path, pidfiles[i], len) == 0 &&
+		    (!path[len] || strcmp(path + len, ".tmp") == 0 || strcmp(path + len, ".lock") == 0))
+			return true;
+	}
+	return false;
+}
+
+struct files_ctx {
+	char **pidfiles; /* NULL: every *.pid is tether's */
+	size_t npidfiles;
+};
+
+static void check_files(struct lab *lab, struct judgement *j, const struct files_ctx *fc, const char *dir,
+			const char *rel, int depth, bool check_locks)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -478,8 +533,11 @@ static void check_files(struct lab *lab, struct judgement *j, const char *dir, c
 		struct stat st;
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (depth < 4)
-				check_files(lab, j, path, name, depth + 1, check_locks);
-		} else if (ends_with(name, ".pid") || ends_with(name, ".pid.tmp") || ends_with(name, ".pid.lock")) {
+				check_files(lab, j, fc, path, name, depth + 1, check_locks);
+		} else if ((ends_with(name, ".pid") || ends_with(name, ".pid.tmp") || ends_with(name, ".pid.lock")) &&
+			   (!fc->pidfiles || tethers_file(fc->pidfiles, fc->npidfiles, path))) {
+			/* a daemon's own pidfile (redis/redis.pid) is its business: a
+			 * daemon SIGKILLed with its tree leaves it, as it must */
 			char *a = xstrdup(name);
 			xappend(&j->artifacts, &j->nartifacts, &a, sizeof a);
 		}
@@ -616,7 +674,18 @@ void faults_after_plan(struct lab *lab, void *userdata)
 	if (!j->spin) {
 		check_exits(lab, j);
 		/* a hung tether still holds its files: they say nothing yet */
-		check_files(lab, j, lab->dir, "", 0, !hang);
+		static char *none[] = {NULL};
+		struct files_ctx fc = {0};
+		char **pf = NULL;
+		size_t npf = 0;
+		if (plan_pidfiles(lab, lab->scn->steps, lab->scn->nsteps, &pf, &npf)) {
+			fc.pidfiles = pf ? pf : none;
+			fc.npidfiles = npf;
+		}
+		check_files(lab, j, &fc, lab->dir, "", 0, !hang);
+		for (size_t i = 0; i < npf; i++)
+			free(pf[i]);
+		free(pf);
 	}
 	/* the last lines of the reports, if no pump read them */
 	if (!j->spin && faults_hooks.fault_report(lab, x))

@@ -17,7 +17,8 @@
 
 /* ---- known failures --------------------------------------------------------------------- */
 
-/* Lines "POINT-GLOB FINDING-GLOB  # why" (fnmatch); '#' at the start: a comment. */
+/* Lines "[SCENARIO-GLOB:]POINT-GLOB FINDING-GLOB  # why" (fnmatch, the
+ * scenario's name without .scn); '#' at the start: a comment. */
 int faults_load_known(struct faults_ctx *c, const char *path)
 {
 	int err;
@@ -37,7 +38,12 @@ int faults_load_known(struct faults_ctx *c, const char *path)
 		while (flen && (rest[flen - 1] == ' ' || rest[flen - 1] == '\t'))
 			flen--;
 		struct known k = {xstrndup(l, plen), xstrndup(rest, flen),
-				  hash ? xstrdup(hash + 3 + strspn(hash + 3, " ")) : xstrndup(rest, flen)};
+				  hash ? xstrdup(hash + 3 + strspn(hash + 3, " ")) : xstrndup(rest, flen), NULL};
+		char *colon = strchr(k.point, ':');
+		if (colon) {
+			k.scenario = xstrndup(k.point, (size_t)(colon - k.point));
+			memmove(k.point, colon + 1, strlen(colon + 1) + 1);
+		}
 		xappend(&c->knowns, &c->nknowns, &k, sizeof k);
 	}
 	if (n)
@@ -47,13 +53,15 @@ int faults_load_known(struct faults_ctx *c, const char *path)
 }
 
 /* The known failure that explains every finding of the run, or NULL. */
-static const struct known *known_failure(const struct faults_ctx *c, const char *point, const struct judgement *j)
+static const struct known *known_failure(const struct faults_ctx *c, const struct target *t, const char *point,
+					 const struct judgement *j)
 {
 	const struct known *first = NULL;
 	for (size_t f = 0; f < j->nfindings; f++) {
 		const struct known *hit = NULL;
 		for (size_t i = 0; i < c->nknowns && !hit; i++)
-			if (fnmatch(c->knowns[i].point, point, 0) == 0 && fnmatch(c->knowns[i].finding, j->findings[f], 0) == 0)
+			if ((!c->knowns[i].scenario || fnmatch(c->knowns[i].scenario, t->scn->name, 0) == 0) &&
+			    fnmatch(c->knowns[i].point, point, 0) == 0 && fnmatch(c->knowns[i].finding, j->findings[f], 0) == 0)
 				hit = &c->knowns[i];
 		if (!hit)
 			return NULL;
@@ -112,7 +120,7 @@ enum verdict faults_verdict(struct faults_ctx *c, const struct slot *s, struct j
 		return V_QUIET;
 	if (!j->nfindings)
 		return V_PASS;
-	return known_failure(c, ch->point, j) ? V_KNOWN : V_FAIL;
+	return known_failure(c, t, ch->point, j) ? V_KNOWN : V_FAIL;
 }
 
 static const char *mode(const struct chain *ch)
@@ -217,7 +225,7 @@ void faults_print_run(struct faults_ctx *c, const struct slot *s, struct judgeme
 		}
 		return;
 	}
-	const struct known *kn = v == V_KNOWN ? known_failure(c, ch->point, j) : NULL;
+	const struct known *kn = v == V_KNOWN ? known_failure(c, t, ch->point, j) : NULL;
 	c->failed += !kn;
 	t->failed += !kn;
 	c->known += kn != NULL;
@@ -302,6 +310,8 @@ int faults_summary(struct faults_ctx *c, const char *path)
 		       c->pool.interrupted ? "interrupted" : c->out_of_time ? "--time-limit reached" : "--max-runs reached");
 	if (c->known)
 		printf("# %lu known failures (TODO: --known)\n", c->known);
+	if (c->skipped_scenarios)
+		printf("# %lu scenarios left out (--skip, each named above with its reason)\n", c->skipped_scenarios);
 	if (c->ntargets > 1) {
 		struct target **byt = xcalloc(c->ntargets, sizeof *byt);
 		memcpy(byt, c->targets, c->ntargets * sizeof *byt);

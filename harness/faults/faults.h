@@ -327,6 +327,7 @@ struct known {
 	char *point;    /* glob */
 	char *finding;  /* glob */
 	char *why;
+	char *scenario; /* glob of the scenario's name, or NULL: any */
 };
 
 /* A failure, for the summary and faults.json. */
@@ -389,6 +390,7 @@ struct faults_ctx {
 	size_t nclasses_run, classes_cap;
 	unsigned long same_as_other; /* --ci: k's left out as another target's */
 	struct site_db *sites;       /* --ci: the errnos each call site names */
+	unsigned long skipped_scenarios; /* --skip */
 	unsigned long errno_other;   /* --ci: k's of an errno no file of its stack names, as another errno's */
 };
 
