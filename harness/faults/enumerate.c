@@ -436,8 +436,11 @@ static int by_cost(const void *a, const void *b)
  * not depend on which discovery happened to end first. */
 static bool plan_by_cost(struct faults_ctx *c)
 {
+	/* the exclusive targets are discovered after the others have run
+	 * (alone, one at a time): they are planned as they come */
 	for (size_t i = 0; i < c->ntargets; i++)
-		if (c->targets[i]->state == T_WAITING || c->targets[i]->state == T_DISCOVERING)
+		if (!c->targets[i]->exclusive &&
+		    (c->targets[i]->state == T_WAITING || c->targets[i]->state == T_DISCOVERING))
 			return false;
 	struct target **v = xcalloc(c->ntargets ? c->ntargets : 1, sizeof *v);
 	size_t n = 0;
@@ -1087,7 +1090,7 @@ int harness_cmd_faults(int argc, char **argv)
 	r = faults_summary(&c, report);
 	if (r < 0)
 		fprintf(stderr, "harness faults: cannot write %s: %s\n", report, strerror(-r));
-	rc = c.failed || c.pool.interrupted || c.out_of_time || r < 0 ? 1 : 0;
+	rc = c.failed || c.unscheduled || c.pool.interrupted || c.out_of_time || r < 0 ? 1 : 0;
 out:
 	lab_jobs_done(&c.pool);
 	for (size_t i = 0; i < c.nknowns; i++) {

@@ -391,6 +391,7 @@ struct faults_ctx {
 	unsigned long same_as_other; /* --ci: k's left out as another target's */
 	struct site_db *sites;       /* --ci: the errnos each call site names */
 	unsigned long skipped_scenarios; /* --skip */
+	unsigned long unscheduled;   /* --ci: chains left with runs never started (a failure) */
 	unsigned long errno_other;   /* --ci: k's of an errno no file of its stack names, as another errno's */
 };
 
