@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,6 +247,85 @@ START_TEST(unlistable_adopted_orphans_end_with_71)
 }
 END_TEST
 
+/* ---- K: a previous run's processes, looked for once /proc answers again -------------- */
+
+static pid_t leftover;
+
+/* A supervisor on loop.pid with getdents failing once, at its first call
+ * (the startup sweep's scan of /proc), SIGTERMed as soon as it started. */
+static int supervise_after_a_previous_run(void *arg)
+{
+	(void)arg;
+	struct tether_config cfg;
+	tether_config_defaults(&cfg);
+	char *argv[] = {TETHER_WORKER, NULL};
+	cfg.pidfile = tu_path("loop.pid");
+	cfg.argv = argv;
+	cfg.min_disk = 0;
+	cfg.min_mem = 0;
+	cfg.isolation = TETHER_ISOLATION_SUBREAPER;
+	struct tether_hooks hooks = {.message = on_message};
+	struct tether_result res = {0};
+	struct tether_supervisor *sv = NULL;
+	tu_fault_arm("tether/sys/getdents", EIO, 1, 1, TU_FAULT_SELF);
+	if (tether_supervisor_new(&cfg, tether_clock_real(), &hooks, &sv, &res) < 0)
+		return 100;
+	if (tether_supervisor_start(sv, &res) == 0) {
+		kill(getpid(), SIGTERM);
+		while (tether_supervisor_step(sv, -1, &res))
+			;
+	}
+	snprintf(seen->result, sizeof seen->result, "%s", res.message);
+	int code = tether_result_exit_code(&res);
+	tether_supervisor_free(sv);
+	return code;
+}
+
+START_TEST(a_failed_scan_for_a_previous_runs_processes_is_made_again)
+{
+	/* A SIGKILLed run leaves its record and lock file, and a process of
+	 * its scope (a setsid'd grandchild that escaped to init). The next
+	 * run's scan of /proc for it fails once: it is made again, and the
+	 * process is killed — one failed call must not let it live on. */
+	pid_t holder = tu_start_holder(tu_path("loop.pid"), false, NULL, NULL);
+	ck_assert_int_gt(holder, 0);
+	kill(holder, SIGKILL);
+	ck_assert(tu_wait_gone(holder, 5000));
+	struct stat lst;
+	ck_assert_int_eq(stat(tu_path("loop.pid.lock"), &lst), 0);
+	char *boot = tu_read_file("/proc/sys/kernel/random/boot_id", NULL);
+	ck_assert_ptr_nonnull(boot);
+	boot[strcspn(boot, "\n")] = '\0';
+	char scope[160];
+	snprintf(scope, sizeof scope, "TETHER_SCOPE=%s/%llx:%llx", boot, (unsigned long long)lst.st_dev,
+		 (unsigned long long)lst.st_ino);
+	free(boot);
+	leftover = fork();
+	ck_assert_int_ge(leftover, 0);
+	if (leftover == 0) {
+		char *av[] = {"sleep", "100", NULL}, *ev[] = {scope, NULL};
+		execve("/bin/sleep", av, ev);
+		_exit(127);
+	}
+	/* the mapping is made here, for us to read the count; the child arms
+	 * it again for itself */
+	tu_fault_arm("tether/sys/getdents", EIO, 1, 1, TU_FAULT_SELF);
+	pid_t pid = tu_fork(supervise_after_a_previous_run, NULL);
+	int st = tu_wait(pid, 40000);
+	tu_fault_disarm();
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) < 100, "status %d (messages: %s)", st,
+		      seen->messages);
+	ck_assert_msg(tu_fault_failed() == 1, "getdents failed %u times", tu_fault_failed());
+	bool gone = tu_wait_gone(leftover, 2000);
+	if (!gone)
+		kill(leftover, SIGKILL);
+	waitpid(leftover, NULL, 0);
+	ck_assert_msg(gone, "the previous run's process lives on (messages: %s)", seen->messages);
+	ck_assert_msg(strstr(seen->messages, "killed 1 process(es) left by a previous run"), "messages: %s",
+		      seen->messages);
+}
+END_TEST
+
 /* ---- I: the errno a failing signalfd gave ------------------------------------------- */
 
 START_TEST(unreadable_signals_name_their_errno)
@@ -274,6 +354,7 @@ int main(void)
 	tcase_add_loop_test(tc, unreapable_guardian_ends_with_71_at_once, 0, 2);
 	tcase_add_loop_test(tc, unreadable_signals_name_their_errno, 0, 2);
 	tcase_add_test(tc, unlistable_adopted_orphans_end_with_71);
+	tcase_add_test(tc, a_failed_scan_for_a_previous_runs_processes_is_made_again);
 	suite_add_tcase(s, tc);
 #else
 	fprintf(stderr, "SKIP loop faults: built without libfiu (--disable-fault-injection)\n");
