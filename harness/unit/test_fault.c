@@ -335,6 +335,28 @@ START_TEST(sites_tell_call_sites_apart)
 }
 END_TEST
 
+START_TEST(sites_stop_at_the_256th_call)
+{
+	/* a backtrace and a line per call would slow a /proc scan of every
+	 * process, or a flood of notify datagrams, down tenfold: beyond the
+	 * 256th call of a point no k is run, and no site is written */
+	const char *sites = tu_path("sites");
+	setenv("TETHER_FAULT_SITES", sites, 1);
+	ck_assert_int_eq(setup_with("tether/sys/open:13:1000000"), 0);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(open_here(), 0);
+	char *text = tu_read_file(sites, NULL);
+	ck_assert_ptr_nonnull(text);
+	size_t lines = 0;
+	for (const char *p = text; (p = strstr(p, "site tether/sys/open ")); p++)
+		lines++;
+	ck_assert_uint_eq(lines, 256);
+	ck_assert_ptr_nonnull(strstr(text, "site tether/sys/open 256 "));
+	ck_assert_ptr_null(strstr(text, "site tether/sys/open 257 "));
+	free(text);
+}
+END_TEST
+
 /* Fails reads from the first on, n times, pausing (a 1 ms sleep) after
  * each when paced; returns the report. */
 static char *failing_reads(int n, bool paced)
@@ -522,6 +544,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, rules_on_one_point_each_count);
 	tcase_add_test(tc, a_rule_beyond_any_count_only_counts);
 	tcase_add_test(tc, sites_tell_call_sites_apart);
+	tcase_add_test(tc, sites_stop_at_the_256th_call);
 	tcase_add_test(tc, budget_reports_a_spin_once_with_its_stack);
 	tcase_add_test(tc, budget_lets_paced_retries_be);
 	tcase_add_test(tc, budget_is_per_process);

@@ -64,6 +64,8 @@ static size_t nrules;
 static const char *report_path;
 static const char *count_path;
 static const char *sites_path;
+/* The calls of a point per process whose sites are recorded (fault.h). */
+#define SITES_MAX 256
 static uint64_t budget;          /* TETHER_FAULT_BUDGET's B, 0: none */
 static uint64_t budget_ratio = 16; /* ... and R */
 /* Set while counted() runs: the calls the fault layer makes itself (the
@@ -251,7 +253,7 @@ static int counted(const char *name, int *failnum, void **failinfo, unsigned int
 			append_line(count_path, "count", r);
 		/* where the calls before the rule fires were made: a counting
 		 * rule's are all of them */
-		if (sites_path && !sited && r->calls < r->k) {
+		if (sites_path && !sited && r->calls < r->k && r->calls <= SITES_MAX) {
 			site_line(r);
 			sited = true;
 		}

@@ -23,7 +23,11 @@
  *                              ..., and its final count at exit()
  *   TETHER_FAULT_SITES=PATH    append "site POINT N PID HASH FRAMES" for
  *                              every counted call before its rule's k-th
- *                              (all of them for a rule that only counts):
+ *                              (all of them for a rule that only counts),
+ *                              up to the 256th call of the rule's point in
+ *                              a process (beyond, a k the enumeration does
+ *                              not run, and a backtrace per call would slow
+ *                              a /proc scan or a notify flood down tenfold):
  *                              where it was made, as
  *                              " MODULE+OFFSET" return addresses (the same in
  *                              every run of the same binaries) and their hash.
