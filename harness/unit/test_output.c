@@ -258,6 +258,52 @@ START_TEST(batches_rotate_only_between_lines)
 }
 END_TEST
 
+static unsigned renames;
+
+static int rename_gap(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+	(void)name;
+	(void)failnum;
+	(void)flags;
+	renames++;
+	*failinfo = (void *)(intptr_t)ENOENT;
+	return 1;
+}
+
+START_TEST(a_rotation_that_does_not_take_waits_for_another_file_of_bytes)
+{
+	/* Every rename says ENOENT (a gap: nothing to move) while the file
+	 * stays where it is: the fresh PATH is the full old file. Rotating
+	 * again before every line made keep renames per line, for ever; now
+	 * the next try waits until another max_bytes went in, and every line
+	 * is still written. */
+	const char *path = tu_path("g.log");
+	struct tether_logfile_config cfg = {.path = path, .max_bytes = 100, .keep = 3};
+	struct tether_logfile *lf = NULL;
+	ck_assert_int_eq(tether_logfile_open(&cfg, &lf), 0);
+	renames = 0;
+	fiu_enable_external("tether/sys/rename", 1, NULL, 0, rename_gap);
+	struct tether_buf all;
+	tether_buf_init(&all);
+	for (unsigned i = 0; i < 200; i++) {
+		char line[32];
+		int n = snprintf(line, sizeof line, "line %04u of twenty\n", i); /* 20 bytes */
+		size_t written = 0;
+		ck_assert_int_eq(tether_logfile_append(lf, line, (size_t)n, &written), 0);
+		ck_assert_uint_eq(written, (size_t)n);
+		tether_buf_append(&all, line, (size_t)n);
+	}
+	fiu_disable("tether/sys/rename");
+	tether_logfile_free(lf);
+	/* 4000 bytes: a try per 100 of them, each keep renames */
+	ck_assert_msg(renames <= (4000 / 100 + 1) * 3, "%u renames", renames);
+	char *t = tu_read_file(path, NULL);
+	ck_assert_str_eq(t, all.data);
+	free(t);
+	tether_buf_done(&all);
+}
+END_TEST
+
 START_TEST(a_line_longer_than_the_limit_goes_alone)
 {
 	const char *path = tu_path("c.log");
@@ -995,6 +1041,7 @@ int main(void)
 	tcase_add_test(faults, a_file_that_cannot_be_written_drops_counts_and_resumes);
 	tcase_add_test(faults, a_failing_read_pauses_the_stream);
 	tcase_add_test(faults, a_readable_pipe_that_says_eagain_pauses_the_stream);
+	tcase_add_test(faults, a_rotation_that_does_not_take_waits_for_another_file_of_bytes);
 	tcase_add_test(faults, faults_at_any_call_lose_or_double_nothing_that_was_written);
 	tcase_add_test(faults, a_setup_that_fails_half_way_is_undone);
 	suite_add_tcase(s, faults);
