@@ -48,7 +48,12 @@ unsigned long faults_budget(unsigned long count, size_t nsites, int err, unsigne
 	 * receive with recvmsg, in the same wakeups: scenarios/chdir.scn with
 	 * recvmsg failing EINTR from its third call on) */
 	unsigned long floor = 2000 + (err == EINTR ? 100 * (eintr_max ? eintr_max : 100) : 0);
-	return 64 * count + floor * (nsites > 1 ? nsites : 1);
+	/* and every call the unfaulted run makes is made up to SYS_EINTR_MAX
+	 * times under EINTR: a pool's guardian channels, each given up after
+	 * its own 100 fruitless wakeups (instances_fd_limit_raised.scn, 40
+	 * instances, recvmsg failing EINTR from its first call on) */
+	unsigned long per_call = 64 * (err == EINTR && eintr_max ? eintr_max : 1);
+	return per_call * count + floor * (nsites > 1 ? nsites : 1);
 }
 
 /* ---- libtether's sources on EINTR ------------------------------------------------- */
