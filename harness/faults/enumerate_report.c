@@ -17,8 +17,9 @@
 
 /* ---- known failures --------------------------------------------------------------------- */
 
-/* Lines "[SCENARIO-GLOB:]POINT-GLOB FINDING-GLOB  # why" (fnmatch, the
- * scenario's name without .scn); '#' at the start: a comment. */
+/* Lines "[SCENARIO-GLOB:]POINT-GLOB[:once|:from] FINDING-GLOB  # why"
+ * (fnmatch, the scenario's name without .scn); '#' at the start: a
+ * comment. */
 int faults_load_known(struct faults_ctx *c, const char *path)
 {
 	int err;
@@ -38,7 +39,12 @@ int faults_load_known(struct faults_ctx *c, const char *path)
 		while (flen && (rest[flen - 1] == ' ' || rest[flen - 1] == '\t'))
 			flen--;
 		struct known k = {xstrndup(l, plen), xstrndup(rest, flen),
-				  hash ? xstrdup(hash + 3 + strspn(hash + 3, " ")) : xstrndup(rest, flen), NULL};
+				  hash ? xstrdup(hash + 3 + strspn(hash + 3, " ")) : xstrndup(rest, flen), NULL, 0};
+		char *last = strrchr(k.point, ':');
+		if (last && (strcmp(last, ":once") == 0 || strcmp(last, ":from") == 0)) {
+			k.mode = last[1] == 'o' ? 1 : 2;
+			*last = '\0';
+		}
 		char *colon = strchr(k.point, ':');
 		if (colon) {
 			k.scenario = xstrndup(k.point, (size_t)(colon - k.point));
@@ -53,14 +59,16 @@ int faults_load_known(struct faults_ctx *c, const char *path)
 }
 
 /* The known failure that explains every finding of the run, or NULL. */
-static const struct known *known_failure(const struct faults_ctx *c, const struct target *t, const char *point,
+static const struct known *known_failure(const struct faults_ctx *c, const struct target *t, const struct chain *ch,
 					 const struct judgement *j)
 {
+	const char *point = ch->point;
 	const struct known *first = NULL;
 	for (size_t f = 0; f < j->nfindings; f++) {
 		const struct known *hit = NULL;
 		for (size_t i = 0; i < c->nknowns && !hit; i++)
 			if ((!c->knowns[i].scenario || fnmatch(c->knowns[i].scenario, t->scn->name, 0) == 0) &&
+			    (!c->knowns[i].mode || c->knowns[i].mode == (ch->from ? 2 : 1)) &&
 			    fnmatch(c->knowns[i].point, point, 0) == 0 && fnmatch(c->knowns[i].finding, j->findings[f], 0) == 0)
 				hit = &c->knowns[i];
 		if (!hit)
@@ -120,7 +128,7 @@ enum verdict faults_verdict(struct faults_ctx *c, const struct slot *s, struct j
 		return V_QUIET;
 	if (!j->nfindings)
 		return V_PASS;
-	return known_failure(c, t, ch->point, j) ? V_KNOWN : V_FAIL;
+	return known_failure(c, t, ch, j) ? V_KNOWN : V_FAIL;
 }
 
 static const char *mode(const struct chain *ch)
@@ -225,7 +233,7 @@ void faults_print_run(struct faults_ctx *c, const struct slot *s, struct judgeme
 		}
 		return;
 	}
-	const struct known *kn = v == V_KNOWN ? known_failure(c, t, ch->point, j) : NULL;
+	const struct known *kn = v == V_KNOWN ? known_failure(c, t, ch, j) : NULL;
 	c->failed += !kn;
 	t->failed += !kn;
 	c->known += kn != NULL;

@@ -328,6 +328,7 @@ struct known {
 	char *finding;  /* glob */
 	char *why;
 	char *scenario; /* glob of the scenario's name, or NULL: any */
+	int mode;       /* 0 any, 1 once, 2 from */
 };
 
 /* A failure, for the summary and faults.json. */
