@@ -424,7 +424,9 @@ static int sweep_one(pid_t pid, void *ud)
 	}
 	struct tether_pidref ref;
 	r = -EAGAIN;
-	for (int i = 0; i < SWEEP_TRIES && may_pass(r); i++)
+	/* ESRCH too: the process was there a moment ago (its stat), and a
+	 * look again at a process that is gone costs one call */
+	for (int i = 0; i < SWEEP_TRIES && (may_pass(r) || r == -ESRCH); i++)
 		r = tether_pidref_open(pid, st.start_time, &ref);
 	if (r == 0) {
 		if (tether_pidref_signal(&ref, SIGKILL) == 0)
@@ -601,7 +603,13 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	 * first); without it the guardians do without. */
 	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct tether_pidrecord stale = {0}, rec;
-	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
+	/* a record that could not be read is looked at again: taken for no
+	 * record, its run's processes would not be swept
+	 * (sweep_previous_run.scn with one fstat failing) */
+	int sr = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && may_pass(sr); i++)
+		sr = tether_pidfile_read(cfg->pidfile, &stale);
+	bool have_stale = sr == 0 && !stale.legacy;
 	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
 	if (r == 0)
 		r = tether_pidfile_write(sv->pidfile, &rec);
@@ -617,9 +625,21 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	struct stat lst;
 	char boot_id[TETHER_BOOT_ID_LEN + 1] = "";
 	tether_proc_boot_id(boot_id);
-	if (sys_fstat(sv->pidfile->lock_fd, &lst) == 0)
+	/* the scope names the lock file: without it nothing is swept, and
+	 * the workers carry none (sweep_previous_run.scn with one fstat
+	 * failing) */
+	r = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && r < 0; i++)
+		r = sys_fstat(sv->pidfile->lock_fd, &lst);
+	if (r == 0)
 		snprintf(sv->scope, sizeof sv->scope, "%s/%llx:%llx", boot_id, (unsigned long long)lst.st_dev,
 			 (unsigned long long)lst.st_ino);
+	else if (have_stale) {
+		char msg[240];
+		snprintf(msg, sizeof msg, "cannot look for processes left by a previous run of %s: %s", cfg->pidfile,
+			 strerror(-r));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+	}
 	if (have_stale && sv->scope[0] && strcmp(stale.boot_id, boot_id) == 0)
 		sweep_previous_run(sv, stale.start_time);
 	tether_pidrecord_done(&stale);

@@ -16,6 +16,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -251,8 +252,17 @@ END_TEST
 
 static pid_t leftover;
 
-/* A supervisor on loop.pid with getdents failing once, at its first call
- * (the startup sweep's scan of /proc), SIGTERMed as soon as it started. */
+/* The one failing call of the startup sweep tests: the scan of /proc (its
+ * first getdents), or the read of the previous run's record (the second
+ * fstat: the first checks the lock it took). */
+static const struct {
+	const char *point;
+	unsigned k;
+} sweep_faults[] = {{"tether/sys/getdents", 1}, {"tether/sys/fstat", 2}};
+static int sweep_fault;
+
+/* A supervisor on loop.pid with sweep_faults[sweep_fault] failing once,
+ * SIGTERMed as soon as it started. */
 static int supervise_after_a_previous_run(void *arg)
 {
 	(void)arg;
@@ -267,7 +277,8 @@ static int supervise_after_a_previous_run(void *arg)
 	struct tether_hooks hooks = {.message = on_message};
 	struct tether_result res = {0};
 	struct tether_supervisor *sv = NULL;
-	tu_fault_arm("tether/sys/getdents", EIO, 1, 1, TU_FAULT_SELF);
+	tu_fault_arm(sweep_faults[sweep_fault].point, EIO, sweep_faults[sweep_fault].k, sweep_faults[sweep_fault].k,
+		     TU_FAULT_SELF);
 	if (tether_supervisor_new(&cfg, tether_clock_real(), &hooks, &sv, &res) < 0)
 		return 100;
 	if (tether_supervisor_start(sv, &res) == 0) {
@@ -285,8 +296,10 @@ START_TEST(a_failed_scan_for_a_previous_runs_processes_is_made_again)
 {
 	/* A SIGKILLed run leaves its record and lock file, and a process of
 	 * its scope (a setsid'd grandchild that escaped to init). The next
-	 * run's scan of /proc for it fails once: it is made again, and the
-	 * process is killed — one failed call must not let it live on. */
+	 * run's scan of /proc for it, or its read of the record, fails once:
+	 * it is made again, and the process is killed — one failed call must
+	 * not let it live on. */
+	sweep_fault = _i;
 	pid_t holder = tu_start_holder(tu_path("loop.pid"), false, NULL, NULL);
 	ck_assert_int_gt(holder, 0);
 	kill(holder, SIGKILL);
@@ -300,6 +313,10 @@ START_TEST(a_failed_scan_for_a_previous_runs_processes_is_made_again)
 	snprintf(scope, sizeof scope, "TETHER_SCOPE=%s/%llx:%llx", boot, (unsigned long long)lst.st_dev,
 		 (unsigned long long)lst.st_ino);
 	free(boot);
+	/* its exec closes the pipe's write end (O_CLOEXEC): from then on its
+	 * environment is the scope, not ours */
+	int execd[2];
+	ck_assert_int_eq(pipe2(execd, O_CLOEXEC), 0);
 	leftover = fork();
 	ck_assert_int_ge(leftover, 0);
 	if (leftover == 0) {
@@ -307,15 +324,19 @@ START_TEST(a_failed_scan_for_a_previous_runs_processes_is_made_again)
 		execve("/bin/sleep", av, ev);
 		_exit(127);
 	}
+	close(execd[1]);
+	char b;
+	ck_assert_int_eq(read(execd[0], &b, 1), 0);
+	close(execd[0]);
 	/* the mapping is made here, for us to read the count; the child arms
 	 * it again for itself */
-	tu_fault_arm("tether/sys/getdents", EIO, 1, 1, TU_FAULT_SELF);
+	tu_fault_arm(sweep_faults[_i].point, EIO, sweep_faults[_i].k, sweep_faults[_i].k, TU_FAULT_SELF);
 	pid_t pid = tu_fork(supervise_after_a_previous_run, NULL);
 	int st = tu_wait(pid, 40000);
 	tu_fault_disarm();
 	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) < 100, "status %d (messages: %s)", st,
 		      seen->messages);
-	ck_assert_msg(tu_fault_failed() == 1, "getdents failed %u times", tu_fault_failed());
+	ck_assert_msg(tu_fault_failed() == 1, "%s failed %u times", sweep_faults[_i].point, tu_fault_failed());
 	bool gone = tu_wait_gone(leftover, 2000);
 	if (!gone)
 		kill(leftover, SIGKILL);
@@ -354,7 +375,7 @@ int main(void)
 	tcase_add_loop_test(tc, unreapable_guardian_ends_with_71_at_once, 0, 2);
 	tcase_add_loop_test(tc, unreadable_signals_name_their_errno, 0, 2);
 	tcase_add_test(tc, unlistable_adopted_orphans_end_with_71);
-	tcase_add_test(tc, a_failed_scan_for_a_previous_runs_processes_is_made_again);
+	tcase_add_loop_test(tc, a_failed_scan_for_a_previous_runs_processes_is_made_again, 0, 2);
 	suite_add_tcase(s, tc);
 #else
 	fprintf(stderr, "SKIP loop faults: built without libfiu (--disable-fault-injection)\n");
