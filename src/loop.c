@@ -183,6 +183,62 @@ static void sweep_adopted(struct tether_supervisor *sv)
 	free(kids);
 }
 
+/* Leaving as a subreaper: what a lost guardian left to us is killed level
+ * by level without the loop (whose reaping may be what failed: then no
+ * SIGCHLD-driven sweep goes down the levels). Each round kills every child
+ * that is not a live guardian and waits, through the pidfds, until they are
+ * dead (their children are ours then); it ends when a round finds none, or
+ * at the bound (guardian_sigkill_subreaper.scn with waitid failing from its
+ * 9th call on: two sleeps of the worker's shell outlived us). */
+#define FINAL_SWEEP_ROUNDS 16
+#define FINAL_SWEEP_WAIT_MS 200
+
+static void final_sweep(struct tether_supervisor *sv)
+{
+	if (sv->cfg.pid1)
+		return;
+	for (int round = 0; round < FINAL_SWEEP_ROUNDS; round++) {
+		pid_t *kids = NULL;
+		size_t n = 0;
+		if (tether_proc_children(getpid(), &kids, &n) < 0)
+			return;
+		struct pollfd *pfds = calloc(n ? n : 1, sizeof *pfds);
+		size_t np = 0;
+		for (size_t i = 0; i < n && pfds; i++) {
+			struct tether_pidref ref;
+			if (slot_of_guardian(sv, kids[i]) || tether_pidref_open_current(kids[i], &ref) < 0)
+				continue;
+			if (tether_pidref_signal(&ref, SIGKILL) == 0 && ref.pidfd >= 0) {
+				pfds[np].fd = ref.pidfd;
+				pfds[np++].events = POLLIN;
+				ref.pidfd = -1; /* kept for the wait */
+			}
+			tether_pidref_done(&ref);
+		}
+		free(kids);
+		/* dead means readable; each poll waits for the first of the rest */
+		for (size_t left = np; left > 0;) {
+			int r = sys_poll(pfds, np, FINAL_SWEEP_WAIT_MS);
+			if (r <= 0)
+				break;
+			left = 0;
+			for (size_t i = 0; i < np; i++) {
+				if (pfds[i].fd >= 0 && pfds[i].revents) {
+					sys_close(pfds[i].fd);
+					pfds[i].fd = -1; /* poll skips it */
+				}
+				left += pfds[i].fd >= 0;
+			}
+		}
+		for (size_t i = 0; i < np; i++)
+			if (pfds[i].fd >= 0)
+				sys_close(pfds[i].fd);
+		free(pfds);
+		if (np == 0)
+			return;
+	}
+}
+
 static void reap(struct tether_supervisor *sv)
 {
 	bool lost_one = false, reaped_guardian = false, reaped_orphan = false;
@@ -550,6 +606,7 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 							      : "every instance has ended");
 		res->failed = failed;
 	}
+	final_sweep(sv);
 	/* Every tree is gone: what is left in the pipes is written (and what
 	 * was lost told) while the journal is still open. */
 	tether_supervisor_output_close(sv);

@@ -58,6 +58,7 @@ struct case_ {
 	bool at_ready;     /* arm once every instance is ready (else before the start) */
 	int term_after_ms; /* SIGTERM this long after the start, or at ready + this */
 	bool kill_guardian; /* SIGKILL the instance's guardian once the fault is armed */
+	const char *worker_arg; /* one argument for the worker, or NULL */
 };
 static const struct case_ *cur;
 
@@ -99,7 +100,8 @@ static int supervise(void *arg)
 	(void)arg;
 	struct tether_config cfg;
 	tether_config_defaults(&cfg);
-	char *argv[] = {TETHER_WORKER, NULL};
+	char *argv[] = {TETHER_WORKER, cur->worker_arg ? (char *)cur->worker_arg : NULL, cur->worker_arg ? "1" : NULL,
+			NULL};
 	cfg.pidfile = tu_path("loop.pid");
 	cfg.argv = argv;
 	cfg.min_disk = 0;
@@ -248,6 +250,23 @@ START_TEST(unlistable_adopted_orphans_end_with_71)
 }
 END_TEST
 
+/* ---- L: what a lost guardian left, when reaping fails ---------------------------------- */
+
+START_TEST(a_lost_guardians_orphans_are_killed_when_reaping_fails)
+{
+	/* The guardian is SIGKILLed (subreaper isolation): its worker dies of
+	 * its parent-death signal, the worker's child comes to us. waitid
+	 * fails from then on: nothing is reaped, so no sweep follows a death.
+	 * The loop gives up with 71 — and kills what it adopted, level by
+	 * level, before it leaves: nothing of the tree outlives it. */
+	struct case_ c = {.iso = TETHER_ISOLATION_SUBREAPER, .point = "tether/sys/waitid", .err = EINTR, .at_ready = true,
+			  .term_after_ms = 0, .kill_guardian = true, .worker_arg = "--children"};
+	ck_assert_int_eq(run_case(&c, 3000), 71);
+	ck_assert_msg(seen->guardian > 0, "no guardian found at ready");
+	ck_assert_msg(strstr(seen->result, "cannot reap child processes"), "result: %s", seen->result);
+}
+END_TEST
+
 /* ---- K: a previous run's processes, looked for once /proc answers again -------------- */
 
 static pid_t leftover;
@@ -375,6 +394,7 @@ int main(void)
 	tcase_add_loop_test(tc, unreapable_guardian_ends_with_71_at_once, 0, 2);
 	tcase_add_loop_test(tc, unreadable_signals_name_their_errno, 0, 2);
 	tcase_add_test(tc, unlistable_adopted_orphans_end_with_71);
+	tcase_add_test(tc, a_lost_guardians_orphans_are_killed_when_reaping_fails);
 	tcase_add_loop_test(tc, a_failed_scan_for_a_previous_runs_processes_is_made_again, 0, 2);
 	suite_add_tcase(s, tc);
 #else
