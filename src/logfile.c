@@ -182,7 +182,12 @@ int tether_logfile_append(struct tether_logfile *lf, const char *data, size_t le
 			 * keep renames, for ever, is a busy loop
 			 * (output_every_line_once.scn with rename failing ENOENT
 			 * from its second call on: 397,520 renames). */
-			if (rotate(lf) < 0 || lf->size >= lf->max_bytes) {
+			int rr = rotate(lf);
+			if (lf->reopen_pending) {
+				/* renamed, the fresh PATH not open yet: the rotation
+				 * took, the next append opens it */
+				may_rotate = false;
+			} else if (rr < 0 || lf->size >= lf->max_bytes) {
 				may_rotate = false;
 				lf->rotate_at = lf->size + lf->max_bytes;
 			} else {
