@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* control_server.c — the supervisor's side of its control socket (control.h):
- * reads the requests, answers "status" with the live state (status_json.c),
+ * accepts connections (its own uid's and root's only), reads their requests, answers "status" with the live state (status_json.c),
  * runs the day-2 requests ("restart", "signal", SPEC §3), and hands any other
  * request to the lab's hooks when a lab build installed them
  * (supervisor_lab.h); without them the answer is an error.
  *
- * Requests (one line each; the peer was verified by tether_control_recv: our
- * own uid or root):
+ * Requests (one line each, one per connection; the peer was verified by
+ * tether_control_accept: our own uid or root):
  *   status
  *   restart all|ID TIMEOUT_MS   a rolling restart, answered when every
  *                               instance asked is ready again (or at the
@@ -18,8 +18,9 @@
  *                               guardian asked has answered:
  *                               {"signal":SIG,"delivered":[...],
  *                                "failed":[{"id":N,"error":"..."}]}
- * Both are answered later: the reply goes to the peer's address kept with the
- * request, so the supervisor never waits for anything but its loop. */
+ * Both are answered later: the request's connection is kept open (in a place
+ * of its own, not one that new questions need) and the reply goes on it when
+ * the job is done, so the supervisor never waits for anything but its loop. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,12 +34,40 @@
 #include "supervisor_lab.h"
 #include "sys.h"
 
+#define NPLACES (TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED)
+/* Every restart and signal job can wait on a deferred place at once, with
+ * room left for the lab's settles (TETHER_LAB_SETTLES, 4). */
+_Static_assert(1 + TETHER_SIGNAL_JOBS + 4 <= TETHER_CONTROL_DEFERRED, "deferred places for every job");
+
+static struct tether_control_conn *conn_of(struct tether_supervisor *sv, const struct tether_control_peer *peer)
+{
+	/* by serial: a deferred connection moves to a place of its own after
+	 * its request was read */
+	for (unsigned i = 0; i < NPLACES; i++) {
+		struct tether_control_conn *c = &sv->ctl_conns[i];
+		if (c->fd >= 0 && c->serial == peer->serial)
+			return c;
+	}
+	return NULL;
+}
+
+static void drop(struct tether_control_conn *c)
+{
+	if (c->fd >= 0)
+		sys_close(c->fd);
+	c->fd = -1;
+	c->deferred = false;
+}
+
 int tether_supervisor_reply(struct tether_supervisor *sv, const struct tether_control_peer *peer, const char *msg,
 			    size_t len)
 {
-	if (sv->ctl_fd < 0)
-		return -EBADF;
-	return tether_control_reply(sv->ctl_fd, peer, msg, len);
+	struct tether_control_conn *c = conn_of(sv, peer);
+	if (!c)
+		return -ENOTCONN; /* it hung up, or its place was taken */
+	int r = tether_control_reply(c->fd, msg, len);
+	drop(c);
+	return r;
 }
 
 static void reply_buf(struct tether_supervisor *sv, const struct tether_control_peer *peer, struct tether_buf *b)
@@ -424,34 +453,125 @@ static void answer(struct tether_supervisor *sv, char *request, const struct tet
 	tether_buf_puts(out, "{\"error\":\"unknown request\"}");
 }
 
+void tether_control_close_all(struct tether_supervisor *sv)
+{
+	for (unsigned i = 0; i < NPLACES; i++)
+		drop(&sv->ctl_conns[i]);
+}
+
+/* A new connection takes a free place, else the least recently used one's:
+ * a client that connects and says nothing cannot shut the others out. */
+static void keep(struct tether_supervisor *sv, int fd)
+{
+	struct tether_control_conn *c = NULL;
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS; i++) {
+		struct tether_control_conn *x = &sv->ctl_conns[i];
+		if (x->fd < 0) {
+			c = x;
+			break;
+		}
+		/* one still silent before one waiting for its deferred answer
+		 * (there only when every deferred place was taken) */
+		if (!c || (c->deferred && !x->deferred) || (c->deferred == x->deferred && x->used < c->used))
+			c = x;
+	}
+	drop(c);
+	c->fd = fd;
+	c->deferred = false;
+	c->serial = ++sv->ctl_serial;
+	c->used = sv->ctl_serial;
+}
+
+/* A connection whose answer is deferred leaves the places of new questions
+ * for one of its own; when none is free it stays, and gives way only after
+ * every silent one. */
+static void defer(struct tether_supervisor *sv, struct tether_control_conn *c)
+{
+	c->deferred = true;
+	for (unsigned i = TETHER_CONTROL_CONNS; i < NPLACES; i++) {
+		struct tether_control_conn *d = &sv->ctl_conns[i];
+		if (d->fd < 0) {
+			*d = *c;
+			c->fd = -1;
+			c->deferred = false;
+			return;
+		}
+	}
+}
+
+/* One question per connection: read it, answer it, close. An answer kept
+ * for later keeps the connection until it is sent; anything more from such
+ * a client, or its hanging up, ends it (the answer then goes nowhere). */
+static void serve_conn(struct tether_supervisor *sv, unsigned i, bool *progressed)
+{
+	struct tether_control_conn *c = &sv->ctl_conns[i];
+	if (c->fd < 0)
+		return;
+	char req[128];
+	int r = tether_control_recv(c->fd, req, sizeof req);
+	if (r == -EAGAIN)
+		return;
+	*progressed = true;
+	if (r < 0 || c->deferred) {
+		drop(c); /* gone, broken, a bad request, or a second one */
+		return;
+	}
+	c->used = ++sv->ctl_serial;
+	struct tether_control_peer peer = {.serial = c->serial};
+	struct tether_buf out;
+	tether_buf_init(&out);
+	answer(sv, req, &peer, &out);
+	/* The answer may already have gone: a signal nobody could be asked
+	 * for is answered in the request, through tether_supervisor_reply. */
+	if (!conn_of(sv, &peer)) {
+		tether_buf_done(&out);
+		return;
+	}
+	if (!out.oom && out.data) {
+		tether_control_reply(c->fd, out.data, out.len);
+		drop(c);
+	} else {
+		defer(sv, c); /* empty: answered later (a restart, a signal, a lab's deferred answer) */
+	}
+	tether_buf_done(&out);
+}
+
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused)
 {
 	(void)unused;
+	/* The listening socket and every connection share this reader: one
+	 * pass per wakeup serves them all, however many of them poll named. */
+	if (sv->ctl_served == sv->wakeups)
+		return;
+	sv->ctl_served = sv->wakeups;
 	bool progressed = false;
-	/* A bounded batch per wakeup: a client flooding requests cannot starve
-	 * the instances. */
-	for (int budget = 0; budget < 16; budget++) {
-		char req[128];
-		struct tether_control_peer peer;
-		int r = tether_control_recv(sv->ctl_fd, req, sizeof req, &peer);
-		if (r == -EPERM || r == -EDESTADDRREQ || r == -EMSGSIZE || r == -EBADMSG) {
-			progressed = true; /* a bad request, consumed */
+	/* A bounded batch per wakeup: a client flooding connections cannot
+	 * starve the instances. */
+	for (int budget = 0; budget < 16 && sv->ctl_fd >= 0 && !sv->ctl_deaf; budget++) {
+		int fd = tether_control_accept(sv->ctl_fd);
+		if (fd == -EAGAIN)
+			break;
+		if (fd == -EPERM || fd == -ECONNABORTED) {
+			progressed = true; /* another user's, or gone: closed */
 			continue;
 		}
-		if (r < 0)
+		if (fd < 0)
 			break;
 		progressed = true;
-		struct tether_buf out;
-		tether_buf_init(&out);
-		answer(sv, req, &peer, &out);
-		/* empty: kept for later (a restart, a signal, a lab's deferred answer) */
-		if (!out.oom && out.data)
-			tether_control_reply(sv->ctl_fd, &peer, out.data, out.len);
-		tether_buf_done(&out);
+		keep(sv, fd);
+		/* Whoever connects may have found us without our files (a
+		 * newcomer, a status, a stop): look at them now (keeper.c). */
+		tether_keeper_look(sv);
 	}
+	for (unsigned i = 0; i < NPLACES; i++)
+		serve_conn(sv, i, &progressed);
 	if (tether_loop_stuck(&sv->control_failures, progressed)) {
-		tether_events_message(sv, TETHER_MSG_WARNING, "cannot read the control socket; closed it");
-		sys_close(sv->ctl_fd);
-		sv->ctl_fd = -1;
+		/* The socket stays bound: it is how a newcomer finds us while
+		 * the pidfile's files are gone (ctlname.h). Only its questions
+		 * go unanswered; status still reads the pidfile. */
+		tether_events_message(sv, TETHER_MSG_WARNING,
+				      "cannot read the control socket; status answers from the pidfile only");
+		sv->ctl_deaf = true;
+		tether_control_close_all(sv); /* a job under way goes on; its answer goes nowhere */
 	}
 }

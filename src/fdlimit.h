@@ -24,16 +24,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control.h"
 #include "supervisor.h"
 
 /* What tether holds whatever the pool's size, and room for what it opens for
  * a moment: 0-2, the lock, /proc for the guardians, the signalfd, the control
  * socket, the progress files' inotify, the heartbeat log (two during a
  * rotation), the socket to our own supervisor; a guardian's socketpair while
- * it starts, a /proc walk, a pidfd, a control request's; and a sanitizer's or
- * valgrind's own. Counted generously: too few is a crash loop, too many a
- * few unused slots of a limit that is raised anyway. */
-#define TETHER_FDS_FIXED 32u
+ * it starts, a /proc walk, a pidfd, a listing of the sockets; and a
+ * sanitizer's or valgrind's own (32 for all these). Then the pidfile kept
+ * (keeper.c): its directory and its last record held open, the keeper's
+ * timer, and a restore's new lock before the old one goes (4); and the
+ * control socket's connections, those waiting for their question and those
+ * waiting for a deferred answer (control.h). Counted generously: too few is
+ * a crash loop, too many a few unused slots of a limit that is raised
+ * anyway. */
+#define TETHER_FDS_FIXED (32u + 4u + TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED)
 
 /* What one instance costs tether while it runs: its guardian's channel and
  * its notify socket. (The worker is held by its guardian, which tether talks

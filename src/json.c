@@ -137,9 +137,12 @@ static char *read_string(struct reader *r)
 			r->p += n;
 			continue;
 		}
+		/* No check for the end here nor after the loop: the scan above
+		 * found an unescaped closing quote, and decoding stops at it (an
+		 * escape takes the character after the backslash as the scan
+		 * did, \u takes four hex digits, a UTF-8 character continuation
+		 * bytes: neither is a quote). */
 		r->p++;
-		if (r->p >= r->end)
-			goto bad;
 		char e = *r->p++;
 		switch (e) {
 		case '"': out[o++] = '"'; break;
@@ -173,8 +176,6 @@ static char *read_string(struct reader *r)
 			goto bad;
 		}
 	}
-	if (r->p >= r->end)
-		goto bad;
 	r->p++; /* closing quote */
 	out[o] = '\0';
 	return out;

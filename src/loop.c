@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* loop.c — the supervisor's event loop (supervisor.h): one poll() over a table
  * of {fd, handler} — the signalfd, each instance's guardian channel and notify
- * socket, the progress files' inotify, the control socket — then reaping, the
+ * socket, the progress files' inotify, the pidfile's timer, the control socket
+ * and its connections, the output pipes — then reaping, the
  * instances' timers, the heartbeat. Handlers feed events to the instances'
  * state tables (instance.c); a round never waits for anything but poll. */
 #include "config.h"
@@ -505,6 +506,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		d = sv->stop_deadline;
 	if (tether_events_upward_deadline(sv) < d)
 		d = tether_events_upward_deadline(sv);
+	if (tether_keeper_deadline(sv) < d)
+		d = tether_keeper_deadline(sv);
 	if (tether_control_next_deadline(sv) < d)
 		d = tether_control_next_deadline(sv);
 	if (sv->waitid_failures && !sv->abandoned && sv->reap_retry_at < d)
@@ -523,8 +526,9 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 /* The loop's descriptors, each with what reads it: the loop polls them and
  * dispatches the ready ones in this order — signals first (a stop outranks
  * everything), then each instance's guardian and notify socket, then the
- * progress files, then the control socket, then the instances' output pipes
- * (--output). Closed descriptors have no entry. */
+ * progress files, the pidfile's timer, then the control socket and its
+ * connections, then the instances' output pipes (--output). Closed
+ * descriptors have no entry. */
 static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct slot *s)
 {
 	if (fd < 0)
@@ -535,7 +539,7 @@ static void watch(struct tether_supervisor *sv, int fd, watch_fn ready, struct s
 
 static int build_pollset(struct tether_supervisor *sv)
 {
-	size_t need = 3 + 4 * (size_t)sv->nslots;
+	size_t need = 4 + TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED + 4 * (size_t)sv->nslots;
 	if (sv->watches_cap < need) {
 		struct pollfd *p = realloc(sv->pfds, need * sizeof *p);
 		if (p)
@@ -554,7 +558,11 @@ static int build_pollset(struct tether_supervisor *sv)
 		watch(sv, sv->slots[i].notify.fd, read_notify, &sv->slots[i]);
 	}
 	watch(sv, sv->ino_fd, read_inotify, NULL);
-	watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	watch(sv, sv->keep_fd, tether_keeper_read, NULL);
+	if (!sv->ctl_deaf)
+		watch(sv, sv->ctl_fd, tether_control_serve, NULL);
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED; i++)
+		watch(sv, sv->ctl_conns[i].fd, tether_control_serve, NULL);
 	/* Output last: whatever else is ready is handled before the round
 	 * spends its time writing lines. */
 	for (unsigned i = 0; i < sv->nslots; i++) {
@@ -616,11 +624,17 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 		tether_notify_done(&sv->slots[i].notify);
 		tether_memlimit_remove(sv->slots[i].cgroup_procs);
 	}
+	tether_control_close_all(sv);
 	if (sv->ctl_fd >= 0) {
 		sys_close(sv->ctl_fd);
 		sv->ctl_fd = -1;
 	}
 	tether_pidfile_remove(sv->pidfile);
+	/* A start that failed — ended, by an error or a stop, before it was
+	 * ever ready — leaves nothing behind, not even the directory it
+	 * created (G3); a supervisor that ran keeps it, as it found it. */
+	if (!sv->all_ready_reported)
+		tether_pidfile_remove_dir(sv->pidfile);
 	tether_pidfile_free(sv->pidfile);
 	sv->pidfile = NULL;
 	sv->finished = true;
@@ -645,6 +659,7 @@ static void after_events(struct tether_supervisor *sv)
 		sv->check_ready = false;
 		tether_events_ready(sv);
 	}
+	tether_keeper_step(sv);
 	tether_control_progress(sv);
 }
 

@@ -82,6 +82,10 @@ void tether_pidrecord_format(const struct tether_pidrecord *rec, struct tether_b
 	}
 	tether_buf_puts(out, "],\"version\":");
 	tether_buf_json_string(out, rec->version);
+	if (rec->scope[0]) {
+		tether_buf_puts(out, ",\"scope\":");
+		tether_buf_json_string(out, rec->scope);
+	}
 	tether_buf_puts(out, "}\n");
 }
 
@@ -105,8 +109,7 @@ static int parse_legacy(const char *buf, size_t len, struct tether_pidrecord *re
 			return -EINVAL;
 		i++;
 	}
-	if (i == 0)
-		return -EINVAL;
+	/* i > 0: the caller comes here for a record that starts with a digit */
 	while (i < len && (buf[i] == '\n' || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r'))
 		i++;
 	if (i != len || v <= 1)
@@ -157,6 +160,9 @@ int tether_pidrecord_parse(const char *buf, size_t len, struct tether_pidrecord 
 	if (copy_string(tether_json_get(j, "version"), rec.version, sizeof rec.version) < 0)
 		goto out;
 	if (!argv || argv->type != TETHER_JSON_ARRAY)
+		goto out;
+	const struct tether_json *scope = tether_json_get(j, "scope");
+	if (scope && copy_string(scope, rec.scope, sizeof rec.scope) < 0)
 		goto out;
 	rec.argv = calloc(argv->count + 1, sizeof *rec.argv);
 	if (!rec.argv) {

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* pidrecord.h — the identity record a supervisor publishes in its pidfile
  * (SPEC §4): one line of JSON, {"pid","start_time","boot_id","started_at",
- * "argv","version"}, or a legacy decimal PID that readers accept as
- * unverified. Building one for ourselves, rendering it, and parsing what
+ * "argv","version","scope"}, or a legacy decimal PID that readers accept as
+ * unverified. "scope" (added; optional for readers, so records of older
+ * versions still parse) is what the supervisor's workers carry as
+ * TETHER_SCOPE: the next run sweeps by it after a SIGKILL, and it must not
+ * change when the supervisor restores its pidfile under a new lock inode. Building one for ourselves, rendering it, and parsing what
  * another process wrote — strictly, since anybody may have written it
  * (fuzzed: harness/fuzz/fuzz_pidfile.c). The file around it is pidfile.h's.
  *
@@ -36,6 +39,7 @@ struct tether_pidrecord {
 	char started_at[40];
 	char version[40];
 	char **argv;  /* NULL-terminated; NULL for legacy records */
+	char scope[96]; /* "" when the record has none */
 	bool legacy;  /* a plain decimal PID from another tool: unverified */
 };
 

@@ -21,6 +21,7 @@ extern char **environ;
 
 #ifdef TETHER_COVERAGE
 extern void __gcov_dump(void) __attribute__((weak));
+extern void __gcov_reset(void) __attribute__((weak));
 #endif
 
 void tether_child_exit(int code)
@@ -44,6 +45,7 @@ static bool has_prefix(const char *s, const char *prefix)
 const char *const tether_fault_env_vars[] = {
 #ifdef TETHER_FAULT_INJECTION
 	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "TETHER_FAULT_SITES", "TETHER_FAULT_BUDGET",
+	"TETHER_FAULT_FLUSH",
 #endif
 	"FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
 };
@@ -367,9 +369,16 @@ void tether_spawn_exec_child(struct tether_spawn_spec *spec, int err_fd)
 	if (r < 0)
 		fail(err_fd, r);
 #ifdef TETHER_COVERAGE
-	/* gcov flushes before the exec calls it wraps, not before ours */
-	if (__gcov_dump)
+	/* What the child ran so far is written now, and counting starts afresh:
+	 * gcov writes a process's counters once (a second dump is a no-op until
+	 * a reset), and the execve that sys.c calls is gcov's wrapper, which
+	 * writes them again just before the exec and resets them when it fails,
+	 * so the path search and a failed exec's report (tether_child_exit)
+	 * are counted too. */
+	if (__gcov_dump && __gcov_reset) {
 		__gcov_dump();
+		__gcov_reset(); /* its own count is reset: LCOV_EXCL_LINE */
+	}
 #endif
 	fail(err_fd, exec_command(spec));
 }

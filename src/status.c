@@ -2,6 +2,7 @@
 /* status.c — see status.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,10 @@ int tether_status_collect(const char *pidfile, const struct tether_clock *clock,
 		long hz = sysconf(_SC_CLK_TCK);
 		double up = seconds_since_boot() - (double)st.probe.rec.start_time / (double)(hz > 0 ? hz : 100);
 		st.uptime_s = up > 0 ? up : 0;
-		/* Best effort: an old or busy supervisor simply has no live part. */
-		tether_control_query(pidfile, "status", clock, TETHER_NSEC_PER_SEC, &st.live);
+		/* Best effort: an old or busy supervisor simply has no live part.
+		 * Asked by the pid the probe verified: its socket must be that
+		 * process's (SO_PEERCRED), whoever else listens under the key. */
+		tether_control_query_pid(pidfile, st.probe.lock_pid, "status", clock, TETHER_NSEC_PER_SEC, &st.live);
 	}
 	*ret = st;
 	return 0;
@@ -83,7 +86,7 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	else
 		tether_buf_puts(out, "null");
 	tether_buf_puts(out, ",\"started_at\":");
-	if (have_rec && !p->rec.legacy)
+	if (have_rec && !p->rec.legacy && p->rec.started_at[0])
 		tether_buf_json_string(out, p->rec.started_at);
 	else
 		tether_buf_puts(out, "null");
@@ -125,6 +128,37 @@ void tether_status_format_json(const struct tether_status *st, struct tether_buf
 	tether_buf_puts(out, "}\n");
 }
 
+/* A word of the command as a shell reads it back: as it is when it holds
+ * nothing a shell treats specially, else quoted ('' for an empty argument,
+ * $'...' when it holds control characters, which would otherwise reach the
+ * terminal). */
+static void append_word(struct tether_buf *out, const char *w)
+{
+	bool plain = *w != '\0', control = false;
+	for (const unsigned char *c = (const unsigned char *)w; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			control = true;
+		if (!(isalnum(*c) || strchr("_@%+=:,./-", *c)) || *c >= 0x80)
+			plain = false;
+	}
+	if (plain) {
+		tether_buf_puts(out, w);
+		return;
+	}
+	tether_buf_puts(out, control ? "$'" : "'");
+	for (const unsigned char *c = (const unsigned char *)w; *c; c++) {
+		if (*c == '\'')
+			tether_buf_puts(out, control ? "\\'" : "'\\''");
+		else if (control && *c == '\\')
+			tether_buf_puts(out, "\\\\");
+		else if (control && (*c < 0x20 || *c == 0x7f))
+			tether_buf_printf(out, "\\x%02x", *c);
+		else
+			tether_buf_append(out, (const char *)c, 1);
+	}
+	tether_buf_puts(out, "'");
+}
+
 static void format_age(double s, struct tether_buf *out)
 {
 	long long t = (long long)s;
@@ -160,11 +194,15 @@ void tether_status_format_text(const struct tether_status *st, const char *pidfi
 	tether_buf_printf(out, "tether: running (pid %d), up ", (int)p->rec.pid);
 	format_age(st->uptime_s, out);
 	tether_buf_puts(out, "\n");
+	if (p->restoring)
+		tether_buf_printf(out, "  its pidfile %s is being restored (found by its control socket)\n", pidfile);
 	char *const *cmd = command_of(&p->rec);
 	if (cmd && *cmd) {
 		tether_buf_puts(out, "  command:");
-		for (char *const *a = cmd; *a; a++)
-			tether_buf_printf(out, " %s", *a);
+		for (char *const *a = cmd; *a; a++) {
+			tether_buf_puts(out, " ");
+			append_word(out, *a);
+		}
 		tether_buf_puts(out, "\n");
 	}
 	const struct tether_json *inst = tether_json_get(st->live, "instances");

@@ -254,7 +254,10 @@ int tether_supervisor_new(const struct tether_config *cfg, const struct tether_c
 	if (hooks)
 		sv->hooks = *hooks;
 	sv->sfd = sv->ctl_fd = sv->ino_fd = sv->up_fd = sv->proc_fd = -1;
-	sv->heartbeat_at = sv->up_watchdog_at = sv->up_retry_at = TETHER_NEVER;
+	sv->keep_fd = -1;
+	for (unsigned i = 0; i < TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED; i++)
+		sv->ctl_conns[i].fd = -1;
+	sv->heartbeat_at = sv->up_watchdog_at = sv->up_retry_at = sv->keep_retry_at = TETHER_NEVER;
 	sv->ops = (struct tether_instance_ops){
 		.ctx = sv,
 		.spawn = op_spawn,
@@ -352,10 +355,14 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 		sys_close(sv->sfd);
 	if (sv->proc_fd >= 0)
 		sys_close(sv->proc_fd);
+	tether_control_close_all(sv);
 	if (sv->ctl_fd >= 0)
 		sys_close(sv->ctl_fd);
 	if (sv->ino_fd >= 0)
 		sys_close(sv->ino_fd);
+	if (sv->keep_fd >= 0)
+		sys_close(sv->keep_fd);
+	tether_pidrecord_done(&sv->record);
 	/* before the journal: what it still reads may be told there */
 	tether_supervisor_output_close(sv);
 	tether_journal_free(sv->journal);
@@ -375,7 +382,9 @@ void tether_supervisor_free(struct tether_supervisor *sv)
 /* What a SIGKILLed previous run may have left (when its guardians could not
  * clean up): processes carrying its scope in their environment, born after
  * that supervisor started. The scope names the boot and the lock file's
- * inode, which a SIGKILLed run leaves behind for us to reuse. */
+ * inode at that run's start; its record says it (a run that restored its
+ * pidfile holds another inode since), and a record without it (an older
+ * version's) left the lock file behind for us to reuse. */
 struct sweep_ctx {
 	const char *scope;
 	uint64_t since;
@@ -439,9 +448,9 @@ static int sweep_one(pid_t pid, void *ud)
 	return 0;
 }
 
-static void sweep_previous_run(struct tether_supervisor *sv, uint64_t since)
+static void sweep_previous_run(struct tether_supervisor *sv, const char *scope, uint64_t since)
 {
-	struct sweep_ctx c = {.scope = sv->scope, .since = since};
+	struct sweep_ctx c = {.scope = scope, .since = since};
 	int r = -EAGAIN;
 	/* a scan that failed half way is made again: what it killed is gone */
 	for (int i = 0; i < SWEEP_TRIES && r < 0; i++)
@@ -502,6 +511,19 @@ static int setup_instance(struct tether_supervisor *sv, struct slot *s)
 		s->progress_wd = r;
 	}
 	return 0;
+}
+
+/* A start that fails leaves nothing behind (G3): our socket, our files, the
+ * directory we created. */
+static void abandon_start(struct tether_supervisor *sv)
+{
+	if (sv->ctl_fd >= 0)
+		sys_close(sv->ctl_fd);
+	sv->ctl_fd = -1;
+	tether_pidfile_remove(sv->pidfile);
+	tether_pidfile_remove_dir(sv->pidfile);
+	tether_pidfile_free(sv->pidfile);
+	sv->pidfile = NULL;
 }
 
 int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *res)
@@ -593,6 +615,7 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			   r == -ELOOP ? "it is a symlink (refused)"
 			   : r == -EPERM ? "it is not ours or is group/world-writable (refused)"
 			   : r == -EINVAL ? "it is not a regular file"
+			   : r == -EISDIR ? "it names a directory, not a file"
 			   : strerror(-r));
 		return 1;
 	}
@@ -602,7 +625,7 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	 * after the lock, which stays descriptor 3 (proclock.c looks there
 	 * first); without it the guardians do without. */
 	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	struct tether_pidrecord stale = {0}, rec;
+	struct tether_pidrecord stale = {0};
 	/* a record that could not be read is looked at again: taken for no
 	 * record, its run's processes would not be swept
 	 * (sweep_previous_run.scn with one fstat failing) */
@@ -610,18 +633,6 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	for (int i = 0; i < SWEEP_TRIES && may_pass(sr); i++)
 		sr = tether_pidfile_read(cfg->pidfile, &stale);
 	bool have_stale = sr == 0 && !stale.legacy;
-	r = tether_pidrecord_init_self(&rec, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
-	if (r == 0)
-		r = tether_pidfile_write(sv->pidfile, &rec);
-	tether_pidrecord_done(&rec);
-	if (r < 0) {
-		tether_pidfile_remove(sv->pidfile);
-		tether_pidfile_free(sv->pidfile);
-		sv->pidfile = NULL;
-		tether_pidrecord_done(&stale);
-		tether_result_set(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile, strerror(-r));
-		return 1;
-	}
 	struct stat lst;
 	char boot_id[TETHER_BOOT_ID_LEN + 1] = "";
 	tether_proc_boot_id(boot_id);
@@ -640,8 +651,49 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 			 strerror(-r));
 		tether_events_message(sv, TETHER_MSG_WARNING, msg);
 	}
+	bool writing = false;
+	r = tether_pidrecord_init_self(&sv->record, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
+	if (r == 0) {
+		snprintf(sv->record.scope, sizeof sv->record.scope, "%s", sv->scope);
+		/* The control socket before the record: from now on a newcomer
+		 * finds us even if our files vanish (ctlname.h). */
+		sv->ctl_fd = tether_control_listen(sv->pidfile->key, sv->record.start_time, sv->ctl_name,
+						   sizeof sv->ctl_name);
+		r = sv->ctl_fd < 0 ? sv->ctl_fd : 0;
+	}
+	if (r == 0) {
+		/* Bound, then a look: files taken after it are the keeper's to
+		 * put back; taken already, the lock at the path may be someone's
+		 * who did not see our socket yet: ours is put back only if it is
+		 * free. */
+		tether_keeper_start(sv);
+		writing = true;
+		if (tether_pidfile_check(sv->pidfile) & TETHER_PIDFILE_LOST_LOCK) {
+			r = tether_pidfile_restore(sv->pidfile, &sv->record, &holder);
+			if (r == 0 || r == 2) {
+				tether_pidrecord_done(&stale);
+				abandon_start(sv);
+				tether_result_set(res, TETHER_OUTCOME_RUNNING, 0,
+					   holder ? "already running (pid %d)" : "already running", (int)holder);
+				res->holder = holder;
+				return 1;
+			}
+		} else {
+			r = tether_pidfile_write(sv->pidfile, &sv->record);
+		}
+	}
+	if (r < 0) {
+		abandon_start(sv);
+		tether_pidrecord_done(&stale);
+		if (writing)
+			tether_result_set(res, TETHER_OUTCOME_PIDFILE, -r, "cannot write pidfile %s: %s", cfg->pidfile,
+				   strerror(-r));
+		else
+			tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
+		return 1;
+	}
 	if (have_stale && sv->scope[0] && strcmp(stale.boot_id, boot_id) == 0)
-		sweep_previous_run(sv, stale.start_time);
+		sweep_previous_run(sv, stale.scope[0] ? stale.scope : sv->scope, stale.start_time);
 	tether_pidrecord_done(&stale);
 
 	uint64_t avail;
@@ -649,9 +701,7 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 		tether_events_low_memory(sv, avail);
 
 	if (tether_supervisor_output_open(sv, res)) {
-		tether_pidfile_remove(sv->pidfile);
-		tether_pidfile_free(sv->pidfile);
-		sv->pidfile = NULL;
+		abandon_start(sv);
 		return 1;
 	}
 	if (cfg->heartbeat_log)
@@ -664,19 +714,13 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	/* Orphans of our tree come back to us, not to init (PID 1 is anyway). */
 	if (r >= 0 && !cfg->pid1)
 		r = sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	if (r >= 0) {
-		sv->ctl_fd = tether_control_listen(sv->pidfile->lock_fd);
-		r = sv->ctl_fd;
-	}
 	if (r >= 0 && cfg->progress_file)
 		r = sv->ino_fd = sys_inotify_init(IN_CLOEXEC | IN_NONBLOCK);
 	for (unsigned i = 0; r >= 0 && i < sv->nslots; i++)
 		r = setup_instance(sv, &sv->slots[i]);
 	if (r < 0) {
 		tether_result_set(res, TETHER_OUTCOME_INTERNAL, -r, "cannot set up supervision: %s", strerror(-r));
-		tether_pidfile_remove(sv->pidfile);
-		tether_pidfile_free(sv->pidfile);
-		sv->pidfile = NULL;
+		abandon_start(sv);
 		return 1;
 	}
 	if (cfg->memory_limit)

@@ -13,6 +13,7 @@
 #include "guardian.h"
 #include "instance.h"
 #include "control.h"
+#include "ctlname.h"
 #include "fdlimit.h"
 #include "json.h"
 #include "notify.h"
@@ -88,6 +89,18 @@ struct watch {
 	struct slot *slot;
 };
 
+/* A connection to the control socket (control_server.c). Its places: the
+ * first TETHER_CONTROL_CONNS for connections whose question has not come
+ * yet, the TETHER_CONTROL_DEFERRED after them for those whose answer is
+ * deferred (a restart, a signal, the lab's settle), so that requests
+ * waiting for their answer never take the places of new questions. */
+struct tether_control_conn {
+	int fd;          /* -1: a free place */
+	uint64_t serial; /* names the connection wherever it sits (tether_control_peer) */
+	uint64_t used;   /* when it last asked: the least recently used gives way */
+	bool deferred;   /* its question is answered later */
+};
+
 struct tether_supervisor {
 	struct tether_config cfg;
 	const struct tether_clock *clock;
@@ -132,6 +145,23 @@ struct tether_supervisor {
 	int up_fd;                    /* the socket we send to it from, or -1 */
 	int64_t up_watchdog_interval;
 	int64_t up_watchdog_at;
+
+	/* the control socket's connections (control_server.c) */
+	struct tether_control_conn ctl_conns[TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED];
+	uint64_t ctl_serial;
+	uint64_t ctl_served;          /* the wakeup in which they were last served */
+	bool ctl_deaf;                /* its reads failed for good: bound, no longer read */
+	char ctl_name[TETHER_CTLNAME_MAX + 1];
+
+	/* keeping the pidfile (keeper.c) */
+	struct tether_pidrecord record; /* what we publish, again after a restore */
+	int keep_fd;                  /* its timer (timerfd): a look once a second */
+	bool keep_check;              /* look at the files now */
+	bool keep_lost;               /* something is lost and not yet restored */
+	bool keep_warned;             /* a failure to restore was reported */
+	int64_t keep_retry_at, keep_backoff;
+	int64_t keep_lost_at;         /* when the loss was first seen */
+	unsigned keep_failures;       /* consecutive wakeups its timer gave nothing */
 	unsigned up_pending;          /* TETHER_UP_READY, TETHER_UP_STOPPING: not delivered yet */
 	int64_t up_retry_at, up_retry_gap; /* ... tried again then (events.c) */
 	unsigned up_retries;
@@ -239,8 +269,21 @@ unsigned tether_status_instances_active(const struct tether_supervisor *sv);
 unsigned tether_status_crashes_in_window(struct tether_supervisor *sv);
 
 /* control_server.c */
-/* Reads and answers the pending control requests (the control socket's watch). */
+/* Accepts connections, reads and answers the pending control requests (the
+ * watch of the control socket and of each connection). */
 void tether_control_serve(struct tether_supervisor *sv, struct slot *unused);
+void tether_control_close_all(struct tether_supervisor *sv);
+
+/* keeper.c */
+/* Starts looking at the pidfile (after the record is first written). */
+void tether_keeper_start(struct tether_supervisor *sv);
+/* The timer's reader. */
+void tether_keeper_read(struct tether_supervisor *sv, struct slot *unused);
+/* Someone connected to the control socket: look at the files in this round. */
+void tether_keeper_look(struct tether_supervisor *sv);
+/* After each round's events: restores what was lost, when it is due. */
+void tether_keeper_step(struct tether_supervisor *sv);
+int64_t tether_keeper_deadline(const struct tether_supervisor *sv);
 /* Moves the requests answered later on (a rolling restart to its next
  * instance) and answers those that are done; after every round's events. */
 void tether_control_progress(struct tether_supervisor *sv);

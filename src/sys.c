@@ -163,6 +163,11 @@ int sys_unlink(const char *path)
 	return (int)SYSCALL_RETRY(unlink, unlink(path));
 }
 
+int sys_unlinkat(int dirfd, const char *name)
+{
+	return (int)SYSCALL_RETRY(unlink, unlinkat(dirfd, name, 0));
+}
+
 int sys_mkdir(const char *path, mode_t mode)
 {
 	return (int)SYSCALL_RETRY(mkdir, mkdir(path, mode));
@@ -186,6 +191,11 @@ int sys_lstat(const char *path, struct stat *ret_st)
 int sys_stat(const char *path, struct stat *ret_st)
 {
 	return (int)SYSCALL_RETRY(stat, stat(path, ret_st));
+}
+
+int sys_fstatat_nofollow(int dirfd, const char *name, struct stat *ret_st)
+{
+	return (int)SYSCALL_RETRY(stat, fstatat(dirfd, name, ret_st, AT_SYMLINK_NOFOLLOW));
 }
 
 int sys_flock(int fd, int op)
@@ -383,6 +393,15 @@ int sys_timerfd_create(int clockid, int flags)
 	return (int)SYSCALL_RETRY(timerfd_create, timerfd_create(clockid, flags));
 }
 
+int sys_timerfd_settime(int fd, int64_t value_ns, int64_t interval_ns)
+{
+	struct itimerspec its = {
+		.it_value = {.tv_sec = value_ns / 1000000000, .tv_nsec = value_ns % 1000000000},
+		.it_interval = {.tv_sec = interval_ns / 1000000000, .tv_nsec = interval_ns % 1000000000},
+	};
+	return (int)SYSCALL_RETRY(timerfd_settime, timerfd_settime(fd, 0, &its, NULL));
+}
+
 static long clone3_raw(uint64_t flags, int *ret_pidfd)
 {
 	struct clone_args args = {0};
@@ -540,6 +559,41 @@ int sys_sigaction_default(int sig)
 		uint64_t mask;
 	} ksa = {.handler = SIG_DFL};
 	return (int)SYSCALL_RETRY(sigaction, syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask));
+}
+
+int sys_getrandom(void *buf, size_t len)
+{
+	/* The raw system call: musl 1.1 and older glibc have no wrapper. A short
+	 * read cannot happen below 256 bytes from the non-blocking pool once it
+	 * is initialised; the loop covers what the kernel allows anyway. */
+	unsigned char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		long n = SYSCALL_RETRY(getrandom, syscall(SYS_getrandom, p + done, len - done, 0));
+		if (n == -ENOSYS)
+			break;
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	if (done == len)
+		return 0;
+	/* a kernel older than 3.17 */
+	int fd = sys_open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = sys_read(fd, p + done, len - done);
+		if (n <= 0) {
+			sys_close(fd);
+			return n < 0 ? (int)n : -EIO;
+		}
+		done += (size_t)n;
+	}
+	sys_close(fd);
+	return 0;
 }
 
 int sys_sigaction_ignore_default(int sig)

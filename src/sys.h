@@ -52,11 +52,15 @@ ssize_t sys_write_all(int fd, const void *buf, size_t len);
 int sys_fsync(int fd);
 int sys_rename(const char *from, const char *to);
 int sys_unlink(const char *path);
+/* unlinkat(2) with flags 0: a name in a directory held open (the unlink point). */
+int sys_unlinkat(int dirfd, const char *name);
 int sys_mkdir(const char *path, mode_t mode);
 int sys_rmdir(const char *path);
 int sys_fstat(int fd, struct stat *ret_st);
 int sys_lstat(const char *path, struct stat *ret_st);
 int sys_stat(const char *path, struct stat *ret_st);
+/* fstatat(2) without following a final symlink (the stat point). */
+int sys_fstatat_nofollow(int dirfd, const char *name, struct stat *ret_st);
 int sys_flock(int fd, int op);
 int sys_fcntl_int(int fd, int cmd, int arg);
 ssize_t sys_readlink(const char *path, char *buf, size_t len);
@@ -97,6 +101,8 @@ int sys_inotify_init(int flags);
 int sys_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int sys_inotify_rm_watch(int fd, int wd);
 int sys_timerfd_create(int clockid, int flags);
+/* timerfd_settime(2), relative: first after value_ns, then every interval_ns (0: once). */
+int sys_timerfd_settime(int fd, int64_t value_ns, int64_t interval_ns);
 
 /* processes */
 /* Creates a process like fork(). flags may add CLONE_NEWPID. When ret_pidfd is
@@ -141,5 +147,10 @@ int sys_setresuid(uid_t uid);
 int sys_chdir(const char *path);
 /* umask(2) cannot fail: no fault point. Returns the previous mask. */
 mode_t sys_umask(mode_t mask);
+
+/* randomness */
+/* Fills buf with len bytes from the kernel's generator (getrandom(2), or
+ * /dev/urandom where the system call is missing). 0 or -errno. */
+int sys_getrandom(void *buf, size_t len);
 
 #endif

@@ -114,10 +114,20 @@ struct lab_paths {
 	char *report;        /* --report, else TOP/reports when this harness runs from a build
 			      * (next to the tether it would test), else ./reports; not created */
 	const char *srcdir;  /* $TETHER_SRCDIR, else the source tree this harness was built from */
+	char *staged;        /* lab_paths_stage's directory, removed by lab_paths_done, or NULL */
 };
 /* Each *_arg may be NULL (not given). */
 void lab_paths_find(struct lab_paths *ret, const char *tether_arg, const char *worker_arg, const char *report_arg);
 void lab_paths_done(struct lab_paths *p);
+/* Scenarios run tether and the fixtures as other users (--user, setpriv):
+ * every directory above them must let others through, which a build in a
+ * private directory (a clone under mktemp -d, make distcheck's tree) does
+ * not. Then tether (a program; a script stays where it lies) and the fixture
+ * programs are copied, as they are, into a
+ * directory of TMPDIR that others may enter, and p points there (and so do
+ * TETHER and HARNESS_FIXTURES, for the harnesses this one starts). 0 (also
+ * when nothing needed copying), or -1 with errno. */
+int lab_paths_stage(struct lab_paths *p);
 /* The source tree (lab_paths.srcdir), for what needs nothing else. */
 const char *lab_srcdir(void);
 

@@ -9,10 +9,15 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,8 +71,136 @@ void lab_paths_find(struct lab_paths *ret, const char *tether_arg, const char *w
 	free(top);
 }
 
+/* May a user who is neither the owner nor in the group reach path: every
+ * directory above it searchable by others, the file itself executable? */
+static bool others_reach(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) < 0 || !(st.st_mode & S_IXOTH))
+		return false;
+	char *dir = xstrdup(path);
+	bool ok = true;
+	for (char *slash; ok && (slash = strrchr(dir, '/')) && slash != dir;) {
+		*slash = '\0';
+		ok = stat(dir, &st) == 0 && (st.st_mode & S_IXOTH);
+	}
+	free(dir);
+	return ok;
+}
+
+static bool is_elf(const char *path)
+{
+	char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool elf = fd >= 0 && read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && memcmp(magic, "\177ELF", 4) == 0;
+	if (fd >= 0)
+		close(fd);
+	return elf;
+}
+
+/* from (a regular file) copied to to, mode 0755. */
+static int copy_program(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	struct stat st;
+	int r = out < 0 || fstat(in, &st) < 0 ? -1 : 0;
+	for (off_t off = 0; r == 0 && off < st.st_size;) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+		if (n <= 0)
+			r = -1;
+	}
+	int saved = errno;
+	close(in);
+	if (out >= 0 && (close(out) < 0 || fchmodat(AT_FDCWD, to, 0755, 0) < 0))
+		r = -1;
+	errno = r < 0 ? saved : errno;
+	return r;
+}
+
+int lab_paths_stage(struct lab_paths *p)
+{
+	if (p->staged || !p->tether)
+		return 0;
+	char *worker = xasprintf("%s/worker", p->fixtures);
+	bool reach = others_reach(p->tether) && others_reach(worker);
+	free(worker);
+	if (reach)
+		return 0;
+	/* TMPDIR may be private too (a test's own mktemp -d): then the
+	 * system's temporary directories */
+	const char *bases[] = {env_or("TMPDIR", "/tmp"), "/tmp", "/var/tmp", "/dev/shm"};
+	char *dir = NULL;
+	for (size_t i = 0; !dir && i < sizeof bases / sizeof bases[0]; i++) {
+		dir = xasprintf("%s/tether-lab-programs.XXXXXX", bases[i]);
+		if (!mkdtemp(dir)) {
+			free(dir);
+			dir = NULL;
+		} else if (chmod(dir, 0755) < 0 || !others_reach(dir)) {
+			rmdir(dir);
+			free(dir);
+			dir = NULL;
+		}
+	}
+	if (!dir) {
+		errno = EACCES;
+		return -1;
+	}
+	p->staged = dir;
+	char *fixtures = xasprintf("%s/fixtures", dir);
+	char *tether = xasprintf("%s/tether", dir);
+	/* A tether that is a script (check-mutants' wrappers) finds what it
+	 * runs from where it lies: it stays where it is. */
+	bool copy_tether = is_elf(p->tether);
+	int r = mkdir(fixtures, 0755) < 0 || (copy_tether && copy_program(p->tether, tether) < 0) ? -1 : 0;
+	DIR *d = r == 0 ? opendir(p->fixtures) : NULL;
+	for (struct dirent *e; d && r == 0 && (e = readdir(d));) {
+		/* the programs: executable regular files, not the objects */
+		char *from = xasprintf("%s/%s", p->fixtures, e->d_name);
+		struct stat st;
+		if (e->d_name[0] != '.' && stat(from, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR)) {
+			char *to = xasprintf("%s/%s", fixtures, e->d_name);
+			r = copy_program(from, to);
+			free(to);
+		}
+		free(from);
+	}
+	if (d)
+		closedir(d);
+	else if (r == 0)
+		r = -1;
+	if (r == 0) {
+		char *default_worker = xasprintf("%s/worker", p->fixtures);
+		if (strcmp(p->worker_asked, default_worker) == 0) {
+			free(p->worker);
+			p->worker = xasprintf("%s/worker", fixtures);
+		}
+		free(default_worker);
+		if (copy_tether) {
+			free(p->tether);
+			p->tether = tether;
+			setenv("TETHER", tether, 1);
+		} else {
+			free(tether);
+		}
+		free(p->fixtures);
+		p->fixtures = fixtures;
+		setenv("HARNESS_FIXTURES", fixtures, 1);
+		return 0;
+	}
+	free(tether);
+	free(fixtures);
+	return -1;
+}
+
 void lab_paths_done(struct lab_paths *p)
 {
+	if (p->staged) {
+		lab_rm_rf(p->staged);
+		free(p->staged);
+	}
 	free(p->tether);
 	free(p->tether_asked);
 	free(p->fixtures);

@@ -40,7 +40,7 @@ static bool inherited_ok(const char *entry)
 	static const char *const dropped[] = {
 		LAB_ENV_RUN "=", LAB_ENV_SPAWN "=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
 		"TETHER_INSTANCE=", "TETHER_SCOPE=", "FIU_ENABLE=", "FIU_CTRL_FIFO=", "FIU_PRNG_SEED=",
-		"TETHER_FAULT=", "TETHER_FAULT_REPORT=", "TETHER_FAULT_COUNT=", NULL,
+		"TETHER_FAULT=", "TETHER_FAULT_REPORT=", "TETHER_FAULT_COUNT=", "TETHER_FAULT_FLUSH=", NULL,
 	};
 	for (const char *const *d = dropped; *d; d++)
 		if (strncmp(entry, *d, strlen(*d)) == 0)

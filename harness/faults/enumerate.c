@@ -1009,6 +1009,11 @@ int harness_cmd_faults(int argc, char **argv)
 		rc = 64;
 		goto out;
 	}
+	if (lab_paths_stage(&where) < 0) {
+		fprintf(stderr, "harness faults: cannot copy tether and the fixtures where other users reach them: %s\n",
+			strerror(errno));
+		return 70;
+	}
 	c.opt.tether = where.tether;
 	c.opt.fixtures = where.fixtures;
 	c.opt.srcdir = where.srcdir;

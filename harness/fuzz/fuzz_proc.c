@@ -16,6 +16,12 @@
  * for a malformed line (an overlong word, trailing garbage), 0 for a waiter,
  * another kind of lock or another inode or device, 1 and the pid for a FLOCK
  * held by 0 <= pid <= INT32_MAX (0: a holder in an invisible PID namespace).
+ *
+ * Every line is also a /proc/net/unix line for tether_ctlname_parse_unix_line
+ * (src/ctlname.h): -EINVAL, 0 or 1, and on 1 a name that starts with the
+ * prefix, without its '@', that fits; and a control socket name for
+ * tether_ctlname_parse: what it accepts is exactly what its fields print
+ * back (one spelling per name: no leading zeros, lower-case hex).
  * Any violation calls abort(), which libFuzzer reports as a crash.
  */
 #include "config.h"
@@ -29,6 +35,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "ctlname.h"
 #include "proc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -240,6 +247,31 @@ static void check_lock_line(const char *line)
 	}
 }
 
+static void check_ctlname(const char *line)
+{
+	static const char prefix[] = "tether-ctl/0123456789abcdef/";
+	char name[TETHER_CTLNAME_MAX + 1];
+	int r = tether_ctlname_parse_unix_line(line, prefix, name, sizeof name);
+	CHECK(r == -EINVAL || r == 0 || r == 1);
+	if (r == 1) {
+		CHECK(strncmp(name, prefix, sizeof prefix - 1) == 0);
+		CHECK(strlen(name) <= TETHER_CTLNAME_MAX);
+		const char *at = strchr(line, '@');
+		CHECK(at && strstr(at + 1, name) == at + 1);
+	}
+	char key[TETHER_CTLNAME_KEY_LEN + 1];
+	pid_t pid;
+	uint64_t start;
+	if (tether_ctlname_parse(line, key, &pid, &start) == 0) {
+		char back[256];
+		const char *rnd = strrchr(line, '/');
+		CHECK(rnd && strlen(rnd + 1) == 32);
+		snprintf(back, sizeof back, "tether-ctl/%s/%d/%llu/%s", key, (int)pid, (unsigned long long)start, rnd + 1);
+		CHECK(strcmp(back, line) == 0);
+		CHECK(pid > 1);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1);
@@ -253,6 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (nl)
 			*nl = '\0';
 		check_lock_line(line);
+		check_ctlname(line);
 	}
 	free(buf);
 	return 0;

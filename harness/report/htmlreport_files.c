@@ -177,6 +177,20 @@ struct report_summary report_section_coverage(struct tether_buf *b, struct repor
 	char *label = xasprintf("%s (%zu files)", nsrc ? "src/" : "all files", nsrc ? nsrc : n);
 	totals(b, label, tot);
 	free(label);
+	/* ci/coverage: the lines that only processes ended by SIGKILL reach
+	 * (the soak's tethers write their counters as they go) */
+	char *killed = report_read(c->dir, "coverage/killed-only.txt", &len, &err);
+	if (killed) {
+		size_t nk = 0;
+		for (const char *p = killed; *p; p++)
+			nk += *p == '\n';
+		tether_buf_printf(b, "<p class=\"note\">%zu line%s only processes ended by SIGKILL reach (the soak's "
+				     "tethers, which write their counters before each wait): ",
+				  nk, nk == 1 ? "" : "s");
+		report_link(b, c->dir, "coverage/killed-only.txt", "killed-only.txt");
+		tether_buf_puts(b, ".</p>\n");
+		free(killed);
+	}
 	tether_buf_puts(b, "<table class=\"grid\"><thead><tr><th>file (most uncovered lines first)</th>"
 			   "<th>uncovered lines</th><th>lines</th><th>branches</th><th>functions</th></tr></thead><tbody>");
 	qsort(files, n, sizeof *files, by_uncovered);

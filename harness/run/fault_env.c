@@ -86,8 +86,12 @@ int lab_fault_env(struct lab *lab, const struct step *const *mods, size_t n, con
 						      "%s does not run tether", name);
 					break;
 				}
-				tether_buf_printf(&counted, "%s%s:%d:%lu:%s", counted.len ? ";" : "", m->point, m->err, m->k,
-						  m->fault_mode == FAULT_FROM ? "from" : "once");
+				if (m->err == FAULT_KILL_ERR)
+					tether_buf_printf(&counted, "%s%s:kill:%lu:%s", counted.len ? ";" : "", m->point, m->k,
+							  m->fault_mode == FAULT_FROM ? "from" : "once");
+				else
+					tether_buf_printf(&counted, "%s%s:%d:%lu:%s", counted.len ? ";" : "", m->point, m->err,
+							  m->k, m->fault_mode == FAULT_FROM ? "from" : "once");
 				break;
 			}
 		}

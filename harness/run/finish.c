@@ -12,6 +12,9 @@
  *   - libfiu: a process whose FIU_ENABLE was rejected ran without its faults:
  *     that explains whatever else failed, so it becomes the result;
  *   - memcheck (--valgrind): errors, definite leaks and leaked descriptors.
+ * Then what a scenario mounted under its directory (a small tmpfs to fill)
+ * is detached, whatever step failed before its own umount: a kept
+ * directory must not hold a mount, nor a removed one fail on it.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -293,9 +297,56 @@ static void stderr_tail(struct lab *lab, const struct proc *p)
 	free(text);
 }
 
+/* Mount points in /proc/self/mountinfo (field 5, octal escapes undone) under
+ * dir/, detached deepest first. Only root mounts; for others nothing is
+ * there to find. */
+static void unmount_under(const char *dir)
+{
+	int err;
+	char *info = lab_read_file("/proc/self/mountinfo", 4u << 20, NULL, &err);
+	if (!info)
+		return;
+	size_t dlen = strlen(dir), n = 0;
+	char **points = NULL;
+	for (char *line = info, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *f = line;
+		for (int k = 0; k < 4 && f; k++)
+			f = strchr(f, ' ') ? strchr(f, ' ') + 1 : NULL;
+		if (!f)
+			continue;
+		f[strcspn(f, " ")] = '\0';
+		char *w = f;
+		for (char *r = f; *r; r++) {
+			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+			    r[3] <= '7') {
+				*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+				r += 3;
+			} else {
+				*w++ = *r;
+			}
+		}
+		*w = '\0';
+		if (strncmp(f, dir, dlen) == 0 && f[dlen] == '/') {
+			char *p = xstrdup(f);
+			xappend(&points, &n, &p, sizeof p);
+		}
+	}
+	/* mounted later, listed later: the last ones may sit on the first */
+	while (n > 0) {
+		umount2(points[n - 1], MNT_DETACH);
+		free(points[--n]);
+	}
+	free(points);
+	free(info);
+}
+
 static void finish(struct lab *lab)
 {
 	end_orphans(lab);
+	unmount_under(lab->dir);
 	if (lab->scn->pidfile_check)
 		check_pidfiles(lab, lab->dir, 0);
 	for (size_t i = 0; i < lab->nprocs; i++) {

@@ -179,6 +179,11 @@ int harness_cmd_run(int argc, char **argv)
 			where.tether_asked);
 		return 64;
 	}
+	if (lab_paths_stage(&where) < 0) {
+		fprintf(stderr, "harness run: cannot copy tether and the fixtures where other users reach them: %s\n",
+			strerror(errno));
+		return 70;
+	}
 	opt.tether = where.tether;
 	opt.fixtures = where.fixtures;
 	const char *srcdir = where.srcdir;

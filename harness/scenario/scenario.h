@@ -120,6 +120,10 @@ enum step_kind {
 };
 
 enum fault_mode { FAULT_ALWAYS, FAULT_ONCE, FAULT_CALL, FAULT_FROM, FAULT_RANDOM };
+/* `fault NAME POINT SIGKILL call K`: not an errno — the process is killed at
+ * that call, before it is made (SIGKILL at an exact point, counted inside
+ * tether: TETHER_FAULT's "kill"). */
+#define FAULT_KILL_ERR 4096
 
 enum let_source { LET_STATUS, LET_FILE_JSON, LET_FILE_FIELD, LET_FDS };
 
@@ -143,7 +147,7 @@ struct step {
 	size_t nbody;
 	/* FAULT */
 	char *point;
-	int err;
+	int err;               /* FAULT_KILL_ERR: SIGKILL the process at that call instead */
 	enum fault_mode fault_mode;
 	unsigned long k;
 	double probability;

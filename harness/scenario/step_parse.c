@@ -89,12 +89,16 @@ int parse_fault(struct parse_ctx *ctx, const struct line *ln, struct step *st)
 	st->point = xstrdup(ln->words[2].tmpl);
 	if (strspn(st->point, "abcdefghijklmnopqrstuvwxyz0123456789_/*") != strlen(st->point))
 		return parse_error(ctx, ln->words[2].line, ln->words[2].col, "'%s' is not a libfiu point name", st->point);
-	st->err = lab_errno_parse(ln->words[3].tmpl);
+	bool kill = strcmp(ln->words[3].tmpl, "SIGKILL") == 0;
+	st->err = kill ? FAULT_KILL_ERR : lab_errno_parse(ln->words[3].tmpl);
 	if (st->err <= 0)
 		return parse_error(ctx, ln->words[3].line, ln->words[3].col,
-				   "unknown errno '%s' (a name like ENOSPC, or a number)", ln->words[3].tmpl);
+				   "unknown errno '%s' (a name like ENOSPC, a number, or SIGKILL)", ln->words[3].tmpl);
 	st->fault_mode = FAULT_ALWAYS;
 	size_t i = 4;
+	if (kill && (i == ln->n || (strcmp(ln->words[i].tmpl, "call") != 0 && strcmp(ln->words[i].tmpl, "from") != 0)))
+		return parse_error(ctx, ln->words[3].line, ln->words[3].col,
+				   "SIGKILL at a point is counted inside tether: add 'call K' or 'from call K'");
 	if (i == ln->n)
 		return 0;
 	const char *m = ln->words[i].tmpl;

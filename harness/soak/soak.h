@@ -120,9 +120,6 @@ struct soak_tether {
 	char run_id[96];       /* TETHER_LAB_RUN of everything it started */
 	char *pidfile;
 	int notify;            /* our NOTIFY_SOCKET for it: READY=1 */
-	int sock;              /* control client */
-	struct sockaddr_un addr;
-	socklen_t addrlen;
 	dev_t lock_dev;
 	ino_t lock_ino;
 	char *buf;             /* one control answer */

@@ -13,11 +13,10 @@
  * (TETHER_LAB_RUN, inherited by guardians and workers), so the orphan check
  * after a SIGKILL looks for exactly what that tether started.
  *
- * The control client is one datagram socket per incarnation, bound to an
- * address of the kernel's choosing, talking to tether's abstract control
- * socket (named after the pidfile's lock inode, control.h). An answer counts
- * only when the kernel says it comes from our tether's pid; with one request
- * outstanding at a time, answers cannot be confused.
+ * The control client makes one connection per question to tether's control
+ * socket, found and verified by the library (tether_control_connect: the
+ * listener's SO_PEERCRED must be our tether's pid); the answer is the one
+ * message that comes back on it.
  */
 #include "config.h"
 
@@ -123,7 +122,11 @@ pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char 
 	const char *lsan = getenv("LSAN_OPTIONS");
 	char *lsan_supp =
 		xasprintf("LSAN_OPTIONS=%s%ssuppressions=%s/lsan.supp", lsan ? lsan : "", lsan && *lsan ? ":" : "", s->dir);
-	char *extra[] = {lsan_supp, NULL};
+	/* ci/coverage: every tether of the soak ends by SIGKILL, which loses
+	 * its coverage counters unless it writes them as it goes (fault.h) */
+	const char *flush = getenv("TETHER_SOAK_FLUSH_COUNTERS");
+	char *flush_env = flush && *flush ? xasprintf("TETHER_FAULT_FLUSH=%s", flush) : NULL;
+	char *extra[] = {lsan_supp, flush_env, NULL};
 	struct lab_env env;
 	lab_env_make(&env, base, run_id, 0, NULL, notify, extra);
 	char **argv = tether_argv(s, isolation);
@@ -143,6 +146,7 @@ pid_t soak_tether_spawn(const struct soak *s, const char *isolation, const char 
 	lab_strv_free(argv);
 	lab_strv_free(base);
 	free(lsan_supp);
+	free(flush_env);
 	return pid;
 }
 
@@ -189,17 +193,6 @@ static int control_open(struct soak_tether *t, const char *pidfile)
 		return -errno;
 	t->lock_dev = st.st_dev;
 	t->lock_ino = st.st_ino;
-	memset(&t->addr, 0, sizeof t->addr);
-	t->addr.sun_family = AF_UNIX;
-	int n = snprintf(t->addr.sun_path + 1, sizeof t->addr.sun_path - 1, "tether-ctl/%llx:%llx",
-			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-	t->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	t->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_un self = {.sun_family = AF_UNIX};
-	int one = 1;
-	if (t->sock < 0 || bind(t->sock, (struct sockaddr *)&self, sizeof(sa_family_t)) < 0 ||
-	    setsockopt(t->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-		lab_die("soak: control socket: %s", strerror(errno));
 	return 0;
 }
 
@@ -209,57 +202,77 @@ int soak_tether_query(struct soak *s, struct soak_tether *t, const char *req, st
 	if (t->reaped)
 		return -ESRCH;
 	int64_t deadline = lab_now() + QUERY_TIMEOUT_NS;
-	if (sendto(t->sock, req, strlen(req), MSG_NOSIGNAL, (struct sockaddr *)&t->addr, t->addrlen) < 0) {
-		/* ECONNREFUSED: its control socket is closed, which it does last
-		 * before it exits. */
-		if (errno == ECONNREFUSED && soak_wait_any(&t->pidfd, 1, deadline) == 0) {
+	/* one connection per question (control.h), to our tether's socket */
+	int fd = tether_control_connect(t->pidfile, t->pid);
+	if (fd < 0 || send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		int e = fd < 0 ? -fd : errno;
+		if (fd >= 0)
+			close(fd);
+		/* its control socket is closed, which it does last before it
+		 * exits */
+		if (soak_wait_any(&t->pidfd, 1, deadline) == 0) {
 			reap(t);
 			return -ESRCH;
 		}
-		soak_fail(s, "cannot send \"%s\" to tether (pid %d): %s", req, (int)t->pid, strerror(errno));
+		soak_fail(s, "cannot send \"%s\" to tether (pid %d): %s", req, (int)t->pid, strerror(e));
 		return -EIO;
 	}
-	int fds[2] = {t->sock, t->pidfd};
+	int fds[2] = {fd, t->pidfd};
+	int rc;
 	for (;;) {
 		int which = soak_wait_any(fds, 2, deadline);
 		if (which < 0) {
 			soak_fail(s, "tether (pid %d) did not answer \"%s\" within %llds of real time", (int)t->pid, req,
 				  (long long)(QUERY_TIMEOUT_NS / NS_PER_SEC));
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
 		if (which == 1) {
 			reap(t);
-			return -ESRCH;
+			rc = -ESRCH;
+			break;
 		}
-		union {
-			char b[CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} cm;
-		struct iovec iov = {.iov_base = t->buf, .iov_len = TETHER_CONTROL_MAX_MSG};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b};
-		ssize_t n = recvmsg(t->sock, &mh, MSG_DONTWAIT);
-		if (n < 0)
+		ssize_t n = recv(fd, t->buf, TETHER_CONTROL_MAX_MSG, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		struct ucred cred = {0};
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
-			memcpy(&cred, CMSG_DATA(c), sizeof cred);
-		if (cred.pid != t->pid)
-			continue; /* only our tether may answer */
+		if (n <= 0) {
+			/* it closed the connection unanswered: it is exiting */
+			if (soak_wait_any(&t->pidfd, 1, deadline) == 0) {
+				reap(t);
+				rc = -ESRCH;
+				break;
+			}
+			soak_fail(s, "tether (pid %d) closed its control connection without exiting", (int)t->pid);
+			rc = -EIO;
+			break;
+		}
 		t->buf[n] = '\0';
 		if (tether_json_parse(t->buf, (size_t)n, 16, ret) < 0) {
 			soak_fail(s, "tether answered \"%s\" with malformed JSON: %.200s", req, t->buf);
-			return -EPROTO;
+			rc = -EPROTO;
+			break;
 		}
+		rc = 0;
+		/* tether closes the connection once it has answered: wait for
+		 * that, so its descriptors are settled when the soak samples
+		 * them next (G6 counts them) */
+		struct pollfd eof = {.fd = fd, .events = POLLIN};
+		char c;
+		int64_t left;
+		while ((left = deadline - lab_now()) > 0 && poll(&eof, 1, (int)((left + NS_PER_MS - 1) / NS_PER_MS)) > 0 &&
+		       recv(fd, &c, 1, MSG_DONTWAIT) > 0)
+			;
 		if (tether_json_get(*ret, "error")) {
 			const struct tether_json *e = tether_json_get(*ret, "error");
 			soak_note(s, "tether refused \"%s\": %s", req, e->string ? e->string : "?");
 			tether_json_free(*ret);
 			*ret = NULL;
-			return -EPROTO;
+			rc = -EPROTO;
 		}
-		return 0;
+		break;
 	}
+	close(fd);
+	return rc;
 }
 
 static int64_t jint(const struct tether_json *j, const char *key, int64_t dflt)
@@ -389,7 +402,7 @@ struct soak_tether *soak_tether_start(struct soak *s, unsigned n, const char *is
 {
 	struct soak_tether *t = xcalloc(1, sizeof *t);
 	t->n = n;
-	t->sock = t->notify = t->pidfd = -1;
+	t->notify = t->pidfd = -1;
 	t->buf = xmalloc(TETHER_CONTROL_MAX_MSG + 1);
 	snprintf(t->isolation, sizeof t->isolation, "%s", isolation);
 	snprintf(t->run_id, sizeof t->run_id, "soak-%llu-%d-%u", (unsigned long long)s->seed, (int)getpid(), n);
@@ -488,8 +501,6 @@ static void check_orphans(struct soak *s, struct soak_tether *t, const char *why
 
 static void tether_free(struct soak_tether *t)
 {
-	if (t->sock >= 0)
-		close(t->sock);
 	if (t->notify >= 0)
 		close(t->notify);
 	if (t->pidfd >= 0)

@@ -1117,14 +1117,16 @@ END_TEST
 
 START_TEST(g9_kill_that_cannot_signal_names_each_survivor_once)
 {
-	/* F2, I: every signal failing (EPERM) in `tether kill`: each member's
-	 * kill waited 5 s of its own (3 members: over 20 s), and the survivors
-	 * were listed with repeats (the supervisor's kill and the snapshot's
-	 * name the same processes). One deadline, each pid once. */
+	/* F2, I: every signal failing in `tether kill`: each member's kill
+	 * waited 5 s of its own (3 members: over 20 s), and the survivors were
+	 * listed with repeats (the supervisor's kill and the snapshot's name the
+	 * same processes). One deadline, each pid once. EINVAL, not EPERM: a
+	 * kill refused for permission is "permission denied", nothing else
+	 * (scenarios/stop_permission_denied.scn). */
 	const char *path = pidfile_path();
 	pid_t child, grandchild;
 	start_holder(path, true, &child, &grandchild);
-	char *env[] = {"TETHER_FAULT=tether/sys/kill:1:1:from;tether/sys/pidfd_send_signal:1:1:from", NULL};
+	char *env[] = {"TETHER_FAULT=tether/sys/kill:22:1:from;tether/sys/pidfd_send_signal:22:1:from", NULL};
 	char *argv[] = {TETHER_BIN, "kill", "--pidfile", (char *)path, NULL};
 	struct tu_result r = tu_run(argv, env, RUN_MS);
 	ck_assert_msg(r.code == 1, "tether kill: exit %d, stderr: %s", r.code, r.err);

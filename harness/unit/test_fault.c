@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,8 +62,8 @@ static int open_null(void)
 START_TEST(env_vars_are_listed)
 {
 	static const char *const want[] = {"TETHER_FAULT",       "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
-					   "TETHER_FAULT_SITES", "TETHER_FAULT_BUDGET", "FIU_ENABLE",
-					   "FIU_CTRL_FIFO"};
+					   "TETHER_FAULT_SITES", "TETHER_FAULT_BUDGET", "TETHER_FAULT_FLUSH",
+					   "FIU_ENABLE",         "FIU_CTRL_FIFO"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		bool found = false;
 		for (const char *const *v = tether_fault_env_vars; *v; v++)
@@ -100,6 +101,8 @@ START_TEST(valid_rules_are_accepted)
 		"libc/mm/malloc:12:5",
 		"tether/sys/read:1:1;tether/sys/write:4095:18446744073709551615:from",
 		"tether/sys/read:5:1;tether/sys/read:5:3",
+		"tether/sys/write:kill:1",
+		"tether/sys/write:kill:3:from",
 	};
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
 		ck_assert_msg(setup_with(specs[i]) == 0, "\"%s\" refused", specs[i]);
@@ -117,6 +120,7 @@ START_TEST(malformed_rules_are_refused)
 		"tether/sys/open:0:1",             /* errno 0 */
 		"tether/sys/open:4096:1",          /* errno out of range */
 		"tether/sys/open:EACCES:1",        /* errno by name (libfiu's trap: it would be 0) */
+		"tether/sys/open:KILL:1",          /* the action is "kill", lower case */
 		"tether/sys/open:13:0",            /* calls count from 1 */
 		"tether/sys/open:13:-1",
 		"tether/sys/open:13:1x",
@@ -188,6 +192,35 @@ START_TEST(kth_call_fails_once_and_is_reported)
 	ck_assert_int_eq(sys_write(p[1], "x", 1), 1);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+static int killed_at_third_open(void *arg)
+{
+	(void)arg;
+	if (setup_with("tether/sys/open:kill:3") != 0)
+		return 2;
+	for (int i = 1; i <= 2; i++)
+		if (open_null() != 0)
+			return 3;
+	open_null(); /* never returns */
+	return 4;
+}
+
+START_TEST(kill_at_the_kth_call)
+{
+	/* SIGKILL at an exact call, before it is made, reported first */
+	const char *report = tu_path("report");
+	setenv("TETHER_FAULT_REPORT", report, 1);
+	pid_t pid = tu_fork(killed_at_third_open, NULL);
+	int st = tu_wait(pid, 10000);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+	char want[128];
+	snprintf(want, sizeof want, "fired tether/sys/open 3 %d\n", (int)pid);
+	char *text = tu_read_file(report, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, want);
+	free(text);
 }
 END_TEST
 
@@ -500,6 +533,46 @@ START_TEST(posix_point_through_the_preload)
 }
 END_TEST
 
+#ifdef TETHER_COVERAGE
+/* Counter files (*.gcda) anywhere under dir. */
+static int count_gcda(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "find '%s' -name '*.gcda' | wc -l", dir);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	int n = -1;
+	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static int poll_once(void *arg)
+{
+	(void)arg;
+	return sys_poll(NULL, 0, 0) == 0 ? 0 : 1;
+}
+
+START_TEST(flush_writes_counters_before_poll_in_the_setup_process_only)
+{
+	/* TETHER_FAULT_FLUSH (coverage builds): the process that set up writes
+	 * its counters under DIR before it waits in poll, so that a SIGKILL
+	 * loses little; a forked child (a guardian) does not */
+	const char *dir = tu_path("flushed");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	setenv("TETHER_FAULT_FLUSH", dir, 1);
+	ck_assert_int_eq(setup_with(NULL), 0);
+	pid_t child = tu_fork(poll_once, NULL);
+	ck_assert_int_eq(tu_wait(child, 10000), 0);
+	ck_assert_int_eq(count_gcda(dir), 0);
+	ck_assert_int_eq(sys_poll(NULL, 0, 0), 0);
+	ck_assert_int_gt(count_gcda(dir), 0);
+	ck_assert_ptr_null(getenv("GCOV_PREFIX")); /* set around the dump only */
+	unsetenv("TETHER_FAULT_FLUSH");
+}
+END_TEST
+#endif
+
 #else /* !TETHER_FAULT_INJECTION */
 
 START_TEST(without_libfiu_faults_are_refused)
@@ -540,6 +613,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, rule_count_is_bounded);
 	tcase_add_loop_test(tc, kth_call_fails_once_and_is_reported, 0, 2);
 	tcase_add_test(tc, from_kth_call_fails_every_call);
+	tcase_add_test(tc, kill_at_the_kth_call);
 	tcase_add_test(tc, rules_on_several_points);
 	tcase_add_test(tc, rules_on_one_point_each_count);
 	tcase_add_test(tc, a_rule_beyond_any_count_only_counts);
@@ -550,6 +624,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, budget_is_per_process);
 	tcase_add_test(tc, malformed_budgets_are_refused);
 	tcase_add_test(tc, posix_point_through_the_preload);
+#ifdef TETHER_COVERAGE
+	tcase_add_test(tc, flush_writes_counters_before_poll_in_the_setup_process_only);
+#endif
 #else
 	fprintf(stderr, "SKIP counted-fault tests: built without libfiu (--disable-fault-injection)\n");
 	tcase_add_test(tc, without_libfiu_faults_are_refused);

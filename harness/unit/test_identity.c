@@ -171,6 +171,46 @@ START_TEST(resolve_errors_name_what_is_missing)
 }
 END_TEST
 
+START_TEST(resolve_reads_long_files_and_refuses_huge_ones)
+{
+	/* a passwd file far beyond the first read buffer: the entry at its end
+	 * is found */
+	FILE *f = fopen(pw, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "filler%d:x:%d:%d::/home/filler:/bin/sh\n", i, 10000 + i, 10000 + i);
+	fputs("badgid:x:77:notanumber::/:/bin/sh\n", f);
+	fputs(passwd_text, f);
+	fclose(f);
+	struct tether_identity id = resolved("lastline");
+	ck_assert_int_eq(id.uid, 4400);
+	tether_identity_done(&id);
+	/* an entry with a malformed gid is no entry */
+	refused("badgid", -EINVAL, "no user 'badgid'");
+	/* one of more than 16 MiB is no passwd file: refused, not read on */
+	ck_assert_int_eq(truncate(pw, (off_t)17 << 20), 0);
+	refused("labuser", -EFBIG, "cannot read");
+}
+END_TEST
+
+#ifdef TETHER_FAULT_INJECTION
+START_TEST(resolve_names_a_file_it_cannot_read)
+{
+	/* the read of passwd, then of group, fails */
+	tu_fault_arm("tether/sys/read", EIO, 1, 0, TU_FAULT_SELF);
+	char want[400];
+	snprintf(want, sizeof want, "--user labuser: cannot read %s: Input/output error", pw);
+	refused("labuser", -EIO, want);
+	tu_fault_disarm();
+	/* passwd read (two reads: the text, then end of file), group not */
+	tu_fault_arm("tether/sys/read", EIO, 3, 0, TU_FAULT_SELF);
+	snprintf(want, sizeof want, "--user labuser: cannot read %s: Input/output error", gr);
+	refused("labuser", -EIO, want);
+	tu_fault_disarm();
+}
+END_TEST
+#endif
+
 START_TEST(switch_needed_and_permitted)
 {
 	struct tether_identity id = resolved("labuser");
@@ -447,6 +487,10 @@ int main(void)
 	tcase_add_test(tc, resolve_a_name);
 	tcase_add_test(tc, resolve_groups_and_numbers);
 	tcase_add_test(tc, resolve_errors_name_what_is_missing);
+	tcase_add_test(tc, resolve_reads_long_files_and_refuses_huge_ones);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_test(tc, resolve_names_a_file_it_cannot_read);
+#endif
 	tcase_add_test(tc, switch_needed_and_permitted);
 	tcase_add_test(tc, own_ids_from_proc);
 	suite_add_tcase(s, tc);

@@ -116,6 +116,10 @@ START_TEST(writer_escapes_and_round_trips)
 	tether_json_free(j);
 	ck_assert_int_eq(tether_json_parse(b.data, b.len, 4, &j), 0);
 	tether_json_free(j);
+	/* a character cut short at the end of the string is replaced too */
+	tether_buf_reset(&b);
+	tether_buf_json_string(&b, "a\xe2\x82");
+	ck_assert_str_eq(b.data, "\"a\xef\xbf\xbd\xef\xbf\xbd\"");
 	tether_buf_reset(&b);
 	for (int i = 0; i < 10000; i++)
 		tether_buf_printf(&b, "%d,", i);
@@ -155,6 +159,78 @@ START_TEST(numbers_render_shortest_round_trip)
 }
 END_TEST
 
+START_TEST(every_escape_and_utf8_length_decodes)
+{
+	struct tether_json *j;
+	/* the one-letter escapes, upper-case hex, a 3-byte and a 4-byte
+	 * character given raw and as escapes, whitespace of every kind */
+	const char *in = "\t\r\n [\"\\b\\f\\r\\t\\n\\u00E9\\u20AC\\uD83D\\uDE00\xe2\x82\xac\xf0\x9f\x98\x80\"]\r\n";
+	ck_assert_int_eq(parse(in, &j), 0);
+	ck_assert_uint_eq(j->count, 1);
+	ck_assert_str_eq(j->items[0]->string,
+			 "\b\f\r\t\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xe2\x82\xac\xf0\x9f\x98\x80");
+	/* rendered back: \r and \t escaped by name, other controls as \u00XX,
+	 * and what was parsed is what comes back */
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_json_render(j, &b);
+	ck_assert_str_eq(b.data, "[\"\\u0008\\u000c\\r\\t\\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+				 "\xe2\x82\xac\xf0\x9f\x98\x80\"]");
+	tether_json_free(j);
+	tether_buf_done(&b);
+}
+END_TEST
+
+START_TEST(rejects_more_malformed)
+{
+	static const char *bad[] = {
+		"\"\\uD83D\\u0041\"",   /* a high surrogate, then no low one */
+		"\"\\uD83Dx\"",          /* a high surrogate, then no escape */
+		"\"\\u00G0\"",           /* not hex */
+		"\"\xf0\x9f\x98\"",       /* a 4-byte character cut short */
+		"\"\xf0\x9f\x28\x80\"",   /* a bad continuation byte */
+		"\"\xe2\x82\"",           /* a 3-byte character cut at the end */
+		"-a", "[1 2]", "{\"a\":1 \"b\":2}", "{\"a\"", "{\"a\":", "[", "1e400", "-1e400",
+		"{1:2}", "\"abc",
+		/* a literal longer than any field of ours takes (64 characters) */
+		"1234567890123456789012345678901234567890123456789012345678901234567890",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct tether_json *j = NULL;
+		int r = tether_json_parse(bad[i], strlen(bad[i]), 16, &j);
+		ck_assert_msg(r == -EINVAL, "input %zu ('%s') gave %d", i, bad[i], r);
+		ck_assert_ptr_null(j);
+	}
+}
+END_TEST
+
+START_TEST(paths_and_rendering_of_every_type)
+{
+	struct tether_json *j;
+	ck_assert_int_eq(parse("{\"a\":[true,false,null,{\"b\":-7}],\"s\":\"x\"}", &j), 0);
+	ck_assert_int_eq(tether_json_path(j, "a.3.b")->integer, -7);
+	ck_assert(tether_json_path(j, "a.0")->boolean);
+	ck_assert_ptr_null(tether_json_path(j, "a.x"));   /* an array takes indexes only */
+	ck_assert_ptr_null(tether_json_path(j, "a.1x"));
+	ck_assert_ptr_null(tether_json_path(j, "s.t"));   /* a string has no members */
+	ck_assert_ptr_null(tether_json_get(tether_json_get(j, "s"), "t"));
+	ck_assert_ptr_null(tether_json_get(NULL, "a"));
+	char long_part[300];
+	memset(long_part, 'k', sizeof long_part - 1);
+	long_part[sizeof long_part - 1] = '\0';
+	ck_assert_ptr_null(tether_json_path(j, long_part)); /* longer than any key */
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_json_render(j, &b);
+	ck_assert_str_eq(b.data, "{\"a\":[true,false,null,{\"b\":-7}],\"s\":\"x\"}");
+	tether_buf_reset(&b);
+	tether_json_render(NULL, &b);
+	ck_assert_str_eq(b.data, "(missing)");
+	tether_buf_done(&b);
+	tether_json_free(j);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json");
@@ -167,6 +243,9 @@ int main(void)
 	tcase_add_test(tc, embedded_nul_is_rejected);
 	tcase_add_test(tc, writer_escapes_and_round_trips);
 	tcase_add_test(tc, numbers_render_shortest_round_trip);
+	tcase_add_test(tc, every_escape_and_utf8_length_decodes);
+	tcase_add_test(tc, rejects_more_malformed);
+	tcase_add_test(tc, paths_and_rendering_of_every_type);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #endif
 
 #include "clock.h"
+#include "ctlname.h"
 #include "pidfile.h"
 #include "testutil.h"
 
@@ -287,6 +292,8 @@ START_TEST(parser_is_strict)
 		"\"started_at\":\"x\",\"argv\":[[\"deep\"]],\"version\":\"1\"}",
 		"{\"pid\":12.5,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
 		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\"}",
+		"{\"pid\":12,\"start_time\":5,\"boot_id\":\"00000000-0000-0000-0000-000000000000\","
+		"\"started_at\":\"x\",\"argv\":[],\"version\":\"1\",\"scope\":7}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int r = tether_pidrecord_parse(bad[i], strlen(bad[i]), &rec);
@@ -301,6 +308,7 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(tether_pidrecord_parse(good, strlen(good), &rec), 0);
 	ck_assert_int_eq(rec.pid, 12);
 	ck_assert_str_eq(rec.argv[0], "a");
+	ck_assert_str_eq(rec.scope, ""); /* an older version's record: no scope */
 	tether_pidrecord_done(&rec);
 	/* PID 1: tether as a container's entrypoint (SPEC §3), a record to read
 	 * like any other (stop and kill refuse to signal it, stop.c); as a
@@ -311,6 +319,364 @@ START_TEST(parser_is_strict)
 	ck_assert_int_eq(rec.pid, 1);
 	ck_assert(!rec.legacy);
 	tether_pidrecord_done(&rec);
+	/* the scope, written and read back */
+	struct tether_pidrecord mine;
+	char *argv[] = {"x", NULL};
+	ck_assert_int_eq(tether_pidrecord_init_self(&mine, argv, &real), 0);
+	snprintf(mine.scope, sizeof mine.scope, "boot/803:1234");
+	struct tether_buf b;
+	tether_buf_init(&b);
+	tether_pidrecord_format(&mine, &b);
+	ck_assert_int_eq(tether_pidrecord_parse(b.data, b.len, &rec), 0);
+	ck_assert_str_eq(rec.scope, "boot/803:1234");
+	tether_pidrecord_done(&rec);
+	tether_pidrecord_done(&mine);
+	tether_buf_done(&b);
+}
+END_TEST
+
+/* ---- G3: a path that names no file, a failed start ----------------------------------- */
+
+START_TEST(a_path_that_names_no_file_is_refused_untouched)
+{
+	struct tether_pidfile *pf = NULL;
+	static const char *const names[] = {"t.pid/", "fresh/t.pid/", "fresh/.", "fresh/..", "fresh//"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		ck_assert_int_eq(tether_pidfile_acquire(tu_path(names[i]), NULL, 0, &pf, NULL), -EISDIR);
+		ck_assert_ptr_null(pf);
+	}
+	ck_assert(!tu_exists(tu_path("t.pid")));
+	ck_assert(!tu_exists(tu_path("fresh")));
+}
+END_TEST
+
+START_TEST(the_lock_file_is_ours_alone)
+{
+	/* 0600 whatever the umask: a descriptor open for reading is all a
+	 * flock() needs */
+	mode_t old = umask(0);
+	struct tether_pidfile *pf = hold(tu_path("t.pid"));
+	umask(old);
+	struct stat st;
+	ck_assert_int_eq(stat(tu_path("t.pid.lock"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+	/* one an older version left readable is made ours when locked */
+	tu_write_file(tu_path("u.pid.lock"), "", 0, 0644);
+	pf = hold(tu_path("u.pid"));
+	ck_assert_int_eq(stat(tu_path("u.pid.lock"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+}
+END_TEST
+
+static int flock_as_nobody(void *arg)
+{
+	const char *lock = arg;
+	if (setgid(65534) < 0 || setuid(65534) < 0)
+		return 2;
+	int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return 3;
+	for (;;)
+		pause();
+}
+
+START_TEST(a_lock_held_by_another_user_is_replaced)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP a_lock_held_by_another_user_is_replaced: needs root to act as another user\n");
+		return;
+	}
+	/* a lock file an older tether left readable, and another user holds
+	 * it: never a supervisor of ours, so it is replaced, not waited for */
+	chmod(tu_path(""), 0755);
+	const char *lock = tu_path("t.pid.lock");
+	tu_write_file(lock, "", 0, 0644);
+	struct stat before, after;
+	ck_assert_int_eq(stat(lock, &before), 0);
+	pid_t squatter = tu_fork(flock_as_nobody, (void *)lock);
+	/* its lock taken: our own try fails */
+	int probe = open(lock, O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < 5000 && flock(probe, LOCK_EX | LOCK_NB) == 0; i++) {
+		flock(probe, LOCK_UN);
+		ck_assert_msg(tu_alive(squatter), "the squatter could not take the lock");
+		poll(NULL, 0, 1);
+	}
+	close(probe);
+	struct tether_pidfile *pf = NULL;
+	pid_t holder = -1;
+	int64_t t0 = now_ms();
+	ck_assert_int_eq(tether_pidfile_acquire(tu_path("t.pid"), tether_clock_real(), 5 * TETHER_NSEC_PER_SEC, &pf, &holder),
+			 1);
+	ck_assert_int_lt(now_ms() - t0, 2000); /* not after the contended wait */
+	ck_assert_int_eq(stat(lock, &after), 0);
+	ck_assert(after.st_ino != before.st_ino);
+	ck_assert_int_eq(after.st_mode & 0777, 0600);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+	kill(squatter, SIGKILL);
+	tu_wait(squatter, 5000);
+}
+END_TEST
+
+/* A process of ours listening under the pidfile's key as itself: what a
+ * supervisor whose files are gone looks like (ctlname.h). */
+static int listen_under_key(void *arg)
+{
+	const char *key = arg;
+	char name[TETHER_CTLNAME_MAX + 1];
+	struct tether_procstat st;
+	struct sockaddr_un sa;
+	if (tether_proc_read_stat(getpid(), &st) < 0 || tether_ctlname_make(key, getpid(), st.start_time, name, sizeof name) < 0)
+		return 2;
+	socklen_t len = tether_ctlname_addr(name, &sa);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, len) < 0 || listen(s, 8) < 0)
+		return 3;
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+		if (c >= 0)
+			close(c);
+	}
+}
+
+static pid_t start_listener(const char *pidfile, char key[TETHER_CTLNAME_KEY_LEN + 1])
+{
+	ck_assert_int_eq(tether_ctlname_key(pidfile, key), 0);
+	pid_t pid = tu_fork(listen_under_key, key);
+	char k2[TETHER_CTLNAME_KEY_LEN + 1];
+	struct tether_ctlname_found f;
+	snprintf(k2, sizeof k2, "%s", key);
+	for (int i = 0; i < 5000 && tether_ctlname_find(k2, pid, 0, &f) != 1; i++)
+		poll(NULL, 0, 1);
+	return pid;
+}
+
+START_TEST(an_incumbent_without_files_is_found_and_nothing_is_left)
+{
+	/* the directory is gone, so is the lock file: an acquirer creates
+	 * both, locks uncontended — and finds the incumbent by its socket.
+	 * It yields (0, the incumbent's pid) and takes back what it made. */
+	static char key[TETHER_CTLNAME_KEY_LEN + 1];
+	const char *path = tu_path("fresh/t.pid");
+	pid_t incumbent = start_listener(path, key);
+	struct tether_pidfile *pf = NULL;
+	pid_t holder = 0;
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &holder), 0);
+	ck_assert_int_eq(holder, incumbent);
+	ck_assert_ptr_null(pf);
+	ck_assert(!tu_exists(tu_path("fresh")));
+	/* the probe says running, restoring, with the incumbent's identity */
+	struct tether_pidfile_probe p;
+	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
+	ck_assert_int_eq(p.state, TETHER_PIDFILE_RUNNING);
+	ck_assert(p.restoring);
+	ck_assert_int_eq(p.rec.pid, incumbent);
+	struct tether_procstat st;
+	ck_assert_int_eq(tether_proc_read_stat(incumbent, &st), 0);
+	ck_assert_uint_eq(p.rec.start_time, st.start_time);
+	tether_pidfile_probe_done(&p);
+	/* gone: the pidfile is free again, and a directory that existed
+	 * stays when the acquirer did not create it */
+	kill(incumbent, SIGKILL);
+	tu_wait(incumbent, 5000);
+	ck_assert_int_eq(mkdir(tu_path("fresh"), 0755), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &holder), 1);
+	ck_assert(!pf->created_dir);
+	tether_pidfile_remove(pf);
+	ck_assert_int_eq(tether_pidfile_remove_dir(pf), 0);
+	tether_pidfile_free(pf);
+	ck_assert(tu_exists(tu_path("fresh")));
+	/* created by the acquirer: a failed start removes it */
+	ck_assert_int_eq(rmdir(tu_path("fresh")), 0);
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &pf, &holder), 1);
+	ck_assert(pf->created_dir);
+	tether_pidfile_remove(pf);
+	ck_assert_int_eq(tether_pidfile_remove_dir(pf), 0);
+	tether_pidfile_free(pf);
+	ck_assert(!tu_exists(tu_path("fresh")));
+}
+END_TEST
+
+/* ---- G1 under a removed or renamed directory: the holder restores ------------------ */
+
+static void assert_ours(const char *path, struct tether_pidfile *pf)
+{
+	struct tether_pidfile_probe p;
+	ck_assert_int_eq(tether_pidfile_probe(path, &p), 0);
+	ck_assert_msg(p.state == TETHER_PIDFILE_RUNNING && !p.restoring, "state %s (%s)",
+		      tether_pidfile_state_name(p.state), p.why);
+	ck_assert_int_eq(p.lock_pid, getpid());
+	tether_pidfile_probe_done(&p);
+	ck_assert_int_eq(tether_pidfile_check(pf), 0);
+}
+
+static struct tether_pidrecord my_record(void)
+{
+	struct tether_pidrecord rec;
+	char *argv[] = {"tether", "run", "--", "worker", NULL};
+	ck_assert_int_eq(tether_pidrecord_init_self(&rec, argv, &real), 0);
+	return rec;
+}
+
+START_TEST(the_holder_restores_a_removed_directory)
+{
+	const char *path = tu_path("state/t.pid");
+	struct tether_pidfile *pf = hold(path);
+	struct tether_pidrecord rec = my_record();
+	int fd = pf->lock_fd;
+	pid_t holder = 0;
+	ck_assert_int_eq(tether_pidfile_check(pf), 0);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1); /* nothing to do */
+	/* rm -rf state */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(unlink(tu_path("state/t.pid.lock")), 0);
+	ck_assert_int_eq(rmdir(tu_path("state")), 0);
+	ck_assert_int_eq(tether_pidfile_check(pf),
+			 TETHER_PIDFILE_LOST_LOCK | TETHER_PIDFILE_LOST_RECORD | TETHER_PIDFILE_LOST_DIR);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	/* the lock keeps its descriptor number (proclock.c looks at fd 3 first) */
+	ck_assert_int_eq(pf->lock_fd, fd);
+	struct stat a, b;
+	ck_assert_int_eq(fstat(pf->lock_fd, &a), 0);
+	ck_assert_int_eq(stat(tu_path("state/t.pid.lock"), &b), 0);
+	ck_assert(a.st_ino == b.st_ino);
+	ck_assert_int_eq(b.st_mode & 0777, 0600);
+	/* and nobody else can take it */
+	pid_t who = 0;
+	struct tether_pidfile *other = NULL;
+	ck_assert_int_eq(tether_pidfile_acquire(path, NULL, 0, &other, &who), 0);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+	tether_pidrecord_done(&rec);
+}
+END_TEST
+
+START_TEST(the_holder_restores_a_renamed_directory_and_clears_the_old_names)
+{
+	const char *path = tu_path("state/t.pid");
+	struct tether_pidfile *pf = hold(path);
+	struct tether_pidrecord rec = my_record();
+	pid_t holder = 0;
+	ck_assert_int_eq(rename(tu_path("state"), tu_path("state.old")), 0);
+	ck_assert(tether_pidfile_check(pf) & TETHER_PIDFILE_LOST_DIR);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	/* state.old no longer names a live supervisor */
+	ck_assert(!tu_exists(tu_path("state.old/t.pid")));
+	ck_assert(!tu_exists(tu_path("state.old/t.pid.lock")));
+	/* what the operator put there is left alone */
+	tu_write_file(tu_path("state.old/t.pid"), "1234\n", 5, 0644);
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	ck_assert(tu_exists(tu_path("state.old/t.pid")));
+	ck_assert(!tu_exists(path));
+	tether_pidfile_free(pf);
+	tether_pidrecord_done(&rec);
+}
+END_TEST
+
+START_TEST(the_holder_restores_removed_files)
+{
+	const char *path = tu_path("state/t.pid");
+	struct tether_pidfile *pf = hold(path);
+	struct tether_pidrecord rec = my_record();
+	pid_t holder = 0;
+	/* the record alone */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(tether_pidfile_check(pf), TETHER_PIDFILE_LOST_RECORD);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	/* the lock file alone */
+	ck_assert_int_eq(unlink(tu_path("state/t.pid.lock")), 0);
+	ck_assert_int_eq(tether_pidfile_check(pf), TETHER_PIDFILE_LOST_LOCK);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	/* a record replaced by someone else's (another file in its place) is
+	 * replaced back */
+	ck_assert_int_eq(unlink(path), 0);
+	tu_write_file(path, "1234\n", 5, 0644);
+	ck_assert_int_eq(tether_pidfile_check(pf), TETHER_PIDFILE_LOST_RECORD);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 1);
+	assert_ours(path, pf);
+	tether_pidfile_remove(pf);
+	tether_pidfile_free(pf);
+	tether_pidrecord_done(&rec);
+}
+END_TEST
+
+struct newcomer {
+	const char *path;
+	int go_fd;     /* a byte: publish a record */
+	int ready_fd;
+};
+
+/* Takes the new lock file at the path (its directory restored by hand) the
+ * way an acquirer that did not see the incumbent would, then publishes on
+ * command. */
+static int newcomer_main(void *arg)
+{
+	struct newcomer *n = arg;
+	struct tether_pidfile *pf = NULL;
+	if (tether_pidfile_acquire(n->path, NULL, 0, &pf, NULL) != 1)
+		return 2;
+	if (write(n->ready_fd, "r", 1) != 1)
+		return 3;
+	char c;
+	if (read(n->go_fd, &c, 1) != 1)
+		return 4;
+	struct tether_pidrecord rec;
+	struct tether_clock clock;
+	char *argv[] = {"newcomer", NULL};
+	tether_clock_init_real(&clock);
+	if (tether_pidrecord_init_self(&rec, argv, &clock) < 0 || tether_pidfile_write(pf, &rec) < 0)
+		return 5;
+	if (write(n->ready_fd, "p", 1) != 1)
+		return 6;
+	for (;;)
+		pause();
+}
+
+START_TEST(a_busy_lock_waits_and_a_published_one_wins)
+{
+	const char *path = tu_path("state/t.pid");
+	struct tether_pidfile *pf = hold(path);
+	struct tether_pidrecord rec = my_record();
+	pid_t holder = 0;
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(unlink(tu_path("state/t.pid.lock")), 0);
+	/* a newcomer that cannot see us (we do not listen here) */
+	int go[2], ready[2];
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	static struct newcomer n;
+	n = (struct newcomer){path, go[0], ready[1]};
+	pid_t nc = tu_fork(newcomer_main, &n);
+	char c;
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	/* locked, not published: not now */
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 0);
+	ck_assert_int_eq(tether_pidfile_check(pf) & TETHER_PIDFILE_LOST_LOCK, TETHER_PIDFILE_LOST_LOCK);
+	/* published: it won */
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_eq(tether_pidfile_restore(pf, &rec, &holder), 2);
+	ck_assert_int_eq(holder, nc);
+	/* ours to remove is nothing at the path: the newcomer's files stay */
+	ck_assert_int_eq(tether_pidfile_remove(pf), 0);
+	ck_assert(tu_exists(path));
+	ck_assert(tu_exists(tu_path("state/t.pid.lock")));
+	tether_pidfile_free(pf);
+	tether_pidrecord_done(&rec);
+	kill(nc, SIGKILL);
+	tu_wait(nc, 5000);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
 }
 END_TEST
 
@@ -808,6 +1174,14 @@ int main(void)
 	tcase_add_test(tc, foreign_or_writable_files_are_refused);
 	tcase_add_test(tc, parser_is_strict);
 	tcase_add_test(tc, huge_and_deep_files_are_bounded);
+	tcase_add_test(tc, a_path_that_names_no_file_is_refused_untouched);
+	tcase_add_test(tc, the_lock_file_is_ours_alone);
+	tcase_add_test(tc, a_lock_held_by_another_user_is_replaced);
+	tcase_add_test(tc, an_incumbent_without_files_is_found_and_nothing_is_left);
+	tcase_add_test(tc, the_holder_restores_a_removed_directory);
+	tcase_add_test(tc, the_holder_restores_a_renamed_directory_and_clears_the_old_names);
+	tcase_add_test(tc, the_holder_restores_removed_files);
+	tcase_add_test(tc, a_busy_lock_waits_and_a_published_one_wins);
 	suite_add_tcase(s, tc);
 
 	TCase *race = tcase_create("race");

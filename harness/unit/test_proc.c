@@ -1115,6 +1115,33 @@ START_TEST(g9_scan_of_an_open_directory_needs_no_open)
 }
 END_TEST
 
+static int exit_now(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+START_TEST(status_fields_of_a_process_that_cannot_be_read)
+{
+	/* a pid nobody has: each reader of /proc/PID/status says why, and
+	 * reading /proc/meminfo failing is the reader's error */
+	pid_t gone = tu_fork(exit_now, NULL);
+	ck_assert_int_ne(tu_wait(gone, 5000), -1); /* reaped: its pid is free */
+	pid_t inner = 0, host = 0;
+	uint64_t kb = 0;
+	ck_assert_int_eq(tether_proc_inner_pid(gone, &inner), -ESRCH);
+	ck_assert_int_eq(tether_proc_rss_kb(gone, &kb), -ESRCH);
+	ck_assert_int_eq(tether_proc_find_nspid_child(gone, 1, &host), -ESRCH);
+	ck_assert_int_eq(inner, 0);
+	ck_assert_int_eq(host, 0);
+	tu_fault_arm("tether/sys/read", EIO, 1, 0, TU_FAULT_SELF);
+	int r = tether_proc_mem_available(&kb);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, -EIO);
+	ck_assert_int_eq(kb, 0);
+}
+END_TEST
+
 START_TEST(g9_children_without_listing_the_threads)
 {
 	/* getdents failing for good: the threads of a process cannot be
@@ -1184,6 +1211,7 @@ int main(int argc, char **argv)
 #ifdef TETHER_FAULT_INJECTION
 	tcase_add_test(tc, g9_scan_of_an_open_directory_needs_no_open);
 	tcase_add_test(tc, g9_children_without_listing_the_threads);
+	tcase_add_test(tc, status_fields_of_a_process_that_cannot_be_read);
 #endif
 	suite_add_tcase(s, tc);
 

@@ -760,6 +760,32 @@ START_TEST(g9_members_without_a_pidfd_are_still_signalled)
 }
 END_TEST
 
+START_TEST(a_ref_without_a_pidfd_is_waited_for_by_proc)
+{
+	/* pidfd_open failing (EMFILE): the ref has no pidfd, and a wait looks
+	 * at /proc on the clock until its deadline (0: still alive) or the
+	 * death (1) */
+	struct kids_arg k;
+	pid_t kid;
+	start_idlers(&k, 1, &kid);
+	struct tether_pidref ref;
+	tu_fault_arm("tether/sys/pidfd_open", EMFILE, 1, 0, TU_FAULT_ALL);
+	int r = tether_pidref_open_current(kid, &ref);
+	tu_fault_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(ref.pidfd, -1);
+	int64_t t0 = now_ns();
+	ck_assert_int_eq(tether_pidref_wait(&ref, &clk, t0 + 50 * MS), 0);
+	ck_assert_int_ge(now_ns() - t0, 50 * MS);
+	ck_assert_int_eq(tether_pidref_exited(&ref), 0);
+	ck_assert_int_eq(tether_pidref_signal(&ref, SIGKILL), 0);
+	ck_assert_int_eq(tether_pidref_wait(&ref, &clk, now_ns() + 5000 * MS), 1);
+	ck_assert_int_eq(tether_pidref_exited(&ref), 1);
+	tether_pidref_done(&ref);
+	end_idlers(&k);
+}
+END_TEST
+
 START_TEST(g9_an_esrch_proc_contradicts_is_not_believed)
 {
 	/* pidfd_open or pidfd_send_signal saying ESRCH for a process that
@@ -828,6 +854,7 @@ int main(void)
 	tcase_add_loop_test(tc, g9_tree_collect_goes_on_past_a_failure, 0, 3);
 	tcase_add_test(tc, g9_members_without_a_pidfd_are_still_signalled);
 	tcase_add_test(tc, g9_an_esrch_proc_contradicts_is_not_believed);
+	tcase_add_test(tc, a_ref_without_a_pidfd_is_waited_for_by_proc);
 	suite_add_tcase(s, tc);
 #endif
 

@@ -824,6 +824,57 @@ static void setup(void)
 	err_fd_at = -1;
 }
 
+#ifdef TETHER_FAULT_INJECTION
+/* Every limit and a cgroup to join (a plain file of the test's: writing
+ * "0\n" to it succeeds), so that each set-up step of the child runs. */
+static void with_every_step(struct tether_spawn_spec *spec, void *arg)
+{
+	(void)arg;
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	spec->rlimit_as = (uint64_t)1 << 40;
+	spec->restore_nofile = true;
+	spec->nofile_soft = rl.rlim_cur;
+	spec->nofile_hard = rl.rlim_max;
+	tu_write_file(tu_path("cgroup.procs"), "", 0, 0644);
+	spec->cgroup_procs = strdup(tu_path("cgroup.procs"));
+	ck_assert_ptr_nonnull(spec->cgroup_procs);
+}
+
+START_TEST(child_setup_failures_come_back_as_errno)
+{
+	/* each step between fork and exec that fails is reported on the error
+	 * pipe with its errno, and the child exits 127 without running the
+	 * program: the k-th call of the step's point fails (in the child only) */
+	static const struct {
+		const char *point;
+		unsigned k;     /* the call of the point in the child that fails */
+		int fd3;        /* the error pipe at fd 3 already (no dup3 to move it) */
+	} steps[] = {
+		{"tether/sys/dup", 1, 0},         /* moving the error pipe to fd 3 */
+		{"tether/sys/setpgid", 1, 1},
+		{"tether/sys/open", 1, 1},        /* /dev/null */
+		{"tether/sys/dup", 1, 1},         /* /dev/null onto stdin */
+		{"tether/sys/setrlimit", 1, 1},   /* RLIMIT_AS */
+		{"tether/sys/setrlimit", 2, 1},   /* RLIMIT_NOFILE back to the caller's */
+		{"tether/sys/open", 2, 1},        /* the cgroup's cgroup.procs */
+		{"tether/sys/write", 1, 1},       /* joining it */
+		{"tether/sys/sigprocmask", 1, 1},
+	};
+	char *prog[] = {"/bin/true", NULL};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		err_fd_at = steps[i].fd3 ? 3 : -1;
+		tu_fault_arm(steps[i].point, EXDEV, steps[i].k, steps[i].k, TU_FAULT_OTHERS);
+		expect_failure_with(prog, NULL, with_every_step, NULL, EXDEV);
+		ck_assert_msg(tu_fault_failed() == 1, "%s (call %u): %u calls failed", steps[i].point, steps[i].k,
+			      tu_fault_failed());
+		tu_fault_disarm();
+	}
+	err_fd_at = -1;
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	pt_init();
@@ -856,6 +907,9 @@ int main(void)
 	tcase_add_test(tc, identity_directory_and_umask_in_the_child);
 	tcase_add_test(tc, successful_exec_closes_the_error_pipe);
 	tcase_add_test(tc, child_exit_exits_with_the_code);
+#ifdef TETHER_FAULT_INJECTION
+	tcase_add_test(tc, child_setup_failures_come_back_as_errno);
+#endif
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);

@@ -77,7 +77,10 @@ START_TEST(fds_needed_by_a_pool)
 	/* the usual soft limit: what fits, and what does not */
 	ck_assert_uint_eq(tether_fds_instances_within(&cfg, 1024), (1024 - TETHER_FDS_FIXED) / 2);
 	ck_assert_uint_lt(tether_fds_instances_within(&cfg, 1024), 600);
-	ck_assert_uint_eq(tether_fds_instances_within(&cfg, 64), 16);
+	ck_assert_uint_eq(tether_fds_instances_within(&cfg, TETHER_FDS_FIXED + 32), 16);
+	ck_assert_uint_eq(tether_fds_instances_within(&cfg, TETHER_FDS_FIXED + 33), 16);
+	/* what tether itself holds: the pidfile kept, every control connection */
+	ck_assert_uint_ge(TETHER_FDS_FIXED, 32 + 4 + TETHER_CONTROL_CONNS + TETHER_CONTROL_DEFERRED);
 	ck_assert_uint_eq(tether_fds_instances_within(&cfg, TETHER_FDS_FIXED), 0);
 	ck_assert_uint_eq(tether_fds_instances_within(&cfg, 3), 0);
 	/* the largest pool fits under the hard limits systems ship with */
@@ -124,15 +127,15 @@ END_TEST
  * (who could), and the refusal changes nothing. */
 START_TEST(hard_limit_too_low_is_refused_and_never_raised)
 {
-	set_nofile(64, 100);
+	set_nofile(64, 128);
 	struct tether_config cfg = config(40);
 	struct tether_fdlimit lim;
 	ck_assert_int_eq(tether_fdlimit_prepare(&cfg, &lim), -EMFILE);
 	ck_assert(!lim.raised);
-	ck_assert_uint_eq(lim.hard, 100);
+	ck_assert_uint_eq(lim.hard, 128);
 	struct rlimit now = get_nofile();
 	ck_assert_uint_eq(now.rlim_cur, 64);
-	ck_assert_uint_eq(now.rlim_max, 100);
+	ck_assert_uint_eq(now.rlim_max, 128);
 	/* what fits is what the message says */
 	ck_assert_uint_eq(tether_fds_instances_within(&cfg, lim.hard), 34);
 }
@@ -142,7 +145,7 @@ END_TEST
  * before the pidfile, the journal or any worker. */
 START_TEST(start_refuses_a_pool_the_hard_limit_cannot_hold)
 {
-	set_nofile(64, 64);
+	set_nofile(96, 96);
 	struct tether_config cfg = config(40);
 	cfg.heartbeat_log = tu_path("hb.jsonl");
 	struct tether_supervisor *sv = NULL;
@@ -150,14 +153,14 @@ START_TEST(start_refuses_a_pool_the_hard_limit_cannot_hold)
 	ck_assert_int_eq(tether_supervisor_new(&cfg, tether_clock_real(), NULL, &sv, &res), 0);
 	ck_assert_int_eq(tether_supervisor_start(sv, &res), 1);
 	ck_assert_int_eq(tether_result_exit_code(&res), 69);
-	ck_assert_msg(strstr(res.message, "--instances 40 needs 112 open files") &&
-			      strstr(res.message, "RLIMIT_NOFILE allows 64") && strstr(res.message, "16 instance(s) fit"),
+	ck_assert_msg(strstr(res.message, "--instances 40 needs 140 open files") &&
+			      strstr(res.message, "RLIMIT_NOFILE allows 96") && strstr(res.message, "18 instance(s) fit"),
 		      "message: %s", res.message);
 	tether_supervisor_free(sv);
 	ck_assert(!tu_exists(tu_path("t.pid")));
 	ck_assert(!tu_exists(tu_path("t.pid.lock")));
 	ck_assert(!tu_exists(tu_path("hb.jsonl")));
-	ck_assert_uint_eq(get_nofile().rlim_cur, 64);
+	ck_assert_uint_eq(get_nofile().rlim_cur, 96);
 }
 END_TEST
 

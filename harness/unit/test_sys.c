@@ -44,6 +44,7 @@
 
 #include "fault.h"
 #include "proctest.h"
+#include "spawn.h"
 #include "sys.h"
 #include "testutil.h"
 
@@ -849,6 +850,16 @@ static long ex_unlink(void)
 	unlink(tu_path("u"));
 	return r;
 }
+static long ex_unlinkat(void)
+{
+	tu_write_file(tu_path("ua"), "u", 1, 0600);
+	int dir = open(tu_path("."), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dir, 0);
+	long r = CALL(sys_unlinkat(dir, "ua"));
+	close(dir);
+	unlink(tu_path("ua"));
+	return r;
+}
 static long ex_mkdir(void)
 {
 	long r = CALL(sys_mkdir(tu_path("d"), 0700));
@@ -879,6 +890,16 @@ static long ex_lstat(void)
 {
 	struct stat st;
 	return CALL(sys_lstat("/", &st));
+}
+static long ex_fstatat(void)
+{
+	struct stat st;
+	return CALL(sys_fstatat_nofollow(AT_FDCWD, "/", &st));
+}
+static long ex_getrandom(void)
+{
+	unsigned char b[16];
+	return CALL(sys_getrandom(b, sizeof b));
 }
 static long ex_flock(void)
 {
@@ -1073,6 +1094,14 @@ static long ex_inotify_rm_watch(void)
 	return r;
 }
 static long ex_timerfd_create(void) { return done_fd(CALL(sys_timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC))); }
+static long ex_timerfd_settime(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	long r = CALL(sys_timerfd_settime(fd, 1000000000, 1000000000));
+	close(fd);
+	return r;
+}
 static long ex_clone_flags(uint64_t flags, bool want_pidfd)
 {
 	int pidfd = -1;
@@ -1129,7 +1158,7 @@ static long ex_setsid(void)
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(-sys_setsid() & 0xff);
+		tether_child_exit(-sys_setsid() & 0xff);
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
@@ -1163,11 +1192,13 @@ static const struct exerciser {
 	{"tether/sys/fsync", "sys_fsync", ex_fsync},
 	{"tether/sys/rename", "sys_rename", ex_rename},
 	{"tether/sys/unlink", "sys_unlink", ex_unlink},
+	{"tether/sys/unlink", "sys_unlinkat", ex_unlinkat},
 	{"tether/sys/mkdir", "sys_mkdir", ex_mkdir},
 	{"tether/sys/rmdir", "sys_rmdir", ex_rmdir},
 	{"tether/sys/fstat", "sys_fstat", ex_fstat},
 	{"tether/sys/stat", "sys_stat", ex_stat},
 	{"tether/sys/stat", "sys_lstat", ex_lstat},
+	{"tether/sys/stat", "sys_fstatat_nofollow", ex_fstatat},
 	{"tether/sys/flock", "sys_flock", ex_flock},
 	{"tether/sys/fcntl", "sys_fcntl_int", ex_fcntl},
 	{"tether/sys/readlink", "sys_readlink", ex_readlink},
@@ -1197,6 +1228,7 @@ static const struct exerciser {
 	{"tether/sys/inotify_add_watch", "sys_inotify_add_watch", ex_inotify_add_watch},
 	{"tether/sys/inotify_rm_watch", "sys_inotify_rm_watch", ex_inotify_rm_watch},
 	{"tether/sys/timerfd_create", "sys_timerfd_create", ex_timerfd_create},
+	{"tether/sys/timerfd_settime", "sys_timerfd_settime", ex_timerfd_settime},
 	{"tether/sys/fork", "sys_clone(0)", ex_fork},
 	{"tether/sys/fork", "sys_clone(0, pidfd)", ex_fork_pidfd},
 	{"tether/sys/fork", "sys_clone(CLONE_NEWPID)", ex_clone_newpid},
@@ -1213,6 +1245,7 @@ static const struct exerciser {
 	{"tether/sys/setrlimit", "sys_setrlimit", ex_setrlimit},
 	{"tether/sys/getrlimit", "sys_getrlimit", ex_getrlimit},
 	{"tether/sys/sigaction", "sys_sigaction_default", ex_sigaction},
+	{"tether/sys/getrandom", "sys_getrandom", ex_getrandom},
 	{"tether/sys/setid", "sys_setgroups", ex_setgroups},
 	{"tether/sys/setid", "sys_setresgid", ex_setresgid},
 	{"tether/sys/setid", "sys_setresuid", ex_setresuid},
@@ -1269,6 +1302,51 @@ START_TEST(every_exerciser_fires_its_point)
 }
 END_TEST
 
+/* The wrappers that make their call once: an interruption is theirs to report
+ * (sys_poll reports it as a wakeup with no events, sys_close as done: the
+ * descriptor is released all the same). */
+static bool called_once(const struct exerciser *ex)
+{
+	return strcmp(ex->call, "sys_close") == 0 || strcmp(ex->call, "sys_poll") == 0 ||
+	       strcmp(ex->call, "sys_connect") == 0;
+}
+
+START_TEST(every_exerciser_bounds_eintr_and_defaults_to_eio)
+{
+	const struct exerciser *ex = &exercisers[_i];
+	sleeper = tu_start_sleeper();
+	pt_track(sleeper);
+	/* a persistent EINTR: retried exactly SYS_EINTR_MAX times (G9: bounded),
+	 * then reported, errno untouched; the once-only calls try once */
+	arm(ex->point, EINTR);
+	fs->errno_changed = 0;
+	long r = ex->fn();
+	fiu_disable(ex->point);
+	int want_calls = called_once(ex) ? 1 : SYS_EINTR_MAX;
+	long want = strcmp(ex->call, "sys_poll") == 0 || strcmp(ex->call, "sys_close") == 0 ? 0 : -EINTR;
+	ck_assert_msg(r == want, "%s under a persistent EINTR returned %ld, want %ld", ex->call, r, want);
+	ck_assert_msg(fs->calls == want_calls, "%s checked %s %d times under a persistent EINTR, want %d", ex->call,
+		      ex->point, fs->calls, want_calls);
+	ck_assert_msg(fs->errno_changed == 0, "%s changed errno to %d", ex->call, fs->errno_changed);
+	/* interrupted once, then through: the same result as unarmed */
+	arm_calls(ex->point, EINTR, 1, 1);
+	r = ex->fn();
+	fiu_disable(ex->point);
+	if (!called_once(ex)) {
+		ck_assert_msg(r != -EINTR && r != -EXDEV, "%s after one EINTR returned %ld", ex->call, r);
+		ck_assert_msg(fs->calls == 2, "%s checked %s %d times after one EINTR, want 2", ex->call, ex->point,
+			      fs->calls);
+	}
+	/* a point enabled without failinfo fails with EIO */
+	ck_assert_int_eq(fiu_enable(ex->point, 1, NULL, 0), 0);
+	r = ex->fn();
+	fiu_disable(ex->point);
+	ck_assert_msg(r == -EIO, "%s with %s enabled (no failinfo) returned %ld, want -EIO", ex->call, ex->point, r);
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+}
+END_TEST
+
 #endif /* TETHER_FAULT_INJECTION */
 
 int main(void)
@@ -1306,6 +1384,7 @@ int main(void)
 	tcase_add_test(tc, close_and_poll_are_not_retried);
 	tcase_add_test(tc, every_point_has_an_exerciser);
 	tcase_add_loop_test(tc, every_exerciser_fires_its_point, 0, N_EXERCISERS);
+	tcase_add_loop_test(tc, every_exerciser_bounds_eintr_and_defaults_to_eio, 0, N_EXERCISERS);
 	suite_add_tcase(s, tc);
 #else
 	fprintf(stderr, "SKIP fault-point tests: built without libfiu (--disable-fault-injection)\n");

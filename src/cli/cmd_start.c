@@ -107,8 +107,10 @@ static int start(struct cli_options *popts)
 	const char *log = opts.log_file;
 	int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (log_fd < 0) {
+		/* 73 is the pidfile's code (SPEC §2): a log file elsewhere that
+		 * cannot be opened is the caller's mistake, named (start_waits_ready). */
 		cli_error("cannot open log file %s: %s", log, strerror(errno));
-		return EXIT_PIDFILE;
+		return strcmp(log, opts.cfg.pidfile) == 0 ? EXIT_PIDFILE : EXIT_USAGE;
 	}
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {

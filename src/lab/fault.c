@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -46,7 +48,7 @@ bool tether_fault_available(void)
 
 struct rule {
 	char point[96];
-	int err;
+	int err;       /* 0: kill instead of failing */
 	uint64_t k;
 	bool from;     /* fail from the k-th call on, else only the k-th */
 	uint64_t calls;
@@ -258,6 +260,12 @@ static int counted(const char *name, int *failnum, void **failinfo, unsigned int
 			sited = true;
 		}
 		bool fire = r->from ? r->calls >= r->k : r->calls == r->k;
+		if (fire && !r->err) {
+			/* SIGKILL here, before the call: the raw system call, as
+			 * the POSIX preload may wrap kill() */
+			report(r);
+			(void)syscall(SYS_kill, getpid(), SIGKILL);
+		}
 		if (fire) {
 			if (!fired)
 				*failinfo = (void *)(intptr_t)r->err;
@@ -286,8 +294,9 @@ static int parse_rule(char *spec, struct rule *r)
 		fields[n++] = strsep(&spec, ":");
 	if (spec || n < 3 || !*fields[0] || strlen(fields[0]) >= sizeof r->point)
 		return -EINVAL;
-	uint64_t err, k;
-	if (tether_parse_uint(fields[1], 1, 4095, &err) < 0 || tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
+	uint64_t err = 0, k;
+	if ((strcmp(fields[1], "kill") != 0 && tether_parse_uint(fields[1], 1, 4095, &err) < 0) ||
+	    tether_parse_uint(fields[2], 1, UINT64_MAX, &k) < 0)
 		return -EINVAL;
 	if (n == 4 && strcmp(fields[3], "once") != 0 && strcmp(fields[3], "from") != 0)
 		return -EINVAL;
@@ -315,8 +324,63 @@ static int parse_budget(const char *spec)
 	return 0;
 }
 
+#ifdef TETHER_COVERAGE
+extern void __gcov_dump(void) __attribute__((weak));
+extern void __gcov_reset(void) __attribute__((weak));
+
+static const char *flush_dir;
+static pid_t flush_pid;
+static struct timespec flushed_at;
+
+/* Before each poll of the process that set up (fault.h, TETHER_FAULT_FLUSH):
+ * what it ran so far goes to flush_dir, and counting starts afresh, so a
+ * SIGKILL loses at most what ran since. Guardians inherit the callback but
+ * not the flushing: they may end by a normal exit, and then their counters
+ * belong with the other processes'. Never fails the call. */
+static int flush_counters(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+	(void)name;
+	(void)failnum;
+	(void)failinfo;
+	(void)flags;
+	struct timespec now;
+	if (getpid() != flush_pid || clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return 0;
+	int64_t gap = (int64_t)(now.tv_sec - flushed_at.tv_sec) * 1000000000 + (now.tv_nsec - flushed_at.tv_nsec);
+	if (flushed_at.tv_sec && gap < 50000000)
+		return 0; /* a dump writes every counter file: not on each of a burst of polls */
+	flushed_at = now;
+	/* libgcov reads GCOV_PREFIX at each dump; it is set only around it, so
+	 * nothing tether spawns inherits it */
+	if (setenv("GCOV_PREFIX", flush_dir, 1) == 0) {
+		__gcov_dump();
+		/* the counts of these two lines are reset by the second: LCOV_EXCL_START */
+		unsetenv("GCOV_PREFIX");
+		__gcov_reset(); /* also lets the next dump (and the one at exit) write */
+		/* LCOV_EXCL_STOP */
+	}
+	return 0;
+}
+
+static void flush_setup(void)
+{
+	flush_dir = getenv("TETHER_FAULT_FLUSH");
+	if (!flush_dir || !*flush_dir || !__gcov_dump || !__gcov_reset)
+		return;
+	flush_pid = getpid();
+	fiu_init(0);
+	fiu_enable_external("tether/sys/poll", 1, NULL, 0, flush_counters);
+}
+#else
+static void flush_setup(void)
+{
+}
+#endif
+
 int tether_fault_setup(void)
 {
+	/* first: a rule of TETHER_FAULT on tether/sys/poll takes the point over */
+	flush_setup();
 	const char *spec = getenv("TETHER_FAULT");
 	report_path = getenv("TETHER_FAULT_REPORT");
 	count_path = getenv("TETHER_FAULT_COUNT");

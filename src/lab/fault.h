@@ -12,7 +12,9 @@
  * callbacks that count calls:
  *
  *   TETHER_FAULT="POINT:ERRNO:K[:once|from][;POINT:ERRNO:K...]"
- *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"
+ *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"; ERRNO "kill": the
+ *     process SIGKILLs itself at that call instead (G3's "SIGKILL at any
+ *     point", at an exact one)
  * (PID: as /proc names the process, also in a PID namespace of its own)
  *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires (a
  *                              `from` rule: at its first firing, then when
@@ -45,6 +47,18 @@
  * roughly how often. Guardians end with _exit() and SIGKILL ends anything,
  * so the count is written at powers of two as it grows, not only at exit: a
  * reached point is always reported, with N within a factor of 2 of the truth.
+ *
+ * A coverage build (--enable-coverage) also reads
+ *
+ *   TETHER_FAULT_FLUSH=DIR     the process that set up (tether, not the
+ *                              guardians it forks) writes its coverage
+ *                              counters under DIR (GCOV_PREFIX) each time it
+ *                              is about to wait in poll, at most every 50 ms,
+ *                              then counts afresh
+ *
+ * for processes that the lab ends by SIGKILL (the soak's tethers): gcov
+ * writes counters at a normal exit only, and ci/coverage adds these to the
+ * totals and names the lines that only such processes reach.
  *
  * POINT is any libfiu point name: the tether/sys/ points compiled into
  * libtether, or a posix/ point when the libfiu POSIX preload is loaded. Counters
