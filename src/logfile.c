@@ -36,6 +36,8 @@ struct tether_logfile {
 	bool reopen_pending;  /* PATH is to be opened afresh, but is not open yet:
 			       * fd is still the old file (after a rotation: PATH.1) */
 	bool unlink_pending;  /* keep == 0: PATH.1 goes once the new PATH is open */
+	uint64_t rotate_at;   /* after a rotation that failed or did not take: no
+			       * other before the file holds this many bytes */
 };
 
 static const char *rotated_name(const struct tether_logfile *lf, char *buf, unsigned n)
@@ -170,12 +172,28 @@ int tether_logfile_append(struct tether_logfile *lf, const char *data, size_t le
 		/* Rotate before the write that would cross max_bytes, never
 		 * after. One failed rotation per append is enough: the rest goes
 		 * to the file we have, and the next append tries again. */
-		size_t span = fitting_span(lf, data + done, len - done, may_rotate && !lf->reopen_pending, fresh);
+		size_t span = fitting_span(lf, data + done, len - done,
+					   may_rotate && !lf->reopen_pending && lf->size >= lf->rotate_at, fresh);
 		if (span == 0) {
-			if (rotate(lf) < 0)
+			/* A rotation that failed, or whose fresh PATH is as full
+			 * as the old one (a rename that said ENOENT, a gap, while
+			 * the file stayed), is not tried again before another
+			 * max_bytes went into the file: a rotation per line, each
+			 * keep renames, for ever, is a busy loop
+			 * (output_every_line_once.scn with rename failing ENOENT
+			 * from its second call on: 397,520 renames). */
+			int rr = rotate(lf);
+			if (lf->reopen_pending) {
+				/* renamed, the fresh PATH not open yet: the rotation
+				 * took, the next append opens it */
 				may_rotate = false;
-			else
+			} else if (rr < 0 || lf->size >= lf->max_bytes) {
+				may_rotate = false;
+				lf->rotate_at = lf->size + lf->max_bytes;
+			} else {
 				fresh = true;
+				lf->rotate_at = 0;
+			}
 			continue;
 		}
 		fresh = false;

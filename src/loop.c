@@ -89,6 +89,12 @@ static void abandon(struct tether_supervisor *sv, int err, const char *what)
  * (scenarios/double_start.scn with waitid failing from its k-th call). */
 #define REAP_RETRIES 10
 #define REAP_GAP_FIRST_NS TETHER_NSEC_PER_MSEC
+/* A sweep of adopted orphans that cannot list them is made again after 10,
+ * 20, 40 ... 640 ms, this many times in a row (about 2.5 s) before the loop
+ * gives up (sweep_adopted). */
+#define SWEEP_RETRIES 10
+#define SWEEP_GAP_FIRST_NS (10 * TETHER_NSEC_PER_MSEC)
+#define SWEEP_FAILED "cannot list the processes adopted from a lost guardian"
 
 void tether_supervisor_stop(struct tether_supervisor *sv)
 {
@@ -149,8 +155,23 @@ static void sweep_adopted(struct tether_supervisor *sv)
 		return;
 	pid_t *kids = NULL;
 	size_t n = 0;
-	if (tether_proc_children(getpid(), &kids, &n) < 0)
+	int r = tether_proc_children(getpid(), &kids, &n);
+	if (r < 0) {
+		/* Adopted orphans we cannot list (/proc unreadable) are not
+		 * forgotten: listed again on a timer, and when that keeps
+		 * failing every tree is ended and we exit 71 saying so, rather
+		 * than exit 0 over processes nobody ends (guardian_sigkill_
+		 * subreaper.scn with open or read failing from the kill on). */
+		sv->sweep_err = -r;
+		if (++sv->sweep_failures >= SWEEP_RETRIES) {
+			abandon(sv, -r, SWEEP_FAILED);
+			return;
+		}
+		unsigned shift = sv->sweep_failures - 1 < 6 ? sv->sweep_failures - 1 : 6;
+		sv->sweep_retry_at = tether_clock_now(sv->clock) + (SWEEP_GAP_FIRST_NS << shift);
 		return;
+	}
+	sv->sweep_failures = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (slot_of_guardian(sv, kids[i]))
 			continue;
@@ -161,6 +182,62 @@ static void sweep_adopted(struct tether_supervisor *sv)
 		}
 	}
 	free(kids);
+}
+
+/* Leaving as a subreaper: what a lost guardian left to us is killed level
+ * by level without the loop (whose reaping may be what failed: then no
+ * SIGCHLD-driven sweep goes down the levels). Each round kills every child
+ * that is not a live guardian and waits, through the pidfds, until they are
+ * dead (their children are ours then); it ends when a round finds none, or
+ * at the bound (guardian_sigkill_subreaper.scn with waitid failing from its
+ * 9th call on: two sleeps of the worker's shell outlived us). */
+#define FINAL_SWEEP_ROUNDS 16
+#define FINAL_SWEEP_WAIT_MS 200
+
+static void final_sweep(struct tether_supervisor *sv)
+{
+	if (sv->cfg.pid1)
+		return;
+	for (int round = 0; round < FINAL_SWEEP_ROUNDS; round++) {
+		pid_t *kids = NULL;
+		size_t n = 0;
+		if (tether_proc_children(getpid(), &kids, &n) < 0)
+			return;
+		struct pollfd *pfds = calloc(n ? n : 1, sizeof *pfds);
+		size_t np = 0;
+		for (size_t i = 0; i < n && pfds; i++) {
+			struct tether_pidref ref;
+			if (slot_of_guardian(sv, kids[i]) || tether_pidref_open_current(kids[i], &ref) < 0)
+				continue;
+			if (tether_pidref_signal(&ref, SIGKILL) == 0 && ref.pidfd >= 0) {
+				pfds[np].fd = ref.pidfd;
+				pfds[np++].events = POLLIN;
+				ref.pidfd = -1; /* kept for the wait */
+			}
+			tether_pidref_done(&ref);
+		}
+		free(kids);
+		/* dead means readable; each poll waits for the first of the rest */
+		for (size_t left = np; left > 0;) {
+			int r = sys_poll(pfds, np, FINAL_SWEEP_WAIT_MS);
+			if (r <= 0)
+				break;
+			left = 0;
+			for (size_t i = 0; i < np; i++) {
+				if (pfds[i].fd >= 0 && pfds[i].revents) {
+					sys_close(pfds[i].fd);
+					pfds[i].fd = -1; /* poll skips it */
+				}
+				left += pfds[i].fd >= 0;
+			}
+		}
+		for (size_t i = 0; i < np; i++)
+			if (pfds[i].fd >= 0)
+				sys_close(pfds[i].fd);
+		free(pfds);
+		if (np == 0)
+			return;
+	}
 }
 
 static void reap(struct tether_supervisor *sv)
@@ -435,6 +512,8 @@ int64_t tether_supervisor_next_deadline(const struct tether_supervisor *sv)
 		d = tether_control_next_deadline(sv);
 	if (sv->waitid_failures && !sv->abandoned && sv->reap_retry_at < d)
 		d = sv->reap_retry_at;
+	if (sv->sweep_failures && !sv->abandoned && sv->sweep_retry_at < d)
+		d = sv->sweep_retry_at;
 	for (unsigned i = 0; i < sv->nslots; i++) {
 		int64_t t = tether_instance_next_deadline(&sv->slots[i].in);
 		if (t < d)
@@ -517,7 +596,12 @@ static bool all_done(const struct tether_supervisor *sv)
 
 static void finish(struct tether_supervisor *sv, struct tether_result *res)
 {
-	if (sv->end_requested) {
+	if (sv->sweep_failures && !sv->abandoned) {
+		/* every tree of ours ended, but what a lost guardian left to us
+		 * could not be listed, let alone ended: not a clean end */
+		tether_result_set(res, TETHER_OUTCOME_INTERNAL, sv->sweep_err, "%s: %s; every instance's tree was ended",
+				  SWEEP_FAILED, strerror(sv->sweep_err));
+	} else if (sv->end_requested) {
 		tether_result_set(res, sv->end_outcome, sv->end_err, "%s", sv->end_message);
 	} else {
 		bool failed = false;
@@ -530,6 +614,7 @@ static void finish(struct tether_supervisor *sv, struct tether_result *res)
 							      : "every instance has ended");
 		res->failed = failed;
 	}
+	final_sweep(sv);
 	/* Every tree is gone: what is left in the pipes is written (and what
 	 * was lost told) while the journal is still open. */
 	tether_supervisor_output_close(sv);
@@ -613,6 +698,8 @@ int tether_supervisor_step(struct tether_supervisor *sv, int max_wait_ms, struct
 				read_guardian(sv, &sv->slots[i]);
 	}
 	int64_t now = tether_clock_now(sv->clock);
+	if (sv->sweep_failures && !sv->abandoned && now >= sv->sweep_retry_at)
+		sweep_adopted(sv);
 	for (unsigned i = 0; i < sv->nslots; i++)
 		tether_instance_fire_timers(&sv->slots[i].in, now, &sv->ops);
 	if (sv->heartbeat_at <= now) {

@@ -278,8 +278,10 @@ static void begin(struct tether_output *o, struct stream *st, int64_t now, int64
 }
 
 /* Reads up to max bytes from the stream (until its pipe is empty) and
- * writes the complete lines. Returns the bytes read or -errno. */
-static ssize_t pump(struct tether_output *o, struct stream *st, size_t max, int64_t now, int64_t wall)
+ * writes the complete lines. Returns the bytes read or -errno. polled: poll
+ * reported the pipe readable, so that an EAGAIN with nothing read is a
+ * fault too, not an empty pipe. */
+static ssize_t pump(struct tether_output *o, struct stream *st, size_t max, int64_t now, int64_t wall, bool polled)
 {
 	size_t total = 0;
 	ssize_t r = 0;
@@ -297,10 +299,12 @@ static ssize_t pump(struct tether_output *o, struct stream *st, size_t max, int6
 			break;
 	}
 	flush(o);
-	if (r < 0 && r != -EAGAIN && total == 0) {
+	if (r < 0 && (r != -EAGAIN || polled) && total == 0) {
 		/* Anything but "empty" from a pipe we hold both ends of is a
-		 * fault: pause this stream rather than have poll report it
-		 * readable again at once, for ever. */
+		 * fault, and so is "empty" from one poll reported readable:
+		 * pause this stream rather than have poll report it readable
+		 * again at once, for ever (daemon_redis_ready_stop.scn with
+		 * read failing EAGAIN from its 15th call on spun). */
 		st->backoff = st->backoff ? st->backoff * 2 : RETRY_INITIAL;
 		if (st->backoff > RETRY_MAX)
 			st->backoff = RETRY_MAX;
@@ -453,7 +457,7 @@ void tether_output_free(struct tether_output *o, int64_t now, int64_t wall)
 			continue;
 		/* Whatever is still in the pipe was written by a process that
 		 * is gone (or going): read it, and the last partial line. */
-		pump(o, st, st->capacity + READ_BUF, now, wall);
+		pump(o, st, st->capacity + READ_BUF, now, wall, false);
 		tether_output_split_end(&st->carry, emit_line, o);
 		flush(o);
 	}
@@ -506,7 +510,7 @@ ssize_t tether_output_read(struct tether_output *o, unsigned id, enum tether_out
 	struct stream *st = stream_of(o, id, k);
 	if (!st)
 		return -EINVAL;
-	return pump(o, st, READ_BUDGET, now, wall);
+	return pump(o, st, READ_BUDGET, now, wall, true);
 }
 
 void tether_output_drain(struct tether_output *o, unsigned id, int64_t now, int64_t wall)
@@ -518,7 +522,7 @@ void tether_output_drain(struct tether_output *o, unsigned id, int64_t now, int6
 		/* All the dead worker wrote is in the pipe: at most its
 		 * capacity. Reading more would be reading its descendants for as
 		 * long as they write. */
-		pump(o, st, st->capacity + READ_BUF, now, wall);
+		pump(o, st, st->capacity + READ_BUF, now, wall, false);
 	}
 }
 
@@ -528,7 +532,7 @@ void tether_output_end(struct tether_output *o, unsigned id, int64_t now, int64_
 		struct stream *st = stream_of(o, id, (enum tether_output_stream)k);
 		if (!st)
 			return;
-		pump(o, st, st->capacity + READ_BUF, now, wall);
+		pump(o, st, st->capacity + READ_BUF, now, wall, false);
 		begin(o, st, now, wall);
 		tether_output_split_end(&st->carry, emit_line, o);
 		flush(o);

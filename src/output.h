@@ -108,8 +108,10 @@ int tether_output_poll_fd(const struct tether_output *o, unsigned id, enum tethe
 int64_t tether_output_next_deadline(const struct tether_output *o, int64_t now);
 
 /* Reads what the stream's pipe holds, a bounded amount per call, and writes
- * its complete lines. wall: the time lines are stamped with. Returns the
- * bytes read (0: nothing was there) or -errno (the read failed). */
+ * its complete lines: to be called when poll reported the pipe readable.
+ * wall: the time lines are stamped with. Returns the bytes read (0: end of
+ * file) or -errno: the read failed, or said EAGAIN although poll reported
+ * data; the stream is then paused with a backoff (the next deadline). */
 ssize_t tether_output_read(struct tether_output *o, unsigned id, enum tether_output_stream k, int64_t now,
 			   int64_t wall);
 /* Instance id's worker died: reads all that its pipes held then (bounded by

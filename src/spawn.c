@@ -44,7 +44,8 @@ static bool has_prefix(const char *s, const char *prefix)
  * people install (build-aux/check-production). */
 const char *const tether_fault_env_vars[] = {
 #ifdef TETHER_FAULT_INJECTION
-	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "TETHER_FAULT_FLUSH",
+	"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT", "TETHER_FAULT_SITES", "TETHER_FAULT_BUDGET",
+	"TETHER_FAULT_FLUSH",
 #endif
 	"FIU_ENABLE", "FIU_CTRL_FIFO", NULL,
 };

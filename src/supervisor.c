@@ -398,23 +398,61 @@ struct sweep_ctx {
 	const char *scope;
 	uint64_t since;
 	unsigned killed;
+	unsigned unchecked; /* processes that could not be looked at */
+	int err;            /* ... and why, the last time */
 };
+
+/* A look at a process that failed for a reason that may pass (not: it is
+ * gone, or not ours to read) is made again, this many times in all: one
+ * failed read must not let a previous run's process live on
+ * (sweep_previous_run.scn with one open of /proc failing). */
+#define SWEEP_TRIES 3
+
+static bool may_pass(int r)
+{
+	return r < 0 && r != -ENOENT && r != -ESRCH && r != -EACCES && r != -EPERM;
+}
 
 static int sweep_one(pid_t pid, void *ud)
 {
 	struct sweep_ctx *c = ud;
 	char val[96];
 	struct tether_procstat st;
-	if (pid == getpid() || tether_proc_environ_get(pid, "TETHER_SCOPE", val, sizeof val) != 1 ||
-	    strcmp(val, c->scope) != 0)
+	if (pid == getpid())
 		return 0;
-	if (tether_proc_read_stat(pid, &st) < 0 || st.start_time < c->since)
+	int r = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && may_pass(r); i++)
+		r = tether_proc_environ_get(pid, "TETHER_SCOPE", val, sizeof val);
+	if (r != 1 || strcmp(val, c->scope) != 0) {
+		if (may_pass(r)) {
+			c->unchecked++;
+			c->err = -r;
+		}
 		return 0;
+	}
+	r = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && may_pass(r); i++)
+		r = tether_proc_read_stat(pid, &st);
+	if (r < 0 || st.start_time < c->since) {
+		if (may_pass(r)) {
+			c->unchecked++;
+			c->err = -r;
+		}
+		return 0;
+	}
 	struct tether_pidref ref;
-	if (tether_pidref_open(pid, st.start_time, &ref) == 0) {
+	r = -EAGAIN;
+	/* ESRCH too: the process was there a moment ago (its stat), and a
+	 * look again at a process that is gone costs one call */
+	for (int i = 0; i < SWEEP_TRIES && (may_pass(r) || r == -ESRCH); i++)
+		r = tether_pidref_open(pid, st.start_time, &ref);
+	if (r == 0) {
 		if (tether_pidref_signal(&ref, SIGKILL) == 0)
 			c->killed++;
 		tether_pidref_done(&ref);
+	} else if (may_pass(r)) {
+		c->unchecked++;
+		c->err = -r;
 	}
 	return 0;
 }
@@ -422,11 +460,20 @@ static int sweep_one(pid_t pid, void *ud)
 static void sweep_previous_run(struct tether_supervisor *sv, const char *scope, uint64_t since)
 {
 	struct sweep_ctx c = {.scope = scope, .since = since};
-	tether_proc_scan(sweep_one, &c);
+	int r = -EAGAIN;
+	/* a scan that failed half way is made again: what it killed is gone */
+	for (int i = 0; i < SWEEP_TRIES && r < 0; i++)
+		r = tether_proc_scan(sweep_one, &c);
+	char msg[240];
 	if (c.killed) {
-		char msg[160];
 		snprintf(msg, sizeof msg, "killed %u process(es) left by a previous run of %s", c.killed,
 			 sv->cfg.pidfile);
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+	}
+	/* degraded, and said: what could not be looked at may be left over */
+	if (r < 0 || c.unchecked) {
+		snprintf(msg, sizeof msg, "cannot look for processes left by a previous run of %s: %s", sv->cfg.pidfile,
+			 strerror(r < 0 ? -r : c.err));
 		tether_events_message(sv, TETHER_MSG_WARNING, msg);
 	}
 }
@@ -588,13 +635,31 @@ int tether_supervisor_start(struct tether_supervisor *sv, struct tether_result *
 	 * first); without it the guardians do without. */
 	sv->proc_fd = sys_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	struct tether_pidrecord stale = {0};
-	bool have_stale = tether_pidfile_read(cfg->pidfile, &stale) == 0 && !stale.legacy;
+	/* a record that could not be read is looked at again: taken for no
+	 * record, its run's processes would not be swept
+	 * (sweep_previous_run.scn with one fstat failing) */
+	int sr = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && may_pass(sr); i++)
+		sr = tether_pidfile_read(cfg->pidfile, &stale);
+	bool have_stale = sr == 0 && !stale.legacy;
 	struct stat lst;
 	char boot_id[TETHER_BOOT_ID_LEN + 1] = "";
 	tether_proc_boot_id(boot_id);
-	if (sys_fstat(sv->pidfile->lock_fd, &lst) == 0)
+	/* the scope names the lock file: without it nothing is swept, and
+	 * the workers carry none (sweep_previous_run.scn with one fstat
+	 * failing) */
+	r = -EAGAIN;
+	for (int i = 0; i < SWEEP_TRIES && r < 0; i++)
+		r = sys_fstat(sv->pidfile->lock_fd, &lst);
+	if (r == 0)
 		snprintf(sv->scope, sizeof sv->scope, "%s/%llx:%llx", boot_id, (unsigned long long)lst.st_dev,
 			 (unsigned long long)lst.st_ino);
+	else if (have_stale) {
+		char msg[240];
+		snprintf(msg, sizeof msg, "cannot look for processes left by a previous run of %s: %s", cfg->pidfile,
+			 strerror(-r));
+		tether_events_message(sv, TETHER_MSG_WARNING, msg);
+	}
 	bool writing = false;
 	r = tether_pidrecord_init_self(&sv->record, cfg->record_argv ? cfg->record_argv : cfg->argv, sv->clock);
 	if (r == 0) {

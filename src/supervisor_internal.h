@@ -175,6 +175,9 @@ struct tether_supervisor {
 
 	struct tether_fdlimit nofile; /* RLIMIT_NOFILE as given, and whether we raised it */
 	int64_t reap_retry_at;        /* waitid_failures > 0: when to reap again */
+	unsigned sweep_failures;      /* consecutive sweeps of adopted orphans that could not list them */
+	int64_t sweep_retry_at;       /* sweep_failures > 0: when to sweep again */
+	int sweep_err;                /* ... and the errno of the last failure */
 	int proc_fd;                  /* /proc, for the guardians; -1: none */
 };
 

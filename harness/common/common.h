@@ -185,31 +185,57 @@ struct lab_spawn {
  * known to have exec'd: an exec failure is exit 127), or -errno of fork. */
 int lab_spawn(const struct lab_spawn *req, pid_t *ret_pid, int *ret_pidfd);
 
-/* ---- orphans.c: what carries a run's marker ------------------------------------- */
+/* ---- orphans.c: what belongs to a run ----------------------------------------- */
 
+/* A run's processes: what carries its marker (LAB_ENV_RUN=run_id), and, in
+ * a process that made itself its run's subreaper, its descendants (a daemon
+ * that writes its process title over its environment hides the marker). */
 struct marked {
 	pid_t pid;
 	pid_t pgid;
 	char comm[64];
-	unsigned seq;        /* from TETHER_LAB_SPAWN, 0 if unreadable */
-	char spawn[80];      /* its value */
+	unsigned seq;        /* from TETHER_LAB_SPAWN (its own, or its nearest ancestor's), 0 if unknown */
+	char spawn[80];      /* that value, or "?" */
 };
+/* Makes the calling process the child subreaper of what it starts
+ * (PR_SET_CHILD_SUBREAPER): an orphan below it re-parents to it rather than
+ * to init, and its live descendants count as the run's processes in every
+ * scan it makes. For a process that runs one run. 0 or -errno. */
+int orphans_subreaper(void);
+/* Registers a child the caller reaps by pid itself (lab_spawn and the job
+ * pool do): a subreaper's scans reap only the zombies of the others. */
+void orphans_own_child(pid_t pid);
 /* Does pid carry LAB_ENV_RUN=run_id in its environment? */
 bool lab_has_marker(pid_t pid, const char *run_id);
-/* Every live (non-zombie) process but ourselves carrying LAB_ENV_RUN=run_id. */
+/* Does pid carry the marker, or descend from this process when it is its
+ * run's subreaper? */
+bool orphans_is_ours(pid_t pid, const char *run_id);
+/* Every live (non-zombie) process of the run but ourselves: the union of
+ * the descendants (when this process is the subreaper) and of the processes
+ * carrying LAB_ENV_RUN=run_id (a scan of every process's environment).
+ * A subreaper's scan also reaps the zombies re-parented to it. */
 size_t orphans_scan(const char *run_id, struct marked **ret);
-/* Waits until no process but ourselves carries the marker, or until
+/* The same when no process of the run has a pid below first (the first
+ * process the run started; 0: unknown): only the environments of the
+ * processes started since are read (all of them if the pids wrapped). */
+size_t orphans_scan_since(const char *run_id, pid_t first, struct marked **ret);
+/* The same, cheaper, for the checks made while a run goes: the descendants
+ * alone when this process is the subreaper (else the marker scan). */
+size_t orphans_scan_tree(const char *run_id, struct marked **ret);
+/* Waits until no process of the run is left (orphans_scan), or until
  * deadline: holds the ones found by pidfds, waits for all of them to exit,
  * looks again (one may have forked meanwhile). Returns how many are left,
  * listed in *ret (malloc'd, NULL when none). */
 size_t orphans_wait_gone(const char *run_id, int64_t deadline, struct marked **ret);
 /* SIGKILLs each listed process through a pidfd, after checking (with the
- * pidfd held) that it still carries the marker; returns the pidfds of those
- * signalled (for waiting), in *ret_fds. */
+ * pidfd held) that it is still the run's (orphans_is_ours); returns the
+ * pidfds of those signalled (for waiting), in *ret_fds. */
 size_t orphans_kill(const char *run_id, const struct marked *m, size_t n, int **ret_fds);
-/* Kills everything carrying the marker until nothing is left or deadline:
- * returns how many survived. */
+/* Kills every process of the run (orphans_scan) until nothing is left or
+ * deadline: returns how many survived. */
 size_t orphans_kill_all(const char *run_id, int64_t deadline);
+/* The same with orphans_scan_since. */
+size_t orphans_kill_all_since(const char *run_id, pid_t first, int64_t deadline);
 
 /* ---- jobs.c: work in forked children, a pool of them ----------------------------- */
 

@@ -84,6 +84,7 @@ void lab_job_start(struct lab_jobs *p, struct lab_job *j, const char *run_id, in
 		_exit(0);
 	}
 	close(fds[1]);
+	orphans_own_child(pid);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	void *data = j->data;
 	*j = (struct lab_job){.busy = true, .pid = pid, .pipe_fd = fds[0], .run_id = run_id, .deadline = deadline,
@@ -160,8 +161,9 @@ struct lab_job *lab_jobs_wait(struct lab_jobs *p)
 
 size_t lab_job_end(struct lab_jobs *p, struct lab_job *j)
 {
-	/* belt and braces: nothing with its marker may outlive it */
-	size_t left = orphans_kill_all(j->run_id, lab_now() + 5 * NS_PER_SEC);
+	/* belt and braces: nothing with its marker may outlive it (what it
+	 * started came after it: its pid is the floor) */
+	size_t left = orphans_kill_all_since(j->run_id, j->pid, lab_now() + 5 * NS_PER_SEC);
 	close(j->pipe_fd);
 	close(j->pidfd);
 	tether_buf_done(&j->out);

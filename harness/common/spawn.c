@@ -10,7 +10,7 @@
  * PR_SET_PDEATHSIG(SIGKILL), so a harness that dies takes its supervisors
  * along (and their guardians the trees). Its environment carries the run
  * marker, which everything it starts inherits: the orphan scan (orphans.c)
- * finds whatever escaped by it.
+ * finds whatever escaped by it (and, below a run's subreaper, by descent).
  *
  * The child is held by a pidfd opened right after fork: it is ours and
  * unreaped, so its pid cannot have been reused yet.
@@ -214,6 +214,8 @@ int lab_spawn(const struct lab_spawn *req, pid_t *ret_pid, int *ret_pidfd)
 		return -fork_errno;
 	/* Also here: a signal to its group right after the spawn must not miss it. */
 	setpgid(pid, pid);
+	/* its owner reaps it by pid: a subreaper's scans must not (orphans.c) */
+	orphans_own_child(pid);
 	int pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0)
 		lab_die("pidfd_open(%d): %s", (int)pid, strerror(errno));

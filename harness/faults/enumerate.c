@@ -1,25 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* enumerate.c — `harness faults --enumerate SCENARIO.scn`: SQLite's method.
+/* enumerate.c — `harness faults --enumerate SCENARIO.scn|DIR ...`: SQLite's
+ * method over scenarios (see faults.h, harness/README.md).
  *
- *  1. Discovery: the scenario runs once with a counting rule (TETHER_FAULT
- *     with K beyond any count, TETHER_FAULT_COUNT) on every candidate point
- *     in every tether it spawns. That run is also the baseline: it must pass
- *     and keep every guarantee, and the files it leaves are what the
- *     scenario leaves on purpose.
+ *  1. Discovery, per target (a scenario in one isolation): the scenario runs
+ *     once with a counting rule on every candidate point in every tether it
+ *     spawns (TETHER_FAULT with K beyond any count, TETHER_FAULT_COUNT; in
+ *     --ci also TETHER_FAULT_SITES, and the time each wait takes). That run
+ *     is also the baseline: it must pass and keep every guarantee, and the
+ *     files it leaves are what the scenario leaves on purpose.
  *  2. For each reached point, each of its errnos (enumerate_points.c) and
  *     each mode (once: only the k-th call fails; from: the k-th and every
- *     later call fail), a *chain* of runs k = 1, 2, ... ends with the first
- *     run in which the rule fired nowhere (the k-th call is never reached),
- *     or at --max-k. "k-th call" is per process: every tether of the plan,
- *     and each forked guardian with the count it inherited.
+ *     later call fail), a *chain* of runs. Full mode: k = 1, 2, ... until a
+ *     run in which the rule fired nowhere (or --max-k). --ci: the first k of
+ *     each k-class (enumerate_plan.c), all at once, plus the k's at which an
+ *     injection run met a call site the discovery had not seen; a posix/
+ *     point whose every call was its tether/sys/ twin's is left to the twin.
+ *     "k-th call" is per process: every tether of the plan, and each forked
+ *     guardian with the count it inherited.
  *  3. Each run is judged by the guarantees (enumerate_judge.c), not by the
  *     scenario's expectations, and printed as a TAP line; a failure carries
- *     the command that replays it.
- * Runs happen in forked processes (like `harness run`'s scenarios), up to
- * --jobs at once, each chain's runs in order.
+ *     the command that replays it. In --ci a failing rule is run once more
+ *     before it counts: failing again, it fails; passing, it is reported as
+ *     flaky (and does not fail the enumeration).
+ * Every run of every target happens in one pool of forked jobs, up to --jobs
+ * at once, the targets with the most work left first. An `exclusive`
+ * scenario's runs come last, one at a time.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,239 +51,97 @@
 #include "parse.h"
 
 static const char faults_usage[] =
-	"Usage: harness faults --enumerate SCENARIO.scn [OPTIONS]\n"
+	"Usage: harness faults --enumerate SCENARIO.scn|DIR [SCENARIO.scn|DIR ...] [OPTIONS]\n"
 	"\n"
-	"Fails the k-th call of every failure point the scenario's tethers reach,\n"
-	"k = 1, 2, ... until a run injects nothing, once and from k on, and judges\n"
-	"each run by tether's guarantees: no orphan, no partial pidfile, no lock\n"
-	"left held, no hang, no crash, documented exit codes with a message.\n"
-	"A TAP line per run, then 'N passed, N failed'; exit 0 iff none failed.\n"
+	"Fails the k-th call of every failure point the scenarios' tethers reach,\n"
+	"once and from k on, and judges each run by tether's guarantees: no orphan,\n"
+	"no partial pidfile, no lock left held, no hang, no spin, no crash,\n"
+	"documented exit codes with a message. A TAP line per run, then\n"
+	"'N passed, N failed'; exit 0 iff none failed. A directory: its *.scn.\n"
 	"\n"
+	"  --ci            the fast mode: one run per call site, errno class and mode\n"
+	"                  over all the scenarios (the discoveries' call stacks),\n"
+	"                  posix/ points that only repeat their tether/sys/ twin left\n"
+	"                  out, waits cut to what the unfaulted run needed, both\n"
+	"                  isolations; a failing rule is run again before it counts\n"
+	"  --isolation pidns|subreaper|both|as-written\n"
+	"                  add --isolation to every `tether run|start` that names none;\n"
+	"                  both: each scenario whose tethers name none, in each (default:\n"
+	"                  both with --ci, else as written)\n"
 	"  --points GLOBS  comma-separated globs of points (default tether/sys/*,posix/*;\n"
 	"                  libc/* adds malloc and strdup)\n"
 	"  --errno E       fail with E (name or number) only, instead of the table\n"
-	"  --max-k K       longest chain (default 32; 0: until nothing is injected)\n"
-	"  --max-runs N    bound on the injection runs (default 5000)\n"
-	"  --jobs N        runs at once (default 1; exclusive scenarios always 1)\n"
+	"  --max-k K       the highest k (default 32; 0: until nothing is injected)\n"
+	"  --max-runs N    bound on the injection runs of each scenario (default 5000)\n"
+	"  --jobs N        runs at once (default 1; exclusive scenarios one at a time)\n"
+	"  --time-limit DUR  start no run after DUR and fail (the CI step's budget)\n"
 	"  --step-timeout DUR  the scenario's default wait (not its explicit `within`s):\n"
 	"                  a fault often makes a wait run to its end, and the judgement\n"
 	"                  does not need it (default: the scenario's, 10s)\n"
 	"  --only RULE     one injection, POINT:ERRNO:K:once|from (replays a failure)\n"
 	"  --tether PATH   the supervisor under test (default: $TETHER, else the one\n"
 	"                  built next to this harness)\n"
+	"  --report FILE   write the results per point and the failures as JSON\n"
 	"  --keep          keep the scenario's directory of each failed run\n"
+	"  --skip FILE     scenarios left out: lines 'GLOB  # why' (the file name;\n"
+	"                  each is printed with its why)\n"
 	"  --known FILE    known failures: lines 'POINT-GLOB FINDING-GLOB'; a run whose\n"
 	"                  every finding matches one is reported as TODO, not failed\n"
+	"  --quiet         print the failures and the summary, not every passing run\n"
 	"  --verbose       also list each chain's end and the errno table\n"
 	"\n"
 	"Errnos per point (first matching glob):\n";
 
-/* ---- known failures --------------------------------------------------------------------- */
+/* ---- the scenarios ------------------------------------------------------------------------ */
 
-/* Lines "POINT-GLOB FINDING-GLOB  # why" (fnmatch); '#' at the start: a comment. */
-static int load_known(struct faults_ctx *c, const char *path)
+static int collect(const char *arg, char ***files, size_t *n)
 {
-	int err;
-	char *text = lab_read_file(path, 1u << 20, NULL, &err), **lines;
-	if (!text) {
-		errno = err;
-		return -1;
+	struct stat st;
+	if (stat(arg, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		char *f = xstrdup(arg);
+		xappend(files, n, &f, sizeof f);
+		return 0;
 	}
-	size_t n = lab_split_lines(text, &lines);
-	for (size_t i = 0; i < n; i++) {
-		char *l = lines[i] + strspn(lines[i], " \t");
-		size_t plen = strcspn(l, " \t");
-		if (!*l || *l == '#' || !l[plen])
-			continue;
-		char *rest = l + plen + strspn(l + plen, " \t"), *hash = strstr(rest, "  #");
-		size_t flen = hash ? (size_t)(hash - rest) : strlen(rest);
-		while (flen && (rest[flen - 1] == ' ' || rest[flen - 1] == '\t'))
-			flen--;
-		struct known k = {xstrndup(l, plen), xstrndup(rest, flen),
-				  hash ? xstrdup(hash + 3 + strspn(hash + 3, " ")) : xstrndup(rest, flen)};
-		xappend(&c->knowns, &c->nknowns, &k, sizeof k);
+	struct dirent **list;
+	int k = scandir(arg, &list, NULL, alphasort);
+	if (k < 0)
+		return -errno;
+	size_t alen = strlen(arg);
+	for (int i = 0; i < k; i++) {
+		size_t len = strlen(list[i]->d_name);
+		if (len > 4 && strcmp(list[i]->d_name + len - 4, ".scn") == 0) {
+			char *f = xasprintf("%s%s%s", arg, alen && arg[alen - 1] == '/' ? "" : "/", list[i]->d_name);
+			xappend(files, n, &f, sizeof f);
+		}
+		free(list[i]);
 	}
-	if (n)
-		free(lines);
-	free(text);
+	free(list);
 	return 0;
 }
 
-/* The known failure that explains every finding of the run, or NULL. */
-static const struct known *known_failure(const struct faults_ctx *c, const char *point, const struct judgement *j)
+/* Does some `tether run|start` of the plan leave its isolation to tether
+ * (no --isolation)? Those are the steps --isolation changes. */
+static bool isolation_left_open(const struct step *steps, size_t n)
 {
-	const struct known *first = NULL;
-	for (size_t f = 0; f < j->nfindings; f++) {
-		const struct known *hit = NULL;
-		for (size_t i = 0; i < c->nknowns && !hit; i++)
-			if (fnmatch(c->knowns[i].point, point, 0) == 0 && fnmatch(c->knowns[i].finding, j->findings[f], 0) == 0)
-				hit = &c->knowns[i];
-		if (!hit)
-			return NULL;
-		first = first ? first : hit;
-	}
-	return first;
-}
-
-/* ---- the verdict of one injection -------------------------------------------------------- */
-
-/* A rule that failed this many calls of one point in one process ran into a
- * loop: a scenario's tether makes at most a few hundred calls of any point. */
-#define BUSY_CALLS 100000
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-static bool in_list(char **v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
+	for (size_t i = 0; i < n; i++) {
+		const struct step *st = &steps[i];
+		if (st->kind == S_REPEAT && isolation_left_open(st->body, st->nbody))
 			return true;
+		if ((st->kind != S_SPAWN && st->kind != S_RUN) || st->argc < 2 ||
+		    strcmp(st->argv[0].tmpl, "tether") != 0 ||
+		    (strcmp(st->argv[1].tmpl, "run") != 0 && strcmp(st->argv[1].tmpl, "start") != 0))
+			continue;
+		bool named = false;
+		for (size_t k = 2; k < st->argc && strcmp(st->argv[k].tmpl, "--") != 0 && !named; k++)
+			named = strcmp(st->argv[k].tmpl, "--isolation") == 0 ||
+				strncmp(st->argv[k].tmpl, "--isolation=", 12) == 0;
+		if (!named)
+			return true;
+	}
 	return false;
 }
-
-/* A fault in the call that removes files explains files left behind. */
-static bool cleanup_point(const char *point)
-{
-	return fnmatch("*/unlink", point, 0) == 0 || fnmatch("*/rmdir", point, 0) == 0 ||
-	       fnmatch("*/remove", point, 0) == 0;
-}
-
-static void print_replay(struct faults_ctx *c, const char *rule)
-{
-	printf("#   reproduce: %s faults --enumerate %s%s%s%s%s --only '%s'\n", c->self, c->scn_arg,
-	       c->tether_arg ? " --tether " : "", c->tether_arg ? c->tether_arg : "",
-	       c->step_timeout_arg ? " --step-timeout " : "", c->step_timeout_arg ? c->step_timeout_arg : "", rule);
-	printf("#   inspect:   %s run --keep%s%s --fault '%s' %s\n", c->self, c->tether_arg ? " --tether " : "",
-	       c->tether_arg ? c->tether_arg : "", rule, c->scn_arg);
-}
-
-static void report_run(struct faults_ctx *c, const struct chain *ch, unsigned long k, const char *rule,
-		       struct judgement *j)
-{
-	const struct fired *f = &j->fired;
-	/* what the unfaulted run shows already is not this fault's doing */
-	size_t kept = 0;
-	for (size_t i = 0; i < j->nfindings; i++) {
-		char *n = faults_normalize(j->findings[i]);
-		if (in_list(c->base_findings, c->nbase_findings, n))
-			free(j->findings[i]);
-		else
-			j->findings[kept++] = j->findings[i];
-		free(n);
-	}
-	j->nfindings = kept;
-	/* a record or temp file the unfaulted run does not leave: G3's "a failed
-	 * start leaves nothing behind" (unless a SIGKILL or a fault in unlink
-	 * explains it). A lock file may stay: only its holder may remove it,
-	 * and a start that failed before locking holds nothing. */
-	for (size_t i = 0; i < j->nartifacts; i++)
-		if (!ends_with(j->artifacts[i], ".lock") && !in_list(c->base_artifacts, c->nbase, j->artifacts[i]) &&
-		    !j->sigkilled && !cleanup_point(ch->point))
-			faults_judgement_add(j, "G3: %s left behind (the unfaulted run leaves no such file)", j->artifacts[i]);
-	/* G8's spirit for every call: a failing call is not retried in a loop */
-	if (f->max_k >= BUSY_CALLS)
-		faults_judgement_add(j, "busy loop: %s failed up to its %lu-th call in pid %d (the unfaulted run makes %lu)",
-				     ch->point, f->max_k, (int)f->max_pid, ch->count);
-	unsigned long fired = f->lines;
-	if (!fired && !j->nfindings) {
-		c->quiet_runs++;
-		if (c->verbose)
-			printf("# %s errno=%d %s: k=%lu injects nothing (discovery counted %lu calls): chain done\n",
-			       ch->point, ch->err, ch->from ? "from" : "once", k, ch->count);
-		if (j->dir)
-			lab_rm_rf(j->dir);
-		return;
-	}
-	c->tap++;
-	const char *what = fired ? "" : " (nothing injected)";
-	if (!j->nfindings) {
-		c->passed++;
-		c->clean += j->plan == PLAN_CLEAN;
-		c->degraded += j->plan == PLAN_DEGRADED;
-		c->unaffected += j->plan == PLAN_PASSED;
-		printf("ok %lu - %s errno=%d k=%lu %s: %s%s\n", c->tap, ch->point, ch->err, k, ch->from ? "from" : "once",
-		       j->summary ? j->summary : "?", what);
-		if (j->dir)
-			lab_rm_rf(j->dir);
-		return;
-	}
-	const struct known *kn = known_failure(c, ch->point, j);
-	c->failed += !kn;
-	c->known += kn != NULL;
-	char *first = lab_excerpt(j->findings[0], 400);
-	printf("not ok %lu - %s errno=%d k=%lu %s: %s%s%s%s\n", c->tap, ch->point, ch->err, k,
-	       ch->from ? "from" : "once", first, what, kn ? " # TODO known: " : "", kn ? kn->why : "");
-	free(first);
-	for (size_t i = 1; i < j->nfindings; i++)
-		printf("#   also: %s\n", j->findings[i]);
-	printf("#   outcome: %s (fired in %u process%s)\n", j->summary ? j->summary : "?", f->procs,
-	       f->procs == 1 ? "" : "es");
-	if (j->lab_details) {
-		char *copy = xstrdup(j->lab_details), **lines;
-		size_t n = lab_split_lines(copy, &lines);
-		/* the lab's details say where the directory is kept: true only with --keep */
-		for (size_t i = 0; i < n && i < 24; i++)
-			if (c->keep || strncmp(lines[i], "the scenario's directory is kept", 32) != 0)
-				printf("#   %s\n", lines[i]);
-		if (n)
-			free(lines);
-		free(copy);
-	}
-	if (j->dir && !c->keep)
-		lab_rm_rf(j->dir);
-	print_replay(c, rule);
-}
-
-/* ---- the chains ----------------------------------------------------------------------- */
-
-static struct chain *next_chain(struct faults_ctx *c, struct chain *chains, size_t n)
-{
-	if (c->pool.interrupted || c->runs >= c->max_runs)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!chains[i].done && !chains[i].running)
-			return &chains[i];
-	return NULL;
-}
-
-static void run_chains(struct faults_ctx *c, struct chain *chains, size_t n)
-{
-	for (;;) {
-		struct chain *ch;
-		while (c->pool.busy < c->pool.size && (ch = next_chain(c, chains, n))) {
-			char *rule = xasprintf("%s:%d:%lu:%s", ch->point, ch->err, ch->k, ch->from ? "from" : "once");
-			ch->running = true;
-			faults_start_run(c, ch, rule, NULL);
-			free(rule);
-		}
-		if (!c->pool.busy)
-			break;
-		struct judgement j;
-		struct slot *s = faults_end_run(c, lab_jobs_wait(&c->pool), &j);
-		ch = s->chain;
-		unsigned long k = s->k;
-		bool fired = j.fired.lines > 0;
-		ch->running = false;
-		if (!c->pool.interrupted)
-			report_run(c, ch, k, s->rule, &j);
-		faults_judgement_clear(&j);
-		faults_slot_free(s);
-		if (!fired || ch->single) {
-			ch->done = true;
-		} else if (c->max_k && k >= c->max_k) {
-			ch->done = ch->truncated = true;
-			c->truncated++;
-		} else {
-			ch->k = k + 1;
-		}
-	}
-}
-
-/* ---- the command ------------------------------------------------------------------------- */
 
 static bool excluded(char **own, const char *point)
 {
@@ -281,6 +149,707 @@ static bool excluded(char **own, const char *point)
 		if (strcmp(*p, point) == 0 || fnmatch(*p, point, 0) == 0)
 			return true;
 	return false;
+}
+
+static struct target *new_target(struct faults_ctx *c, const char *arg, struct scenario *scn, const char *isolation)
+{
+	struct target *t = xcalloc(1, sizeof *t);
+	t->c = c;
+	t->arg = arg;
+	t->scn = scn;
+	t->isolation = isolation;
+	t->exclusive = scn->exclusive;
+	t->name = isolation ? xasprintf("%s [%s]", scn->name, isolation) : xstrdup(scn->name);
+	t->own = faults_scenario_points(scn);
+	/* candidates: selected, not faulted by the scenario itself, and loadable */
+	for (const char *const *p = faults_all_points(); *p; p++) {
+		bool preload = strncmp(*p, "tether/", 7) != 0;
+		bool named = c->only ? strcmp(*p, c->one.point) == 0 : faults_glob_match(c->globs, *p);
+		const char *why_not = faults_point_unrealistic(*p);
+		if (named && why_not && !c->only && !faults_exact_match(c->globs, *p))
+			continue;
+		if (named && !excluded(t->own, *p) && (!preload || *FIU_POSIX_PRELOAD))
+			xappend(&t->cands, &t->ncands, p, sizeof *p);
+	}
+	xappend(&c->targets, &c->ntargets, &t, sizeof t);
+	return t;
+}
+
+static void free_target(struct target *t)
+{
+	for (size_t i = 0; i < t->nchains; i++) {
+		free(t->chains[i].ks);
+		free(t->chains[i].added);
+	}
+	free(t->chains);
+	faults_reached_free(t->reached, t->nreached);
+	for (size_t i = 0; i < t->nbase; i++)
+		free(t->base_artifacts[i]);
+	free(t->base_artifacts);
+	for (size_t i = 0; i < t->nbase_findings; i++)
+		free(t->base_findings[i]);
+	free(t->base_findings);
+	free(t->waits);
+	for (char **p = t->own; *p; p++)
+		free(*p);
+	free(t->own);
+	free(t->cands);
+	free(t->name);
+	free(t);
+}
+
+/* ---- the plan of a target, from its discovery ------------------------------------------------ */
+
+static bool has_errno(const char *point, int err)
+{
+	int errs[8];
+	size_t n = faults_point_errnos(point, errs, 8);
+	for (size_t i = 0; i < n; i++)
+		if (errs[i] == err)
+			return true;
+	return false;
+}
+
+static const struct reached *reached_point(const struct target *t, const char *point)
+{
+	for (size_t i = 0; i < t->nreached; i++)
+		if (strcmp(t->reached[i].point, point) == 0)
+			return &t->reached[i];
+	return NULL;
+}
+
+/* Does the pidns sibling run a once k of point with errno err whose
+ * signature is sig? */
+static bool sibling_runs(const struct faults_ctx *c, const struct target *t, const char *point, int err,
+			 uint64_t sig)
+{
+	const struct target *s = t->sibling;
+	if (!s || s->state != T_PLANNED)
+		return false;
+	for (size_t i = 0; i < s->nchains; i++) {
+		const struct chain *ch = &s->chains[i];
+		if (ch->from || ch->err != err || strcmp(ch->point, point) != 0 || !ch->r || !ch->r->sig)
+			continue;
+		for (size_t k = 0; k < ch->nks; k++)
+			if (ch->ks[k] <= ch->r->nclass && ch->r->sig[ch->ks[k] - 1] == sig)
+				return true;
+	}
+	(void)c;
+	return false;
+}
+
+static uint64_t key_mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((v >> (8 * i)) & 0xff)) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* The key of a once or from k of point failing with err whose k-signature
+ * is sig (never 0, the set's empty slot). */
+static uint64_t class_key(const char *point, int err, bool from, uint64_t sig)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (const char *p = point; *p; p++)
+		h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+	h = key_mix(key_mix(key_mix(h, (uint64_t)err), from), sig);
+	return h ? h : 1;
+}
+
+/* Adds key to the set of classes run: false when it was there. */
+static bool class_add(struct faults_ctx *c, uint64_t key)
+{
+	if (2 * (c->nclasses_run + 1) > c->classes_cap) {
+		size_t cap = c->classes_cap ? 2 * c->classes_cap : 1024;
+		uint64_t *n = xcalloc(cap, sizeof *n);
+		for (size_t i = 0; i < c->classes_cap; i++) {
+			uint64_t v = c->classes_run[i];
+			size_t at = v & (cap - 1);
+			while (v && n[at])
+				at = (at + 1) & (cap - 1);
+			if (v)
+				n[at] = v;
+		}
+		free(c->classes_run);
+		c->classes_run = n;
+		c->classes_cap = cap;
+	}
+	size_t at = key & (c->classes_cap - 1);
+	while (c->classes_run[at]) {
+		if (c->classes_run[at] == key)
+			return false;
+		at = (at + 1) & (c->classes_cap - 1);
+	}
+	c->classes_run[at] = key;
+	c->nclasses_run++;
+	return true;
+}
+
+/* Marks the call sites of the k-th calls of r failing with err (once or
+ * from) as run: true when one of them was not yet. *named: does one of
+ * them tell err apart from other errnos? posix/ points' errnos are all
+ * told apart (the C library may look at them). */
+static bool new_sites(struct faults_ctx *c, const struct reached *r, unsigned long k, int err, bool from,
+		      bool *named)
+{
+	bool any = false, posix = strncmp(r->point, "tether/sys/", 11) != 0;
+	*named = false;
+	for (size_t q = 0; q < r->nksites[k - 1]; q++) {
+		uint64_t site = r->ksites[k - 1][q];
+		bool n = posix || faults_site_names(c->sites, site, err);
+		*named = *named || n;
+		any = class_add(c, class_key(r->point, n ? err : -1, from, faults_site_near(c->sites, site))) || any;
+	}
+	return any;
+}
+
+static void plan_chains(struct faults_ctx *c, struct target *t)
+{
+	unsigned long runs = 0, ks = 0, same_site = 0, twins = 0, same_iso = 0, eintr = 0, unnamed = 0, other_t = 0,
+		      bare = 0, other_errno = 0;
+	if (c->only) {
+		struct chain ch = c->one;
+		ch.t = t;
+		ch.r = reached_point(t, ch.point);
+		ch.count = ch.r ? ch.r->count : 0;
+		ch.budget = faults_budget(ch.count, ch.r ? ch.r->nsites : 1, ch.err, c->sys.eintr_max);
+		xappend(&t->chains, &t->nchains, &ch, sizeof ch);
+		runs = 1;
+	}
+	for (size_t i = 0; i < t->nreached && !c->only; i++) {
+		const struct reached *r = &t->reached[i];
+		int errs[8];
+		size_t ne = c->only_errno ? 1 : faults_point_errnos(r->point, errs, 8);
+		if (c->only_errno)
+			errs[0] = c->only_errno;
+		unsigned long top = c->max_k && r->count > c->max_k ? c->max_k : r->count;
+		bool other = false; /* an errno tether never names ran: it stands for all of them */
+		for (size_t e = 0; e < ne; e++) {
+			if (c->ci && !c->only_errno && !faults_errno_named(&c->sys, errs[e])) {
+				if (other) {
+					unnamed += 2;
+					continue;
+				}
+				other = true;
+			}
+			/* the tether/sys/ twin runs the same calls with the same errno */
+			if (c->ci && r->twin && reached_point(t, r->twin) && has_errno(r->twin, errs[e])) {
+				twins += 2;
+				continue;
+			}
+			for (int from = 0; from < 2; from++) {
+				struct chain ch = {.t = t, .r = r, .point = r->point, .err = errs[e], .from = from,
+						   .count = r->count, .k = 1,
+						   .budget = faults_budget(r->count, r->nsites, errs[e], c->sys.eintr_max)};
+				/* once, EINTR: sys.c's wrapper makes the call again at
+				 * once, whatever the call site; its first k shows that */
+				bool retried = c->ci && !from && errs[e] == EINTR && faults_eintr_retried(&c->sys, r->point);
+				if (c->ci) {
+					bool named_any;
+					for (unsigned long k = 1; k <= top; k++) {
+						ks++;
+						if (retried && k > 1) {
+							eintr++;
+							continue;
+						}
+						if (r->nclass >= k && r->class_of[k - 1] != k) {
+							same_site++;
+							continue;
+						}
+						/* once: the same call fails after the same calls
+						 * in every process as in the pidns run of it */
+						if (!from && r->nclass >= k && sibling_runs(c, t, r->point, errs[e], r->sig[k - 1])) {
+							same_iso++;
+							continue;
+						}
+						/* Every call site of the k-th calls (one per
+						 * process that makes one) failed already with
+						 * this errno, or, where the site's code does not
+						 * tell it apart, with another: in this target or
+						 * another, whatever the other processes did. */
+						if (c->sites && r->nclass >= k && !new_sites(c, r, k, errs[e], from, &named_any)) {
+							if (named_any)
+								other_t++;
+							else
+								other_errno++;
+							continue;
+						}
+						xappend(&ch.ks, &ch.nks, &k, sizeof k);
+					}
+					bare += ch.nks == 0;
+					runs += ch.nks;
+					ch.truncated = c->max_k && r->count > c->max_k;
+					c->truncated += ch.truncated;
+				} else {
+					runs += c->max_k && r->count >= c->max_k ? c->max_k : r->count + 1;
+				}
+				xappend(&t->chains, &t->nchains, &ch, sizeof ch);
+			}
+		}
+	}
+	c->skipped_k += same_site;
+	c->twins_skipped += twins;
+	c->same_as_sibling += same_iso;
+	c->eintr_once += eintr;
+	c->unnamed_skipped += unnamed;
+	c->same_as_other += other_t;
+	c->errno_other += other_errno;
+	t->skipped_k = same_site;
+	t->same_as_sibling = same_iso;
+	char d[32];
+	printf("# %s: discovery %s, %zu of %zu points reached, %zu chains, %s%lu runs", t->name,
+	       lab_fmt_ns(t->discovery_ns, d, sizeof d), t->nreached, t->ncands, t->nchains, c->ci ? "" : "about ",
+	       runs);
+	if (c->ci)
+		printf(" (of %lu k's: %lu at a call site another k has, %lu once as in pidns, %lu once EINTR retried "
+		       "by sys.c; %lu posix chains left to their twin, %lu chains of an errno tether never names as "
+		       "another's; %lu as the same sites' in a target before, %lu as another errno no file of "
+		       "their stack names; %lu chains left empty)",
+		       ks, same_site, same_iso, eintr, twins, unnamed, other_t, other_errno, bare);
+	printf("\n");
+	if (c->verbose) {
+		printf("#   calls per process (max):");
+		for (size_t i = 0; i < t->nreached; i++)
+			printf("%s %s=%lu%s%s", i % 5 ? "," : "\n#    ", t->reached[i].point, t->reached[i].count,
+			       t->reached[i].twin ? " twin of " : "", t->reached[i].twin ? t->reached[i].twin : "");
+		printf("\n");
+	}
+	for (size_t i = 0; c->verbose && c->ci && i < t->nchains; i++)
+		printf("#   chain %s errno=%d %s: %zu runs\n", t->chains[i].point, t->chains[i].err,
+		       t->chains[i].from ? "from" : "once", t->chains[i].nks);
+	if (!t->nreached)
+		printf("#   no tether of the plan reached a point: a tether started through another program\n"
+		       "#   (sh -c '$TETHER ...', unshare ...) gets no rules: only `tether` steps do\n");
+}
+
+static int by_cost(const void *a, const void *b)
+{
+	const struct target *x = *(struct target *const *)a, *y = *(struct target *const *)b;
+	if (x->exclusive != y->exclusive)
+		return x->exclusive ? 1 : -1;
+	return x->discovery_ns < y->discovery_ns ? -1 : x->discovery_ns > y->discovery_ns;
+}
+
+/* --ci: a call site runs in the first target planned that reaches it. Once
+ * every discovery is in, the targets are planned cheapest first (the
+ * shortest discovery; the exclusive ones, which run alone, last): a site a
+ * short scenario reaches is not run in a real daemon's, and the plan does
+ * not depend on which discovery happened to end first. */
+static bool plan_by_cost(struct faults_ctx *c)
+{
+	/* the exclusive targets are discovered after the others have run
+	 * (alone, one at a time): they are planned as they come */
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (!c->targets[i]->exclusive &&
+		    (c->targets[i]->state == T_WAITING || c->targets[i]->state == T_DISCOVERING))
+			return false;
+	struct target **v = xcalloc(c->ntargets ? c->ntargets : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i]->state == T_DISCOVERED)
+			v[n++] = c->targets[i];
+	qsort(v, n, sizeof *v, by_cost);
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = v[i];
+		if (t->state != T_DISCOVERED)
+			continue;
+		/* the subreaper target's once chains look at its pidns sibling's */
+		if (t->sibling && t->sibling->state == T_DISCOVERED) {
+			t->sibling->state = T_PLANNED;
+			plan_chains(c, t->sibling);
+		}
+		t->state = T_PLANNED;
+		plan_chains(c, t);
+	}
+	free(v);
+	return true;
+}
+
+/* Plans every discovered target whose pidns sibling (if any) has its plan
+ * (or will have none). */
+static void plan_ready(struct faults_ctx *c)
+{
+	if (c->sites) {
+		plan_by_cost(c);
+		return;
+	}
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < c->ntargets; i++) {
+			struct target *t = c->targets[i];
+			if (t->state != T_DISCOVERED ||
+			    (t->sibling && t->sibling->state != T_PLANNED && t->sibling->state != T_BAILED))
+				continue;
+			t->state = T_PLANNED;
+			plan_chains(c, t);
+			again = true;
+		}
+	}
+}
+
+/* The unfaulted run of t ended with j: the baseline, the plan. Returns
+ * false when it must run again (it failed, the first time). */
+static bool discovered(struct faults_ctx *c, struct target *t, struct slot *s, struct judgement *j, bool again)
+{
+	t->discovery_ns = j->ns;
+	if (j->plan != PLAN_PASSED || (j->nfindings && strncmp(j->findings[0], "lab:", 4) == 0)) {
+		if (!again && !c->pool.interrupted) {
+			/* a loaded machine may fail a timing-sensitive plan once */
+			if (j->dir)
+				lab_rm_rf(j->dir);
+			unlink(s->count_path);
+			if (s->sites_path)
+				unlink(s->sites_path);
+			return false;
+		}
+		c->tap++;
+		c->failed++;
+		t->failed++;
+		t->state = T_BAILED;
+		plan_ready(c); /* its subreaper sibling waits no more */
+		const char *why = j->plan_msg ? j->plan_msg : j->nfindings ? j->findings[0] : "?";
+		printf("not ok %lu - %s: the scenario does not pass without faults (twice): %s\n", c->tap, t->name, why);
+		for (size_t i = 0; i < j->nfindings; i++)
+			printf("#   %s\n", j->findings[i]);
+		struct failure f = {t, xstrdup("unfaulted"), xasprintf("does not pass without faults: %s", why), false};
+		xappend(&c->failures, &c->nfailures, &f, sizeof f);
+		return true;
+	}
+	if (j->nfindings) {
+		/* The scenario's own doing (e.g. a start it makes fail on purpose,
+		 * with an undocumented code): a failure once, here, and not again
+		 * in every injection run. */
+		c->tap++;
+		c->failed++;
+		t->failed++;
+		printf("not ok %lu - %s: unfaulted run: %s\n", c->tap, t->name, j->findings[0]);
+		for (size_t i = 1; i < j->nfindings; i++)
+			printf("#   also: %s\n", j->findings[i]);
+		printf("#   (the injection runs do not report these again)\n");
+		struct failure f = {t, xstrdup("unfaulted"), xstrdup(j->findings[0]), false};
+		xappend(&c->failures, &c->nfailures, &f, sizeof f);
+		for (size_t i = 0; i < j->nfindings; i++) {
+			char *n = faults_normalize(j->findings[i]);
+			xappend(&t->base_findings, &t->nbase_findings, &n, sizeof n);
+		}
+	}
+	if (j->dir)
+		lab_rm_rf(j->dir);
+	t->base_artifacts = j->artifacts;
+	t->nbase = j->nartifacts;
+	j->artifacts = NULL;
+	j->nartifacts = 0;
+	t->waits = j->waits;
+	t->nwaits = j->nwaits;
+	j->waits = NULL;
+	j->nwaits = 0;
+	faults_read_discovery(s->count_path, s->sites_path, t->cands, t->ncands, c->sites, &t->reached, &t->nreached);
+	if (c->sites)
+		faults_site_db_resolve(c->sites);
+	unlink(s->count_path);
+	if (s->sites_path)
+		unlink(s->sites_path);
+	t->state = T_DISCOVERED;
+	plan_ready(c);
+	return true;
+}
+
+/* ---- the schedule ----------------------------------------------------------------------- */
+
+/* What the pool runs next: a discovery, a replay, a chain's next k. */
+struct work {
+	struct target *t;
+	struct chain *ch;       /* NULL: t's discovery */
+	unsigned long k;
+	char *replay_of;        /* a replay: the first run's finding */
+};
+
+struct replay {
+	struct chain *ch;
+	unsigned long k;
+	char *finding;
+	bool discovery;
+	struct target *t;
+};
+
+struct sched {
+	struct replay *replays;
+	size_t nreplays;
+	bool exclusive;         /* running an exclusive target's work, alone */
+};
+
+static unsigned long left_of(const struct faults_ctx *c, const struct target *t)
+{
+	unsigned long left = 0;
+	for (size_t i = 0; i < t->nchains; i++) {
+		const struct chain *ch = &t->chains[i];
+		if (ch->done)
+			continue;
+		/* --only's chain has one k, and no ks[] (with --ci as well) */
+		left += ch->single ? ch->next == 0 : c->ci ? ch->nks - ch->next : (ch->running ? 0 : 1);
+	}
+	return left;
+}
+
+/* A chain's next k, or 0 when it has none to start now. */
+static unsigned long next_k(const struct faults_ctx *c, struct chain *ch)
+{
+	if (ch->done || ch->t->runs >= c->max_runs)
+		return 0;
+	if (c->ci || ch->single) {
+		if (ch->single)
+			return ch->next++ == 0 ? ch->k : 0;
+		return ch->next < ch->nks ? ch->ks[ch->next++] : 0;
+	}
+	return ch->running ? 0 : ch->k;
+}
+
+static bool pick(struct faults_ctx *c, struct sched *sc, bool exclusive, struct work *w)
+{
+	for (size_t i = 0; i < sc->nreplays; i++) {
+		struct replay *r = &sc->replays[i];
+		if (r->t->exclusive != exclusive)
+			continue;
+		*w = (struct work){r->t, r->ch, r->k, r->finding};
+		if (r->discovery)
+			w->replay_of = xstrdup("");
+		sc->replays[i] = sc->replays[--sc->nreplays];
+		return true;
+	}
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct target *t = c->targets[i];
+		if (t->exclusive == exclusive && t->state == T_WAITING) {
+			t->state = T_DISCOVERING;
+			*w = (struct work){t, NULL, 0, NULL};
+			return true;
+		}
+	}
+	/* the target with the most work left: a long one's tail then overlaps
+	 * the others' */
+	struct target *best = NULL;
+	unsigned long most = 0;
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct target *t = c->targets[i];
+		unsigned long left;
+		if (t->exclusive != exclusive || t->state != T_PLANNED || (left = left_of(c, t)) == 0)
+			continue;
+		if (left > most) {
+			most = left;
+			best = t;
+		}
+	}
+	for (size_t i = 0; best && i < best->nchains; i++) {
+		struct chain *ch = &best->chains[i];
+		unsigned long k = next_k(c, ch);
+		if (k) {
+			*w = (struct work){best, ch, k, NULL};
+			return true;
+		}
+	}
+	return false;
+}
+
+static char *rule_of(const struct chain *ch, unsigned long k)
+{
+	return xasprintf("%s:%d:%lu:%s", ch->point, ch->err, k, ch->from ? "from" : "once");
+}
+
+static void start(struct faults_ctx *c, struct work *w)
+{
+	if (!w->ch) {
+		struct tether_buf rules;
+		tether_buf_init(&rules);
+		for (size_t i = 0; i < w->t->ncands; i++)
+			tether_buf_printf(&rules, "%s%s:%d:%llu:once", i ? ";" : "", w->t->cands[i], EIO,
+					  (unsigned long long)UINT64_MAX);
+		struct slot *s = faults_start_run(c, w->t, NULL, 0, rules.data ? rules.data : "");
+		s->replay = w->replay_of != NULL;
+		free(w->replay_of);
+		tether_buf_done(&rules);
+		return;
+	}
+	char *rule = rule_of(w->ch, w->k);
+	if (!w->replay_of)
+		w->ch->running++; /* a replay's was counted when it was queued */
+	struct slot *s = faults_start_run(c, w->t, w->ch, w->k, rule);
+	if (w->replay_of) {
+		s->replay = true;
+		s->first_finding = w->replay_of;
+	}
+	free(rule);
+}
+
+/* An injection run in --ci met call sites the discovery did not see (its
+ * timing differed): their k's join every chain of the point. */
+static void add_sites(struct target *t, const struct chain *from, const struct judgement *j)
+{
+	for (size_t s = 0; s < j->nsites; s++) {
+		for (size_t i = 0; i < t->nchains; i++) {
+			struct chain *ch = &t->chains[i];
+			if (strcmp(ch->point, from->point) != 0 || ch->done)
+				continue;
+			bool have = false;
+			for (size_t a = 0; a < ch->nadded && !have; a++)
+				have = ch->added[a] == j->sites[s].hash;
+			for (size_t k = 0; k < ch->nks && !have; k++)
+				have = ch->ks[k] == j->sites[s].k;
+			if (have)
+				continue;
+			xappend(&ch->added, &ch->nadded, &j->sites[s].hash, sizeof j->sites[s].hash);
+			xappend(&ch->ks, &ch->nks, &j->sites[s].k, sizeof j->sites[s].k);
+		}
+	}
+}
+
+static void ended(struct faults_ctx *c, struct sched *sc, struct slot *s, struct judgement *j)
+{
+	struct target *t = s->t;
+	struct chain *ch = s->chain;
+	if (!ch) {
+		if (!discovered(c, t, s, j, s->replay)) {
+			struct replay r = {.t = t, .discovery = true};
+			xappend(&sc->replays, &sc->nreplays, &r, sizeof r);
+		}
+		return;
+	}
+	ch->running--;
+	t->run_ns += j->ns;
+	enum verdict v = c->pool.interrupted ? V_QUIET : faults_verdict(c, s, j);
+	/* the lab keeps the directory of a plan that failed (most injection
+	 * runs' plans do): only --keep keeps a failure's */
+	if (j->dir && !(c->keep && v == V_FAIL))
+		lab_rm_rf(j->dir);
+	if (c->pool.interrupted)
+		return;
+	if (c->ci && v == V_FAIL && !s->replay && !ch->single) {
+		/* run once more before it counts */
+		struct replay r = {ch, s->k, xstrdup(j->findings[0]), false, t};
+		xappend(&sc->replays, &sc->nreplays, &r, sizeof r);
+		ch->running++; /* the chain is not done while its replay waits */
+		return;
+	}
+	const char *flaky = s->replay && v != V_FAIL && v != V_KNOWN ? s->first_finding : NULL;
+	if (s->replay && v == V_QUIET)
+		v = V_PASS; /* the first run injected; this one did not: it passed */
+	faults_print_run(c, s, j, v, flaky);
+	if (c->ci && !s->replay)
+		add_sites(t, ch, j);
+	/* the chain's end */
+	if (c->ci || ch->single) {
+		if (ch->single || (ch->next >= ch->nks && !ch->running))
+			ch->done = true;
+	} else if (!j->fired.lines) {
+		ch->done = true;
+	} else if (c->max_k && s->k >= c->max_k) {
+		ch->done = ch->truncated = true;
+		c->truncated++;
+	} else {
+		ch->k = s->k + 1;
+	}
+}
+
+/* A line a minute: how far the enumeration is. */
+static void progress(struct faults_ctx *c, int64_t *last)
+{
+	int64_t now = lab_now();
+	if (now - *last < 60 * NS_PER_SEC)
+		return;
+	*last = now;
+	unsigned long planned = 0, discovering = 0;
+	for (size_t i = 0; i < c->ntargets; i++) {
+		const struct target *t = c->targets[i];
+		discovering += t->state == T_WAITING || t->state == T_DISCOVERING || t->state == T_DISCOVERED;
+		for (size_t k = 0; k < t->nchains; k++)
+			planned += c->ci ? t->chains[k].nks : 0;
+	}
+	char d[32];
+	printf("# progress: %s, %lu runs", lab_fmt_ns(now - c->t0, d, sizeof d), c->runs);
+	if (c->ci)
+		printf(" of %lu planned%s", planned, discovering ? " so far" : "");
+	printf(", %lu failed\n", c->failed);
+}
+
+static void run_all(struct faults_ctx *c)
+{
+	struct sched sc = {0};
+	int64_t last = lab_now();
+	for (int pass = 0; pass < 2; pass++) {
+		/* first every other target, the pool full; then the exclusive
+		 * ones, one run at a time */
+		bool exclusive = pass == 1;
+		size_t size = exclusive ? 1 : c->pool.size;
+		for (;;) {
+			struct work w;
+			while (c->pool.busy < size && !c->pool.interrupted && !c->out_of_time && pick(c, &sc, exclusive, &w)) {
+				if (c->time_limit && lab_now() - c->t0 > c->time_limit) {
+					c->out_of_time = true;
+					free(w.replay_of);
+					break;
+				}
+				start(c, &w);
+			}
+			if (!c->pool.busy)
+				break;
+			struct judgement j;
+			struct slot *s = faults_end_run(c, lab_jobs_wait(&c->pool), &j);
+			ended(c, &sc, s, &j);
+			faults_judgement_clear(&j);
+			faults_slot_free(s);
+			progress(c, &last);
+		}
+	}
+	for (size_t i = 0; i < sc.nreplays; i++)
+		free(sc.replays[i].finding);
+	free(sc.replays);
+}
+
+/* ---- the command ------------------------------------------------------------------------- */
+
+/* --skip FILE: lines "GLOB  # why", GLOB matched (fnmatch) against a
+ * scenario's file name without its directory. A why is required: a
+ * scenario is never left out without saying so. */
+struct skip {
+	char *glob;
+	char *why;
+};
+
+static int load_skips(const char *path, struct skip **ret, size_t *n)
+{
+	int err;
+	char *text = lab_read_file(path, 1u << 20, NULL, &err), **lines;
+	if (!text) {
+		errno = err;
+		return -1;
+	}
+	size_t nl = lab_split_lines(text, &lines);
+	int r = 0;
+	for (size_t i = 0; i < nl; i++) {
+		char *l = lines[i] + strspn(lines[i], " \t");
+		if (!*l || *l == '#')
+			continue;
+		size_t glen = strcspn(l, " \t");
+		char *hash = strstr(l + glen, "#");
+		if (!hash || !hash[1 + strspn(hash + 1, " ")]) {
+			errno = EINVAL; /* no reason given */
+			r = -1;
+			break;
+		}
+		struct skip s = {xstrndup(l, glen), xstrdup(hash + 1 + strspn(hash + 1, " "))};
+		xappend(ret, n, &s, sizeof s);
+	}
+	if (nl)
+		free(lines);
+	free(text);
+	return r;
+}
+
+static const struct skip *skipped(const struct skip *v, size_t n, const char *file)
+{
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(v[i].glob, base, 0) == 0)
+			return &v[i];
+	return NULL;
 }
 
 /* "POINT:ERRNO:K:once|from" for --only. */
@@ -319,28 +888,36 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 int harness_cmd_faults(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"enumerate", required_argument, NULL, 'e'}, {"points", required_argument, NULL, 'p'},
-		{"errno", required_argument, NULL, 'E'},     {"max-k", required_argument, NULL, 'k'},
-		{"max-runs", required_argument, NULL, 'm'},  {"jobs", required_argument, NULL, 'j'},
-		{"only", required_argument, NULL, 'o'},      {"tether", required_argument, NULL, 't'},
-		{"seed", required_argument, NULL, 's'},      {"verbose", no_argument, NULL, 'v'},
+		{"enumerate", required_argument, NULL, 'e'},    {"points", required_argument, NULL, 'p'},
+		{"errno", required_argument, NULL, 'E'},        {"max-k", required_argument, NULL, 'k'},
+		{"max-runs", required_argument, NULL, 'm'},     {"jobs", required_argument, NULL, 'j'},
+		{"only", required_argument, NULL, 'o'},         {"tether", required_argument, NULL, 't'},
+		{"seed", required_argument, NULL, 's'},         {"verbose", no_argument, NULL, 'v'},
 		{"step-timeout", required_argument, NULL, 'T'}, {"keep", no_argument, NULL, 'K'},
-		{"known", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+		{"known", required_argument, NULL, 'n'},        {"ci", no_argument, NULL, 'c'},
+		{"isolation", required_argument, NULL, 'i'},    {"time-limit", required_argument, NULL, 'L'},
+		{"report", required_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
+		{"skip", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
 	};
-	struct faults_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1}};
+	struct faults_ctx c = {.max_k = 32, .max_runs = 5000, .jobs = 1, .pool = {.sig_fd = -1},
+			       .globs = "tether/sys/*,posix/*"};
 	c.opt.grace = 2 * NS_PER_SEC;
-	const char *globs = "tether/sys/*,posix/*", *only = NULL;
-	int only_errno = 0, ch;
+	const char *report = NULL;
+	struct skip *skips = NULL;
+	size_t nskips = 0;
+	char **args = NULL;
+	size_t nargs = 0;
 	int64_t step_timeout = 0;
 	bool have_seed = false;
 	char *end;
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	int ch;
+	while ((ch = getopt_long(argc, argv, "vhq", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'e': c.scn_arg = optarg; break;
-		case 'p': globs = optarg; break;
+		case 'e': xappend(&args, &nargs, &optarg, sizeof optarg); break;
+		case 'p': c.globs = optarg; break;
 		case 'E':
-			if ((only_errno = lab_errno_parse(optarg)) <= 0)
+			if ((c.only_errno = lab_errno_parse(optarg)) <= 0)
 				return usage_error("--errno: unknown errno '%s'", optarg);
 			break;
 		case 'k':
@@ -355,7 +932,7 @@ int harness_cmd_faults(int argc, char **argv)
 			if (*end || c.jobs < 1 || c.jobs > 64)
 				return usage_error("--jobs takes 1 to 64, not '%s'", optarg);
 			break;
-		case 'o': only = optarg; break;
+		case 'o': c.only = optarg; break;
 		case 't': c.tether_arg = optarg; break;
 		case 's':
 			if (lab_seed_parse(optarg, &c.opt.seed) < 0)
@@ -363,16 +940,38 @@ int harness_cmd_faults(int argc, char **argv)
 			have_seed = true;
 			break;
 		case 'v': c.verbose = true; break;
+		case 'q': c.quiet = true; break;
 		case 'K': c.keep = true; break;
+		case 'c': c.ci = true; break;
+		case 'r': report = optarg; break;
+		case 'S':
+			if (load_skips(optarg, &skips, &nskips) < 0)
+				return usage_error("--skip: cannot read %s: %s", optarg, strerror(errno));
+			break;
+		case 'i':
+			if (strcmp(optarg, "pidns") != 0 && strcmp(optarg, "subreaper") != 0 && strcmp(optarg, "both") != 0 &&
+			    strcmp(optarg, "as-written") != 0)
+				return usage_error("--isolation takes pidns, subreaper, both or as-written, not '%s'", optarg);
+			c.isolation_arg = optarg;
+			break;
 		case 'n':
-			if (load_known(&c, optarg) < 0)
+			if (faults_load_known(&c, optarg) < 0)
 				return usage_error("--known: cannot read %s: %s", optarg, strerror(errno));
 			break;
 		case 'T':
-			if (tether_parse_duration(optarg, &step_timeout) < 0 || step_timeout <= 0)
-				return usage_error("--step-timeout takes a duration (250ms, 3s), not '%s'", optarg);
-			c.step_timeout_arg = optarg;
+		case 'L': {
+			int64_t v;
+			if (tether_parse_duration(optarg, &v) < 0 || v <= 0)
+				return usage_error("--%s takes a duration (250ms, 3s, 15m), not '%s'",
+						   ch == 'T' ? "step-timeout" : "time-limit", optarg);
+			if (ch == 'T') {
+				step_timeout = v;
+				c.step_timeout_arg = optarg;
+			} else {
+				c.time_limit = v;
+			}
 			break;
+		}
 		case 'h':
 			fputs(faults_usage, stdout);
 			faults_print_errno_table(stdout, "  ");
@@ -382,22 +981,34 @@ int harness_cmd_faults(int argc, char **argv)
 			return 64;
 		}
 	}
-	if (!c.scn_arg || optind != argc) {
+	for (; optind < argc && nargs; optind++)
+		xappend(&args, &nargs, &argv[optind], sizeof argv[optind]);
+	if (!nargs || optind != argc) {
+		free(args);
 		fputs(faults_usage, stderr);
 		return 64;
 	}
-	struct chain one;
-	if (only && parse_only(only, &one) < 0)
-		return usage_error("--only takes POINT:ERRNO:K:once|from with a known point, not '%s'", only);
+	if (c.only && parse_only(c.only, &c.one) < 0) {
+		free(args);
+		return usage_error("--only takes POINT:ERRNO:K:once|from with a known point, not '%s'", c.only);
+	}
+	if (!c.isolation_arg && c.ci)
+		c.isolation_arg = "both";
 
 	char *self = lab_absolute("/proc/self/exe");
 	c.self = self ? self : xstrdup("harness");
 	struct lab_paths where;
 	lab_paths_find(&where, c.tether_arg, NULL, NULL);
+	int rc = 0;
+	char **files = NULL;
+	size_t nfiles = 0;
+	struct scenario **scns = NULL;
+	size_t nscns = 0;
 	if (!where.tether) {
 		fprintf(stderr, "harness faults: no executable tether at %s (--tether PATH or TETHER=PATH)\n",
 			where.tether_asked);
-		return 64;
+		rc = 64;
+		goto out;
 	}
 	if (lab_paths_stage(&where) < 0) {
 		fprintf(stderr, "harness faults: cannot copy tether and the fixtures where other users reach them: %s\n",
@@ -407,141 +1018,128 @@ int harness_cmd_faults(int argc, char **argv)
 	c.opt.tether = where.tether;
 	c.opt.fixtures = where.fixtures;
 	c.opt.srcdir = where.srcdir;
+	faults_read_sys(where.srcdir, &c.sys);
+	if (c.ci && !c.only)
+		c.sites = faults_site_db_new(c.opt.tether, c.opt.srcdir);
 	if (!have_seed)
 		c.opt.seed = lab_seed_random();
-	char *perr = NULL;
-	c.scn = scenario_parse(c.scn_arg, &perr);
-	if (!c.scn) {
-		printf("Bail out! %s\n", perr);
-		free(perr);
-		return 1;
+	for (size_t i = 0; i < nargs; i++) {
+		int e = collect(args[i], &files, &nfiles);
+		if (e < 0) {
+			fprintf(stderr, "harness faults: %s: %s\n", args[i], strerror(-e));
+			rc = 64;
+			goto out;
+		}
 	}
 	int r = lab_mkdtemp("faults", &c.work);
 	if (r < 0)
 		lab_die("cannot create %s: %s", c.work, strerror(-r));
 	c.opt.report_dir = c.work;
-	char *why = lab_requirements_unmet(c.scn, &c.opt);
-	if (!why && (!tether_fault_available() || !*FIU_RUN_PRELOAD || access(FIU_RUN_PRELOAD, R_OK) < 0))
-		why = xstrdup("needs libfiu (fault points compiled in, and its preload libraries)");
-	int rc = 0;
-	if (why) {
-		printf("1..0 # SKIP %s: %s\n", c.scn->name, why);
-		free(why);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# harness faults --enumerate: %zu scenario%s, %s mode, isolation %s, tether %s, seed %llu\n", nfiles,
+	       nfiles == 1 ? "" : "s", c.ci ? "ci" : "full", c.isolation_arg ? c.isolation_arg : "as written",
+	       c.opt.tether, (unsigned long long)c.opt.seed);
+	if (!tether_fault_available() || !*FIU_RUN_PRELOAD || access(FIU_RUN_PRELOAD, R_OK) < 0) {
+		printf("1..0 # SKIP needs libfiu (fault points compiled in, and its preload libraries)\n");
 		goto out;
 	}
-	if (c.scn->exclusive)
-		c.jobs = 1; /* it says it is timing-sensitive */
-	if (step_timeout)
-		c.scn->step_timeout = step_timeout;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# harness faults --enumerate %s: tether %s, seed %llu\n", c.scn_arg, c.opt.tether,
-	       (unsigned long long)c.opt.seed);
-	/* candidates: selected, not faulted by the scenario itself, and loadable */
-	char **own = faults_scenario_points(c.scn);
-	const char **cands = NULL;
-	size_t ncands = 0;
-	for (const char *const *p = faults_all_points(); *p; p++) {
-		bool preload = strncmp(*p, "tether/", 7) != 0;
-		bool named = only ? strcmp(*p, one.point) == 0 : faults_glob_match(globs, *p);
-		const char *why_not = faults_point_unrealistic(*p);
-		if (named && why_not && !only && !faults_exact_match(globs, *p)) {
-			printf("# %s: left out (%s)\n", *p, why_not);
+	bool root = geteuid() == 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		char *perr = NULL;
+		struct scenario *scn = scenario_parse(files[i], &perr);
+		if (!scn) {
+			printf("Bail out! %s\n", perr);
+			free(perr);
+			rc = 1;
+			goto out;
+		}
+		xappend(&scns, &nscns, &scn, sizeof scn);
+		char *why = lab_requirements_unmet(scn, &c.opt);
+		if (why) {
+			printf("# %s: skipped: %s\n", scn->name, why);
+			free(why);
 			continue;
 		}
-		if (named && !excluded(own, *p) && (!preload || *FIU_POSIX_PRELOAD))
-			xappend(&cands, &ncands, p, sizeof *p);
+		const struct skip *sk = skipped(skips, nskips, files[i]);
+		if (sk) {
+			printf("# %s: skipped (--skip): %s\n", scn->name, sk->why);
+			c.skipped_scenarios++;
+			continue;
+		}
+		if (step_timeout)
+			scn->step_timeout = step_timeout;
+		const char *iso = c.isolation_arg;
+		if (!iso || strcmp(iso, "as-written") == 0 || !isolation_left_open(scn->steps, scn->nsteps)) {
+			new_target(&c, files[i], scn, NULL);
+		} else if (strcmp(iso, "both") == 0) {
+			/* a PID namespace needs root: without it, tether's auto is subreaper */
+			struct target *p = root ? new_target(&c, files[i], scn, "pidns") : NULL;
+			new_target(&c, files[i], scn, "subreaper")->sibling = c.ci ? p : NULL;
+		} else {
+			new_target(&c, files[i], scn, iso);
+		}
 	}
+	if (c.isolation_arg && strcmp(c.isolation_arg, "both") == 0 && !root)
+		printf("# not root: no PID namespace, every tether runs --isolation subreaper\n");
+	if (c.verbose)
+		faults_print_errno_table(stdout, "# errnos: ");
 	lab_jobs_init(&c.pool, c.jobs);
 	/* a marker inherited from an enclosing run would be ours by mistake */
 	unsetenv(LAB_ENV_RUN);
 	unsetenv(LAB_ENV_SPAWN);
-	int64_t t0 = lab_now();
-	for (char **p = own; *p; p++)
-		printf("# %s: faulted by the scenario itself, not enumerated\n", *p);
-
-	struct reached *reached = NULL;
-	size_t nreached = 0;
-	if (faults_discover(&c, cands, ncands, &reached, &nreached) < 0) {
-		rc = 1;
-		goto out_points;
-	}
-	struct chain *chains = NULL;
-	size_t nchains = 0;
-	unsigned long bound = 0;
-	if (only) {
-		for (size_t i = 0; i < nreached; i++)
-			one.count = reached[i].count;
-		xappend(&chains, &nchains, &one, sizeof one);
-		bound = 1;
-	}
-	for (size_t i = 0; i < nreached && !only; i++) {
-		int errs[8];
-		size_t ne = only_errno ? 1 : faults_point_errnos(reached[i].point, errs, 8);
-		if (only_errno)
-			errs[0] = only_errno;
-		for (size_t e = 0; e < ne; e++) {
-			for (int from = 0; from < 2; from++) {
-				struct chain chn = {.point = reached[i].point, .err = errs[e], .from = from,
-						    .count = reached[i].count, .k = 1};
-				xappend(&chains, &nchains, &chn, sizeof chn);
-				unsigned long runs = c.max_k && reached[i].count >= c.max_k ? c.max_k : reached[i].count + 1;
-				bound += runs;
-			}
-		}
-	}
-	printf("# %zu of %zu points reached (calls per process, max):", nreached, ncands);
-	for (size_t i = 0; i < nreached; i++)
-		printf("%s %s=%lu", i % 6 ? "," : "\n#  ", reached[i].point, reached[i].count);
-	printf("\n# %zu chains, about %lu runs (bound: --max-k %lu, --max-runs %lu), --jobs %u\n", nchains,
-	       bound, c.max_k, c.max_runs, c.jobs);
-	if (!nreached)
-		printf("# no tether of the plan reached a point: a tether started through another program\n"
-		       "# (sh -c '$TETHER ...', unshare ...) gets no rules: only `tether` steps do\n");
-	if (c.verbose)
-		faults_print_errno_table(stdout, "# errnos: ");
-	run_chains(&c, chains, nchains);
-
-	unsigned long unfinished = 0;
-	for (size_t i = 0; i < nchains; i++)
-		unfinished += !chains[i].done;
-	char d[32];
-	printf("1..%lu\n", c.tap);
-	printf("# %lu injection runs in %s (%lu with nothing injected); passed: %lu unaffected, %lu clean failures, "
-	       "%lu degraded\n", c.runs, lab_fmt_ns(lab_now() - t0, d, sizeof d), c.quiet_runs, c.unaffected,
-	       c.clean, c.degraded);
-	if (c.truncated)
-		printf("# %lu chains cut at --max-k %lu (their point is called more often)\n", c.truncated, c.max_k);
-	if (unfinished)
-		printf("# %lu chains not finished (%s)\n", unfinished, c.pool.interrupted ? "interrupted" : "--max-runs reached");
-	if (c.known)
-		printf("# %lu known failures (TODO: --known)\n", c.known);
-	printf("%lu passed, %lu failed\n", c.passed, c.failed);
-	rc = c.failed || c.pool.interrupted ? 1 : 0;
-	free(chains);
-out_points:
-	free(reached);
-	free(cands);
-	for (char **p = own; *p; p++)
-		free(*p);
-	free(own);
+	c.t0 = lab_now();
+	run_all(&c);
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	printf("# CPU time of the runs: %.0f s user, %.0f s system\n",
+	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	r = faults_summary(&c, report);
+	if (r < 0)
+		fprintf(stderr, "harness faults: cannot write %s: %s\n", report, strerror(-r));
+	rc = c.failed || c.unscheduled || c.pool.interrupted || c.out_of_time || r < 0 ? 1 : 0;
 out:
 	lab_jobs_done(&c.pool);
 	for (size_t i = 0; i < c.nknowns; i++) {
 		free(c.knowns[i].point);
 		free(c.knowns[i].finding);
 		free(c.knowns[i].why);
+		free(c.knowns[i].scenario);
 	}
 	free(c.knowns);
-	for (size_t i = 0; i < c.nbase; i++)
-		free(c.base_artifacts[i]);
-	for (size_t i = 0; i < c.nbase_findings; i++)
-		free(c.base_findings[i]);
-	free(c.base_findings);
-	free(c.base_artifacts);
-	lab_rm_rf(c.work);
-	free(c.work);
-	scenario_free(c.scn);
+	for (size_t i = 0; i < nskips; i++) {
+		free(skips[i].glob);
+		free(skips[i].why);
+	}
+	free(skips);
+	for (size_t i = 0; i < c.nfailures; i++) {
+		free(c.failures[i].rule);
+		free(c.failures[i].finding);
+	}
+	free(c.failures);
+	for (size_t i = 0; i < c.npoints; i++) {
+		for (size_t k = 0; k < c.points[i].nkinds; k++)
+			free(c.points[i].kinds[k]);
+		free(c.points[i].kinds);
+		free(c.points[i].nkind);
+	}
+	free(c.points);
+	faults_sys_facts_done(&c.sys);
+	faults_site_db_free(c.sites);
+	free(c.classes_run);
+	for (size_t i = 0; i < c.ntargets; i++)
+		free_target(c.targets[i]);
+	free(c.targets);
+	for (size_t i = 0; i < nscns; i++)
+		scenario_free(scns[i]);
+	free(scns);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	free(args);
+	if (c.work) {
+		lab_rm_rf(c.work);
+		free(c.work);
+	}
 	free(c.self);
 	lab_paths_done(&where);
 	return rc;

@@ -6,7 +6,8 @@
  * JSON through a pipe. The parent waits on pipes, pidfds and a signalfd —
  * never blindly — and enforces a deadline per run (the pool of
  * common/jobs.c). Discovery is a run too: unfaulted, counting the calls of
- * every candidate point.
+ * every candidate point (and in --ci where each was made, and how long each
+ * wait took: enumerate_plan.c, enumerate_watch.c).
  */
 #include "config.h"
 
@@ -27,20 +28,56 @@
 struct run_arg {
 	const struct faults_ctx *c;
 	const struct slot *s;
-	const char *count_path;
 };
 
 static void run_one(int fd, void *arg)
 {
 	const struct run_arg *a = arg;
+	const struct faults_ctx *c = a->c;
+	const struct slot *s = a->s;
+	const struct target *t = s->t;
+	const struct chain *ch = s->chain;
 	struct judgement j = {0};
-	struct lab_options o = a->c->opt;
-	o.tether_fault = a->s->rule;
-	o.fault_count = a->count_path;
+	struct run_ctx x = {.j = &j, .tether = c->opt.tether, .sites_path = s->sites_path};
+	struct lab_options o = c->opt;
+	char budget[64];
+	o.tether_fault = s->rule;
+	o.fault_count = s->count_path;
+	o.fault_sites = s->sites_path;
+	o.isolation = t->isolation;
+	if (ch) {
+		x.point = ch->point;
+		x.k = s->k;
+		x.from = ch->from;
+		x.count = ch->count;
+		if (ch->r) {
+			x.known_sites = ch->r->sites;
+			x.nknown_sites = ch->r->nsites;
+		}
+		if (ch->from) {
+			/* the spin budget, relative to the unfaulted run (SPEC G9) */
+			x.budget = ch->budget;
+			snprintf(budget, sizeof budget, "%lu:16", x.budget);
+			o.fault_budget = budget;
+		}
+		if (c->ci) {
+			/* waits cut to what the unfaulted run needed, and ended when
+			 * nothing of the scenario is left to make them hold */
+			x.limits = t->waits;
+			x.nlimits = t->nwaits;
+			x.floor_ns = ch->from ? FAULTS_FROM_WAIT_NS : FAULTS_ONCE_WAIT_NS;
+			o.end_idle_waits = true;
+		}
+	}
+	struct lab_hooks hooks = faults_hooks;
+	hooks.data = &x;
+	o.hooks = &hooks;
 	o.after_plan = faults_after_plan;
-	o.after_plan_data = &j;
+	o.after_plan_data = &x;
 	struct lab_result r;
-	lab_run_scenario(a->c->scn, &o, a->s->run_id, &r);
+	int64_t t0 = lab_now();
+	lab_run_scenario(t->scn, &o, s->run_id, &r);
+	j.ns = lab_now() - t0;
 	if (!j.summary) /* the plan never ran: the lab could not set up */
 		faults_judgement_add(&j, "lab: %s", r.message ? r.message : "the scenario did not run");
 	j.lab_details = r.details;
@@ -54,19 +91,37 @@ static void run_one(int fd, void *arg)
 		lab_write_all(fd, b.data, b.len);
 }
 
-void faults_start_run(struct faults_ctx *c, struct chain *ch, const char *rule, const char *count_path)
+struct slot *faults_start_run(struct faults_ctx *c, struct target *t, struct chain *ch, unsigned long k,
+			      const char *rule)
 {
 	struct slot *s = xcalloc(1, sizeof *s);
+	s->t = t;
 	s->chain = ch;
-	s->k = ch ? ch->k : 0;
+	s->k = k;
 	s->run_id = lab_run_id("faults", ++c->seq);
 	s->rule = xstrdup(rule);
+	s->t0 = lab_now();
+	if (!ch) {
+		/* the discovery: every candidate's calls counted, and in --ci
+		 * where each was made */
+		s->count_path = xasprintf("%s/discovery-%u.count", c->work, c->seq);
+		if (c->ci)
+			s->sites_path = xasprintf("%s/discovery-%u.sites", c->work, c->seq);
+	} else if (c->ci && ch->r && ch->r->nsites) {
+		/* where the calls before the rule's k-th were made: a site the
+		 * discovery did not see adds its k */
+		s->sites_path = xasprintf("%s/run-%u.sites", c->work, c->seq);
+	}
 	struct lab_job *job = lab_jobs_idle(&c->pool);
 	job->data = s;
-	struct run_arg a = {c, s, count_path};
+	struct run_arg a = {c, s};
 	/* the scenario's limit, its teardown (enumerate_judge.c) and clean-up */
-	lab_job_start(&c->pool, job, s->run_id, lab_now() + c->scn->timeout + 60 * NS_PER_SEC, run_one, &a);
-	c->runs++;
+	lab_job_start(&c->pool, job, s->run_id, lab_now() + t->scn->timeout + 60 * NS_PER_SEC, run_one, &a);
+	if (ch) {
+		c->runs++;
+		t->runs++;
+	}
+	return s;
 }
 
 struct slot *faults_end_run(struct faults_ctx *c, struct lab_job *job, struct judgement *j)
@@ -85,6 +140,10 @@ struct slot *faults_end_run(struct faults_ctx *c, struct lab_job *job, struct ju
 	size_t left = lab_job_end(&c->pool, job);
 	if (left)
 		faults_judgement_add(j, "lab: %zu processes with the run's marker survived SIGKILL", left);
+	if (!j->ns)
+		j->ns = lab_now() - s->t0;
+	if (s->chain && s->sites_path)
+		unlink(s->sites_path);
 	job->data = NULL;
 	return s;
 }
@@ -93,6 +152,9 @@ void faults_slot_free(struct slot *s)
 {
 	free(s->run_id);
 	free(s->rule);
+	free(s->count_path);
+	free(s->sites_path);
+	free(s->first_finding);
 	free(s);
 }
 
@@ -118,80 +180,6 @@ char *faults_normalize(const char *finding)
 	return b.data ? b.data : xstrdup("");
 }
 
-/* ---- discovery ------------------------------------------------------------------------- */
-
-int faults_discover(struct faults_ctx *c, const char *const *cands, size_t ncands, struct reached **ret, size_t *ret_n)
-{
-	struct tether_buf rules;
-	tether_buf_init(&rules);
-	for (size_t i = 0; i < ncands; i++)
-		tether_buf_printf(&rules, "%s%s:%d:%llu:once", i ? ";" : "", cands[i], EIO, (unsigned long long)UINT64_MAX);
-	char *count_path = xasprintf("%s/discovery.count", c->work);
-	int64_t t0 = lab_now();
-	faults_start_run(c, NULL, rules.data ? rules.data : "", count_path);
-	tether_buf_done(&rules);
-	struct judgement j;
-	faults_slot_free(faults_end_run(c, lab_jobs_wait(&c->pool), &j));
-	c->runs--; /* the baseline is not an injection */
-	char d[32];
-	printf("# discovery (unfaulted, counting): %s, %s\n", j.summary ? j.summary : "?",
-	       lab_fmt_ns(lab_now() - t0, d, sizeof d));
-	int rc = 0;
-	if (j.plan != PLAN_PASSED) {
-		printf("Bail out! the scenario does not pass without faults: %s\n", j.plan_msg ? j.plan_msg : "?");
-		for (size_t i = 0; i < j.nfindings; i++)
-			printf("#   %s\n", j.findings[i]);
-		rc = -1;
-	} else if (j.nfindings) {
-		/* The scenario's own doing (e.g. a start it makes fail on purpose,
-		 * with an undocumented code): a failure once, here, and not again
-		 * in every injection run. */
-		c->tap++;
-		c->failed++;
-		printf("not ok %lu - unfaulted run: %s\n", c->tap, j.findings[0]);
-		for (size_t i = 1; i < j.nfindings; i++)
-			printf("#   also: %s\n", j.findings[i]);
-		printf("#   (the injection runs do not report these again)\n");
-		for (size_t i = 0; i < j.nfindings; i++) {
-			char *n = faults_normalize(j.findings[i]);
-			xappend(&c->base_findings, &c->nbase_findings, &n, sizeof n);
-		}
-	}
-	if (j.dir)
-		lab_rm_rf(j.dir);
-	c->base_artifacts = j.artifacts;
-	c->nbase = j.nartifacts;
-	j.artifacts = NULL;
-	j.nartifacts = 0;
-	faults_judgement_clear(&j);
-	/* "count POINT N PID": the largest N of each point */
-	int err;
-	char *text = lab_read_file(count_path, 64u << 20, NULL, &err), **lines;
-	size_t n = text ? lab_split_lines(text, &lines) : 0;
-	struct reached *r = xcalloc(ncands + 1, sizeof *r);
-	size_t nr = 0;
-	for (size_t i = 0; i < ncands; i++) {
-		unsigned long max = 0;
-		size_t plen = strlen(cands[i]);
-		for (size_t k = 0; k < n; k++) {
-			unsigned long v;
-			if (strncmp(lines[k], "count ", 6) == 0 && strncmp(lines[k] + 6, cands[i], plen) == 0 &&
-			    lines[k][6 + plen] == ' ' && sscanf(lines[k] + 7 + plen, "%lu", &v) == 1 && v > max)
-				max = v;
-		}
-		if (max)
-			r[nr++] = (struct reached){cands[i], max};
-	}
-	if (n)
-		free(lines);
-	free(text);
-	unlink(count_path);
-	free(count_path);
-	*ret = r;
-	*ret_n = nr;
-	return rc;
-}
-
 /* ---- to the parent and back ------------------------------------------------------------------ */
 
 static void write_strv(struct tether_buf *b, const char *key, char **v, size_t n)
@@ -213,9 +201,18 @@ static void write_str(struct tether_buf *b, const char *key, const char *s)
 
 void faults_judgement_write(const struct judgement *j, struct tether_buf *b)
 {
-	tether_buf_printf(b, "{\"plan\":%d,\"sigkilled\":%s,\"fired\":[%lu,%u,%lu,%d]", (int)j->plan,
-			  j->sigkilled ? "true" : "false", j->fired.lines, j->fired.procs, j->fired.max_k,
-			  (int)j->fired.max_pid);
+	tether_buf_printf(b, "{\"plan\":%d,\"sigkilled\":%s,\"spin\":%s,\"ns\":%lld,\"fired\":[%lu,%u,%lu,%d]",
+			  (int)j->plan, j->sigkilled ? "true" : "false", j->spin ? "true" : "false", (long long)j->ns,
+			  j->fired.lines, j->fired.procs, j->fired.max_k, (int)j->fired.max_pid);
+	tether_buf_puts(b, ",\"waits\":[");
+	for (size_t i = 0; i < j->nwaits; i++)
+		tether_buf_printf(b, "%s[%u,%lld]", i ? "," : "", j->waits[i].line, (long long)j->waits[i].ns);
+	tether_buf_puts(b, "],\"sites\":[");
+	/* hashes as strings: JSON numbers are doubles */
+	for (size_t i = 0; i < j->nsites; i++)
+		tether_buf_printf(b, "%s[%lu,\"%016llx\"]", i ? "," : "", j->sites[i].k,
+				  (unsigned long long)j->sites[i].hash);
+	tether_buf_puts(b, "]");
 	write_str(b, "plan_msg", j->plan_msg);
 	write_str(b, "summary", j->summary);
 	write_str(b, "details", j->lab_details);
@@ -251,6 +248,25 @@ int faults_judgement_read(const char *text, size_t len, struct judgement *ret)
 	const struct tether_json *plan = tether_json_get(o, "plan"), *k = tether_json_get(o, "sigkilled");
 	ret->plan = plan && plan->is_int ? (enum plan_outcome)plan->integer : PLAN_DEGRADED;
 	ret->sigkilled = k && k->type == TETHER_JSON_BOOL && k->boolean;
+	const struct tether_json *spin = tether_json_get(o, "spin"), *ns = tether_json_get(o, "ns");
+	ret->spin = spin && spin->type == TETHER_JSON_BOOL && spin->boolean;
+	ret->ns = ns && ns->is_int ? ns->integer : 0;
+	const struct tether_json *w = tether_json_get(o, "waits"), *st = tether_json_get(o, "sites");
+	for (size_t i = 0; w && w->type == TETHER_JSON_ARRAY && i < w->count; i++) {
+		const struct tether_json *e = w->items[i];
+		if (e->type != TETHER_JSON_ARRAY || e->count != 2 || !e->items[0]->is_int || !e->items[1]->is_int)
+			continue;
+		struct wait_time wt = {(unsigned)e->items[0]->integer, e->items[1]->integer};
+		xappend(&ret->waits, &ret->nwaits, &wt, sizeof wt);
+	}
+	for (size_t i = 0; st && st->type == TETHER_JSON_ARRAY && i < st->count; i++) {
+		const struct tether_json *e = st->items[i];
+		if (e->type != TETHER_JSON_ARRAY || e->count != 2 || !e->items[0]->is_int ||
+		    e->items[1]->type != TETHER_JSON_STRING)
+			continue;
+		struct new_site ns2 = {(unsigned long)e->items[0]->integer, strtoull(e->items[1]->string, NULL, 16)};
+		xappend(&ret->sites, &ret->nsites, &ns2, sizeof ns2);
+	}
 	const struct tether_json *f = tether_json_get(o, "fired");
 	if (f && f->type == TETHER_JSON_ARRAY && f->count == 4) {
 		ret->fired.lines = (unsigned long)f->items[0]->number;
@@ -276,6 +292,8 @@ void faults_judgement_clear(struct judgement *j)
 		free(j->artifacts[i]);
 	free(j->findings);
 	free(j->artifacts);
+	free(j->waits);
+	free(j->sites);
 	free(j->plan_msg);
 	free(j->summary);
 	free(j->lab_details);

@@ -211,7 +211,7 @@ static int processes_cond(struct lab *lab, const struct cond *c, unsigned line, 
 	want = strtoll(v, NULL, 10);
 	free(v);
 	struct marked *m;
-	size_t n = orphans_scan(lab->run_id, &m), have = 0;
+	size_t n = orphans_scan_tree(lab->run_id, &m), have = 0;
 	for (size_t i = 0; i < n; i++)
 		have += (!*comm || strcmp(m[i].comm, comm) == 0) && (!c->name || spawned_as(&m[i], c->name));
 	free(m);

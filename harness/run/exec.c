@@ -22,7 +22,7 @@
 
 static char **expand_argv(struct lab *lab, const struct step *st)
 {
-	char **argv = xcalloc(st->argc + 1, sizeof *argv);
+	char **argv = xcalloc(st->argc + 3, sizeof *argv);
 	for (size_t i = 0; i < st->argc; i++) {
 		argv[i] = lab_expand(lab, &st->argv[i], st->line);
 		if (!argv[i]) {
@@ -36,6 +36,18 @@ static char **expand_argv(struct lab *lab, const struct step *st)
 	if (strcmp(argv[0], "tether") == 0) {
 		free(argv[0]);
 		argv[0] = xstrdup(lab->opt->tether);
+		if (lab->opt->isolation && st->argc > 1 &&
+		    (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "start") == 0)) {
+			/* harness faults --isolation: unless the step names one */
+			bool named = false;
+			for (size_t i = 2; i < st->argc && strcmp(argv[i], "--") != 0 && !named; i++)
+				named = strcmp(argv[i], "--isolation") == 0 || strncmp(argv[i], "--isolation=", 12) == 0;
+			if (!named) {
+				memmove(argv + 4, argv + 2, (st->argc - 2) * sizeof *argv);
+				argv[2] = xstrdup("--isolation");
+				argv[3] = xstrdup(lab->opt->isolation);
+			}
+		}
 	}
 	return argv;
 }
@@ -239,18 +251,12 @@ static int signal_pid(struct lab *lab, const struct step *st)
 	int fd = pidfd_open((pid_t)pid, 0);
 	if (fd < 0)
 		return lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
-	/* with the pidfd held, the marker check is about the process we will signal */
-	struct marked *m;
-	size_t n = orphans_scan(lab->run_id, &m);
-	bool ours = false;
-	for (size_t i = 0; i < n; i++)
-		ours = ours || m[i].pid == (pid_t)pid;
-	free(m);
-	ours = ours || marked_ancestor(lab, (pid_t)pid);
+	/* with the pidfd held, the check is about the process we will signal */
+	bool ours = orphans_is_ours((pid_t)pid, lab->run_id) || marked_ancestor(lab, (pid_t)pid);
 	int r = 0;
 	if (!ours)
 		r = lab_fail(lab, st->line,
-			     "pid %ld does not carry this scenario's run marker, nor does any of its ancestors: the lab signals only its own processes",
+			     "pid %ld is not this scenario's (no run marker, not its descendant nor a marked process's): the lab signals only its own processes",
 			     pid);
 	else if (pidfd_send_signal(fd, st->sig, NULL, 0) < 0)
 		r = lab_fail(lab, st->line, "cannot signal pid %ld: %s", pid, strerror(errno));
@@ -378,10 +384,15 @@ static int run_pause(struct lab *lab, const struct step *st)
 {
 	/* Only "nothing happens during DUR" (the parser makes an expect follow):
 	 * the loop keeps reaping and reading notify datagrams meanwhile. */
-	int64_t until = lab_now() + st->pause;
-	if (until > lab->deadline)
-		until = lab->deadline;
-	while (lab_now() < until && !lab->interrupted) {
+	const struct lab_hooks *h = lab->opt->hooks;
+	int64_t started = lab_now(), until = started + st->pause;
+	for (;;) {
+		if (h && h->pause_end)
+			until = h->pause_end(lab, started, st->pause, h->data);
+		if (until > lab->deadline)
+			until = lab->deadline;
+		if (lab_now() >= until || lab->interrupted)
+			break;
 		lab_wait_event(lab, until, NULL, 0);
 		lab_pump(lab);
 	}

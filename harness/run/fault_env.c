@@ -107,6 +107,14 @@ int lab_fault_env(struct lab *lab, const struct step *const *mods, size_t n, con
 		s = xasprintf("TETHER_FAULT_COUNT=%s", opt->fault_count);
 		xappend(env, nenv, &s, sizeof s);
 	}
+	if (rc == 0 && is_tether && opt->fault_sites) {
+		s = xasprintf("TETHER_FAULT_SITES=%s", opt->fault_sites);
+		xappend(env, nenv, &s, sizeof s);
+	}
+	if (rc == 0 && is_tether && opt->fault_budget) {
+		s = xasprintf("TETHER_FAULT_BUDGET=%s", opt->fault_budget);
+		xappend(env, nenv, &s, sizeof s);
+	}
 	if (rc == 0 && (fiu.len || counted.len)) {
 		const char *run = FIU_RUN_PRELOAD, *px = FIU_POSIX_PRELOAD;
 		if (!*run || (posix && !*px)) {

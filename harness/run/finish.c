@@ -408,6 +408,10 @@ void lab_run_scenario(const struct scenario *scn, const struct lab_options *opt,
 	tether_buf_init(&lab.details);
 	snprintf(lab.run_id, sizeof lab.run_id, "%s", run_id);
 	int64_t t0 = lab_now();
+	/* whatever the plan starts stays below this process, even a daemon
+	 * that hides the run marker (common/orphans.c) */
+	if (orphans_subreaper() < 0)
+		lab_die("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 	char *name = xasprintf("lab.%s", scn->name);
 	int r = lab_mkdtemp(name, &lab.dir);
 	free(name);

@@ -216,7 +216,7 @@ int proc_signal(struct lab *lab, struct proc *p, int sig, bool group)
 	/* The leader is gone: signal the group only while a process of ours is
 	 * still in it (an empty group's id could be anybody's by now). */
 	struct marked *m;
-	size_t n = orphans_scan(lab->run_id, &m);
+	size_t n = orphans_scan_tree(lab->run_id, &m);
 	bool ours = false;
 	for (size_t i = 0; i < n; i++)
 		ours = ours || m[i].pgid == p->pid;

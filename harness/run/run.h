@@ -43,6 +43,24 @@
 
 struct lab;
 
+/* What `harness faults` adds to a run (each may be NULL); data is theirs. */
+struct lab_hooks {
+	/* The limit of the wait (`wait`, or a `run`'s wait for its exit) at line,
+	 * given the one the scenario sets. */
+	int64_t (*wait_limit)(struct lab *lab, unsigned line, int64_t within, void *data);
+	/* A wait at line ended after elapsed ns: its condition held, or not. */
+	void (*waited)(struct lab *lab, unsigned line, int64_t elapsed, bool held, void *data);
+	/* When a `pause` that started at started for dur ends (asked again
+	 * whenever something happened during it). */
+	int64_t (*pause_end)(struct lab *lab, int64_t started, int64_t dur, void *data);
+	/* A *.faults file of the scenario's directory changed (a rule fired, a
+	 * spin was reported): returning true ends the run at once, the hook
+	 * having recorded why (lab_fail): the wait in progress ends, no further
+	 * step runs, as when the lab is interrupted. */
+	bool (*fault_report)(struct lab *lab, void *data);
+	void *data;
+};
+
 struct lab_options {
 	const char *tether;        /* the supervisor under test (absolute) */
 	const char *fixtures;      /* directory of worker and sdnotify */
@@ -59,6 +77,16 @@ struct lab_options {
 	const char *tether_fault;
 	/* TETHER_FAULT_COUNT for every tether: its calls of each rule's point. */
 	const char *fault_count;
+	/* TETHER_FAULT_SITES and TETHER_FAULT_BUDGET for every tether (src/lab/fault.h). */
+	const char *fault_sites;
+	const char *fault_budget;
+	/* `--isolation X` for every `tether run|start` of the plan that names
+	 * none (harness faults --isolation); NULL: as written. */
+	const char *isolation;
+	/* A wait whose condition does not hold yet fails at once when every
+	 * process of the scenario has ended: nothing is left to make it hold. */
+	bool end_idle_waits;
+	const struct lab_hooks *hooks;
 	/* Called in the scenario's process after the plan's steps, before the
 	 * end-of-scenario checks: `harness faults` stops what still runs and
 	 * judges the guarantees there, where the processes are still known. */

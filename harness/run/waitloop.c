@@ -33,10 +33,23 @@ void lab_pump(struct lab *lab)
 		proc_drain_notify(p);
 		proc_reap(lab, p);
 	}
-	/* inotify: the events themselves do not matter, only that something changed */
+	/* inotify: the events themselves do not matter, only that something
+	 * changed — but a change of a fault report (NAME.faults) is told to
+	 * harness faults, which may end the run (a rule that spins) */
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	while (lab->inotify_fd >= 0 && read(lab->inotify_fd, buf, sizeof buf) > 0)
-		;
+	ssize_t got;
+	bool report = false;
+	while (lab->inotify_fd >= 0 && (got = read(lab->inotify_fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + got;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			size_t len = e->len ? strlen(e->name) : 0;
+			report = report || (len > 7 && strcmp(e->name + len - 7, ".faults") == 0);
+			p += sizeof *e + e->len;
+		}
+	}
+	const struct lab_hooks *h = lab->opt->hooks;
+	if (report && h && h->fault_report && !lab->interrupted && h->fault_report(lab, h->data))
+		lab->interrupted = true;
 	struct signalfd_siginfo si;
 	while (lab->sig_fd >= 0 && read(lab->sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
 		lab->interrupted = true;
@@ -112,8 +125,23 @@ void cond_watch_clear(struct cond_watch *w)
 	memset(w, 0, sizeof *w);
 }
 
+/* Has every process of the scenario ended (end_idle_waits)? */
+static bool idle(struct lab *lab)
+{
+	for (size_t i = 0; i < lab->nprocs; i++)
+		if (!lab->procs[i]->exited)
+			return false;
+	struct marked *m;
+	size_t n = orphans_scan_tree(lab->run_id, &m);
+	free(m);
+	return n == 0;
+}
+
 int lab_wait_cond(struct lab *lab, const struct cond *c, int64_t within, unsigned line)
 {
+	const struct lab_hooks *h = lab->opt->hooks;
+	if (h && h->wait_limit)
+		within = h->wait_limit(lab, line, within, h->data);
 	int64_t start = lab_now();
 	int64_t deadline = start + within;
 	bool scenario_limit = false;
@@ -141,10 +169,13 @@ int lab_wait_cond(struct lab *lab, const struct cond *c, int64_t within, unsigne
 			break;
 		}
 		int64_t now = lab_now();
-		if (r == COND_FALSE || lab->interrupted || now >= deadline) {
+		bool ended = r == COND_NOT_YET && lab->opt->end_idle_waits && !lab->interrupted && idle(lab);
+		if (r == COND_FALSE || lab->interrupted || now >= deadline || ended) {
 			char d[32];
 			if (r == COND_FALSE)
 				lab_fail(lab, line, "%s", observed);
+			else if (ended)
+				lab_fail(lab, line, "%s (every process of the scenario has ended)", observed);
 			else if (lab->interrupted)
 				lab_fail(lab, line, "interrupted while waiting: %s", observed);
 			else if (scenario_limit)
@@ -179,6 +210,8 @@ int lab_wait_cond(struct lab *lab, const struct cond *c, int64_t within, unsigne
 	}
 	lab_unwatch(lab, wd);
 	free(watched);
+	if (h && h->waited)
+		h->waited(lab, line, lab_now() - start, rc == 0, h->data);
 	return rc;
 }
 

@@ -274,6 +274,9 @@ int harness_cmd_stress(int argc, char **argv)
 	mkdir(sub, 0755);
 	free(sub);
 	snprintf(st->run_id, sizeof st->run_id, "stress.%d.%llu", (int)getpid(), (unsigned long long)st->seed);
+	/* one run: what its cycles start stays below us (common/orphans.c) */
+	if (orphans_subreaper() < 0)
+		lab_die("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 	stress_env_init(st);
 	st->tty = isatty(STDERR_FILENO);
 	size_t cap = st->cycles ? st->cycles : 1;

@@ -385,7 +385,7 @@ int stress_check_running(struct stress *st, const char *what, struct stress_proc
 		    !pid->is_int || pid->integer <= 1)
 			continue;
 		/* a live process of this run, not a stale number */
-		if (!of_this_run(st, (pid_t)pid->integer, p->pid)) {
+		if (!orphans_is_ours((pid_t)pid->integer, st->run_id) && !of_this_run(st, (pid_t)pid->integer, p->pid)) {
 			stress_fail(st, "%s: instance %zu reports pid %lld, which is not a live process of this run", what,
 				    i, (long long)pid->integer);
 			rc = -1;

@@ -3,7 +3,8 @@
  * parsed strictly (a malformed spec is refused, never half-applied); a rule
  * fails exactly the k-th call of its point (or every call from the k-th) with
  * its errno and reports each firing to TETHER_FAULT_REPORT; TETHER_FAULT_COUNT
- * counts; posix/ points of libfiu's preload work the same. A build without
+ * counts; TETHER_FAULT_SITES tells one call site from another;
+ * TETHER_FAULT_BUDGET tells a spin from paced retries; posix/ points of libfiu's preload work the same. A build without
  * libfiu refuses TETHER_FAULT (-ENOTSUP) and skips the rest.
  *
  * tether_fault_setup keeps its rules in the process, and every test runs in a
@@ -14,6 +15,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,8 @@ static void setup(void)
 	unsetenv("TETHER_FAULT");
 	unsetenv("TETHER_FAULT_REPORT");
 	unsetenv("TETHER_FAULT_COUNT");
+	unsetenv("TETHER_FAULT_SITES");
+	unsetenv("TETHER_FAULT_BUDGET");
 }
 
 static int open_null(void)
@@ -57,8 +61,9 @@ static int open_null(void)
 
 START_TEST(env_vars_are_listed)
 {
-	static const char *const want[] = {"TETHER_FAULT", "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
-					   "TETHER_FAULT_FLUSH", "FIU_ENABLE", "FIU_CTRL_FIFO"};
+	static const char *const want[] = {"TETHER_FAULT",       "TETHER_FAULT_REPORT", "TETHER_FAULT_COUNT",
+					   "TETHER_FAULT_SITES", "TETHER_FAULT_BUDGET", "TETHER_FAULT_FLUSH",
+					   "FIU_ENABLE",         "FIU_CTRL_FIFO"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		bool found = false;
 		for (const char *const *v = tether_fault_env_vars; *v; v++)
@@ -311,6 +316,171 @@ START_TEST(a_rule_beyond_any_count_only_counts)
 }
 END_TEST
 
+
+/* ---- call sites and the spin budget ------------------------------------------------- */
+
+static __attribute__((noinline)) int open_here(void)
+{
+	return open_null();
+}
+
+static __attribute__((noinline)) int open_there(void)
+{
+	return open_null();
+}
+
+/* The hash (5th field) of each "site" line of text, in order. */
+static size_t site_hashes(char *text, char hashes[][17], size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < max; l = strtok_r(NULL, "\n", &save)) {
+		char point[96], hash[17];
+		unsigned long long k;
+		int pid;
+		if (sscanf(l, "site %95s %llu %d %16s", point, &k, &pid, hash) == 4) {
+			ck_assert_str_eq(point, "tether/sys/open");
+			ck_assert_uint_eq(k, n + 1);
+			ck_assert_int_eq(pid, (int)getpid());
+			ck_assert_msg(strstr(l, " test_fault+"), "no frame of this program in \"%s\"", l);
+			memcpy(hashes[n++], hash, sizeof hash);
+		}
+	}
+	return n;
+}
+
+START_TEST(sites_tell_call_sites_apart)
+{
+	const char *sites = tu_path("sites");
+	setenv("TETHER_FAULT_SITES", sites, 1);
+	ck_assert_int_eq(setup_with("tether/sys/open:13:1000000"), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(open_here(), 0);
+	ck_assert_int_eq(open_there(), 0);
+	char *text = tu_read_file(sites, NULL), hashes[8][17];
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(site_hashes(text, hashes, 8), 4);
+	/* a loop calls from one site; another function is another site */
+	ck_assert_str_eq(hashes[0], hashes[1]);
+	ck_assert_str_eq(hashes[1], hashes[2]);
+	ck_assert_str_ne(hashes[2], hashes[3]);
+	free(text);
+	/* a rule that does not count (no TETHER_FAULT_SITES) writes nothing */
+}
+END_TEST
+
+START_TEST(sites_stop_at_the_256th_call)
+{
+	/* a backtrace and a line per call would slow a /proc scan of every
+	 * process, or a flood of notify datagrams, down tenfold: beyond the
+	 * 256th call of a point no k is run, and no site is written */
+	const char *sites = tu_path("sites");
+	setenv("TETHER_FAULT_SITES", sites, 1);
+	ck_assert_int_eq(setup_with("tether/sys/open:13:1000000"), 0);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(open_here(), 0);
+	char *text = tu_read_file(sites, NULL);
+	ck_assert_ptr_nonnull(text);
+	size_t lines = 0;
+	for (const char *p = text; (p = strstr(p, "site tether/sys/open ")); p++)
+		lines++;
+	ck_assert_uint_eq(lines, 256);
+	ck_assert_ptr_nonnull(strstr(text, "site tether/sys/open 256 "));
+	ck_assert_ptr_null(strstr(text, "site tether/sys/open 257 "));
+	free(text);
+}
+END_TEST
+
+/* Fails reads from the first on, n times, pausing (a 1 ms sleep) after
+ * each when paced; returns the report. */
+static char *failing_reads(int n, bool paced)
+{
+	const char *report = tu_path("report");
+	setenv("TETHER_FAULT_REPORT", report, 1);
+	setenv("TETHER_FAULT_BUDGET", "100", 1);
+	ck_assert_int_eq(setup_with("tether/sys/read:5:1:from"), 0);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	char c;
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(sys_read(p[0], &c, 1), -EIO);
+		if (paced)
+			poll(NULL, 0, 1);
+	}
+	close(p[0]);
+	close(p[1]);
+	char *text = tu_read_file(report, NULL);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+START_TEST(budget_reports_a_spin_once_with_its_stack)
+{
+	char *text = failing_reads(1000, false);
+	char want[64];
+	snprintf(want, sizeof want, "spin tether/sys/read 100 %d ", (int)getpid());
+	char *at = strstr(text, want);
+	ck_assert_msg(at, "no \"%s\" in \"%s\"", want, text);
+	ck_assert_msg(strstr(at, " test_fault+"), "the spin's stack names no frame of this program: \"%s\"", text);
+	ck_assert_msg(!strstr(at + 1, "spin "), "spin said twice: \"%s\"", text);
+	ck_assert_msg(!strstr(text, "paced "), "\"%s\"", text);
+	free(text);
+}
+END_TEST
+
+START_TEST(budget_lets_paced_retries_be)
+{
+	char *text = failing_reads(250, true);
+	char want[64];
+	snprintf(want, sizeof want, "paced tether/sys/read 100 %d\n", (int)getpid());
+	ck_assert_msg(strstr(text, want), "no \"%s\" in \"%s\"", want, text);
+	ck_assert_msg(!strstr(text, "spin "), "paced retries called a spin: \"%s\"", text);
+	free(text);
+}
+END_TEST
+
+START_TEST(budget_is_per_process)
+{
+	/* a child continues its parent's count but spends a budget of its own */
+	const char *report = tu_path("report");
+	setenv("TETHER_FAULT_REPORT", report, 1);
+	setenv("TETHER_FAULT_BUDGET", "100", 1);
+	ck_assert_int_eq(setup_with("tether/sys/read:5:1:from"), 0);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	char c;
+	for (int i = 0; i < 60; i++)
+		ck_assert_int_eq(sys_read(p[0], &c, 1), -EIO);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int i = 0; i < 60; i++)
+			if (sys_read(p[0], &c, 1) != -EIO)
+				_exit(3);
+		_exit(0);
+	}
+	int st = tu_wait(pid, 10000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status 0x%x", st);
+	char *text = tu_read_file(report, NULL);
+	ck_assert_msg(!strstr(text, "spin ") && !strstr(text, "paced "), "60 + 60 failures in two processes: \"%s\"",
+		      text);
+	free(text);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(malformed_budgets_are_refused)
+{
+	static const char *const specs[] = {"0", "x", "5:0", "5:", ":5", "5:1:2", "-1", NULL};
+	for (size_t i = 0; specs[i]; i++) {
+		setenv("TETHER_FAULT_BUDGET", specs[i], 1);
+		ck_assert_msg(setup_with("tether/sys/read:5:1:from") == -EINVAL, "budget \"%s\" accepted", specs[i]);
+	}
+	setenv("TETHER_FAULT_BUDGET", "5:3", 1);
+	ck_assert_int_eq(setup_with("tether/sys/read:5:1:from"), 0);
+}
+END_TEST
+
 /* ---- a posix/ point, through libfiu's POSIX preload ------------------------------------
  *
  * The test program re-runs itself (libuv's pattern) with the preload
@@ -447,6 +617,12 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, rules_on_several_points);
 	tcase_add_test(tc, rules_on_one_point_each_count);
 	tcase_add_test(tc, a_rule_beyond_any_count_only_counts);
+	tcase_add_test(tc, sites_tell_call_sites_apart);
+	tcase_add_test(tc, sites_stop_at_the_256th_call);
+	tcase_add_test(tc, budget_reports_a_spin_once_with_its_stack);
+	tcase_add_test(tc, budget_lets_paced_retries_be);
+	tcase_add_test(tc, budget_is_per_process);
+	tcase_add_test(tc, malformed_budgets_are_refused);
 	tcase_add_test(tc, posix_point_through_the_preload);
 #ifdef TETHER_COVERAGE
 	tcase_add_test(tc, flush_writes_counters_before_poll_in_the_setup_process_only);

@@ -258,6 +258,52 @@ START_TEST(batches_rotate_only_between_lines)
 }
 END_TEST
 
+static unsigned renames;
+
+static int rename_gap(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+	(void)name;
+	(void)failnum;
+	(void)flags;
+	renames++;
+	*failinfo = (void *)(intptr_t)ENOENT;
+	return 1;
+}
+
+START_TEST(a_rotation_that_does_not_take_waits_for_another_file_of_bytes)
+{
+	/* Every rename says ENOENT (a gap: nothing to move) while the file
+	 * stays where it is: the fresh PATH is the full old file. Rotating
+	 * again before every line made keep renames per line, for ever; now
+	 * the next try waits until another max_bytes went in, and every line
+	 * is still written. */
+	const char *path = tu_path("g.log");
+	struct tether_logfile_config cfg = {.path = path, .max_bytes = 100, .keep = 3};
+	struct tether_logfile *lf = NULL;
+	ck_assert_int_eq(tether_logfile_open(&cfg, &lf), 0);
+	renames = 0;
+	fiu_enable_external("tether/sys/rename", 1, NULL, 0, rename_gap);
+	struct tether_buf all;
+	tether_buf_init(&all);
+	for (unsigned i = 0; i < 200; i++) {
+		char line[32];
+		int n = snprintf(line, sizeof line, "line %04u of twenty\n", i); /* 20 bytes */
+		size_t written = 0;
+		ck_assert_int_eq(tether_logfile_append(lf, line, (size_t)n, &written), 0);
+		ck_assert_uint_eq(written, (size_t)n);
+		tether_buf_append(&all, line, (size_t)n);
+	}
+	fiu_disable("tether/sys/rename");
+	tether_logfile_free(lf);
+	/* 4000 bytes: a try per 100 of them, each keep renames */
+	ck_assert_msg(renames <= (4000 / 100 + 1) * 3, "%u renames", renames);
+	char *t = tu_read_file(path, NULL);
+	ck_assert_str_eq(t, all.data);
+	free(t);
+	tether_buf_done(&all);
+}
+END_TEST
+
 START_TEST(a_line_longer_than_the_limit_goes_alone)
 {
 	const char *path = tu_path("c.log");
@@ -440,7 +486,9 @@ START_TEST(lines_are_stamped_with_instance_and_stream)
 	put(o, 1, TETHER_OUTPUT_ERR, "an error\n");
 	ck_assert_int_eq(tether_output_read(o, 1, TETHER_OUTPUT_OUT, NOW, WALL), 17);
 	ck_assert_int_eq(tether_output_read(o, 1, TETHER_OUTPUT_ERR, NOW, WALL), 9);
-	ck_assert_int_eq(tether_output_read(o, 1, TETHER_OUTPUT_OUT, NOW, WALL), 0); /* empty: nothing, no error */
+	/* empty: the supervisor reads only what poll reports readable, so an
+	 * EAGAIN is a failed read (a_readable_pipe_that_says_eagain_...) */
+	ck_assert_int_eq(tether_output_read(o, 1, TETHER_OUTPUT_OUT, NOW, WALL), -EAGAIN);
 	put(o, 1, TETHER_OUTPUT_OUT, " half\n");
 	ck_assert_int_eq(tether_output_read(o, 1, TETHER_OUTPUT_OUT, NOW, WALL + 1500 * TETHER_NSEC_PER_MSEC), 6);
 	char *t = tu_read_file(tu_path("out.1"), NULL);
@@ -782,6 +830,43 @@ START_TEST(a_failing_read_pauses_the_stream)
 }
 END_TEST
 
+START_TEST(a_readable_pipe_that_says_eagain_pauses_the_stream)
+{
+	/* poll reported the pipe readable; a read that says EAGAIN all the
+	 * same, every time, would have it reported readable again at once, for
+	 * ever: a spin (daemon_redis_ready_stop.scn, read failing EAGAIN from
+	 * its 15th call on). The stream pauses as for any failing read. */
+	struct notes ns = {0};
+	char pattern[400];
+	snprintf(pattern, sizeof pattern, "%s/out", tu_dir);
+	struct tether_output *o = open_output(pattern, 1, 1 << 20, 3, &ns);
+	put(o, 0, TETHER_OUTPUT_OUT, "waiting\n");
+	int rfd = tether_output_poll_fd(o, 0, TETHER_OUTPUT_OUT, NOW);
+	fiu_enable("tether/sys/read", 1, (void *)(intptr_t)EAGAIN, 0);
+	ck_assert_int_eq(tether_output_read(o, 0, TETHER_OUTPUT_OUT, NOW, WALL), -EAGAIN);
+	ck_assert_int_eq(tether_output_poll_fd(o, 0, TETHER_OUTPUT_OUT, NOW), -1);
+	ck_assert_int_eq(tether_output_next_deadline(o, NOW), NOW + 100 * TETHER_NSEC_PER_MSEC);
+	int64_t t1 = NOW + 100 * TETHER_NSEC_PER_MSEC;
+	ck_assert_int_eq(tether_output_poll_fd(o, 0, TETHER_OUTPUT_OUT, t1), rfd);
+	ck_assert_int_eq(tether_output_read(o, 0, TETHER_OUTPUT_OUT, t1, WALL), -EAGAIN);
+	ck_assert_int_eq(tether_output_next_deadline(o, t1), t1 + 200 * TETHER_NSEC_PER_MSEC);
+	fiu_disable("tether/sys/read");
+	int64_t t2 = t1 + 200 * TETHER_NSEC_PER_MSEC;
+	ck_assert_int_eq(tether_output_read(o, 0, TETHER_OUTPUT_OUT, t2, WALL), 8);
+	char *t = tu_read_file(tu_path("out"), NULL);
+	ck_assert_str_eq(t, STAMP " 0 out waiting\n");
+	free(t);
+	/* a drain (the worker exited) is not polled: its EAGAIN is an empty
+	 * pipe, no fault to pause for */
+	fiu_enable("tether/sys/read", 1, (void *)(intptr_t)EAGAIN, 0);
+	tether_output_drain(o, 0, t2, WALL);
+	fiu_disable("tether/sys/read");
+	ck_assert_int_eq(tether_output_next_deadline(o, t2), TETHER_NEVER);
+	ck_assert_int_eq(tether_output_poll_fd(o, 0, TETHER_OUTPUT_OUT, t2), rfd);
+	tether_output_free(o, NOW, WALL);
+}
+END_TEST
+
 static uint64_t fault_k, fault_calls;
 static int fault_err;
 
@@ -955,6 +1040,8 @@ int main(void)
 	tcase_set_timeout(faults, 120);
 	tcase_add_test(faults, a_file_that_cannot_be_written_drops_counts_and_resumes);
 	tcase_add_test(faults, a_failing_read_pauses_the_stream);
+	tcase_add_test(faults, a_readable_pipe_that_says_eagain_pauses_the_stream);
+	tcase_add_test(faults, a_rotation_that_does_not_take_waits_for_another_file_of_bytes);
 	tcase_add_test(faults, faults_at_any_call_lose_or_double_nothing_that_was_written);
 	tcase_add_test(faults, a_setup_that_fails_half_way_is_undone);
 	suite_add_tcase(s, faults);

@@ -15,6 +15,7 @@
  *     e.g. TETHER_FAULT="tether/sys/write:28:3:once"; ERRNO "kill": the
  *     process SIGKILLs itself at that call instead (G3's "SIGKILL at any
  *     point", at an exact one)
+ * (PID: as /proc names the process, also in a PID namespace of its own)
  *   TETHER_FAULT_REPORT=PATH   append "fired POINT K PID" when a rule fires (a
  *                              `from` rule: at its first firing, then when
  *                              K is a power of two, so a loop of failing
@@ -22,6 +23,24 @@
  *   TETHER_FAULT_COUNT=PATH    append "count POINT N PID" when a process's
  *                              count of a rule's point reaches N = 1, 2, 4, 8,
  *                              ..., and its final count at exit()
+ *   TETHER_FAULT_SITES=PATH    append "site POINT N PID HASH FRAMES" for
+ *                              every counted call before its rule's k-th
+ *                              (all of them for a rule that only counts),
+ *                              up to the 256th call of the rule's point in
+ *                              a process (beyond, a k the enumeration does
+ *                              not run, and a backtrace per call would slow
+ *                              a /proc scan or a notify flood down tenfold):
+ *                              where it was made, as
+ *                              " MODULE+OFFSET" return addresses (the same in
+ *                              every run of the same binaries) and their hash.
+ *                              `harness faults` runs one k per call site
+ *   TETHER_FAULT_BUDGET=B[:R]  the spin budget: a `from` rule that has failed
+ *                              B calls in one process (and again at 2B, 4B,
+ *                              ...) checks whether the process slept at least
+ *                              once per R failures meanwhile (R: 16): if not,
+ *                              it retries without waiting, and the report gets
+ *                              "spin POINT N PID FRAMES" (once per process;
+ *                              the lab then ends the run), else "paced POINT N PID"
  *
  * A rule with K beyond any count never fires and only counts: that is how
  * `harness faults --enumerate` learns which points a scenario reaches, and
