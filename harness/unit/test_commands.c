@@ -184,7 +184,8 @@ START_TEST(a_record_the_lock_holder_disowns_is_not_verified)
 }
 END_TEST
 
-/* Like expect, with extra "K=V" strings in the environment. */
+#ifdef TETHER_FAULT_INJECTION
+/* Like expect, with extra "K=V" strings in the environment (a fault). */
 static void expect_env(int code, const char *want, char *const env[], char *const argv[])
 {
 	char *full[16] = {TETHER_BIN};
@@ -198,6 +199,7 @@ static void expect_env(int code, const char *want, char *const env[], char *cons
 	ck_assert_msg(strstr(r.err, want), "tether %s ...: stderr lacks \"%s\": %s", argv[0], want, r.err);
 	tu_result_free(&r);
 }
+#endif
 
 START_TEST(a_worker_that_cannot_enter_its_directory_is_127)
 {

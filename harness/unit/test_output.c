@@ -258,6 +258,7 @@ START_TEST(batches_rotate_only_between_lines)
 }
 END_TEST
 
+#ifdef TETHER_FAULT_INJECTION
 static unsigned renames;
 
 static int rename_gap(const char *name, int *failnum, void **failinfo, unsigned *flags)
@@ -303,6 +304,7 @@ START_TEST(a_rotation_that_does_not_take_waits_for_another_file_of_bytes)
 	tether_buf_done(&all);
 }
 END_TEST
+#endif
 
 START_TEST(a_line_longer_than_the_limit_goes_alone)
 {
